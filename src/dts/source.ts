@@ -1,0 +1,135 @@
+/**
+ * Source files and positions.
+ *
+ * Every diagnostic in cosim points at a file, a 1-based line and a 1-based column in the
+ * file the user wrote — not in preprocessor output. The registry keeps the text of every
+ * file that was read so that diagnostics can quote the offending line under a caret.
+ */
+
+/** A location in a user's file. Lines and columns count from 1; columns count UTF-16 units. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** A span: a start position and, optionally, where it ends (exclusive column). */
+export interface SourceSpan extends SourcePos {
+  endLine?: number;
+  endCol?: number;
+}
+
+export class SourceFile {
+  private lineStarts: number[] | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly text: string,
+  ) {}
+
+  private starts(): number[] {
+    if (!this.lineStarts) {
+      const starts = [0];
+      const t = this.text;
+      for (let i = t.indexOf('\n'); i !== -1; i = t.indexOf('\n', i + 1)) starts.push(i + 1);
+      this.lineStarts = starts;
+    }
+    return this.lineStarts;
+  }
+
+  /** The 1-based line/column of a character offset. */
+  posAt(offset: number): SourcePos {
+    const starts = this.starts();
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file: this.path, line: lo + 1, col: offset - starts[lo] + 1 };
+  }
+
+  /** The text of a 1-based line, without its line terminator. */
+  lineText(line: number): string | undefined {
+    const starts = this.starts();
+    if (line < 1 || line > starts.length) return undefined;
+    const start = starts[line - 1];
+    const end = line < starts.length ? starts[line] - 1 : this.text.length;
+    return this.text.slice(start, end).replace(/\r$/, '');
+  }
+}
+
+/** Every file read during one run, by the name diagnostics use for it. */
+export class SourceRegistry {
+  private files = new Map<string, SourceFile>();
+
+  add(path: string, text: string): SourceFile {
+    const f = new SourceFile(path, text);
+    this.files.set(path, f);
+    return f;
+  }
+
+  get(path: string): SourceFile | undefined {
+    return this.files.get(path);
+  }
+
+  has(path: string): boolean {
+    return this.files.has(path);
+  }
+}
+
+/**
+ * Maps offsets in generated text (preprocessor output) back to user positions.
+ *
+ * A segment covers output from `out` up to the next segment. In a `verbatim` segment the
+ * output is a copy of the source starting at (line, col), so positions advance with the
+ * characters; otherwise (a macro expansion) every character maps to the one position,
+ * the place the macro was invoked.
+ */
+export interface MapSegment {
+  out: number;
+  file: string;
+  line: number;
+  col: number;
+  verbatim: boolean;
+}
+
+export class SourceMap {
+  private outs: number[];
+
+  constructor(
+    private readonly segments: MapSegment[],
+    private readonly text: string,
+  ) {
+    this.outs = segments.map((s) => s.out);
+  }
+
+  get length(): number {
+    return this.segments.length;
+  }
+
+  locate(offset: number): SourcePos {
+    const outs = this.outs;
+    if (outs.length === 0) return { file: '<unknown>', line: 1, col: 1 };
+    let lo = 0;
+    let hi = outs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (outs[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const seg = this.segments[lo];
+    if (!seg.verbatim || offset <= seg.out) return { file: seg.file, line: seg.line, col: seg.col };
+    let line = seg.line;
+    let col = seg.col;
+    const t = this.text;
+    for (let i = seg.out; i < offset && i < t.length; i++) {
+      if (t.charCodeAt(i) === 10) {
+        line++;
+        col = 1;
+      } else col++;
+    }
+    return { file: seg.file, line, col };
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The live device tree: nodes, properties and their values with markers.
+ *
+ * The model follows dtc's own closely on purpose: byte-identical output depends on the
+ * same ordering rules (labels listed newest first, deleted entries kept in place until
+ * output, values that remember where labels, references and type changes fall).
+ */
+import type { SourceSpan } from './source.js';
+
+/** What a marker inside a property value records. */
+export type MarkerKind =
+  | 'ref-phandle' // a 4-byte cell to be filled with the phandle of `ref`
+  | 'ref-path' // the full path of `ref` is inserted here (as a string)
+  | 'label' // a label placed inside the value
+  | 'u8'
+  | 'u16'
+  | 'u32'
+  | 'u64'
+  | 'string'; // the data that follows was written as a string
+
+export const TYPE_MARKERS: ReadonlySet<MarkerKind> = new Set(['u8', 'u16', 'u32', 'u64', 'string']);
+
+export interface Marker {
+  kind: MarkerKind;
+  offset: number;
+  /** Label name, or the reference (a label or a `/path`) for ref markers. */
+  ref?: string;
+  /** Where a reference or label was written, for diagnostics. */
+  loc?: SourceSpan;
+}
+
+/** A property value: raw big-endian bytes plus markers ordered by offset. */
+export class Data {
+  constructor(
+    public bytes: Uint8Array = EMPTY_BYTES,
+    public markers: Marker[] = [],
+  ) {}
+
+  get length(): number {
+    return this.bytes.length;
+  }
+
+  static empty(): Data {
+    return new Data();
+  }
+
+  clone(): Data {
+    return new Data(this.bytes, this.markers.map((m) => ({ ...m })));
+  }
+
+  /** A new value: this one followed by `other` (markers shifted by this length). */
+  concat(other: Data): Data {
+    if (other.length === 0 && other.markers.length === 0) return this;
+    const bytes = new Uint8Array(this.length + other.length);
+    bytes.set(this.bytes, 0);
+    bytes.set(other.bytes, this.length);
+    const shift = this.length;
+    return new Data(bytes, [...this.markers, ...other.markers.map((m) => ({ ...m, offset: m.offset + shift }))]);
+  }
+
+  /** True if the whole value is one NUL-terminated string with no NUL inside. */
+  isOneString(): boolean {
+    const b = this.bytes;
+    const n = b.length;
+    if (n === 0 || b[n - 1] !== 0) return false;
+    for (let i = 0; i < n - 1; i++) if (b[i] === 0) return false;
+    return true;
+  }
+
+  cell(index: number): number {
+    const b = this.bytes;
+    const o = index * 4;
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  setCell(index: number, value: number): void {
+    const o = index * 4;
+    const b = this.bytes;
+    b[o] = (value >>> 24) & 0xff;
+    b[o + 1] = (value >>> 16) & 0xff;
+    b[o + 2] = (value >>> 8) & 0xff;
+    b[o + 3] = value & 0xff;
+  }
+}
+
+export const EMPTY_BYTES = new Uint8Array(0);
+
+/** Builds a value piece by piece, growing one buffer (the parser's hot path). */
+export class DataBuilder {
+  private buf: Uint8Array;
+  private len = 0;
+  readonly markers: Marker[] = [];
+
+  constructor(capacity = 16) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  private reserve(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2 || 16;
+    while (cap < this.len + extra) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  marker(kind: MarkerKind, ref?: string, loc?: SourceSpan): this {
+    this.markers.push({ kind, offset: this.len, ref, loc });
+    return this;
+  }
+
+  byte(v: number): this {
+    this.reserve(1);
+    this.buf[this.len++] = v & 0xff;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+    return this;
+  }
+
+  /** Appends an integer of 8, 16, 32 or 64 bits, big-endian. */
+  int(v: bigint, bits: 8 | 16 | 32 | 64): this {
+    const n = bits / 8;
+    this.reserve(n);
+    for (let i = n - 1; i >= 0; i--) {
+      this.buf[this.len + i] = Number(v & 0xffn);
+      v >>= 8n;
+    }
+    this.len += n;
+    return this;
+  }
+
+  cell(v: number): this {
+    this.reserve(4);
+    const b = this.buf;
+    const o = this.len;
+    b[o] = (v >>> 24) & 0xff;
+    b[o + 1] = (v >>> 16) & 0xff;
+    b[o + 2] = (v >>> 8) & 0xff;
+    b[o + 3] = v & 0xff;
+    this.len += 4;
+    return this;
+  }
+
+  data(d: Data): this {
+    const shift = this.len;
+    this.bytes(d.bytes);
+    for (const m of d.markers) this.markers.push({ ...m, offset: m.offset + shift });
+    return this;
+  }
+
+  build(): Data {
+    return new Data(this.buf.slice(0, this.len), this.markers);
+  }
+}
+
+export interface Label {
+  name: string;
+  deleted: boolean;
+  loc?: SourceSpan;
+}
+
+/** Adds a label the way dtc does: an existing one is revived, a new one goes first. */
+export function addLabel(labels: Label[], name: string, loc?: SourceSpan): void {
+  for (const l of labels) {
+    if (l.name === name) {
+      l.deleted = false;
+      return;
+    }
+  }
+  labels.unshift({ name, deleted: false, loc });
+}
+
+export function liveLabels(labels: Label[]): Label[] {
+  return labels.filter((l) => !l.deleted);
+}
+
+export class Property {
+  deleted = false;
+  labels: Label[] = [];
+
+  constructor(
+    public name: string,
+    public value: Data,
+    public loc?: SourceSpan,
+  ) {}
+}
+
+export class Node {
+  props: Property[] = [];
+  children: Node[] = [];
+  parent: Node | null = null;
+  labels: Label[] = [];
+  deleted = false;
+  /** Set when this node was merged into another and no longer stands in the tree. */
+  merged = false;
+  /** 0 = none yet; 0xffffffff = "to be fixed up" (overlays). */
+  phandle = 0;
+  addrCells = -1;
+  sizeCells = -1;
+  omitIfUnused = false;
+  isReferenced = false;
+  /** Where the node was first defined; `extraLocs` holds every later amendment. */
+  loc?: SourceSpan;
+  extraLocs: SourceSpan[] = [];
+
+  constructor(public name = '') {}
+
+  get baseName(): string {
+    const at = this.name.indexOf('@');
+    return at === -1 ? this.name : this.name.slice(0, at);
+  }
+
+  /** The part after '@', or '' when there is none. */
+  get unitName(): string {
+    const at = this.name.indexOf('@');
+    return at === -1 ? '' : this.name.slice(at + 1);
+  }
+
+  get path(): string {
+    if (!this.parent) return '/';
+    const parentPath = this.parent.path;
+    return parentPath === '/' ? `/${this.name}` : `${parentPath}/${this.name}`;
+  }
+
+  *liveProps(): Iterable<Property> {
+    for (const p of this.props) if (!p.deleted) yield p;
+  }
+
+  *liveChildren(): Iterable<Node> {
+    for (const c of this.children) if (!c.deleted) yield c;
+  }
+
+  getProp(name: string): Property | undefined {
+    for (const p of this.props) if (!p.deleted && p.name === name) return p;
+    return undefined;
+  }
+
+  getChild(name: string): Node | undefined {
+    for (const c of this.children) if (!c.deleted && c.name === name) return c;
+    return undefined;
+  }
+
+  addProp(p: Property): void {
+    this.props.push(p);
+  }
+
+  addChild(c: Node): void {
+    c.parent = this;
+    this.children.push(c);
+  }
+
+  hasLiveLabel(name: string): boolean {
+    for (const l of this.labels) if (!l.deleted && l.name === name) return true;
+    return false;
+  }
+}
+
+export interface ReserveEntry {
+  address: bigint;
+  size: bigint;
+  labels: Label[];
+  loc?: SourceSpan;
+}
+
+export interface DtInfo {
+  /** `/dts-v1/` seen. */
+  v1: boolean;
+  /** `/plugin/` seen: this is an overlay. */
+  plugin: boolean;
+  reserves: ReserveEntry[];
+  bootCpuid: number;
+  root: Node;
+}
+
+/** Every live node, parents before children, in tree order. */
+export function* walk(node: Node): Iterable<Node> {
+  yield node;
+  for (const c of node.children) if (!c.deleted) yield* walk(c);
+}
+
+/** Looks a node up by path, as dtc does (each component matches a full node name). */
+export function nodeByPath(root: Node, path: string): Node | undefined {
+  if (path === '' ) return root.deleted ? undefined : root;
+  let node: Node | undefined = root;
+  for (const part of path.split('/')) {
+    if (part === '') continue;
+    node = node.getChild(part);
+    if (!node) return undefined;
+  }
+  return node;
+}
+
+/** Every node, live or not, depth first (for walks that must see deleted entries). */
+export function* walkAll(node: Node): Iterable<Node> {
+  yield node;
+  for (const c of node.children) yield* walkAll(c);
+}
