@@ -97,6 +97,7 @@ export interface MapSegment {
 
 export class SourceMap {
   private outs: number[];
+  private newlines: number[] | undefined;
 
   constructor(
     private readonly segments: MapSegment[],
@@ -109,27 +110,38 @@ export class SourceMap {
     return this.segments.length;
   }
 
-  locate(offset: number): SourcePos {
-    const outs = this.outs;
-    if (outs.length === 0) return { file: '<unknown>', line: 1, col: 1 };
-    let lo = 0;
-    let hi = outs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (outs[mid] <= offset) lo = mid;
-      else hi = mid - 1;
+  /** Offsets of every '\n' in the output, found once, so locate() stays logarithmic. */
+  private newlineOffsets(): number[] {
+    if (!this.newlines) {
+      const nl: number[] = [];
+      const t = this.text;
+      for (let i = t.indexOf('\n'); i !== -1; i = t.indexOf('\n', i + 1)) nl.push(i);
+      this.newlines = nl;
     }
-    const seg = this.segments[lo];
-    if (!seg.verbatim || offset <= seg.out) return { file: seg.file, line: seg.line, col: seg.col };
-    let line = seg.line;
-    let col = seg.col;
-    const t = this.text;
-    for (let i = seg.out; i < offset && i < t.length; i++) {
-      if (t.charCodeAt(i) === 10) {
-        line++;
-        col = 1;
-      } else col++;
-    }
-    return { file: seg.file, line, col };
+    return this.newlines;
   }
+
+  locate(offset: number): SourcePos {
+    const seg = this.segments[upperBound(this.outs, offset) - 1] ?? this.segments[0];
+    if (!seg) return { file: '<unknown>', line: 1, col: 1 };
+    if (!seg.verbatim || offset <= seg.out) return { file: seg.file, line: seg.line, col: seg.col };
+    const nl = this.newlineOffsets();
+    const first = upperBound(nl, seg.out - 1); // newlines at or after seg.out
+    const last = upperBound(nl, offset - 1); // newlines before offset
+    const crossed = last - first;
+    if (crossed === 0) return { file: seg.file, line: seg.line, col: seg.col + (offset - seg.out) };
+    return { file: seg.file, line: seg.line + crossed, col: offset - nl[last - 1] };
+  }
+}
+
+/** The number of entries of the sorted array `a` that are <= x. */
+export function upperBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -16,7 +16,8 @@ export type MarkerKind =
   | 'u16'
   | 'u32'
   | 'u64'
-  | 'string'; // the data that follows was written as a string
+  | 'string' // the data that follows was written as a string
+  | 'none'; // untyped data follows (e.g. /incbin/ contents)
 
 export const TYPE_MARKERS: ReadonlySet<MarkerKind> = new Set(['u8', 'u16', 'u32', 'u64', 'string']);
 

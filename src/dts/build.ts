@@ -1,0 +1,182 @@
+/**
+ * Tree-building operations used while parsing: merging repeated nodes, amendments by
+ * reference, deletions, overlay fragments, and finding nodes by label or path.
+ *
+ * These follow dtc's semantics exactly (which entries survive, in which order, which
+ * labels move where), because the output must be byte-identical to dtc's.
+ */
+import { addLabel, Data, DataBuilder, Node, nodeByPath, Property, type Label } from './tree.js';
+import type { SourceSpan } from './source.js';
+
+/**
+ * Finds nodes by label without walking the whole tree (dtc walks it for every lookup,
+ * which makes large trees quadratic). Every label ever put on a node is noted; a lookup
+ * keeps only the candidates that still carry the label and still stand in the tree.
+ */
+export class LabelIndex {
+  private byName = new Map<string, Node[]>();
+
+  note(name: string, node: Node): void {
+    const list = this.byName.get(name);
+    if (!list) this.byName.set(name, [node]);
+    else if (!list.includes(node)) list.push(node);
+  }
+
+  /** Notes every label of `node` and its descendants (after they were attached). */
+  noteTree(node: Node): void {
+    for (const l of node.labels) this.note(l.name, node);
+    for (const c of node.children) this.noteTree(c);
+  }
+
+  names(): Iterable<string> {
+    return this.byName.keys();
+  }
+
+  lookup(root: Node, name: string): Node | undefined {
+    const list = this.byName.get(name);
+    if (!list) return undefined;
+    let found: Node | undefined;
+    for (const n of list) {
+      if (n.merged || !n.hasLiveLabel(name) || !isAttached(n, root)) continue;
+      if (!found || dfsBefore(n, found)) found = n;
+    }
+    return found;
+  }
+}
+
+/** True if `node` hangs from `root` through live (not deleted) nodes. */
+export function isAttached(node: Node, root: Node): boolean {
+  let n: Node | null = node;
+  while (n) {
+    if (n === root) return true;
+    if (n.deleted || n.merged) return false;
+    n = n.parent;
+  }
+  return false;
+}
+
+/** True if `a` comes before `b` in a depth-first walk (parents before children). */
+export function dfsBefore(a: Node, b: Node): boolean {
+  const chain = (n: Node) => {
+    const c: Node[] = [];
+    for (let x: Node | null = n; x; x = x.parent) c.unshift(x);
+    return c;
+  };
+  const ca = chain(a);
+  const cb = chain(b);
+  let i = 0;
+  while (i < ca.length && i < cb.length && ca[i] === cb[i]) i++;
+  if (i === ca.length) return true; // a is an ancestor of b
+  if (i === cb.length) return false;
+  const parent = ca[i - 1];
+  return parent.children.indexOf(ca[i]) < parent.children.indexOf(cb[i]);
+}
+
+export class TreeBuilder {
+  readonly labels = new LabelIndex();
+  private nextFragment = 0;
+
+  /** dtc's get_node_by_ref: "/" is the root, "/…" a path, anything else a label. */
+  nodeByRef(root: Node, ref: string): Node | undefined {
+    if (ref === '/') return root;
+    if (ref.startsWith('/')) return nodeByPath(root, ref);
+    return this.labels.lookup(root, ref);
+  }
+
+  addNodeLabel(node: Node, name: string, loc?: SourceSpan): void {
+    addLabel(node.labels, name, loc);
+    this.labels.note(name, node);
+  }
+
+  /** Folds `newNode` into `old`: labels, properties (replacing by name), children (recursively). */
+  mergeNodes(old: Node, newNode: Node): Node {
+    old.deleted = false;
+    // dtc walks the new list head first and prepends each, so the order flips.
+    for (const l of newNode.labels) this.addNodeLabel(old, l.name, l.loc);
+    newNode.labels = [];
+
+    for (const np of newNode.props) {
+      if (np.deleted) {
+        deletePropertyByName(old, np.name);
+        continue;
+      }
+      const op = old.props.find((p) => p.name === np.name);
+      if (op) {
+        for (const l of np.labels) addLabel(op.labels, l.name, l.loc);
+        op.value = np.value;
+        op.deleted = false;
+        op.loc = np.loc;
+      } else old.addProp(np);
+    }
+
+    for (const nc of newNode.children) {
+      nc.parent = null;
+      if (nc.deleted) {
+        const victim = old.children.find((c) => c.name === nc.name);
+        if (victim) deleteNode(victim);
+        nc.merged = true;
+        continue;
+      }
+      const oc = old.children.find((c) => c.name === nc.name);
+      if (oc) this.mergeNodes(oc, nc);
+      else old.addChild(nc);
+    }
+    newNode.props = [];
+    newNode.children = [];
+    newNode.merged = true;
+    if (newNode.loc) old.extraLocs.push(newNode.loc, ...newNode.extraLocs);
+    return old;
+  }
+
+  /** An overlay fragment for `&ref { … }` in a plugin: fragment@N { target…; __overlay__ { … } }. */
+  addOrphanNode(root: Node, newNode: Node, ref: string, refLoc?: SourceSpan): void {
+    let prop: Property;
+    if (ref.startsWith('/')) {
+      const b = new DataBuilder().marker('string', ref);
+      b.bytes(Buffer.from(ref + '\0', 'latin1'));
+      prop = new Property('target-path', b.build());
+    } else {
+      const b = new DataBuilder().marker('ref-phandle', ref, refLoc);
+      b.cell(0xffffffff);
+      prop = new Property('target', b.build());
+    }
+    newNode.name = '__overlay__';
+    const fragment = new Node(`fragment@${this.nextFragment++}`);
+    fragment.addProp(prop);
+    fragment.addChild(newNode);
+    root.addChild(fragment);
+  }
+}
+
+export function deletePropertyByName(node: Node, name: string): void {
+  const p = node.props.find((x) => x.name === name);
+  if (p) deleteProperty(p);
+}
+
+export function deleteProperty(p: Property): void {
+  p.deleted = true;
+  deleteLabels(p.labels);
+}
+
+export function deleteNode(node: Node): void {
+  node.deleted = true;
+  for (const c of node.children) if (!c.deleted) deleteNode(c);
+  for (const p of node.props) if (!p.deleted) deleteProperty(p);
+  deleteLabels(node.labels);
+}
+
+function deleteLabels(labels: Label[]): void {
+  for (const l of labels) l.deleted = true;
+}
+
+/** dtc's append_to_property: extend (or create) a property with typed data. */
+export function appendToProperty(node: Node, name: string, data: Uint8Array, kind: 'string' | 'u32'): void {
+  const p = node.getProp(name);
+  const piece = new DataBuilder().marker(kind, name).bytes(data).build();
+  if (p) p.value = p.value.concat(piece);
+  else node.addProp(new Property(name, piece));
+}
+
+export function emptyData(): Data {
+  return new Data();
+}

@@ -1,0 +1,445 @@
+/**
+ * The DTS scanner: text → tokens, following dtc 1.6.1's lexer rule for rule.
+ *
+ * dtc's lexer has four start conditions and picks the longest match among the rules
+ * active in the current one:
+ *   INITIAL       before anything resets it (integer literals not yet recognised)
+ *   V1            the default state (after /dts-v1/, a name, a ']', /bits/, /memreserve/)
+ *   PROPNODENAME  after '{', ';', /delete-node/, /delete-property/, /omit-if-no-ref/:
+ *                 a run of name characters is a property or node name
+ *   BYTESTRING    after '[': two hex digits make a byte
+ * `/include/ "file"` is spliced in place with the state carried across, as flex does.
+ */
+import * as path from 'node:path';
+import type { TokenType } from 'chevrotain';
+import { Diagnostics } from './diagnostics.js';
+import type { SourceSpan } from './source.js';
+import { SourceUnit } from './source-unit.js';
+import * as T from './tokens.js';
+import type { DtsToken } from './tokens.js';
+import type { FileAccess } from './files.js';
+
+const enum State {
+  Initial,
+  V1,
+  PropNodeName,
+  ByteString,
+}
+
+const MAX_INCLUDE_DEPTH = 200;
+
+export interface LexOptions {
+  files: FileAccess;
+  diagnostics: Diagnostics;
+}
+
+// Character classes, by char code.
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isHex = (c: number) => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isLabelStart = (c: number) => isAlpha(c) || c === 95;
+const isLabelChar = (c: number) => isLabelStart(c) || isDigit(c);
+/** [a-zA-Z0-9,._+*#?@-] */
+const PROPNODE = new Uint8Array(128);
+for (const ch of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._+*#?@-') PROPNODE[ch.charCodeAt(0)] = 1;
+const isPropNodeChar = (c: number) => c < 128 && PROPNODE[c] === 1;
+const isPathChar = (c: number) => isPropNodeChar(c) || c === 47;
+/** [[:space:]]: space, \t, \n, \v, \f, \r */
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+
+const KEYWORDS: Array<[string, TokenType, State | null]> = [
+  ['/dts-v1/', T.V1, State.V1],
+  ['/plugin/', T.Plugin, null],
+  ['/memreserve/', T.MemReserve, State.V1],
+  ['/bits/', T.Bits, State.V1],
+  ['/delete-property/', T.DelProp, State.PropNodeName],
+  ['/delete-node/', T.DelNode, State.PropNodeName],
+  ['/omit-if-no-ref/', T.OmitNoRef, State.PropNodeName],
+];
+
+const TWO_CHAR_OPS: Record<string, TokenType> = {
+  '<<': T.LShift, '>>': T.RShift, '<=': T.LE, '>=': T.GE, '==': T.EQ, '!=': T.NE, '&&': T.AndAnd, '||': T.OrOr,
+};
+
+/** Decodes dtc's string escapes over text[start, end); `after` reads past the end like C does. */
+export function decodeEscapes(text: string, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start + 1);
+  let n = 0;
+  let i = start;
+  const at = (k: number) => (k < text.length ? text.charCodeAt(k) & 0xff : 0);
+  while (i < end) {
+    let c = text.charCodeAt(i++) & 0xff;
+    if (c === 92 /* \ */) {
+      const e = at(i);
+      let j = i + 1;
+      switch (e) {
+        case 97: c = 7; break; // a
+        case 98: c = 8; break; // b
+        case 116: c = 9; break; // t
+        case 110: c = 10; break; // n
+        case 118: c = 11; break; // v
+        case 102: c = 12; break; // f
+        case 114: c = 13; break; // r
+        case 120: { // x: up to two hex digits, parsed as strtol would (base 16)
+          const r = strtolPrefix(text, i + 1, 2, 16);
+          c = r.value & 0xff;
+          j = i + 1 + r.used;
+          break;
+        }
+        default:
+          if (e >= 48 && e <= 55) {
+            const r = strtolPrefix(text, i, 3, 8);
+            c = r.value & 0xff;
+            j = i + r.used;
+          } else c = e;
+      }
+      i = j;
+    }
+    out[n++] = c;
+  }
+  out[n++] = 0;
+  return out.subarray(0, n);
+}
+
+/** strtol over at most `max` characters (stopping at NUL), as dtc's escape decoding uses it. */
+function strtolPrefix(text: string, start: number, max: number, base: number): { value: number; used: number } {
+  let s = '';
+  for (let k = start; k < start + max && k < text.length; k++) {
+    const ch = text[k];
+    if (ch === '\0') break;
+    s += ch;
+  }
+  let i = 0;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  let neg = false;
+  if (s[i] === '+' || s[i] === '-') neg = s[i++] === '-';
+  const digitsStart = i;
+  let value = 0;
+  for (; i < s.length; i++) {
+    const d = parseInt(s[i], base);
+    if (Number.isNaN(d)) break;
+    value = value * base + d;
+  }
+  if (i === digitsStart) return { value: 0, used: 0 };
+  return { value: neg ? -value : value, used: i };
+}
+
+/** Parses an integer literal as strtoull(…, 0) does; reports dtc's two lexical errors. */
+function parseLiteral(image: string): { value: bigint; error?: string } {
+  let digits = image;
+  let base = 10;
+  if (/^0[xX]/.test(image)) {
+    base = 16;
+    digits = image.slice(2);
+  } else if (image.startsWith('0')) base = 8;
+  const validRe = base === 16 ? /^[0-9a-fA-F]+/ : base === 8 ? /^[0-7]+/ : /^[0-9]+/;
+  const m = validRe.exec(digits);
+  const consumed = m ? m[0] : '';
+  const rest = digits.slice(consumed.length);
+  if (rest !== '' && !/^[UL]*$/.test(rest)) return { value: 0n, error: `Bad integer literal '${image}'` };
+  const value = consumed === '' ? 0n : BigInt((base === 16 ? '0x' : base === 8 ? '0o' : '') + consumed);
+  if (value > 0xffffffffffffffffn) return { value: 0xffffffffffffffffn, error: `Integer literal '${image}' out of range` };
+  return { value };
+}
+
+export class DtsLexer {
+  private state = State.Initial;
+  private depth = 0;
+  readonly tokens: DtsToken[] = [];
+
+  constructor(private readonly opts: LexOptions) {}
+
+  /** Scans a whole unit (and everything it includes), appending to `tokens`. */
+  scan(unit: SourceUnit): DtsToken[] {
+    this.depth++;
+    try {
+      this.scanUnit(unit);
+    } finally {
+      this.depth--;
+    }
+    return this.tokens;
+  }
+
+  private push(type: TokenType, unit: SourceUnit, start: number, end: number, value?: unknown): void {
+    this.tokens.push({
+      image: unit.text.slice(start, end),
+      startOffset: start,
+      endOffset: end - 1,
+      tokenType: type,
+      tokenTypeIdx: type.tokenTypeIdx!,
+      unit,
+      value,
+    });
+  }
+
+  private error(unit: SourceUnit, start: number, end: number, code: string, message: string): void {
+    this.opts.diagnostics.error(code, message, unit.span(start, end));
+  }
+
+  private scanUnit(unit: SourceUnit): void {
+    const s = unit.text;
+    const n = s.length;
+    let i = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      const bol = i === 0 || s.charCodeAt(i - 1) === 10;
+
+      // Whitespace, comments (active in every state).
+      if (isSpace(c)) {
+        i++;
+        continue;
+      }
+      if (c === 47 /* / */ && s.charCodeAt(i + 1) === 42 /* * */) {
+        const close = s.indexOf('*/', i + 2);
+        if (close === -1) {
+          this.error(unit, i, i + 2, 'dts-unterminated-comment', 'unterminated comment');
+          return;
+        }
+        i = close + 2;
+        continue;
+      }
+      if (c === 47 && s.charCodeAt(i + 1) === 47) {
+        const nl = s.indexOf('\n', i);
+        if (nl !== -1) {
+          i = nl + 1;
+          continue;
+        }
+        // dtc's line comment needs a newline; at end of file the slashes are tokens.
+      }
+
+      // Line markers: ^#(line)?[ \t]+N[ \t]+"file"([ \t]+N)*
+      if (c === 35 /* # */ && bol) {
+        const end = this.lineMarker(unit, i);
+        if (end > i) {
+          i = end;
+          continue;
+        }
+      }
+
+      // /include/ and the keywords.
+      if (c === 47) {
+        const inc = this.include(unit, i);
+        if (inc > i) {
+          i = inc;
+          continue;
+        }
+        let matched = false;
+        for (const [kw, type, next] of KEYWORDS) {
+          if (s.startsWith(kw, i)) {
+            this.push(type, unit, i, i + kw.length);
+            if (next !== null) this.state = next;
+            i += kw.length;
+            matched = true;
+            break;
+          }
+        }
+        if (matched) continue;
+        if ((this.state === State.Initial || this.state === State.V1) && s.startsWith('/incbin/', i)) {
+          this.push(T.Incbin, unit, i, i + 8);
+          i += 8;
+          continue;
+        }
+      }
+
+      // Strings.
+      if (c === 34 /* " */) {
+        const end = stringEnd(s, i);
+        if (end < 0) {
+          this.error(unit, i, i + 1, 'dts-unterminated-string', 'unterminated string');
+          const nl = s.indexOf('\n', i);
+          i = nl === -1 ? n : nl;
+          continue;
+        }
+        this.push(T.StringLit, unit, i, end, decodeEscapes(s, i + 1, end - 1));
+        i = end;
+        continue;
+      }
+
+      // Labels: [a-zA-Z_][a-zA-Z0-9_]*:  (longest match beats a name without the colon)
+      if (isLabelStart(c)) {
+        let j = i + 1;
+        while (j < n && isLabelChar(s.charCodeAt(j))) j++;
+        if (s.charCodeAt(j) === 58 /* : */) {
+          this.push(T.Label, unit, i, j + 1, s.slice(i, j));
+          i = j + 1;
+          continue;
+        }
+      }
+
+      // Property and node names.
+      if (this.state === State.PropNodeName && (isPropNodeChar(c) || (c === 92 && isPropNodeChar(s.charCodeAt(i + 1))))) {
+        let j = c === 92 ? i + 1 : i;
+        const nameStart = j;
+        while (j < n && isPropNodeChar(s.charCodeAt(j))) j++;
+        this.push(T.PropNodeName, unit, i, j, s.slice(nameStart, j));
+        this.state = State.V1;
+        i = j;
+        continue;
+      }
+
+      // Integer literals (V1 only).
+      if (this.state === State.V1 && isDigit(c)) {
+        let j = i;
+        if (c === 48 && (s.charCodeAt(i + 1) | 0x20) === 120 && isHex(s.charCodeAt(i + 2))) {
+          j = i + 2;
+          while (j < n && isHex(s.charCodeAt(j))) j++;
+        } else {
+          while (j < n && isDigit(s.charCodeAt(j))) j++;
+        }
+        if (s.startsWith('ULL', j)) j += 3;
+        else if (s.startsWith('UL', j) || s.startsWith('LL', j)) j += 2;
+        else if (s[j] === 'U' || s[j] === 'L') j += 1;
+        const image = s.slice(i, j);
+        const lit = parseLiteral(image);
+        if (lit.error) this.error(unit, i, j, 'dts-bad-literal', lit.error);
+        this.push(T.Literal, unit, i, j, lit.value);
+        i = j;
+        continue;
+      }
+
+      // Character literals.
+      if (c === 39 /* ' */) {
+        const end = charLiteralEnd(s, i);
+        if (end > 0) {
+          const bytes = decodeEscapes(s, i + 1, end - 1);
+          let value = 0n;
+          if (bytes.length === 1) this.error(unit, i, end, 'dts-bad-char-literal', 'Empty character literal');
+          else {
+            value = BigInt(bytes[0]);
+            if (bytes.length > 2)
+              this.error(unit, i, end, 'dts-bad-char-literal', `Character literal has ${bytes.length - 1} characters instead of 1`);
+          }
+          this.push(T.CharLiteral, unit, i, end, value);
+          i = end;
+          continue;
+        }
+      }
+
+      // References: &label and &{/path}
+      if (c === 38 /* & */) {
+        if (isLabelStart(s.charCodeAt(i + 1))) {
+          let j = i + 2;
+          while (j < n && isLabelChar(s.charCodeAt(j))) j++;
+          this.push(T.LabelRef, unit, i, j, s.slice(i + 1, j));
+          i = j;
+          continue;
+        }
+        if (s.charCodeAt(i + 1) === 123 && s.charCodeAt(i + 2) === 47) {
+          let j = i + 3;
+          while (j < n && isPathChar(s.charCodeAt(j))) j++;
+          if (s.charCodeAt(j) === 125 /* } */) {
+            this.push(T.PathRef, unit, i, j + 1, s.slice(i + 2, j));
+            i = j + 1;
+            continue;
+          }
+        }
+      }
+
+      // Byte strings.
+      if (this.state === State.ByteString) {
+        if (isHex(c) && isHex(s.charCodeAt(i + 1))) {
+          this.push(T.Byte, unit, i, i + 2, parseInt(s.slice(i, i + 2), 16));
+          i += 2;
+          continue;
+        }
+        if (c === 93 /* ] */) {
+          this.push(T.RBracket, unit, i, i + 1);
+          this.state = State.V1;
+          i++;
+          continue;
+        }
+      }
+
+      // Two-character operators, then any single character.
+      const two = TWO_CHAR_OPS[s.slice(i, i + 2)];
+      if (two) {
+        this.push(two, unit, i, i + 2);
+        i += 2;
+        continue;
+      }
+      const ch = s[i];
+      this.push(T.SINGLE_CHAR[ch] ?? T.OtherChar, unit, i, i + 1);
+      if (ch === '[') this.state = State.ByteString;
+      else if (ch === '{' || ch === ';') this.state = State.PropNodeName;
+      i++;
+    }
+  }
+
+  /** Recognises a line marker at `i`; returns the offset after it, or `i` if none. */
+  private lineMarker(unit: SourceUnit, i: number): number {
+    const s = unit.text;
+    const re = /#(?:line)?[ \t]+([0-9]+)[ \t]+"((?:[^\\"]|\\[^\n])*)"(?:[ \t]+[0-9]+)*/y;
+    re.lastIndex = i;
+    const m = re.exec(s);
+    if (!m) return i;
+    const end = i + m[0].length;
+    const nameStart = i + m[0].indexOf('"') + 1;
+    const bytes = decodeEscapes(s, nameStart, nameStart + m[2].length);
+    if (bytes.subarray(0, bytes.length - 1).includes(0)) {
+      this.error(unit, i, end, 'dts-bad-line-marker', 'nul in line number directive');
+    }
+    const file = Buffer.from(bytes.subarray(0, bytes.length - 1)).toString('latin1');
+    const nl = s.indexOf('\n', end);
+    unit.addLineMarker(nl === -1 ? s.length : nl + 1, file, parseInt(m[1], 10));
+    return end;
+  }
+
+  /** Handles `/include/ "file"` at `i`; returns the offset after it, or `i` if none. */
+  private include(unit: SourceUnit, i: number): number {
+    const s = unit.text;
+    if (!s.startsWith('/include/', i)) return i;
+    let j = i + 9;
+    while (j < s.length && isSpace(s.charCodeAt(j))) j++;
+    if (s.charCodeAt(j) !== 34) return i;
+    const end = stringEnd(s, j);
+    if (end < 0) return i;
+    const name = s.slice(j + 1, end - 1);
+    const nameSpan: SourceSpan = unit.span(j, end);
+    if (this.depth >= MAX_INCLUDE_DEPTH) {
+      this.opts.diagnostics.error('dts-include-depth', `includes nested too deeply (more than ${MAX_INCLUDE_DEPTH} levels) at "${name}": is a file including itself?`, nameSpan);
+      return end;
+    }
+    const found = this.opts.files.open(name, unit.dir);
+    if (!found) {
+      this.opts.diagnostics.error('dts-include-not-found', `couldn't open "${name}": no such file`, nameSpan, {
+        hint: `searched ${this.opts.files.searchedDirs(unit.dir).map((d) => `'${d}'`).join(', ')}`,
+      });
+      return end;
+    }
+    this.depth++;
+    try {
+      this.scanUnit(new SourceUnit(found.text, found.name, path.dirname(found.name)));
+    } finally {
+      this.depth--;
+    }
+    return end;
+  }
+}
+
+/** End offset (exclusive) of the string starting at `i`, or -1: \"([^\\"]|\\.)*\" */
+function stringEnd(s: string, i: number): number {
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 34) return j + 1;
+    if (c === 92) {
+      if (j + 1 >= s.length || s.charCodeAt(j + 1) === 10) return -1;
+      j++;
+    }
+  }
+  return -1;
+}
+
+/**
+ * End offset of the char literal at `i`, or -1: '([^']|\\')*' under longest match. A quote
+ * preceded by a backslash may either close the literal or be part of it; the longest
+ * reading wins, so scanning goes on past escaped quotes and stops at the first bare one.
+ */
+function charLiteralEnd(s: string, i: number): number {
+  let lastEnd = -1;
+  for (let j = i + 1; j < s.length; j++) {
+    if (s.charCodeAt(j) !== 39) continue;
+    lastEnd = j + 1;
+    if (j - 1 === i || s.charCodeAt(j - 1) !== 92) break;
+  }
+  return lastEnd;
+}

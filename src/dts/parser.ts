@@ -1,0 +1,614 @@
+/**
+ * The DTS grammar (dtc 1.6.1's, rule for rule) as a chevrotain parser with embedded
+ * actions: the tree is built while parsing, because DTS is order-dependent — `&label { }`,
+ * `/delete-node/ &x;` and `/omit-if-no-ref/` act on the tree as it stands at that point.
+ */
+import { EmbeddedActionsParser, EOF, type IRecognitionException } from 'chevrotain';
+import { Diagnostics, suggest } from './diagnostics.js';
+import type { SourceSpan } from './source.js';
+import { TreeBuilder, deleteNode } from './build.js';
+import { FileAccess } from './files.js';
+import { addLabel, DataBuilder, Node, Property, walk, type Data, type DtInfo, type ReserveEntry } from './tree.js';
+import * as T from './tokens.js';
+import type { DtsToken } from './tokens.js';
+
+const U64 = (1n << 64n) - 1n;
+const u64 = (v: bigint) => v & U64;
+
+interface Expr {
+  v: bigint;
+  s: DtsToken;
+  e: DtsToken;
+}
+
+interface Ref {
+  ref: string;
+  tok: DtsToken;
+}
+
+export interface ParseContext {
+  diagnostics: Diagnostics;
+  files: FileAccess;
+  builder: TreeBuilder;
+}
+
+const span = (t: DtsToken): SourceSpan => t.unit.span(t.startOffset, t.endOffset! + 1);
+const spanOf = (a: DtsToken, b: DtsToken): SourceSpan => {
+  const s = a.unit.span(a.startOffset, a.endOffset! + 1);
+  if (a.unit !== b.unit) return s;
+  const e = b.unit.locate(b.endOffset! + 1);
+  return e.file === s.file ? { ...s, endLine: e.line, endCol: e.col } : s;
+};
+
+class DtsParser extends EmbeddedActionsParser {
+  ctx!: ParseContext;
+  private plugin = false;
+
+  constructor() {
+    super(T.ALL_TOKENS, { maxLookahead: 2, recoveryEnabled: false, skipValidations: true });
+    this.performSelfAnalysis();
+  }
+
+  private err(code: string, message: string, at: SourceSpan, hint?: string): void {
+    this.ctx.diagnostics.error(code, message, at, hint ? { hint } : {});
+  }
+
+  private refNotFound(r: Ref, root: Node): void {
+    const b = this.ctx.builder;
+    let hint: string | undefined;
+    if (r.ref.startsWith('/')) {
+      const paths: string[] = [];
+      for (const n of walk(root)) paths.push(n.path);
+      const s = suggest(r.ref, paths);
+      if (s) hint = `did you mean '&{${s}}'?`;
+    } else {
+      const live = [...b.labels.names()].filter((l) => b.labels.lookup(root, l));
+      const s = suggest(r.ref, live);
+      if (s) hint = `did you mean '&${s}'?`;
+    }
+    this.err('dts-unknown-ref', `Label or path ${r.ref} not found`, span(r.tok), hint);
+  }
+
+  // sourcefile: headers memreserves devicetree
+  sourceFile = this.RULE('sourceFile', (): DtInfo => {
+    const flags = this.SUBRULE(this.headers);
+    const reserves = this.SUBRULE(this.memreserves);
+    const root = this.SUBRULE(this.devicetree);
+    return this.ACTION(() => ({ v1: flags.v1, plugin: flags.plugin, reserves, root, bootCpuid: 0 }));
+  });
+
+  headers = this.RULE('headers', () => {
+    let flags: { v1: boolean; plugin: boolean } | undefined;
+    this.AT_LEAST_ONE(() => {
+      const v = this.CONSUME(T.V1) as DtsToken;
+      this.CONSUME(T.Semi);
+      let plugin = false;
+      this.OPTION(() => {
+        this.CONSUME(T.Plugin);
+        this.CONSUME2(T.Semi);
+        plugin = true;
+      });
+      this.ACTION(() => {
+        if (!flags) {
+          flags = { v1: true, plugin };
+          this.plugin = plugin;
+        } else if (flags.plugin !== plugin) this.err('dts-header-mismatch', "Header flags don't match earlier ones", span(v));
+      });
+    });
+    return flags ?? { v1: true, plugin: false };
+  });
+
+  memreserves = this.RULE('memreserves', () => {
+    const list: ReserveEntry[] = [];
+    this.MANY(() => {
+      const labels: DtsToken[] = [];
+      this.MANY2(() => labels.push(this.CONSUME(T.Label) as DtsToken));
+      const kw = this.CONSUME(T.MemReserve) as DtsToken;
+      const addr = this.SUBRULE(this.integerPrim);
+      const size = this.SUBRULE2(this.integerPrim);
+      this.CONSUME(T.Semi);
+      this.ACTION(() => {
+        const entry: ReserveEntry = { address: addr.v, size: size.v, labels: [], loc: span(kw) };
+        for (let i = labels.length - 1; i >= 0; i--) addLabel(entry.labels, labels[i].value as string, span(labels[i]));
+        list.push(entry);
+      });
+    });
+    return list;
+  });
+
+  dtRef = this.RULE('dtRef', (): Ref => {
+    const tok = this.OR([{ ALT: () => this.CONSUME(T.LabelRef) }, { ALT: () => this.CONSUME(T.PathRef) }]) as DtsToken;
+    return { ref: tok.value as string, tok };
+  });
+
+  devicetree = this.RULE('devicetree', (): Node => {
+    const b = this.ACTION(() => this.ctx.builder);
+    let root!: Node;
+    this.OR([
+      {
+        ALT: () => {
+          const slash = this.CONSUME(T.Slash) as DtsToken;
+          const n = this.SUBRULE(this.nodedef);
+          this.ACTION(() => {
+            n.name = '';
+            n.loc = span(slash);
+            root = n;
+          });
+        },
+      },
+      {
+        ALT: () => {
+          const r = this.SUBRULE(this.dtRef);
+          const n = this.SUBRULE2(this.nodedef);
+          this.ACTION(() => {
+            root = new Node('');
+            if (!this.plugin) this.refNotFound(r, root);
+            b.addOrphanNode(root, n, r.ref, span(r.tok));
+          });
+        },
+      },
+    ]);
+    this.MANY(() => {
+      this.OR2([
+        {
+          ALT: () => {
+            const slash = this.CONSUME2(T.Slash) as DtsToken;
+            const n = this.SUBRULE3(this.nodedef);
+            this.ACTION(() => {
+              n.loc = span(slash);
+              b.mergeNodes(root, n);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            const label = this.CONSUME(T.Label) as DtsToken;
+            const r = this.SUBRULE2(this.dtRef);
+            const n = this.SUBRULE4(this.nodedef);
+            this.ACTION(() => {
+              const target = b.nodeByRef(root, r.ref);
+              if (target) {
+                b.addNodeLabel(target, label.value as string, span(label));
+                n.loc = span(r.tok);
+                b.mergeNodes(target, n);
+              } else this.refNotFound(r, root);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            const tok = this.OR3([{ ALT: () => this.CONSUME2(T.PathRef) }, { ALT: () => this.CONSUME2(T.LabelRef) }]) as DtsToken;
+            const n = this.SUBRULE5(this.nodedef);
+            this.ACTION(() => {
+              const r = { ref: tok.value as string, tok };
+              const isPath = tok.tokenType === T.PathRef;
+              const target = isPath && this.plugin ? undefined : b.nodeByRef(root, r.ref);
+              n.loc = span(tok);
+              if (target) b.mergeNodes(target, n);
+              else if (this.plugin) b.addOrphanNode(root, n, r.ref, span(tok));
+              else this.refNotFound(r, root);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.DelNode);
+            const r = this.SUBRULE3(this.dtRef);
+            this.CONSUME(T.Semi);
+            this.ACTION(() => {
+              const target = b.nodeByRef(root, r.ref);
+              if (target) deleteNode(target);
+              else this.refNotFound(r, root);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.OmitNoRef);
+            const r = this.SUBRULE4(this.dtRef);
+            this.CONSUME2(T.Semi);
+            this.ACTION(() => {
+              const target = b.nodeByRef(root, r.ref);
+              if (target) target.omitIfUnused = true;
+              else this.refNotFound(r, root);
+            });
+          },
+        },
+      ]);
+    });
+    return root;
+  });
+
+  // nodedef: '{' proplist subnodes '}' ';'  (properties must come before subnodes)
+  nodedef = this.RULE('nodedef', (): Node => {
+    const open = this.CONSUME(T.LBrace) as DtsToken;
+    const node = this.ACTION(() => {
+      const n = new Node();
+      n.loc = span(open);
+      return n;
+    });
+    let sawChild = false;
+    this.MANY(() => {
+      const prefix: DtsToken[] = [];
+      this.MANY2(() => {
+        prefix.push(this.OR([{ ALT: () => this.CONSUME(T.Label) }, { ALT: () => this.CONSUME(T.OmitNoRef) }]) as DtsToken);
+      });
+      this.OR2([
+        {
+          ALT: () => {
+            const kw = this.CONSUME(T.DelProp) as DtsToken;
+            const name = this.CONSUME(T.PropNodeName) as DtsToken;
+            const end = this.CONSUME(T.Semi) as DtsToken;
+            this.ACTION(() => {
+              const p = new Property(name.value as string, new DataBuilder().build(), spanOf(kw, end));
+              p.deleted = true;
+              this.addProp(node, p, prefix, sawChild);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            const kw = this.CONSUME(T.DelNode) as DtsToken;
+            const name = this.CONSUME2(T.PropNodeName) as DtsToken;
+            this.CONSUME2(T.Semi);
+            this.ACTION(() => {
+              const child = new Node(name.value as string);
+              child.deleted = true;
+              child.loc = span(kw);
+              this.addChild(node, child, prefix);
+              sawChild = true;
+            });
+          },
+        },
+        {
+          ALT: () => {
+            const name = this.CONSUME3(T.PropNodeName) as DtsToken;
+            this.OR3([
+              {
+                ALT: () => {
+                  const child = this.SUBRULE(this.nodedef);
+                  this.ACTION(() => {
+                    child.name = name.value as string;
+                    child.loc = span(name);
+                    this.addChild(node, child, prefix);
+                    sawChild = true;
+                  });
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(T.Equals);
+                  const value = this.SUBRULE(this.propdata);
+                  const end = this.CONSUME3(T.Semi) as DtsToken;
+                  this.ACTION(() => this.addProp(node, new Property(name.value as string, value, spanOf(name, end)), prefix, sawChild));
+                },
+              },
+              {
+                ALT: () => {
+                  const end = this.CONSUME4(T.Semi) as DtsToken;
+                  this.ACTION(() => this.addProp(node, new Property(name.value as string, new DataBuilder().build(), spanOf(name, end)), prefix, sawChild));
+                },
+              },
+            ]);
+          },
+        },
+      ]);
+    });
+    this.CONSUME(T.RBrace);
+    this.CONSUME5(T.Semi);
+    return node;
+  });
+
+  private addProp(node: Node, p: Property, prefix: DtsToken[], afterChild: boolean): void {
+    const omit = prefix.find((t) => t.tokenType === T.OmitNoRef);
+    if (omit) this.err('dts-syntax', 'syntax error: /omit-if-no-ref/ applies to nodes, not properties', span(omit));
+    if (afterChild) this.err('dts-prop-after-subnode', 'Properties must precede subnodes', p.loc!);
+    for (let i = prefix.length - 1; i >= 0; i--) {
+      if (prefix[i].tokenType === T.Label) addLabel(p.labels, prefix[i].value as string, span(prefix[i]));
+    }
+    node.addProp(p);
+  }
+
+  private addChild(node: Node, child: Node, prefix: DtsToken[]): void {
+    for (let i = prefix.length - 1; i >= 0; i--) {
+      const t = prefix[i];
+      if (t.tokenType === T.Label) this.ctx.builder.addNodeLabel(child, t.value as string, span(t));
+      else child.omitIfUnused = true;
+    }
+    node.addChild(child);
+  }
+
+  // propdata: labels* piece (label | ',' labels* piece)*
+  propdata = this.RULE('propdata', (): Data => {
+    const b = this.ACTION(() => new DataBuilder());
+    const label = (t: DtsToken) => this.ACTION(() => b.marker('label', t.value as string, span(t)));
+    this.MANY(() => label(this.CONSUME(T.Label) as DtsToken));
+    this.SUBRULE(this.piece, { ARGS: [b] });
+    this.MANY2(() => {
+      this.OR([
+        { ALT: () => label(this.CONSUME2(T.Label) as DtsToken) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Comma);
+            this.MANY3(() => label(this.CONSUME3(T.Label) as DtsToken));
+            this.SUBRULE2(this.piece, { ARGS: [b] });
+          },
+        },
+      ]);
+    });
+    return this.ACTION(() => b.build());
+  });
+
+  piece = this.RULE('piece', (b: DataBuilder) => {
+    this.OR([
+      {
+        ALT: () => {
+          const s = this.CONSUME(T.StringLit) as DtsToken;
+          this.ACTION(() => b.marker('string').bytes(s.value as Uint8Array));
+        },
+      },
+      { ALT: () => this.SUBRULE(this.array, { ARGS: [b] }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.LBracket);
+          this.ACTION(() => b.marker('u8'));
+          this.MANY(() => {
+            this.OR2([
+              {
+                ALT: () => {
+                  const t = this.CONSUME(T.Byte) as DtsToken;
+                  this.ACTION(() => b.byte(t.value as number));
+                },
+              },
+              {
+                ALT: () => {
+                  const t = this.CONSUME(T.Label) as DtsToken;
+                  this.ACTION(() => b.marker('label', t.value as string, span(t)));
+                },
+              },
+            ]);
+          });
+          this.CONSUME(T.RBracket);
+        },
+      },
+      {
+        ALT: () => {
+          const r = this.SUBRULE(this.dtRef);
+          this.ACTION(() => b.marker('string', r.ref, span(r.tok)).marker('ref-path', r.ref, span(r.tok)));
+        },
+      },
+      { ALT: () => this.SUBRULE(this.incbin, { ARGS: [b] }) },
+    ]);
+  });
+
+  array = this.RULE('array', (b: DataBuilder) => {
+    let bits: 8 | 16 | 32 | 64 = 32;
+    this.OPTION(() => {
+      this.CONSUME(T.Bits);
+      const lit = this.CONSUME(T.Literal) as DtsToken;
+      this.ACTION(() => {
+        const v = lit.value as bigint;
+        if (v === 8n || v === 16n || v === 32n || v === 64n) bits = Number(v) as 8 | 16 | 32 | 64;
+        else this.err('dts-bad-bits', 'Array elements must be 8, 16, 32 or 64-bits', span(lit));
+      });
+    });
+    this.CONSUME(T.LAngle);
+    this.ACTION(() => b.marker(`u${bits}` as 'u8' | 'u16' | 'u32' | 'u64'));
+    this.MANY(() => {
+      this.OR([
+        {
+          ALT: () => {
+            const x = this.SUBRULE(this.integerPrim);
+            this.ACTION(() => {
+              if (bits < 64) {
+                const mask = (1n << BigInt(bits)) - 1n;
+                if (x.v > mask && (x.v | mask) !== U64)
+                  this.err('dts-value-range', `Value out of range for ${bits}-bit array element`, spanOf(x.s, x.e));
+              }
+              b.int(x.v, bits);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            const r = this.SUBRULE(this.dtRef);
+            this.ACTION(() => {
+              if (bits === 32) b.marker('ref-phandle', r.ref, span(r.tok));
+              else this.err('dts-ref-width', 'References are only allowed in arrays with 32-bit elements.', span(r.tok));
+              b.int(U64 >> BigInt(64 - bits), bits);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(T.Label) as DtsToken;
+            this.ACTION(() => b.marker('label', t.value as string, span(t)));
+          },
+        },
+      ]);
+    });
+    this.CONSUME(T.RAngle);
+  });
+
+  incbin = this.RULE('incbin', (b: DataBuilder) => {
+    const kw = this.CONSUME(T.Incbin) as DtsToken;
+    this.CONSUME(T.LParen);
+    const file = this.CONSUME(T.StringLit) as DtsToken;
+    let offset: Expr | undefined;
+    let length: Expr | undefined;
+    this.OPTION(() => {
+      this.CONSUME(T.Comma);
+      offset = this.SUBRULE(this.integerPrim);
+      this.CONSUME2(T.Comma);
+      length = this.SUBRULE2(this.integerPrim);
+    });
+    const close = this.CONSUME(T.RParen) as DtsToken;
+    this.ACTION(() => {
+      const bytes = file.value as Uint8Array;
+      const name = Buffer.from(bytes.subarray(0, bytes.length - 1)).toString('latin1');
+      const found = this.ctx.files.locateBinary(name, file.unit.dir);
+      const where = spanOf(kw, close);
+      b.marker('none');
+      if (!found) {
+        this.err('dts-incbin-not-found', `couldn't open "${name}": no such file`, span(file), `searched ${this.ctx.files.searchedDirs(file.unit.dir).map((d) => `'${d}'`).join(', ')}`);
+        return;
+      }
+      const off = offset ? offset.v : 0n;
+      const want = length ? length.v : BigInt(found.size) - off;
+      if (off > BigInt(found.size) || off + want > BigInt(found.size)) {
+        this.err('dts-incbin-range', `/incbin/ asks for ${want} bytes at offset ${off} of "${found.path}", which has only ${found.size} bytes`, where);
+        return;
+      }
+      b.bytes(this.ctx.files.readRange(found.path, Number(off), Number(want)));
+    });
+  });
+
+  // Integer expressions: C precedence, evaluated in uint64 like dtc.
+  integerPrim = this.RULE('integerPrim', (): Expr => {
+    return this.OR([
+      {
+        ALT: () => {
+          const t = this.CONSUME(T.Literal) as DtsToken;
+          return { v: t.value as bigint, s: t, e: t };
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(T.CharLiteral) as DtsToken;
+          return { v: t.value as bigint, s: t, e: t };
+        },
+      },
+      {
+        ALT: () => {
+          const open = this.CONSUME(T.LParen) as DtsToken;
+          const x = this.SUBRULE(this.expr);
+          const close = this.CONSUME(T.RParen) as DtsToken;
+          return { v: x?.v, s: open, e: close };
+        },
+      },
+    ]);
+  });
+
+  expr = this.RULE('expr', (): Expr => {
+    const c = this.SUBRULE(this.logicalOr);
+    let out = c;
+    this.OPTION(() => {
+      this.CONSUME(T.Question);
+      const a = this.SUBRULE(this.expr);
+      this.CONSUME(T.Colon);
+      const b = this.SUBRULE2(this.expr);
+      out = this.ACTION(() => ({ v: c.v ? a.v : b.v, s: c.s, e: b.e }));
+    });
+    return out;
+  });
+
+  private binary(
+    name: string,
+    next: () => (() => Expr),
+    ops: Array<[typeof T.Plus, (a: bigint, b: bigint, l: Expr, r: Expr) => bigint]>,
+  ) {
+    return this.RULE(name, (): Expr => {
+      let acc = this.SUBRULE(next());
+      this.MANY(() => {
+        const op = this.OR(ops.map(([tt]) => ({ ALT: () => this.CONSUME(tt) }))) as DtsToken;
+        const rhs = this.SUBRULE2(next());
+        this.ACTION(() => {
+          const fn = ops.find(([tt]) => tt === op.tokenType)![1];
+          acc = { v: u64(fn(acc.v, rhs.v, acc, rhs)), s: acc.s, e: rhs.e };
+        });
+      });
+      return acc;
+    });
+  }
+
+  private divide = (a: bigint, b: bigint, l: Expr, r: Expr, mod: boolean): bigint => {
+    if (b === 0n) {
+      this.err('dts-division-by-zero', 'Division by zero', spanOf(l.s, r.e));
+      return 0n;
+    }
+    return mod ? a % b : a / b;
+  };
+
+  unary: () => Expr = this.RULE('unary', (): Expr => {
+    return this.OR([
+      {
+        ALT: () => {
+          const op = this.OR2([{ ALT: () => this.CONSUME(T.Minus) }, { ALT: () => this.CONSUME(T.Tilde) }, { ALT: () => this.CONSUME(T.Bang) }]) as DtsToken;
+          const x = this.SUBRULE(this.unary);
+          return this.ACTION(() => {
+            const v = op.tokenType === T.Minus ? u64(-x.v) : op.tokenType === T.Tilde ? u64(~x.v) : x.v === 0n ? 1n : 0n;
+            return { v, s: op, e: x.e };
+          });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.integerPrim) },
+    ]);
+  });
+
+  multiplicative = this.binary('multiplicative', () => this.unary, [
+    [T.Star, (a, b) => a * b],
+    [T.Slash, (a, b, l, r) => this.divide(a, b, l, r, false)],
+    [T.Percent, (a, b, l, r) => this.divide(a, b, l, r, true)],
+  ]);
+  additive = this.binary('additive', () => this.multiplicative, [
+    [T.Plus, (a, b) => a + b],
+    [T.Minus, (a, b) => a - b],
+  ]);
+  shift = this.binary('shift', () => this.additive, [
+    [T.LShift, (a, b) => (b < 64n ? a << b : 0n)],
+    [T.RShift, (a, b) => (b < 64n ? a >> b : 0n)],
+  ]);
+  relational = this.binary('relational', () => this.shift, [
+    [T.LAngle, (a, b) => (a < b ? 1n : 0n)],
+    [T.RAngle, (a, b) => (a > b ? 1n : 0n)],
+    [T.LE, (a, b) => (a <= b ? 1n : 0n)],
+    [T.GE, (a, b) => (a >= b ? 1n : 0n)],
+  ]);
+  equality = this.binary('equality', () => this.relational, [
+    [T.EQ, (a, b) => (a === b ? 1n : 0n)],
+    [T.NE, (a, b) => (a !== b ? 1n : 0n)],
+  ]);
+  bitAnd = this.binary('bitAnd', () => this.equality, [[T.Amp, (a, b) => a & b]]);
+  bitXor = this.binary('bitXor', () => this.bitAnd, [[T.Caret, (a, b) => a ^ b]]);
+  bitOr = this.binary('bitOr', () => this.bitXor, [[T.Pipe, (a, b) => a | b]]);
+  logicalAnd = this.binary('logicalAnd', () => this.bitOr, [[T.AndAnd, (a, b) => (a !== 0n && b !== 0n ? 1n : 0n)]]);
+  logicalOr = this.binary('logicalOr', () => this.logicalAnd, [[T.OrOr, (a, b) => (a !== 0n || b !== 0n ? 1n : 0n)]]);
+}
+
+let shared: DtsParser | undefined;
+
+/** Describes a token for a syntax error message. */
+function describe(t: DtsToken): string {
+  if (t.tokenType === EOF) return 'end of input';
+  const img = t.image.length > 30 ? t.image.slice(0, 30) + '…' : t.image;
+  return `'${img.replace(/\0/g, '\\0')}'`;
+}
+
+function expectedFrom(e: IRecognitionException): string | undefined {
+  const m = /-->\s*([^<\s]+)\s*<--/.exec(e.message);
+  return m ? m[1] : undefined;
+}
+
+/**
+ * Parses tokens into a tree. Returns undefined on a syntax error (reported in the
+ * diagnostics); semantic errors are reported and parsing goes on.
+ */
+export function parseTokens(tokens: DtsToken[], ctx: ParseContext): DtInfo | undefined {
+  shared ??= new DtsParser();
+  const p = shared;
+  p.ctx = ctx;
+  (p as unknown as { plugin: boolean }).plugin = false;
+  p.input = tokens;
+  const info = p.sourceFile();
+  if (p.errors.length > 0) {
+    const e = p.errors[0];
+    const tok = e.token as DtsToken;
+    const real = tok.tokenType === EOF || !tok.unit ? tokens[tokens.length - 1] : tok;
+    const at: SourceSpan = real ? span(real) : { file: '<input>', line: 1, col: 1 };
+    const expected = expectedFrom(e);
+    const found = tok.tokenType === EOF || !tok.unit ? 'end of input' : describe(tok);
+    ctx.diagnostics.error('dts-syntax', `syntax error: unexpected ${found}`, at, expected ? { hint: `expected ${expected}` } : {});
+    return undefined;
+  }
+  return info;
+}
