@@ -309,7 +309,10 @@ export function readDtb(bytes: Uint8Array, fileName: string, diags?: Diagnostics
   const probe = new BlobReader(bytes, fileName);
   const header = readHeader(probe, bytes.length);
   // A private copy: property values are views into it, and must not alias the caller's bytes.
-  const r = new BlobReader(bytes.slice(0, header.totalSize), fileName);
+  // (Not `bytes.slice`: on a Node Buffer that is a view, not a copy.)
+  const copy = new Uint8Array(header.totalSize);
+  copy.set(bytes.subarray(0, header.totalSize));
+  const r = new BlobReader(copy, fileName);
   const reserves = readReserveMap(r, header);
   const root = readStructBlock(r, header, diags);
   return { v1: true, plugin: false, reserves, bootCpuid: header.bootCpuid, root };

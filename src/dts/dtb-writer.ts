@@ -110,12 +110,6 @@ export class GrowableBytes {
     this.length = o + 4;
   }
 
-  u64(v: bigint): void {
-    const x = BigInt.asUintN(64, v);
-    this.u32(Number(x >> 32n));
-    this.u32(Number(x & 0xffffffffn));
-  }
-
   append(src: Uint8Array): void {
     this.ensure(src.length);
     this.bytes.set(src, this.length);
