@@ -1,0 +1,252 @@
+/**
+ * Macro expansion: the context stack, argument collection and rescanning.
+ *
+ * The model is GCC's: each expansion is pushed as a context whose macro is disabled until
+ * the context is used up; a name read while its macro is disabled is "painted blue" and
+ * never expands again. Reading past the end of a context pops it and yields padding, and
+ * a function-like name at the end of an expansion may take its `(` and arguments from
+ * whatever comes next, including the source text (the `base`).
+ */
+import { CPP } from './codes.js';
+import type { BuiltinKind, Macro, MacroTable } from './macros.js';
+import { AVOID_PASTE, paddingFor, substitute } from './substitution.js';
+import type { Token } from './tokens.js';
+
+/** How the base is being read: normally, looking for `(` after a macro name, or collecting arguments. */
+export type ReadMode = 'normal' | 'paren' | 'args';
+
+/** Where tokens come from once every macro context is used up. */
+export interface TokenSource {
+  next(mode: ReadMode): Token;
+  /** Un-read the last token returned by `next`. */
+  backup(): void;
+}
+
+export interface ExpanderHost {
+  readonly macros: MacroTable;
+  error(code: string, message: string, at: Token, hint?: string): void;
+  /** The token a builtin macro (`__LINE__`, ...) stands for at this point. */
+  builtin(kind: BuiltinKind, name: Token): Token;
+}
+
+/** Tokens of a base that is a fixed list (a directive line): then a sticky end. */
+export class ArraySource implements TokenSource {
+  private i = 0;
+  constructor(
+    private readonly tokens: Token[],
+    private readonly end: Token,
+  ) {}
+  next(): Token {
+    return this.i < this.tokens.length ? this.tokens[this.i++] : this.end;
+  }
+  backup(): void {
+    if (this.i > 0 && this.i <= this.tokens.length) this.i--;
+  }
+  /** Tokens not read yet. */
+  rest(): Token[] {
+    return this.tokens.slice(this.i);
+  }
+}
+
+interface Context {
+  tokens: Token[];
+  index: number;
+  /** The macro this is the expansion of (re-enabled when the context is popped). */
+  macro: Macro | null;
+}
+
+/** Ends an argument's context so expansion inside it cannot run past the argument. */
+const ARG_END: Token = { kind: 'eof', text: '', ws: false, pos: 0, file: null };
+
+export type EnterResult = 'expanded' | 'not-invoked' | 'failed';
+
+export class Expander {
+  private readonly stack: Context[] = [];
+  /** Where the last token came from, for `backup`: a context, the base, or nowhere (a sticky end). */
+  private lastFrom: Context | 'base' | 'none' = 'none';
+  private mode: ReadMode = 'normal';
+  /** While positive, names are returned without expanding (arguments being collected, `defined X`). */
+  preventExpansion = 0;
+
+  constructor(
+    private readonly host: ExpanderHost,
+    private readonly base: TokenSource,
+    /** Directive mode: no padding tokens, as GCC does while in a directive. */
+    readonly inDirective: boolean,
+  ) {}
+
+  /** Number of macro contexts still being read. */
+  get depth(): number {
+    return this.stack.length;
+  }
+
+  /** The next fully macro-expanded token (padding included outside directives). */
+  getToken(): Token {
+    for (;;) {
+      let t: Token;
+      const top = this.stack.length > 0 ? this.stack[this.stack.length - 1] : undefined;
+      if (top === undefined) {
+        t = this.base.next(this.mode);
+        this.lastFrom = 'base';
+      } else if (top.index < top.tokens.length) {
+        t = top.tokens[top.index];
+        if (t.kind === 'eof') {
+          this.lastFrom = 'none';
+          return t;
+        }
+        top.index++;
+        this.lastFrom = top;
+      } else {
+        if (top.macro) top.macro.disabled = false;
+        this.stack.pop();
+        if (this.inDirective) continue;
+        return AVOID_PASTE;
+      }
+      if (t.kind !== 'name' || t.noExpand === true) return t;
+      const m = this.host.macros.get(t.text);
+      if (m === undefined || m.builtin === 'has-include' || m.builtin === 'has-include-next') return t;
+      if (m.disabled) return { ...t, noExpand: true };
+      if (this.preventExpansion > 0) return t;
+      if (this.enterMacro(m, t) === 'expanded') {
+        if (this.inDirective) continue;
+        return paddingFor(t);
+      }
+      return t;
+    }
+  }
+
+  /** Un-read the last token `getToken` returned (not padding). */
+  backup(): void {
+    if (this.lastFrom === 'base') this.base.backup();
+    else if (this.lastFrom !== 'none') this.lastFrom.index--;
+    this.lastFrom = 'none';
+  }
+
+  /**
+   * Start expanding `m`, invoked by `name`. A function-like macro not followed by `(` is
+   * not invoked; one whose arguments are wrong is consumed and reported ('failed').
+   */
+  enterMacro(m: Macro, name: Token): EnterResult {
+    if (m.builtin !== undefined) {
+      this.stack.push({ tokens: [this.host.builtin(m.builtin, name)], index: 0, macro: null });
+      return 'expanded';
+    }
+    if (!m.fnLike) {
+      this.push(m, m.body);
+      return 'expanded';
+    }
+    const savedMode = this.mode;
+    this.preventExpansion++;
+    this.mode = 'paren';
+    let t = this.getToken();
+    while (t.kind === 'padding') t = this.getToken();
+    if (t.kind !== 'punct' || t.text !== '(') {
+      this.backup();
+      this.mode = savedMode;
+      this.preventExpansion--;
+      return 'not-invoked';
+    }
+    this.mode = 'args';
+    const args = this.collectArgs(m, name);
+    this.mode = savedMode;
+    this.preventExpansion--;
+    if (args === undefined) return 'failed';
+    const vaOmitted = this.checkArgCount(m, name, args.list, args.close);
+    if (vaOmitted === undefined) return 'failed';
+    const tokens = substitute({
+      macro: m,
+      args: args.list,
+      vaOmitted,
+      inDirective: this.inDirective,
+      expandArg: (i) => this.expandArgument(args.list[i]),
+    });
+    this.push(m, tokens);
+    return 'expanded';
+  }
+
+  private push(m: Macro, tokens: Token[]): void {
+    m.disabled = true;
+    this.stack.push({ tokens, index: 0, macro: m });
+  }
+
+  /** The arguments up to the matching `)`, or undefined (reported) if the input ends first. */
+  private collectArgs(m: Macro, name: Token): { list: Token[][]; close: Token } | undefined {
+    const list: Token[][] = [[]];
+    let depth = 0;
+    for (;;) {
+      const t = this.getToken();
+      let cur = list[list.length - 1];
+      if (t.kind === 'padding') {
+        if (cur.length > 0) cur.push(t); // GCC drops leading padding
+        continue;
+      }
+      if (t.kind === 'eof') {
+        this.host.error(CPP.unterminatedMacroArgs, `unterminated argument list invoking macro "${m.name}"`, name);
+        return undefined;
+      }
+      if (t.kind === 'punct') {
+        if (t.text === '(') depth++;
+        else if (t.text === ')') {
+          if (depth === 0) {
+            for (const a of list) while (a.length > 0 && a[a.length - 1].kind === 'padding') a.pop();
+            return { list, close: t };
+          }
+          depth--;
+        } else if (t.text === ',' && depth === 0 && !(m.variadic && list.length === m.params.length)) {
+          cur = [];
+          list.push(cur);
+          continue;
+        }
+      }
+      cur.push(t);
+    }
+  }
+
+  /** Check the argument count; returns whether the variadic argument was omitted, or undefined on error. */
+  private checkArgCount(m: Macro, name: Token, args: Token[][], close: Token): boolean | undefined {
+    const paramc = m.params.length;
+    if (paramc === 0 && args.length === 1 && args[0].length === 0) {
+      args.length = 0;
+      return false;
+    }
+    if (args.length === paramc) return false;
+    if (args.length + 1 === paramc && m.variadic) {
+      args.push([]);
+      return true;
+    }
+    const hint = m.defined ? `macro "${m.name}" defined at ${m.defined}` : undefined;
+    const message =
+      args.length < paramc
+        ? `macro "${m.name}" requires ${paramc} argument${paramc === 1 ? '' : 's'}, but only ${args.length} given`
+        : `macro "${m.name}" passed ${args.length} arguments, but takes just ${paramc}`;
+    this.host.error(CPP.macroArgCount, message, { ...name, text: spanText(name, close) }, hint);
+    return undefined;
+  }
+
+  /** Fully expand one argument in a context of its own that ends where the argument ends. */
+  private expandArgument(arg: Token[]): Token[] {
+    this.stack.push({ tokens: [...arg, ARG_END], index: 0, macro: null });
+    const depth = this.stack.length;
+    const savedMode = this.mode;
+    this.mode = 'normal';
+    const out: Token[] = [];
+    for (;;) {
+      const t = this.getToken();
+      if (t.kind === 'eof') break;
+      out.push(t);
+    }
+    this.mode = savedMode;
+    while (this.stack.length >= depth) {
+      const c = this.stack.pop();
+      if (c?.macro) c.macro.disabled = false;
+    }
+    return out;
+  }
+}
+
+/** Text from a macro name to the closing parenthesis when both are on one line, for a wider caret. */
+function spanText(name: Token, close: Token): string {
+  if (name.file === null || name.file !== close.file || close.pos < name.pos) return name.text;
+  const s = name.file.text.slice(name.pos, close.pos + 1);
+  return s.includes('\n') ? name.text : s;
+}
