@@ -1,0 +1,25 @@
+import { Args, Command } from '@oclif/core';
+import { compile } from '../../dts/compile.js';
+import { writeDts } from '../../dts/dts-writer.js';
+import { cppFlags, formatFlag, normalizeArgv, printDiagnostics } from '../shared.js';
+
+export default class Dump extends Command {
+  static override summary = 'Print a .dtb (or the compiled form of a .dts) as DTS text, as `dtc -I dtb -O dts` does.';
+  static override examples = ['<%= config.bin %> dump board.dtb'];
+  static override args = { input: Args.string({ required: true, description: 'A .dtb or .dts file.' }) };
+  static override flags = { ...cppFlags, format: formatFlag };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Dump, normalizeArgv(this.argv, 'IDUi'));
+    const result = compile(args.input, {
+      cpp: flags.cpp as 'builtin' | 'system' | 'none',
+      includeDirs: flags.include,
+      defines: flags.define,
+      undefs: flags.undef,
+      searchDirs: flags['search-dir'],
+    });
+    printDiagnostics(result.diagnostics, result.sources, flags.format);
+    if (!result.info) this.exit(1);
+    process.stdout.write(Buffer.from(writeDts(result.info!), 'latin1'));
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Generated nodes: `__symbols__` (-@), `aliases` from labels (-A), and the overlay
+ * bookkeeping nodes `__fixups__` and `__local_fixups__` — built in dtc's order, since
+ * that order is visible in the output (property order, phandle numbers).
+ */
+import { FatalDiagnostic } from './diagnostics.js';
+import { appendToProperty } from './build.js';
+import type { PhandleAllocator } from './phandles.js';
+import { DataBuilder, Node, Property, type DtInfo } from './tree.js';
+
+export interface RefResolver {
+  nodeByRef(root: Node, ref: string): Node | undefined;
+}
+
+/** The root's child `name`, created (appended) if missing. */
+function rootChild(root: Node, name: string): Node {
+  let n = root.getChild(name);
+  if (!n) {
+    n = new Node(name);
+    root.addChild(n);
+  }
+  return n;
+}
+
+/** dtc looks at the raw label list here, so a node whose labels were all deleted still counts. */
+function anyLabel(node: Node): boolean {
+  if (node.labels.length > 0) return true;
+  for (const c of node.liveChildren()) if (anyLabel(c)) return true;
+  return false;
+}
+
+export interface LabelTreeWarning {
+  label: string;
+  node: string;
+}
+
+/**
+ * One property per label, naming the labelled node's path, in a root child `name`
+ * (`__symbols__` with phandles allocated for -@, `aliases` for -A).
+ */
+export function generateLabelTree(info: DtInfo, name: string, phandles: PhandleAllocator | undefined, warnings: LabelTreeWarning[] = []): void {
+  if (!anyLabel(info.root)) return;
+  const an = rootChild(info.root, name);
+  const visit = (node: Node) => {
+    if (node.labels.length > 0) {
+      for (const l of node.labels) {
+        if (l.deleted) continue;
+        if (an.getProp(l.name)) {
+          warnings.push({ label: l.name, node: an.name });
+          continue;
+        }
+        const path = node.path;
+        const value = new DataBuilder().marker('string').bytes(Buffer.from(path + '\0', 'latin1')).build();
+        an.addProp(new Property(l.name, value));
+      }
+      if (phandles) phandles.phandleOf(node);
+    }
+    // Children are read as the walk reaches them: the new node itself is among them.
+    for (let i = 0; i < node.children.length; i++) if (!node.children[i].deleted) visit(node.children[i]);
+  };
+  visit(info.root);
+}
+
+function* phandleRefs(node: Node): Iterable<{ node: Node; prop: Property; offset: number; ref: string }> {
+  for (const prop of node.liveProps()) {
+    for (const m of prop.value.markers) if (m.kind === 'ref-phandle') yield { node, prop, offset: m.offset, ref: m.ref! };
+  }
+  for (let i = 0; i < node.children.length; i++) if (!node.children[i].deleted) yield* phandleRefs(node.children[i]);
+}
+
+/** `__fixups__`: for each reference the overlay cannot resolve, "path:property:offset". */
+export function generateFixupsTree(info: DtInfo, refs: RefResolver): void {
+  const root = info.root;
+  const unresolved = (ref: string) => !refs.nodeByRef(root, ref);
+  let any = false;
+  for (const r of phandleRefs(root)) if (unresolved(r.ref)) { any = true; break; }
+  if (!any) return;
+  const fn = rootChild(root, '__fixups__');
+  for (const r of phandleRefs(root)) {
+    if (!unresolved(r.ref)) continue;
+    const path = r.node.path;
+    if (path.includes(':') || r.prop.name.includes(':')) {
+      throw new FatalDiagnostic({ severity: 'error', code: 'dts-fixup-colon', message: `cannot record a fixup for ${path}:${r.prop.name}: names must not contain ':'`, span: r.prop.loc });
+    }
+    appendToProperty(fn, r.ref, Buffer.from(`${path}:${r.prop.name}:${r.offset}\0`, 'latin1'), 'string');
+  }
+}
+
+/** `__local_fixups__`: a mirror of the tree holding the offsets of resolved phandle cells. */
+export function generateLocalFixupsTree(info: DtInfo, refs: RefResolver): void {
+  const root = info.root;
+  const resolved = (ref: string) => !!refs.nodeByRef(root, ref);
+  let any = false;
+  for (const r of phandleRefs(root)) if (resolved(r.ref)) { any = true; break; }
+  if (!any) return;
+  const lfn = rootChild(root, '__local_fixups__');
+  for (const r of phandleRefs(root)) {
+    if (!resolved(r.ref)) continue;
+    const names: string[] = [];
+    for (let n: Node | null = r.node; n && n.parent; n = n.parent) names.unshift(n.name);
+    let wn = lfn;
+    for (const nm of names) {
+      let next = wn.children.find((c) => !c.deleted && c.name === nm);
+      if (!next) {
+        next = new Node(nm);
+        wn.addChild(next);
+      }
+      wn = next;
+    }
+    const cell = Buffer.alloc(4);
+    cell.writeUInt32BE(r.offset >>> 0);
+    appendToProperty(wn, r.prop.name, cell, 'u32');
+  }
+}
+
+/** -s: reserve entries by (address, size), properties and children by name, everywhere. */
+export function sortTree(info: DtInfo): void {
+  info.reserves.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.size < b.size ? -1 : a.size > b.size ? 1 : 0));
+  const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const visit = (n: Node) => {
+    n.props.sort(byName);
+    n.children.sort(byName);
+    for (const c of n.children) visit(c);
+  };
+  visit(info.root);
+}
