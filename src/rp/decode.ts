@@ -114,27 +114,45 @@ export function packetError(
   });
 }
 
-/** Whether `length` is possible for `cmd` at all (before the body is seen). */
+/**
+ * Whether `length` is possible for `cmd` at all (before the body is seen). Runs for every
+ * header, so it only compares numbers and builds a message only on failure.
+ */
 function lengthProblem(cmd: number, length: number): string | undefined {
-  const exact = (n: number) => (length === n ? undefined : `${commandName(cmd).toUpperCase()} has length ${n}, got ${length}`);
-  const atLeast = (n: number, what: string) => (length >= n ? undefined : `${what} needs length ≥ ${n}, got ${length}`);
+  let min: number;
+  let exact: boolean;
   switch (cmd) {
     case RpCommand.NOP:
       return undefined;
     case RpCommand.HELLO:
-      return atLeast(RP_HELLO_MIN_LENGTH, 'HELLO');
+      min = RP_HELLO_MIN_LENGTH;
+      exact = false;
+      break;
     case RpCommand.CFG:
-      return exact(RP_CFG_SIZE - RP_HEADER_SIZE);
+      min = RP_CFG_SIZE - RP_HEADER_SIZE;
+      exact = true;
+      break;
     case RpCommand.READ:
     case RpCommand.WRITE:
-      return atLeast(RP_BUSACCESS_LEGACY_SIZE - RP_HEADER_SIZE, 'READ/WRITE');
+      min = RP_BUSACCESS_LEGACY_SIZE - RP_HEADER_SIZE;
+      exact = false;
+      break;
     case RpCommand.INTERRUPT:
-      return exact(RP_INTERRUPT_SIZE - RP_HEADER_SIZE);
+      min = RP_INTERRUPT_SIZE - RP_HEADER_SIZE;
+      exact = true;
+      break;
     case RpCommand.SYNC:
-      return exact(RP_SYNC_SIZE - RP_HEADER_SIZE);
+      min = RP_SYNC_SIZE - RP_HEADER_SIZE;
+      exact = true;
+      break;
     default:
-      return exact(RP_ATS_SIZE - RP_HEADER_SIZE);
+      min = RP_ATS_SIZE - RP_HEADER_SIZE;
+      exact = true;
+      break;
   }
+  if (exact ? length === min : length >= min) return undefined;
+  const name = commandName(cmd).toUpperCase();
+  return exact ? `${name} has length ${min}, got ${length}` : `${name} needs length ≥ ${min}, got ${length}`;
 }
 
 /**

@@ -104,9 +104,11 @@ export class RpStreamDecoder {
   /**
    * Decodes every packet that `chunk` completes and passes each to `onPacket`, in stream
    * order. Returns the protocol error if the stream is (or becomes) invalid, else undefined.
-   * The decoder may keep a reference to `chunk` only for the duration of the call, but the
-   * packets delivered from it hold views into it: do not modify `chunk` while you still use
-   * them.
+   *
+   * The decoder copies what it needs to keep (an incomplete tail) and holds no reference to
+   * `chunk` after the call. Unless `copyPayloads` is set, payload views of the delivered
+   * packets point into `chunk` (valid while `chunk` is left unchanged) or, for a packet that
+   * straddled a boundary, into the decoder's assembly buffer (valid until the next `feed()`).
    */
   feed(chunk: Uint8Array, onPacket: RpPacketHandler): RpProtocolError | undefined {
     if (this.failure) return this.failure;
@@ -339,9 +341,13 @@ export function decodeStream(bytes: Uint8Array, options?: RpStreamDecoderOptions
  * (its payload views point into it), nothing in this feed may overwrite that region, so new
  * bytes go to the other buffer instead. Both are bounded by the largest packet size.
  */
+// Shared by all decoders until their first straddling packet; never written (length 0).
+const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY_BYTES.buffer);
+
 class AssemblyBuffer {
-  buf: Uint8Array = new Uint8Array(1024);
-  view: DataView = new DataView(this.buf.buffer);
+  buf: Uint8Array = EMPTY_BYTES;
+  view: DataView = EMPTY_VIEW;
   start = 0;
   len = 0;
   /** Views into `buf` were handed out during the current feed. */
@@ -387,7 +393,7 @@ class AssemblyBuffer {
     let next = this.spare;
     let nextView = this.spareView;
     if (next === undefined || nextView === undefined || this.spareLent || next.length < minSize) {
-      next = new Uint8Array(Math.max(minSize, 2 * this.buf.length));
+      next = new Uint8Array(Math.max(minSize, 2 * this.buf.length, 256));
       nextView = new DataView(next.buffer);
     }
     next.set(this.buf.subarray(this.start, this.start + this.len), 0);
