@@ -22,6 +22,7 @@ import { MacroTable, type BuiltinKind } from './macros.js';
 import { PpFile } from './pp-file.js';
 import { SourceMapBuilder } from './source-map-builder.js';
 import { avoidPaste, TokenPrinter } from './spacing.js';
+import { paddingFor } from './substitution.js';
 import { makeToken, scanNumberEnd, scannedEnd, scanToken, type Token } from './tokens.js';
 
 export interface PreprocessOptions {
@@ -541,12 +542,12 @@ export class Preprocessor implements ExpanderHost, LineStartHooks {
       prev = name;
     } else {
       const printer = new TokenPrinter(this.tokenBefore(f, s, tokStart));
+      printer.feed(paddingFor(name)); // as GCC: the expansion starts with padding from its name
       while (ex.depth > 0) printer.feed(ex.getToken());
       let out = printer.text();
       prev = printer.prev;
       const next = prev === null ? null : this.tokenAfter(f, src.pos);
       if (prev !== null && next !== null && avoidPaste(prev, next)) out += ' ';
-      for (let k = t_indexOf(f.text, s, src.pos); k >= 0; k = t_indexOf(f.text, k + 1, src.pos)) out += '\n';
       this.emitGenerated(out, f.locate(s));
     }
     this.invocation = null;
@@ -738,9 +739,4 @@ function isTextHashLine(t: string, hashPos: number): boolean {
   let e = k + 1;
   while (e < n && isIdentCont(t.charCodeAt(e))) e++;
   return !DIRECTIVE_NAMES.has(t.slice(k, e));
-}
-
-function t_indexOf(text: string, from: number, end: number): number {
-  const k = text.indexOf('\n', from);
-  return k >= 0 && k < end ? k : -1;
 }

@@ -1,0 +1,121 @@
+/**
+ * Macro-heavy board trees (fixtures under test/fixtures/cpp) run through the built-in
+ * preprocessor, and the same inputs compared with the host's `cpp` when it is installed.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { preprocessFile, type PreprocessResult } from '../../src/dts/preprocessor/index.js';
+import { show, words } from './helpers.js';
+
+const FIX = 'test/fixtures/cpp';
+const INC = `${FIX}/include`;
+
+function board(defines: string[] = []): PreprocessResult {
+  return preprocessFile(`${FIX}/board/board.dts`, { includeDirs: [INC], defines: ['__DTS__', ...defines] });
+}
+
+describe('example board tree', () => {
+  it('expands bindings constants, nested macros and pasted unit addresses', () => {
+    const r = board();
+    expect(r.diagnostics.map(show)).toEqual([]);
+    const w = words(r.text);
+    expect(w).toContain('UART0: serial@ff000000 { compatible = "arm,pl011", "arm,primecell"; reg = <0x0 0xff000000 0x0 0x1000>; interrupts = <0 21 4>;');
+    expect(w).toContain('UART1: serial@ff010000 {');
+    expect(w).toContain('interrupts = <1 9 ((((1 << (4)) - 1) << 8) | 4)>;');
+    expect(w).toContain('reg = <0x0 0xf9000000 0x0 0x80000>, <0x0 0xf9080000 0x0 0x80000>;');
+    expect(w).toContain('i2c@ff020000 {');
+    expect(w).toContain('clocks = <0>; resets = <0 , 3, 4>;');
+    expect(w).toContain('clock-output-names = "(0x10 + (0))", "CLK_UART1";');
+    expect(w).toContain('model = "Example board (don\'t ship: GIC_SPI stays in strings)";');
+    expect(w).toContain('board-name = "example-rev1";');
+    expect(w).toContain('gpios = <&gpio 7 1>;');
+    expect(w).toContain('clock-count = <3>; line-info = <60>; counters = <0 1>;');
+    expect(w).not.toContain('led-1');
+    expect(w).not.toContain('serial1');
+    expect(r.files).toEqual([
+      `${FIX}/board/board.dts`,
+      `${FIX}/board/soc.dtsi`,
+      `${INC}/dt-bindings/interrupt-controller/arm-gic.h`,
+      `${INC}/dt-bindings/interrupt-controller/irq.h`,
+      `${INC}/dt-bindings/clock/board-clk.h`,
+      `${INC}/dt-bindings/gpio/gpio.h`,
+    ]);
+  });
+
+  it('-D selects the board variant', () => {
+    const r = board(['BOARD_REV=2', 'VARIANT_B']);
+    expect(r.diagnostics).toEqual([]);
+    const w = words(r.text);
+    expect(w).toContain('board-name = "example-rev2-b";');
+    expect(w).toContain('compatible = "example,board-" "2", "example,board";');
+    expect(w).toContain('gpios = <&gpio 8 (0 | (2 | 4))>;');
+    expect(w).toContain('serial1 = &UART1;');
+  });
+
+  it('an impossible variant stops at #error, located in the board file', () => {
+    const r = board(['VARIANT_B']);
+    expect(r.diagnostics.map(show)).toEqual([`${FIX}/board/board.dts:73:2 error cpp-error: #error VARIANT_B needs BOARD_REV >= 2`]);
+  });
+
+  it('positions: macro output maps to the invocation in soc.dtsi, headers keep their names', () => {
+    const r = board();
+    const at = (needle: string) => r.map.locate(r.text.indexOf(needle));
+    expect(at('UART0: serial@ff000000')).toEqual({ file: `${FIX}/board/soc.dtsi`, line: 54, col: 3 });
+    expect(at('i2c@ff020000')).toEqual({ file: `${FIX}/board/soc.dtsi`, line: 58, col: 3 });
+    expect(at('compatible = "cdns')).toEqual({ file: `${FIX}/board/soc.dtsi`, line: 59, col: 4 });
+    expect(at('&UART0 {')).toEqual({ file: `${FIX}/board/board.dts`, line: 64, col: 1 });
+  });
+});
+
+// ---------------------------------------------------------------------------- host cpp
+
+const hostCpp = spawnSync('cpp', ['--version'], { encoding: 'utf8' });
+const haveCpp = hostCpp.status === 0;
+if (!haveCpp) console.warn('preprocessor: skipping the comparison with the host cpp: `cpp --version` failed (is gcc installed?)');
+
+/** C-like tokens of a text: enough to tell a paste or a lost token from a spacing change. */
+function tokens(text: string): string[] {
+  const re = /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_][A-Za-z0-9_]*|\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.])*|<<=|>>=|\.\.\.|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&^|]=|##|\S/g;
+  return text.match(re) ?? [];
+}
+
+/** cpp's output without its line markers (and the `# N "file"` lines it passes through in asm mode). */
+function stripMarkers(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => !/^\s*#\s*[0-9]+(\s|$)/.test(l))
+    .join('\n');
+}
+
+interface Case {
+  file: string;
+  defines?: string[];
+  includeDirs?: string[];
+}
+
+const CASES: Case[] = [
+  { file: `${FIX}/board/board.dts`, includeDirs: [INC] },
+  { file: `${FIX}/board/board.dts`, includeDirs: [INC], defines: ['BOARD_REV=2'] },
+  { file: `${FIX}/board/board.dts`, includeDirs: [INC], defines: ['BOARD_REV=3', 'VARIANT_B'] },
+  { file: `${FIX}/board/board.dts`, includeDirs: [INC], defines: ['VARIANT_B'] },
+  { file: `${FIX}/macros.S` },
+  { file: `${FIX}/asm-text.dts` },
+];
+
+describe.skipIf(!haveCpp)('agrees with the host cpp -nostdinc -undef -x assembler-with-cpp', () => {
+  it.each(CASES)('$file $defines', (c) => {
+    const defines = ['__DTS__', ...(c.defines ?? [])];
+    const args = ['-nostdinc', '-undef', '-x', 'assembler-with-cpp', ...defines.map((d) => `-D${d}`), ...(c.includeDirs ?? []).map((d) => `-I${d}`), c.file];
+    const ref = spawnSync('cpp', args, { encoding: 'utf8' });
+    const ours = preprocessFile(c.file, { includeDirs: c.includeDirs, defines });
+    const theirs = stripMarkers(ref.stdout);
+    expect(tokens(ours.text)).toEqual(tokens(theirs));
+    // Stricter: the same words, so nothing is glued together or split apart (`uart@ff000000`).
+    expect(words(ours.text)).toBe(words(theirs));
+    // The errors cpp reports are the errors we report, at the same places.
+    const cppErrors = [...ref.stderr.matchAll(/^(.+?):(\d+):(\d+): error: /gm)].map((m) => `${m[1]}:${m[2]}:${m[3]}`);
+    const ourErrors = ours.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.span?.file}:${d.span?.line}:${d.span?.col}`);
+    expect(ourErrors).toEqual(cppErrors);
+    expect(ref.status === 0).toBe(cppErrors.length === 0);
+  });
+});
