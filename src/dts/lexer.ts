@@ -145,6 +145,8 @@ function parseLiteral(image: string): { value: bigint; error?: string } {
 export class DtsLexer {
   private state = State.Initial;
   private depth = 0;
+  /** Files being scanned, outermost first: an include of one of them would never end. */
+  private stack: string[] = [];
   readonly tokens: DtsToken[] = [];
 
   constructor(private readonly opts: LexOptions) {}
@@ -152,10 +154,12 @@ export class DtsLexer {
   /** Scans a whole unit (and everything it includes), appending to `tokens`. */
   scan(unit: SourceUnit): DtsToken[] {
     this.depth++;
+    this.stack.push(path.resolve(unit.name));
     try {
       this.scanUnit(unit);
     } finally {
       this.depth--;
+      this.stack.pop();
     }
     return this.tokens;
   }
@@ -406,11 +410,20 @@ export class DtsLexer {
       });
       return end;
     }
+    const resolved = path.resolve(found.name);
+    const cycleStart = this.stack.indexOf(resolved);
+    if (cycleStart !== -1) {
+      const chain = [...this.stack.slice(cycleStart), resolved].map((f) => path.relative(process.cwd(), f) || f);
+      this.opts.diagnostics.error('dts-include-cycle', `include cycle: ${chain.join(' -> ')}`, nameSpan);
+      return end;
+    }
     this.depth++;
+    this.stack.push(resolved);
     try {
       this.scanUnit(new SourceUnit(found.text, found.name, path.dirname(found.name)));
     } finally {
       this.depth--;
+      this.stack.pop();
     }
     return end;
   }

@@ -1,0 +1,39 @@
+/** Runs the real `cosim` entry point (bin/cosim.js over the built dist/) as a user would. */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO } from './corpus.js';
+
+export const BIN = path.join(REPO, 'bin', 'cosim.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+}
+
+export function cosim(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? REPO,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    input: opts.input,
+    maxBuffer: 1 << 28,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout.toString('latin1'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
+}
+
+/** A fresh temporary directory with the given files; removed by the returned function. */
+export function tempDir(files: Record<string, string | Buffer> = {}): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosim-test-'));
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
