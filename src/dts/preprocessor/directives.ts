@@ -18,8 +18,10 @@ import { makeToken, skipBlanks, spell, type Token } from './tokens.js';
 
 const CONDITIONAL = new Set(['if', 'ifdef', 'ifndef', 'elif', 'elifdef', 'elifndef', 'else', 'endif']);
 const OTHERS = new Set(['define', 'undef', 'include', 'include_next', 'import', 'line', 'error', 'warning', 'pragma']);
+/** Directives GCC accepts and that leave nothing in the output here (assertions are not evaluated). */
+const CONSUMED = new Set(['ident', 'sccs', 'assert', 'unassert']);
 /** Every name that makes a `#` line a directive. */
-export const DIRECTIVE_NAMES: ReadonlySet<string> = new Set([...CONDITIONAL, ...OTHERS]);
+export const DIRECTIVE_NAMES: ReadonlySet<string> = new Set([...CONDITIONAL, ...OTHERS, ...CONSUMED]);
 
 export type DirectiveClass =
   | { kind: 'directive'; name: string; conditional: boolean }
@@ -34,7 +36,7 @@ export function classifyDirective(pp: Preprocessor, f: PpFile, hashPos: number):
   if (t.kind === 'number') return { kind: 'marker' };
   if (t.kind === 'name') {
     if (CONDITIONAL.has(t.text)) return { kind: 'directive', name: t.text, conditional: true };
-    if (OTHERS.has(t.text)) return { kind: 'directive', name: t.text, conditional: false };
+    if (OTHERS.has(t.text) || CONSUMED.has(t.text)) return { kind: 'directive', name: t.text, conditional: false };
   }
   return { kind: 'text' };
 }
