@@ -1,0 +1,245 @@
+/**
+ * The check framework: a table of checks with levels and prerequisites, run the way
+ * dtc 1.6.1's checks.c runs them.
+ *
+ * The run order and the failure rules are part of dtc's observable behaviour (which
+ * messages appear, in which order, and whether output is written), so they are kept
+ * exactly:
+ *  - checks run in table order; a check runs its prerequisites first (each once);
+ *  - a prerequisite that did not pass (even one that only warned) stops the dependent
+ *    check, which reports "Failed prerequisite '…'" without a location;
+ *  - once an error-level check has failed, nothing further runs (dtc's `error || run`
+ *    short-circuits), not even the remaining prerequisites of the current check;
+ *  - a check that is neither a warning nor an error still runs when it is a
+ *    prerequisite, but prints nothing.
+ */
+import type { Diagnostic, Diagnostics } from '../diagnostics.js';
+import type { PhandleAllocator } from '../phandles.js';
+import type { SourceSpan } from '../source.js';
+import type { DtInfo, Node, Property } from '../tree.js';
+
+/** A check's default level: dtc's WARNING(), ERROR() and CHECK() (off unless asked for). */
+export type CheckLevel = 'warn' | 'error' | 'off';
+
+export interface CheckInfo {
+  /** dtc's name for the check, as used with -W/-E and printed in messages. */
+  readonly name: string;
+  readonly level: CheckLevel;
+  /** Checks that must pass first (dtc's prereq list, in its order). */
+  readonly prerequisites: readonly string[];
+  /** One line saying what the check looks for (or does, for fixups). */
+  readonly description: string;
+}
+
+export interface CheckDef extends CheckInfo {
+  /**
+   * Prepares one run of the check and returns what it does at each live node (parents
+   * before children). Called only when the check actually walks the tree, so any
+   * precomputed state reflects the tree as the earlier checks left it.
+   */
+  readonly begin: (run: CheckRun) => (node: Node) => void;
+}
+
+/**
+ * A node's live properties. Checks run once per node for every check, so this avoids
+ * allocating an iterator each time: when nothing is deleted (the usual case) it is the
+ * node's own list (a property appended meanwhile, such as an allocated phandle, is then
+ * still visited, as in dtc's linked-list walk).
+ */
+export function liveProps(node: Node): readonly Property[] {
+  const props = node.props;
+  for (let i = 0; i < props.length; i++) if (props[i].deleted) return props.filter((p) => !p.deleted);
+  return props;
+}
+
+/** A node's live children (see liveProps). */
+export function liveChildren(node: Node): readonly Node[] {
+  const kids = node.children;
+  for (let i = 0; i < kids.length; i++) if (kids[i].deleted) return kids.filter((c) => !c.deleted);
+  return kids;
+}
+
+/** Declares a check whose work is a plain per-node function. */
+export function defineCheck(
+  name: string,
+  level: CheckLevel,
+  prerequisites: readonly string[],
+  description: string,
+  visit: (run: CheckRun, node: Node) => void,
+): CheckDef {
+  return { name, level, prerequisites, description, begin: (run) => (node) => visit(run, node) };
+}
+
+/** Bus kinds a bridge check can attach to a node (dtc's node->bus). */
+export type BusType = 'pci' | 'simple-bus' | 'i2c-bus' | 'spi-bus' | 'graph-port' | 'graph-ports';
+
+/** What the checks of one run share: the tree, the options and dtc's per-run node state. */
+export interface CheckEnv {
+  readonly info: DtInfo;
+  readonly root: Node;
+  /** `/plugin/`: unresolved references are left for the overlay's fixups. */
+  readonly plugin: boolean;
+  /** -@: labelled /omit-if-no-ref/ nodes are kept for __symbols__. */
+  readonly generateSymbols: boolean;
+  readonly refs: { nodeByRef(root: Node, ref: string): Node | undefined };
+  readonly phandles: PhandleAllocator;
+  /** dtc's node->bus, set by the bridge checks and read by the bus checks. */
+  readonly buses: Map<Node, BusType>;
+  /**
+   * True once addr_size_cells has filled Node.addrCells/sizeCells. Before that dtc's
+   * nodes hold 0 (they are zero-allocated), which the few checks without that
+   * prerequisite (the graph checks) then see.
+   */
+  cellsFilled: boolean;
+}
+
+/** One check at work: the shared environment plus the means to report failures. */
+export interface CheckRun {
+  readonly check: CheckDef;
+  readonly env: CheckEnv;
+  /** The check fails at a node; the message is located at the node. */
+  fail(node: Node, message: string): void;
+  /** The check fails at a property (or at the node, when `prop` is undefined). */
+  failProp(node: Node, prop: Property | undefined, message: string): void;
+}
+
+type Status = 'unchecked' | 'prereq' | 'passed' | 'failed';
+
+/** A check's warn/error switches (both may be on: dtc then reports it as an ERROR). */
+export interface CheckSwitches {
+  warn: boolean;
+  error: boolean;
+}
+
+interface CheckState extends CheckSwitches {
+  status: Status;
+  inProgress: boolean;
+}
+
+export interface RunOutput {
+  diagnostics: Diagnostics;
+  /** dtc's stderr lines for the messages, locations rendered from our spans. */
+  lines: string[];
+  /** dtc's output file name: what it prints instead of a location when it has none. */
+  outName: string;
+  /** dtc's -q count: 1 hides warnings, 2 hides errors too. */
+  quiet: number;
+}
+
+/** dtc's srcpos_string: `file:line.col`, `file:line.col-endcol` or `file:l1.c1-l2.c2`. */
+export function dtcLocation(span: SourceSpan): string {
+  if (span.endLine !== undefined && span.endLine !== span.line) return `${span.file}:${span.line}.${span.col}-${span.endLine}.${span.endCol ?? span.col}`;
+  if (span.endCol !== undefined && span.endCol !== span.col) return `${span.file}:${span.line}.${span.col}-${span.endCol}`;
+  return `${span.file}:${span.line}.${span.col}`;
+}
+
+/**
+ * Runs a table of checks over one tree, as dtc's process_checks does. Returns true if an
+ * error-level check did not pass.
+ */
+export class CheckRunner {
+  private readonly states = new Map<CheckDef, CheckState>();
+  private readonly byName: Map<string, CheckDef>;
+
+  constructor(
+    private readonly table: readonly CheckDef[],
+    switches: ReadonlyMap<string, CheckSwitches>,
+    private readonly env: CheckEnv,
+    private readonly out: RunOutput,
+  ) {
+    this.byName = new Map(table.map((c) => [c.name, c]));
+    for (const c of table) {
+      const s = switches.get(c.name) ?? { warn: c.level === 'warn', error: c.level === 'error' };
+      this.states.set(c, { warn: s.warn, error: s.error, status: 'unchecked', inProgress: false });
+    }
+  }
+
+  /** dtc's process_checks: every enabled check in table order, stopping after an error. */
+  runAll(): boolean {
+    let error = false;
+    for (const c of this.table) {
+      const st = this.state(c);
+      if (st.warn || st.error) error = error || this.runOne(c);
+    }
+    return error;
+  }
+
+  private state(c: CheckDef): CheckState {
+    return this.states.get(c)!;
+  }
+
+  /** dtc's run_check. */
+  private runOne(c: CheckDef): boolean {
+    const st = this.state(c);
+    let error = false;
+    if (st.inProgress) throw new Error(`check ${c.name} depends on itself`);
+    if (st.status === 'unchecked') {
+      st.inProgress = true;
+      for (const name of c.prerequisites) {
+        const prq = this.byName.get(name)!;
+        // Kept as in dtc: after an error the remaining prerequisites are not run, and
+        // each of them then counts as failed.
+        error = error || this.runOne(prq);
+        if (this.state(prq).status !== 'passed') {
+          st.status = 'prereq';
+          this.message(c, undefined, undefined, `Failed prerequisite '${name}'`);
+        }
+      }
+      if (st.status === 'unchecked') {
+        this.walk(c);
+        if (st.status === 'unchecked') st.status = 'passed';
+      }
+      st.inProgress = false;
+    }
+    if (st.status !== 'passed' && st.error) error = true;
+    return error;
+  }
+
+  private walk(c: CheckDef): void {
+    const st = this.state(c);
+    const run: CheckRun = {
+      check: c,
+      env: this.env,
+      fail: (node, message) => {
+        st.status = 'failed';
+        this.message(c, node, undefined, message);
+      },
+      failProp: (node, prop, message) => {
+        st.status = 'failed';
+        this.message(c, node, prop, message);
+      },
+    };
+    const visit = c.begin(run);
+    // Children are looked at when the walk reaches them, so a node deleted by the
+    // check itself (omit_unused_nodes) takes its subtree out of the walk, as in dtc.
+    const descend = (node: Node): void => {
+      visit(node);
+      for (const child of node.children) if (!child.deleted) descend(child);
+    };
+    descend(this.env.root);
+  }
+
+  /** dtc's check_msg. A trailing '\n' in `text` is dtc's own (it prints an empty line). */
+  private message(c: CheckDef, node: Node | undefined, prop: Property | undefined, text: string): void {
+    const st = this.state(c);
+    const shown = (st.warn && this.out.quiet < 1) || (st.error && this.out.quiet < 2);
+    if (!shown) return;
+    const severity = st.error ? 'error' : 'warning';
+    // dtc fills in full paths for live nodes only, so a deleted one (a sibling removed
+    // by /delete-node/ that duplicate_node_names still sees) prints as "(null)".
+    const path = node && (node.deleted ? '(null)' : node.path);
+    const prefix = node ? (prop ? `${path}:${prop.name}: ` : `${path}: `) : '';
+    const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+    const span = prop?.loc ?? node?.loc;
+    const also = !prop && node?.loc ? node.extraLocs : [];
+    const d: Diagnostic = { severity, code: c.name, message: prefix + body, span };
+    if (node) d.path = node.path;
+    if (also.length > 0) d.hint = also.map((l) => `also defined at ${l.file}:${l.line}:${l.col}`).join('; ');
+    this.out.diagnostics.add(d);
+
+    const where = span ? dtcLocation(span) : this.out.outName === '-' ? '<stdout>' : this.out.outName;
+    const lines = `${where}: ${st.error ? 'ERROR' : 'Warning'} (${c.name}): ${prefix}${text}`.split('\n');
+    for (const l of also) lines.push(`  also defined at ${dtcLocation(l)}`);
+    this.out.lines.push(...lines);
+  }
+}

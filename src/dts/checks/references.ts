@@ -1,0 +1,199 @@
+/**
+ * Labels, phandles and references: the checks that also fix the tree up.
+ *
+ * These are not optional: explicit_phandles records `phandle = <N>` on the nodes,
+ * phandle_references and path_references fill in `&label` cells and `&{/path}` strings
+ * (allocating phandles in dtc's order), and omit_unused_nodes drops unreferenced
+ * /omit-if-no-ref/ nodes. The output is only right after they have run.
+ */
+import { deleteNode } from '../build.js';
+import { Data, type Marker, type Node, type Property, walk } from '../tree.js';
+import { firstCell, hex, writeCell } from './c-values.js';
+import { defineCheck, liveProps, type CheckDef, type CheckRun } from './framework.js';
+
+/** Where a label was first seen, in dtc's search order (nodes, then properties, then values). */
+interface LabelSite {
+  node: Node;
+  prop?: Property;
+  marker?: Marker;
+}
+
+/**
+ * The first owner of every label, found the way dtc's get_node_by_label,
+ * get_property_by_label and get_marker_label find it (depth first, live entries only),
+ * computed once per run instead of walking the tree for every label.
+ */
+class FirstLabelSites {
+  readonly onNodes = new Map<string, Node>();
+  readonly onProps = new Map<string, LabelSite>();
+  readonly inValues = new Map<string, LabelSite>();
+
+  constructor(root: Node) {
+    for (const node of walk(root)) {
+      for (const l of node.labels) if (!l.deleted && !this.onNodes.has(l.name)) this.onNodes.set(l.name, node);
+      for (const prop of liveProps(node)) {
+        for (const l of prop.labels) if (!l.deleted && !this.onProps.has(l.name)) this.onProps.set(l.name, { node, prop });
+        for (const m of prop.value.markers) {
+          if (m.kind === 'label' && m.ref !== undefined && !this.inValues.has(m.ref)) this.inValues.set(m.ref, { node, prop, marker: m });
+        }
+      }
+    }
+  }
+
+  first(label: string): LabelSite | undefined {
+    const node = this.onNodes.get(label);
+    if (node) return { node };
+    return this.onProps.get(label) ?? this.inValues.get(label);
+  }
+}
+
+/** dtc's DESCLABEL: "[value of ]['prop' in ]/path". */
+function describeSite(site: LabelSite): string {
+  return `${site.marker ? 'value of ' : ''}${site.prop ? `'${site.prop.name}' in ` : ''}${site.node.path}`;
+}
+
+const duplicateLabel: CheckDef = {
+  name: 'duplicate_label',
+  level: 'error',
+  prerequisites: [],
+  description: 'a label may be defined only once (on a node, a property or inside a value)',
+  begin: (run) => {
+    const sites = new FirstLabelSites(run.env.root);
+    const check = (label: string, here: LabelSite): void => {
+      const other = sites.first(label);
+      if (!other) return;
+      if (other.node !== here.node || other.prop !== here.prop || other.marker !== here.marker) {
+        run.fail(here.node, `Duplicate label '${label}' on ${describeSite(here)} and ${describeSite(other)}`);
+      }
+    };
+    return (node) => {
+      for (const l of node.labels) if (!l.deleted) check(l.name, { node });
+      for (const prop of liveProps(node)) {
+        for (const l of prop.labels) if (!l.deleted) check(l.name, { node, prop });
+        for (const m of prop.value.markers) if (m.kind === 'label' && m.ref !== undefined) check(m.ref, { node, prop, marker: m });
+      }
+    };
+  },
+};
+
+/**
+ * Validates a `phandle`/`linux,phandle` property and returns its value, or 0 when there
+ * is none to take (absent, bad, or `<&self>`, which asks for a phandle to be allocated).
+ */
+function explicitPhandle(run: CheckRun, node: Node, propName: string): number {
+  const prop = node.getProp(propName);
+  if (!prop) return 0;
+  if (prop.value.length !== 4) {
+    run.failProp(node, prop, `bad length (${prop.value.length}) ${prop.name} property`);
+    return 0;
+  }
+  const ref = prop.value.markers.find((m) => m.kind === 'ref-phandle');
+  if (ref) {
+    // Pointing a node's phandle at another node makes no sense; `<&self>` is allowed and
+    // is filled in by phandle_references like any other reference.
+    if (run.env.refs.nodeByRef(run.env.root, ref.ref ?? '') !== node) run.fail(node, `${prop.name} is a reference to another node`);
+    return 0;
+  }
+  const phandle = firstCell(prop.value);
+  if (phandle === 0 || phandle === 0xffffffff) {
+    run.failProp(node, prop, `bad value (0x${hex(phandle)}) in ${prop.name} property`);
+    return 0;
+  }
+  return phandle;
+}
+
+const explicitPhandles = defineCheck(
+  'explicit_phandles',
+  'error',
+  [],
+  'phandle/linux,phandle values must be valid, agree and be unique (records them on the nodes)',
+  (run, node) => {
+    let phandle = explicitPhandle(run, node, 'phandle');
+    const legacy = explicitPhandle(run, node, 'linux,phandle');
+    if (!phandle && !legacy) return;
+    if (legacy && phandle && phandle !== legacy) run.fail(node, "mismatching 'phandle' and 'linux,phandle' properties");
+    if (legacy && !phandle) phandle = legacy;
+    const other = run.env.phandles.nodeByPhandle(phandle);
+    if (other && other !== node) {
+      run.fail(node, `duplicated phandle 0x${hex(phandle)} (seen before at ${other.path})`);
+      return;
+    }
+    node.phandle = phandle;
+    run.env.phandles.noteExplicit(node);
+  },
+);
+
+const phandleReferences = defineCheck(
+  'phandle_references',
+  'error',
+  ['duplicate_node_names', 'explicit_phandles'],
+  'every <&label> must name a node (fills in the phandle cells, allocating phandles)',
+  (run, node) => {
+    const { root, refs, phandles, plugin } = run.env;
+    for (const prop of liveProps(node)) {
+      for (const m of prop.value.markers) {
+        if (m.kind !== 'ref-phandle') continue;
+        const target = refs.nodeByRef(root, m.ref ?? '');
+        if (!target) {
+          // In an overlay the reference is resolved when it is applied: mark the cell.
+          if (!plugin) run.fail(node, `Reference to non-existent node or label "${m.ref}"\n`);
+          else writeCell(prop.value.bytes, m.offset, 0xffffffff);
+          continue;
+        }
+        writeCell(prop.value.bytes, m.offset, phandles.phandleOf(target));
+        target.isReferenced = true;
+      }
+    }
+  },
+);
+
+/** Inserts `bytes` where marker `index` stands; the markers after it in the list move along. */
+function insertAtMarker(value: Data, index: number, bytes: Uint8Array): Data {
+  const at = value.markers[index].offset;
+  const out = new Uint8Array(value.length + bytes.length);
+  out.set(value.bytes.subarray(0, at), 0);
+  out.set(bytes, at);
+  out.set(value.bytes.subarray(at), at + bytes.length);
+  const markers = value.markers.map((m, i) => (i > index ? { ...m, offset: m.offset + bytes.length } : m));
+  return new Data(out, markers);
+}
+
+const pathReferences = defineCheck(
+  'path_references',
+  'error',
+  ['duplicate_node_names'],
+  'every &{/path} or &label used as a string must name a node (inserts the full path)',
+  (run, node) => {
+    const { root, refs } = run.env;
+    for (const prop of liveProps(node)) {
+      for (let i = 0; i < prop.value.markers.length; i++) {
+        const m = prop.value.markers[i];
+        if (m.kind !== 'ref-path') continue;
+        const target = refs.nodeByRef(root, m.ref ?? '');
+        if (!target) {
+          run.fail(node, `Reference to non-existent node or label "${m.ref}"\n`);
+          continue;
+        }
+        prop.value = insertAtMarker(prop.value, i, Buffer.from(target.path + '\0', 'latin1'));
+        target.isReferenced = true;
+      }
+    }
+  },
+);
+
+const omitUnusedNodes = defineCheck(
+  'omit_unused_nodes',
+  'error',
+  ['phandle_references', 'path_references'],
+  'deletes /omit-if-no-ref/ nodes nothing refers to (kept with -@ when labelled)',
+  (run, node) => {
+    // Any label counts here, even a deleted one: dtc tests the list pointer.
+    if (run.env.generateSymbols && node.labels.length > 0) return;
+    if (node.omitIfUnused && !node.isReferenced) {
+      deleteNode(node);
+      run.env.phandles.invalidate();
+    }
+  },
+);
+
+export const REFERENCE_CHECKS: readonly CheckDef[] = [duplicateLabel, explicitPhandles, phandleReferences, pathReferences, omitUnusedNodes];
