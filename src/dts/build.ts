@@ -6,7 +6,7 @@
  * labels move where), because the output must be byte-identical to dtc's.
  */
 import { addLabel, Data, DataBuilder, Node, nodeByPath, Property, type Label } from './tree.js';
-import type { SourceSpan } from './source.js';
+import type { SpanLike } from './source.js';
 
 /**
  * Finds nodes by label without walking the whole tree (dtc walks it for every lookup,
@@ -83,7 +83,7 @@ export class TreeBuilder {
     return this.labels.lookup(root, ref);
   }
 
-  addNodeLabel(node: Node, name: string, loc?: SourceSpan): void {
+  addNodeLabel(node: Node, name: string, loc?: SpanLike): void {
     addLabel(node.labels, name, loc);
     this.labels.note(name, node);
   }
@@ -124,12 +124,12 @@ export class TreeBuilder {
     newNode.props = [];
     newNode.children = [];
     newNode.merged = true;
-    if (newNode.loc) old.extraLocs.push(newNode.loc, ...newNode.extraLocs);
+    old.addLocsOf(newNode);
     return old;
   }
 
   /** An overlay fragment for `&ref { … }` in a plugin: fragment@N { target…; __overlay__ { … } }. */
-  addOrphanNode(root: Node, newNode: Node, ref: string, refLoc?: SourceSpan): void {
+  addOrphanNode(root: Node, newNode: Node, ref: string, refLoc?: SpanLike): void {
     let prop: Property;
     if (ref.startsWith('/')) {
       const b = new DataBuilder().marker('string', ref);

@@ -57,9 +57,18 @@ const KEYWORDS: Array<[string, TokenType, State | null]> = [
   ['/omit-if-no-ref/', T.OmitNoRef, State.PropNodeName],
 ];
 
-const TWO_CHAR_OPS: Record<string, TokenType> = {
-  '<<': T.LShift, '>>': T.RShift, '<=': T.LE, '>=': T.GE, '==': T.EQ, '!=': T.NE, '&&': T.AndAnd, '||': T.OrOr,
-};
+/** `<<`, `>>`, `<=`, `>=`, `==`, `!=`, `&&`, `||` */
+function twoCharOperator(c: number, d: number): TokenType | undefined {
+  switch (c) {
+    case 60: return d === 60 ? T.LShift : d === 61 ? T.LE : undefined;
+    case 62: return d === 62 ? T.RShift : d === 61 ? T.GE : undefined;
+    case 61: return d === 61 ? T.EQ : undefined;
+    case 33: return d === 61 ? T.NE : undefined;
+    case 38: return d === 38 ? T.AndAnd : undefined;
+    case 124: return d === 124 ? T.OrOr : undefined;
+    default: return undefined;
+  }
+}
 
 /** Decodes dtc's string escapes over text[start, end); `after` reads past the end like C does. */
 export function decodeEscapes(text: string, start: number, end: number): Uint8Array {
@@ -151,6 +160,12 @@ export class DtsLexer {
 
   constructor(private readonly opts: LexOptions) {}
 
+  /** `/bits/ N <`: the array that follows has N-bit elements, so no 32-bit fast path. */
+  private afterBits(): boolean {
+    const n = this.tokens.length;
+    return n >= 2 && this.tokens[n - 2].tokenType === T.Bits;
+  }
+
   /** Scans a whole unit (and everything it includes), appending to `tokens`. */
   scan(unit: SourceUnit): DtsToken[] {
     this.depth++;
@@ -165,15 +180,75 @@ export class DtsLexer {
   }
 
   private push(type: TokenType, unit: SourceUnit, start: number, end: number, value?: unknown): void {
-    this.tokens.push({
-      image: unit.text.slice(start, end),
-      startOffset: start,
-      endOffset: end - 1,
-      tokenType: type,
-      tokenTypeIdx: type.tokenTypeIdx!,
-      unit,
-      value,
-    });
+    this.tokens.push(new T.ScannedToken(type, type.tokenTypeIdx!, start, end - 1, unit, value));
+  }
+
+  /**
+   * `<` followed only by plain literals and white space up to a lone `>`: the cells as
+   * bytes and the offset after `>`; undefined if anything else (a label, a reference, an
+   * expression, a comment, a bad or 33-bit literal) is inside, so the ordinary rules run.
+   */
+  private cellArray(s: string, i: number): { bytes: Uint8Array; end: number } | undefined {
+    const cells: number[] = [];
+    let j = i + 1;
+    for (;;) {
+      while (j < s.length && isSpace(s.charCodeAt(j))) j++;
+      const c = s.charCodeAt(j);
+      if (c === 62 /* > */) {
+        const next = s.charCodeAt(j + 1);
+        if (next === 62 || next === 61) return undefined; // '>>' or '>=' are operators
+        break;
+      }
+      if (!isDigit(c)) return undefined;
+      let k = j;
+      let value: number;
+      if (c === 48 && (s.charCodeAt(j + 1) | 0x20) === 120 && isHex(s.charCodeAt(j + 2))) {
+        k = j + 2;
+        while (k < s.length && isHex(s.charCodeAt(k))) k++;
+        if (k - j > 10) return undefined;
+        value = parseInt(s.slice(j + 2, k), 16);
+      } else {
+        while (k < s.length && isDigit(s.charCodeAt(k))) k++;
+        if (c === 48 && k - j > 1) return undefined; // octal: leave it to the full rules
+        if (k - j > 10) return undefined;
+        value = parseInt(s.slice(j, k), 10);
+      }
+      if (value > 0xffffffff) return undefined;
+      const after = s.charCodeAt(k);
+      if (!(isSpace(after) || after === 62)) return undefined; // suffixes, glued tokens
+      cells.push(value);
+      j = k;
+    }
+    const bytes = new Uint8Array(cells.length * 4);
+    for (let n = 0; n < cells.length; n++) {
+      const v = cells[n];
+      bytes[n * 4] = v >>> 24;
+      bytes[n * 4 + 1] = (v >>> 16) & 0xff;
+      bytes[n * 4 + 2] = (v >>> 8) & 0xff;
+      bytes[n * 4 + 3] = v & 0xff;
+    }
+    return { bytes, end: j + 1 };
+  }
+
+  /** `[` followed only by hex pairs and white space up to `]`, like cellArray. */
+  private byteArray(s: string, i: number): { bytes: Uint8Array; end: number } | undefined {
+    const out: number[] = [];
+    let j = i + 1;
+    for (;;) {
+      while (j < s.length && isSpace(s.charCodeAt(j))) j++;
+      const c = s.charCodeAt(j);
+      if (c === 93 /* ] */) break;
+      if (!(isHex(c) && isHex(s.charCodeAt(j + 1)))) return undefined;
+      // A label such as `ab:` would win over the byte `ab`; leave such text to the full rules.
+      if (isLabelStart(c) || isLabelStart(s.charCodeAt(j + 1))) {
+        let k = j;
+        while (k < s.length && isLabelChar(s.charCodeAt(k))) k++;
+        if (s.charCodeAt(k) === 58) return undefined;
+      }
+      out.push(parseInt(s.slice(j, j + 2), 16));
+      j += 2;
+    }
+    return { bytes: Uint8Array.from(out), end: j + 1 };
   }
 
   private error(unit: SourceUnit, start: number, end: number, code: string, message: string): void {
@@ -354,8 +429,27 @@ export class DtsLexer {
         }
       }
 
+      // Whole plain arrays in one token (see tokens.ts).
+      if (c === 60 /* < */ && this.state === State.V1 && !this.afterBits() && s.charCodeAt(i + 1) !== 60 && s.charCodeAt(i + 1) !== 61) {
+        const arr = this.cellArray(s, i);
+        if (arr) {
+          this.push(T.CellArray, unit, i, arr.end, arr.bytes);
+          i = arr.end;
+          continue;
+        }
+      }
+      if (c === 91 /* [ */) {
+        const arr = this.byteArray(s, i);
+        if (arr) {
+          this.push(T.ByteArray, unit, i, arr.end, arr.bytes);
+          this.state = State.V1;
+          i = arr.end;
+          continue;
+        }
+      }
+
       // Two-character operators, then any single character.
-      const two = TWO_CHAR_OPS[s.slice(i, i + 2)];
+      const two = twoCharOperator(c, s.charCodeAt(i + 1));
       if (two) {
         this.push(two, unit, i, i + 2);
         i += 2;

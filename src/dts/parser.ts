@@ -5,7 +5,7 @@
  */
 import { EmbeddedActionsParser, EOF, type IRecognitionException } from 'chevrotain';
 import { Diagnostics, suggest } from './diagnostics.js';
-import type { SourceSpan } from './source.js';
+import { DeferredSpan, resolveSpan, type SourceSpan, type SpanLike } from './source.js';
 import { TreeBuilder, deleteNode } from './build.js';
 import { FileAccess } from './files.js';
 import { addLabel, DataBuilder, Node, Property, walk, type Data, type DtInfo, type ReserveEntry } from './tree.js';
@@ -32,13 +32,9 @@ export interface ParseContext {
   builder: TreeBuilder;
 }
 
-const span = (t: DtsToken): SourceSpan => t.unit.span(t.startOffset, t.endOffset! + 1);
-const spanOf = (a: DtsToken, b: DtsToken): SourceSpan => {
-  const s = a.unit.span(a.startOffset, a.endOffset! + 1);
-  if (a.unit !== b.unit) return s;
-  const e = b.unit.locate(b.endOffset! + 1);
-  return e.file === s.file ? { ...s, endLine: e.line, endCol: e.col } : s;
-};
+const span = (t: DtsToken): DeferredSpan => new DeferredSpan(t.unit, t.startOffset, t.endOffset! + 1);
+const spanOf = (a: DtsToken, b: DtsToken): DeferredSpan =>
+  new DeferredSpan(a.unit, a.startOffset, a.unit === b.unit ? b.endOffset! + 1 : a.endOffset! + 1);
 
 class DtsParser extends EmbeddedActionsParser {
   ctx!: ParseContext;
@@ -49,8 +45,8 @@ class DtsParser extends EmbeddedActionsParser {
     this.performSelfAnalysis();
   }
 
-  private err(code: string, message: string, at: SourceSpan, hint?: string): void {
-    this.ctx.diagnostics.error(code, message, at, hint ? { hint } : {});
+  private err(code: string, message: string, at: SpanLike, hint?: string): void {
+    this.ctx.diagnostics.error(code, message, resolveSpan(at), hint ? { hint } : {});
   }
 
   private refNotFound(r: Ref, root: Node): void {
@@ -350,6 +346,18 @@ class DtsParser extends EmbeddedActionsParser {
       { ALT: () => this.SUBRULE(this.array, { ARGS: [b] }) },
       {
         ALT: () => {
+          const t = this.CONSUME(T.CellArray) as DtsToken;
+          this.ACTION(() => b.marker('u32').bytes(t.value as Uint8Array));
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(T.ByteArray) as DtsToken;
+          this.ACTION(() => b.marker('u8').bytes(t.value as Uint8Array));
+        },
+      },
+      {
+        ALT: () => {
           this.CONSUME(T.LBracket);
           this.ACTION(() => b.marker('u8'));
           this.MANY(() => {
@@ -604,7 +612,7 @@ export function parseTokens(tokens: DtsToken[], ctx: ParseContext): DtInfo | und
     const e = p.errors[0];
     const tok = e.token as DtsToken;
     const real = tok.tokenType === EOF || !tok.unit ? tokens[tokens.length - 1] : tok;
-    const at: SourceSpan = real ? span(real) : { file: '<input>', line: 1, col: 1 };
+    const at: SourceSpan = real ? span(real).resolve() : { file: '<input>', line: 1, col: 1 };
     const expected = expectedFrom(e);
     const found = tok.tokenType === EOF || !tok.unit ? 'end of input' : describe(tok);
     ctx.diagnostics.error('dts-syntax', `syntax error: unexpected ${found}`, at, expected ? { hint: `expected ${expected}` } : {});

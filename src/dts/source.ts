@@ -145,3 +145,33 @@ export function upperBound(a: readonly number[], x: number): number {
   }
   return lo;
 }
+
+/** Something that can turn a range of its text into a span (a scanned source unit). */
+export interface SpanProvider {
+  span(start: number, end: number): SourceSpan;
+}
+
+/**
+ * A span worked out only when someone asks. Every node, property and label remembers
+ * where it was written, but few are ever reported; resolving positions eagerly cost more
+ * than parsing itself on large trees.
+ */
+export class DeferredSpan {
+  private resolved: SourceSpan | undefined;
+
+  constructor(
+    private readonly unit: SpanProvider,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  resolve(): SourceSpan {
+    return (this.resolved ??= this.unit.span(this.start, this.end));
+  }
+}
+
+export type SpanLike = SourceSpan | DeferredSpan;
+
+export function resolveSpan(s: SpanLike | undefined): SourceSpan | undefined {
+  return s instanceof DeferredSpan ? s.resolve() : s;
+}

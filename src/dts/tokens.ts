@@ -60,12 +60,20 @@ export const Question = t('?');
 export const Colon = t(':');
 /** Any other single character: always a syntax error, reported by the parser. */
 export const OtherChar = t('OtherChar');
+/**
+ * `< 1 0x2 3 >` made only of plain literals, scanned in one go (value: the big-endian
+ * cells). Large trees are mostly such arrays; one token instead of dozens keeps the
+ * parser fast. Anything else inside the brackets is scanned token by token as usual.
+ */
+export const CellArray = t('CellArray');
+/** `[ab cd ef]` with only hex pairs and spaces, scanned in one go (value: the bytes). */
+export const ByteArray = t('ByteArray');
 
 export const ALL_TOKENS: TokenType[] = [
   V1, Plugin, MemReserve, Bits, DelProp, DelNode, OmitNoRef, Incbin, Label, Literal, CharLiteral,
   LabelRef, PathRef, Byte, PropNodeName, StringLit, LShift, RShift, LE, GE, EQ, NE, AndAnd, OrOr,
   LBrace, RBrace, Semi, Equals, LAngle, RAngle, LBracket, RBracket, LParen, RParen, Comma, Slash,
-  Amp, Plus, Minus, Star, Percent, Pipe, Caret, Tilde, Bang, Question, Colon, OtherChar,
+  Amp, Plus, Minus, Star, Percent, Pipe, Caret, Tilde, Bang, Question, Colon, OtherChar, CellArray, ByteArray,
 ];
 
 // Make sure every token type has its index assigned before the scanner uses it.
@@ -82,4 +90,20 @@ export interface DtsToken extends IToken {
   unit: SourceUnit;
   /** Literal value (bigint), decoded string bytes (Uint8Array), byte value (number) or name. */
   value?: unknown;
+}
+
+/** The token object the scanner makes: its text is sliced only if someone reads it. */
+export class ScannedToken implements DtsToken {
+  constructor(
+    public tokenType: TokenType,
+    public tokenTypeIdx: number,
+    public startOffset: number,
+    public endOffset: number,
+    public unit: SourceUnit,
+    public value: unknown,
+  ) {}
+
+  get image(): string {
+    return this.unit.text.slice(this.startOffset, this.endOffset + 1);
+  }
 }

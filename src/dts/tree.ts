@@ -5,7 +5,7 @@
  * same ordering rules (labels listed newest first, deleted entries kept in place until
  * output, values that remember where labels, references and type changes fall).
  */
-import type { SourceSpan } from './source.js';
+import { resolveSpan, type SourceSpan, type SpanLike } from './source.js';
 
 /** What a marker inside a property value records. */
 export type MarkerKind =
@@ -26,8 +26,8 @@ export interface Marker {
   offset: number;
   /** Label name, or the reference (a label or a `/path`) for ref markers. */
   ref?: string;
-  /** Where a reference or label was written, for diagnostics. */
-  loc?: SourceSpan;
+  /** Where a reference or label was written, for diagnostics (see resolveSpan). */
+  loc?: SpanLike;
 }
 
 /** A property value: raw big-endian bytes plus markers ordered by offset. */
@@ -109,7 +109,7 @@ export class DataBuilder {
     this.buf = next;
   }
 
-  marker(kind: MarkerKind, ref?: string, loc?: SourceSpan): this {
+  marker(kind: MarkerKind, ref?: string, loc?: SpanLike): this {
     this.markers.push({ kind, offset: this.len, ref, loc });
     return this;
   }
@@ -166,11 +166,11 @@ export class DataBuilder {
 export interface Label {
   name: string;
   deleted: boolean;
-  loc?: SourceSpan;
+  loc?: SpanLike;
 }
 
 /** Adds a label the way dtc does: an existing one is revived, a new one goes first. */
-export function addLabel(labels: Label[], name: string, loc?: SourceSpan): void {
+export function addLabel(labels: Label[], name: string, loc?: SpanLike): void {
   for (const l of labels) {
     if (l.name === name) {
       l.deleted = false;
@@ -187,12 +187,24 @@ export function liveLabels(labels: Label[]): Label[] {
 export class Property {
   deleted = false;
   labels: Label[] = [];
+  private where: SpanLike | undefined;
 
   constructor(
     public name: string,
     public value: Data,
-    public loc?: SourceSpan,
-  ) {}
+    loc?: SpanLike,
+  ) {
+    this.where = loc;
+  }
+
+  /** Where the property was (last) defined. */
+  get loc(): SourceSpan | undefined {
+    return resolveSpan(this.where);
+  }
+
+  set loc(v: SpanLike | undefined) {
+    this.where = v;
+  }
 }
 
 export class Node {
@@ -209,11 +221,29 @@ export class Node {
   sizeCells = -1;
   omitIfUnused = false;
   isReferenced = false;
-  /** Where the node was first defined; `extraLocs` holds every later amendment. */
-  loc?: SourceSpan;
-  extraLocs: SourceSpan[] = [];
+  private where: SpanLike | undefined;
+  private amendments: SpanLike[] = [];
 
   constructor(public name = '') {}
+
+  /** Where the node was first defined. */
+  get loc(): SourceSpan | undefined {
+    return resolveSpan(this.where);
+  }
+
+  set loc(v: SpanLike | undefined) {
+    this.where = v;
+  }
+
+  /** Where later definitions and amendments of the node were written. */
+  get extraLocs(): SourceSpan[] {
+    return this.amendments.map((s) => resolveSpan(s)!);
+  }
+
+  /** Records that `other` (merged into this node) was written at its locations. */
+  addLocsOf(other: Node): void {
+    if (other.where) this.amendments.push(other.where, ...other.amendments);
+  }
 
   get baseName(): string {
     const at = this.name.indexOf('@');
@@ -269,7 +299,7 @@ export interface ReserveEntry {
   address: bigint;
   size: bigint;
   labels: Label[];
-  loc?: SourceSpan;
+  loc?: SpanLike;
 }
 
 export interface DtInfo {

@@ -6,8 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompileOptions } from '../../src/dts/compile.js';
-import type { DtbWriteOptions } from '../../src/dts/dtb-writer.js';
-import type { PhandleFormat } from '../../src/dts/phandles.js';
+import { optionsFromDtcFlags, type DtcOptions } from '../../src/dts/dtc-flags.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CORPUS = path.resolve(REPO, '../shared/corpus/dtc-tests');
@@ -34,29 +33,8 @@ export function loadCases(): CorpusCase[] {
   return JSON.parse(fs.readFileSync(path.join(CORPUS, 'manifest.json'), 'utf8')).cases as CorpusCase[];
 }
 
-/** A case's dtc flags as compile and DTB-writer options. */
-export function caseOptions(c: CorpusCase): { compile: CompileOptions; write: DtbWriteOptions } {
-  const compile: CompileOptions = { cpp: (process.env.CORPUS_CPP as 'none') ?? 'none', searchDirs: [...c.includeDirs], warn: [], error: [], outName: `${c.id}.dtb` };
-  const write: DtbWriteOptions = {};
-  const f = c.flags;
-  for (let i = 0; i < f.length; i++) {
-    const a = f[i];
-    const val = () => f[++i];
-    if (a === '-@') compile.symbols = true;
-    else if (a === '-f') compile.force = true;
-    else if (a === '-A') compile.autoAliases = true;
-    else if (a === '-s') compile.sort = true;
-    else if (a.startsWith('-W')) compile.warn!.push(a.slice(2));
-    else if (a.startsWith('-E')) compile.error!.push(a.slice(2));
-    else if (a === '-H') compile.phandleFormat = val() as PhandleFormat;
-    else if (a === '-b') compile.bootCpuid = Number(val());
-    else if (a === '-p') write.padSize = Number(val());
-    else if (a === '-S') write.minSize = Number(val());
-    else if (a === '-a') write.align = Number(val());
-    else if (a === '-V') write.version = Number(val());
-    else if (a === '-R') write.reserveCount = Number(val());
-    else if (a === '-i') compile.searchDirs!.push(val());
-    else throw new Error(`unmapped corpus flag ${a} in ${c.id}`);
-  }
-  return { compile, write };
+/** A case's dtc flags as compile and DTB-writer options (run without a preprocessor, as dtc does). */
+export function caseOptions(c: CorpusCase): DtcOptions {
+  const cpp = (process.env.CORPUS_CPP as CompileOptions['cpp']) ?? 'none';
+  return optionsFromDtcFlags(c.flags, { cpp, searchDirs: c.includeDirs, outName: `${c.id}.dtb` });
 }
