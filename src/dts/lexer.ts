@@ -28,6 +28,20 @@ const enum State {
 
 const MAX_INCLUDE_DEPTH = 200;
 
+/** A phandle reference inside a fast-scanned cell array: its byte offset and source range. */
+export interface CellRef {
+  offset: number;
+  ref: string;
+  start: number;
+  end: number;
+}
+
+export interface CellArrayValue {
+  bytes: Uint8Array;
+  refs?: CellRef[];
+  end: number;
+}
+
 export interface LexOptions {
   files: FileAccess;
   diagnostics: Diagnostics;
@@ -188,8 +202,9 @@ export class DtsLexer {
    * bytes and the offset after `>`; undefined if anything else (a label, a reference, an
    * expression, a comment, a bad or 33-bit literal) is inside, so the ordinary rules run.
    */
-  private cellArray(s: string, i: number): { bytes: Uint8Array; end: number } | undefined {
+  private cellArray(s: string, i: number): CellArrayValue | undefined {
     const cells: number[] = [];
+    let refs: CellRef[] | undefined;
     let j = i + 1;
     for (;;) {
       while (j < s.length && isSpace(s.charCodeAt(j))) j++;
@@ -198,6 +213,27 @@ export class DtsLexer {
         const next = s.charCodeAt(j + 1);
         if (next === 62 || next === 61) return undefined; // '>>' or '>=' are operators
         break;
+      }
+      if (c === 38 /* & */) {
+        // A phandle reference: &label or &{/path}, filled in later.
+        let k = j + 1;
+        let ref: string;
+        if (isLabelStart(s.charCodeAt(k))) {
+          while (k < s.length && isLabelChar(s.charCodeAt(k))) k++;
+          ref = s.slice(j + 1, k);
+        } else if (s.charCodeAt(k) === 123 && s.charCodeAt(k + 1) === 47) {
+          k += 2;
+          while (k < s.length && isPathChar(s.charCodeAt(k))) k++;
+          if (s.charCodeAt(k) !== 125) return undefined;
+          ref = s.slice(j + 2, k);
+          k++;
+        } else return undefined;
+        const after = s.charCodeAt(k);
+        if (!(isSpace(after) || after === 62)) return undefined;
+        (refs ??= []).push({ offset: cells.length * 4, ref, start: j, end: k });
+        cells.push(0xffffffff);
+        j = k;
+        continue;
       }
       if (!isDigit(c)) return undefined;
       let k = j;
@@ -227,7 +263,7 @@ export class DtsLexer {
       bytes[n * 4 + 2] = (v >>> 8) & 0xff;
       bytes[n * 4 + 3] = v & 0xff;
     }
-    return { bytes, end: j + 1 };
+    return { bytes, refs, end: j + 1 };
   }
 
   /** `[` followed only by hex pairs and white space up to `]`, like cellArray. */
@@ -433,7 +469,7 @@ export class DtsLexer {
       if (c === 60 /* < */ && this.state === State.V1 && !this.afterBits() && s.charCodeAt(i + 1) !== 60 && s.charCodeAt(i + 1) !== 61) {
         const arr = this.cellArray(s, i);
         if (arr) {
-          this.push(T.CellArray, unit, i, arr.end, arr.bytes);
+          this.push(T.CellArray, unit, i, arr.end, arr);
           i = arr.end;
           continue;
         }

@@ -11,6 +11,7 @@ import { FileAccess } from './files.js';
 import { addLabel, DataBuilder, Node, Property, walk, type Data, type DtInfo, type ReserveEntry } from './tree.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
+import type { CellArrayValue } from './lexer.js';
 
 const U64 = (1n << 64n) - 1n;
 const u64 = (v: bigint) => v & U64;
@@ -347,7 +348,14 @@ class DtsParser extends EmbeddedActionsParser {
       {
         ALT: () => {
           const t = this.CONSUME(T.CellArray) as DtsToken;
-          this.ACTION(() => b.marker('u32').bytes(t.value as Uint8Array));
+          this.ACTION(() => {
+            const arr = t.value as CellArrayValue;
+            b.marker('u32');
+            const base = b.length;
+            b.bytes(arr.bytes);
+            // Reference markers at their cells' offsets, as the token-by-token rule places them.
+            for (const r of arr.refs ?? []) b.markers.push({ kind: 'ref-phandle', offset: base + r.offset, ref: r.ref, loc: new DeferredSpan(t.unit, r.start, r.end) });
+          });
         },
       },
       {
