@@ -2,7 +2,7 @@
  * Pieces every command shares: dtc-style argument normalisation, number parsing as
  * strtol(…, 0) does, and printing diagnostics (text or JSON) to stderr.
  */
-import { Flags } from '@oclif/core';
+import { Command, Flags } from '@oclif/core';
 import { diagnosticsToJson, formatDiagnostics, type Diagnostic } from '../dts/diagnostics.js';
 import type { SourceRegistry } from '../dts/source.js';
 
@@ -57,4 +57,10 @@ export function printDiagnostics(list: Diagnostic[], sources: SourceRegistry | u
   if (list.length === 0) return;
   if (format === 'json') process.stderr.write(JSON.stringify({ diagnostics: diagnosticsToJson(list) }, null, 2) + '\n');
   else process.stderr.write(formatDiagnostics(list, sources, { color: process.stderr.isTTY === true }) + '\n');
+}
+
+/** A usage error: one plain line on stderr (oclif would wrap and decorate it) and exit 2. */
+export function usageError(cmd: Command, message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  return cmd.exit(2);
 }

@@ -174,11 +174,12 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
   if (opts.bootCpuid !== undefined) info.bootCpuid = opts.bootCpuid >>> 0;
 
   const phandles = new PhandleAllocator(info.root, opts.phandleFormat ?? 'epapr');
+  let forced = false;
   const refs: RefResolver = builder;
-  const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols }, { refs, phandles, outName: opts.outName ?? '<stdout>' }, diagnostics);
-  if (checked.failedError && !opts.force) return result();
-
   try {
+    const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols }, { refs, phandles, outName: opts.outName ?? '<stdout>' }, diagnostics);
+    if (checked.failedError && !opts.force) return result();
+    forced = checked.failedError;
     if (opts.autoAliases) generateLabelTree(info, 'aliases', undefined);
     if (opts.symbols) generateLabelTree(info, '__symbols__', phandles);
     if (info.plugin) {
@@ -193,7 +194,7 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
     throw e;
   }
   if (opts.sort) sortTree(info);
-  return result(info, checked.failedError);
+  return result(info, forced);
 }
 
 function* walkAllNodes(n: Node): Iterable<Node> {

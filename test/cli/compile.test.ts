@@ -116,6 +116,9 @@ describe('cosim compile', () => {
     const bad = cosim(['compile', BOARD, '-a', '3']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('power of two');
+    const check = cosim(['compile', BOARD, '-Wno-unit_adress_vs_reg']);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toContain("did you mean 'unit_address_vs_reg'?");
   });
 
   it('accepts dtc-style flags: -@, -Wno_x, -H, -p, -b, -O dts, -i', () => {

@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
+import { parseCheckOption } from '../../dts/checks/index.js';
 import { compile } from '../../dts/compile.js';
-import { Diagnostics } from '../../dts/diagnostics.js';
+import { Diagnostics, FatalDiagnostic } from '../../dts/diagnostics.js';
 import { writeDtb } from '../../dts/dtb-writer.js';
 import { writeDts } from '../../dts/dts-writer.js';
 import type { PhandleFormat } from '../../dts/phandles.js';
-import { cppFlags, formatFlag, normalizeArgv, parseCNumber, printDiagnostics } from '../shared.js';
+import { cppFlags, formatFlag, normalizeArgv, parseCNumber, printDiagnostics, usageError } from '../shared.js';
 
 const numberFlag = (char: 'V' | 'R' | 'S' | 'p' | 'a' | 'b', description: string) => Flags.string({ char, description });
 
@@ -44,7 +45,7 @@ and writes the result. Every error is reported with file:line:col and a caret; t
     const num = (name: string, v: string | undefined): number | undefined => {
       if (v === undefined) return undefined;
       const n = parseCNumber(v);
-      if (n === undefined) this.error(`invalid number "${v}" for ${name}`, { exit: 2 });
+      if (n === undefined) usageError(this, `invalid number "${v}" for ${name}`);
       return n;
     };
     const version = num('-V', flags['out-version']);
@@ -53,9 +54,18 @@ and writes the result. Every error is reported with file:line:col and a caret; t
     const padSize = num('-p', flags.pad);
     const align = num('-a', flags.align);
     const bootCpuid = num('-b', flags['boot-cpu']);
-    if (align !== undefined && (align <= 0 || (align & (align - 1)) !== 0)) this.error(`invalid argument "${align}" to -a: it must be a power of two`, { exit: 2 });
-    if (minSize && padSize) this.error("can't set both -p and -S", { exit: 2 });
-    if (version !== undefined && ![1, 2, 3, 16, 17].includes(version)) this.error(`unknown DTB version ${version}: use 1, 2, 3, 16 or 17`, { exit: 2 });
+    if (align !== undefined && (align <= 0 || (align & (align - 1)) !== 0)) usageError(this, `invalid argument "${align}" to -a: it must be a power of two`);
+    if (minSize && padSize) usageError(this, "can't set both -p and -S");
+    if (version !== undefined && ![1, 2, 3, 16, 17].includes(version)) usageError(this, `unknown DTB version ${version}: use 1, 2, 3, 16 or 17`);
+    for (const opt of [...(flags.warning ?? []), ...(flags.error ?? [])]) {
+      try {
+        parseCheckOption(opt);
+      } catch (e) {
+        if (!(e instanceof FatalDiagnostic)) throw e;
+        const d = e.diagnostic;
+        usageError(this, `${d.message}${d.hint ? ` (${d.hint})` : ''}`);
+      }
+    }
 
     const out = flags.output;
     const outFormat = flags['out-format'] ?? (out.endsWith('.dts') ? 'dts' : out.endsWith('.dtb') ? 'dtb' : undefined);
