@@ -3,6 +3,7 @@
  * the golden DTB byte for byte and decompile to the golden text; error cases must be
  * rejected with a located error; skip cases (dtc crashes or hangs) must end promptly.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +15,8 @@ import { caseOptions, corpusAvailable, GOLDEN, INPUTS, loadCases } from '../help
 
 const available = corpusAvailable();
 const cases = available ? loadCases() : [];
-const tally = { ok: 0, okTotal: 0, text: 0, error: 0, errorTotal: 0, skip: 0, skipTotal: 0 };
+const tally = { ok: 0, okTotal: 0, text: 0, source: 0, error: 0, errorTotal: 0, skip: 0, skipTotal: 0 };
+const haveDtc = spawnSync('sh', ['-c', 'command -v dtc']).status === 0;
 let tmp = '';
 let cwd = '';
 
@@ -29,6 +31,7 @@ describe.skipIf(!available)('dtc 1.6.1 corpus', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
     console.log(
       `corpus: ok ${tally.ok}/${tally.okTotal} byte-identical DTBs (${tally.text} identical decompiled texts), ` +
+        `${haveDtc ? `${tally.source} identical to dtc -O dts from source, ` : '(dtc not installed: -O dts from source not compared), '}` +
         `error ${tally.error}/${tally.errorTotal} rejected with a located error, skip ${tally.skip}/${tally.skipTotal} ended promptly`,
     );
   });
@@ -53,6 +56,13 @@ describe.skipIf(!available)('dtc 1.6.1 corpus', () => {
         expect(back.info).toBeDefined();
         expect(writeDts(back.info!)).toBe(fs.readFileSync(path.join(GOLDEN, `${c.id}.out.dts`), 'latin1'));
         tally.text++;
+        if (haveDtc) {
+          // -O dts straight from the source keeps labels, references and value types.
+          const args = ['-I', 'dts', '-O', 'dts', ...c.includeDirs.flatMap((d) => ['-i', d]), ...c.flags, c.input];
+          const ref = spawnSync('dtc', args, { encoding: 'latin1' });
+          expect(writeDts(r.info!), `${c.id}: -O dts differs from dtc's`).toBe(ref.stdout);
+          tally.source++;
+        }
       } else if (c.expect === 'error') {
         tally.errorTotal++;
         expect(r.info).toBeUndefined();
