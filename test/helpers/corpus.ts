@@ -5,7 +5,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CompileOptions } from '../../src/dts/compile.js';
 import { optionsFromDtcFlags, type DtcOptions } from '../../src/dts/dtc-flags.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -35,6 +34,5 @@ export function loadCases(): CorpusCase[] {
 
 /** A case's dtc flags as compile and DTB-writer options (run without a preprocessor, as dtc does). */
 export function caseOptions(c: CorpusCase): DtcOptions {
-  const cpp = (process.env.CORPUS_CPP as CompileOptions['cpp']) ?? 'none';
-  return optionsFromDtcFlags(c.flags, { cpp, searchDirs: c.includeDirs, outName: `${c.id}.dtb` });
+  return optionsFromDtcFlags(c.flags, { cpp: 'none', searchDirs: c.includeDirs, outName: `${c.id}.dtb` });
 }
