@@ -3,6 +3,7 @@
  * strtol(…, 0) does, and printing diagnostics (text or JSON) to stderr.
  */
 import { Command, Flags } from '@oclif/core';
+import type { CompileOptions, CppMode } from '../dts/compile.js';
 import { diagnosticsToJson, formatDiagnostics, type Diagnostic } from '../dts/diagnostics.js';
 import type { SourceRegistry } from '../dts/source.js';
 
@@ -52,6 +53,11 @@ export const cppFlags = {
   cpp: Flags.string({ options: ['builtin', 'system', 'none'], default: 'builtin', description: "C preprocessor: cosim's own (builtin), the host's cpp (system), or none (dtc's behaviour)." }),
   'search-dir': Flags.string({ char: 'i', multiple: true, description: 'Add a directory to the /include/ and /incbin/ search path (dtc -i).' }),
 };
+
+/** The compile options the preprocessor flags (`cppFlags`) ask for. */
+export function cppOptions(flags: { cpp: string; include?: string[]; define?: string[]; undef?: string[]; 'search-dir'?: string[] }): CompileOptions {
+  return { cpp: flags.cpp as CppMode, includeDirs: flags.include, defines: flags.define, undefs: flags.undef, searchDirs: flags['search-dir'] };
+}
 
 export function printDiagnostics(list: Diagnostic[], sources: SourceRegistry | undefined, format: string): void {
   if (list.length === 0) return;

@@ -7,7 +7,7 @@ import { Diagnostics, FatalDiagnostic } from '../../dts/diagnostics.js';
 import { writeDtb } from '../../dts/dtb-writer.js';
 import { writeDts } from '../../dts/dts-writer.js';
 import type { PhandleFormat } from '../../dts/phandles.js';
-import { cppFlags, formatFlag, normalizeArgv, parseCNumber, printDiagnostics, usageError } from '../shared.js';
+import { cppFlags, cppOptions, formatFlag, normalizeArgv, parseCNumber, printDiagnostics, usageError } from '../shared.js';
 
 const numberFlag = (char: 'V' | 'R' | 'S' | 'p' | 'a' | 'b', description: string) => Flags.string({ char, description });
 
@@ -70,11 +70,7 @@ and writes the result. Every error is reported with file:line:col and a caret; t
     const out = flags.output;
     const outFormat = flags['out-format'] ?? (out.endsWith('.dts') ? 'dts' : out.endsWith('.dtb') ? 'dtb' : undefined);
     const result = compile(args.input, {
-      cpp: flags.cpp as 'builtin' | 'system' | 'none',
-      includeDirs: flags.include,
-      defines: flags.define,
-      undefs: flags.undef,
-      searchDirs: flags['search-dir'],
+      ...cppOptions(flags),
       symbols: flags.symbols,
       autoAliases: flags['auto-alias'],
       sort: flags.sort,

@@ -1,7 +1,7 @@
 import { Args, Command } from '@oclif/core';
 import { compile } from '../../dts/compile.js';
 import { writeDts } from '../../dts/dts-writer.js';
-import { cppFlags, formatFlag, normalizeArgv, printDiagnostics } from '../shared.js';
+import { cppFlags, cppOptions, formatFlag, normalizeArgv, printDiagnostics } from '../shared.js';
 
 export default class Dump extends Command {
   static override summary = 'Print a .dtb (or the compiled form of a .dts) as DTS text, as `dtc -I dtb -O dts` does.';
@@ -11,13 +11,7 @@ export default class Dump extends Command {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Dump, normalizeArgv(this.argv, 'IDUi'));
-    const result = compile(args.input, {
-      cpp: flags.cpp as 'builtin' | 'system' | 'none',
-      includeDirs: flags.include,
-      defines: flags.define,
-      undefs: flags.undef,
-      searchDirs: flags['search-dir'],
-    });
+    const result = compile(args.input, cppOptions(flags));
     printDiagnostics(result.diagnostics, result.sources, flags.format);
     if (!result.info) this.exit(1);
     process.stdout.write(Buffer.from(writeDts(result.info!), 'latin1'));
