@@ -32,15 +32,23 @@ export interface ExpanderHost {
 /** Tokens of a base that is a fixed list (a directive line): then a sticky end. */
 export class ArraySource implements TokenSource {
   private i = 0;
+  /** Index of the token `next` returned last, or -1 after the (unconsumed) end. */
+  private last = -1;
   constructor(
     private readonly tokens: Token[],
     private readonly end: Token,
   ) {}
   next(): Token {
-    return this.i < this.tokens.length ? this.tokens[this.i++] : this.end;
+    if (this.i >= this.tokens.length) {
+      this.last = -1;
+      return this.end;
+    }
+    this.last = this.i;
+    return this.tokens[this.i++];
   }
   backup(): void {
-    if (this.i > 0 && this.i <= this.tokens.length) this.i--;
+    if (this.last >= 0) this.i = this.last;
+    this.last = -1;
   }
   /** Tokens not read yet. */
   rest(): Token[] {
