@@ -3,8 +3,11 @@
  * preprocessor, and the same inputs compared with the host's `cpp` when it is installed.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { preprocessFile, type PreprocessResult } from '../../src/dts/preprocessor/index.js';
+import { preprocessFile, preprocessText, type PreprocessResult } from '../../src/dts/preprocessor/index.js';
 import { show, words } from './helpers.js';
 
 const FIX = 'test/fixtures/cpp';
@@ -117,5 +120,54 @@ describe.skipIf(!haveCpp)('agrees with the host cpp -nostdinc -undef -x assemble
     const ourErrors = ours.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.span?.file}:${d.span?.line}:${d.span?.col}`);
     expect(ourErrors).toEqual(cppErrors);
     expect(ref.status === 0).toBe(cppErrors.length === 0);
+  });
+});
+
+/** A deterministic generator, so a failing case can be replayed from its seed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+describe.skipIf(!haveCpp)('random macro soup agrees with the host cpp', () => {
+  const defs = [
+    '#define E',
+    '#define O (1)',
+    '#define F(x) [x]',
+    '#define G(a,b) a##b',
+    '#define S(x) #x',
+    '#define V(a, ...) v(a, ## __VA_ARGS__)',
+    '#define H F',
+    '#define R(x) F(x) x',
+    '#define P -',
+    '#define Q(x) -x',
+    '#define SELF SELF O',
+  ].join('\n');
+  const pieces = ['S(', 'G(', 'V(', 'F(', ')(', '##', '\\', 'E', 'O', 'F', 'G', 'S', 'V', 'H', 'R', 'P', 'Q', 'SELF', '(', ')', ',', '-', '+', '.', '1', 'x', '"s"', "'c'", '@', '<', '>', '=', '&', ' ', '\n', 'uart', 'ff00'];
+
+  it('150 random invocations print the same words and report the same number of errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cosim-cpp-'));
+    try {
+      for (let seed = 1; seed <= 150; seed++) {
+        const r = rng(seed);
+        let body = '';
+        const n = 5 + Math.floor(r() * 25);
+        for (let k = 0; k < n; k++) body += pieces[Math.floor(r() * pieces.length)];
+        const src = `${defs}\n${body}\n`;
+        const file = join(dir, 'soup.S');
+        writeFileSync(file, src);
+        const ref = spawnSync('cpp', ['-nostdinc', '-undef', '-x', 'assembler-with-cpp', file], { encoding: 'utf8' });
+        const ours = preprocessText(src, file);
+        const context = `seed ${seed}: ${JSON.stringify(body)}`;
+        expect(words(ours.text), context).toBe(words(stripMarkers(ref.stdout)));
+        const cppErrors = (ref.stderr.match(/ error: /g) ?? []).length;
+        expect(ours.diagnostics.filter((d) => d.severity === 'error').length, context).toBe(cppErrors);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

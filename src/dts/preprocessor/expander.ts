@@ -147,11 +147,19 @@ export class Expander {
     this.preventExpansion++;
     this.mode = 'paren';
     let t = this.getToken();
-    while (t.kind === 'padding') t = this.getToken();
+    let padding: Token | null = null;
+    while (t.kind === 'padding') {
+      // Keep the padding that best says whether a blank came before (GCC's choice).
+      if (padding === null || padding.source == null || (!padding.source.ws && t.source == null)) padding = t;
+      t = this.getToken();
+    }
     if (t.kind !== 'punct' || t.text !== '(') {
       this.backup();
       this.mode = savedMode;
       this.preventExpansion--;
+      // The skipped padding still separates the name from what follows, as in GCC.
+      const endOfFile = t.kind === 'eof' && t.file !== null && t.directiveStop !== true;
+      if (padding !== null && !this.inDirective && !endOfFile) this.stack.push({ tokens: [padding], index: 0, macro: null });
       return 'not-invoked';
     }
     this.mode = 'args';

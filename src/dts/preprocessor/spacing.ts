@@ -84,9 +84,14 @@ export class TokenPrinter {
     this.parts.push(t.text);
   }
 
-  /** True once a boundary padding is pending (the next token must be checked for pasting). */
-  get pendingBoundary(): boolean {
-    return this.avoid;
+  /**
+   * Would a space be printed before `next`, a token of the source text that follows the
+   * printed tokens with no blank in between? (Pending padding may carry a blank, as
+   * after an empty macro argument that had one before it.)
+   */
+  spaceBefore(next: Token): boolean {
+    if (!this.avoid) return false;
+    return (this.source ?? next).ws || (this.prev !== null && avoidPaste(this.prev, next));
   }
 
   text(): string {

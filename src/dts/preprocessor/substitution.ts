@@ -109,6 +109,9 @@ export function stringify(arg: Token[]): string {
     source = null;
     s += t.kind === 'string' || t.kind === 'char' ? t.text.replace(/[\\"]/g, (c) => '\\' + c) : t.text;
   }
+  // A final lone backslash would escape the closing quote: GCC drops it ("invalid string literal").
+  const trailing = /\\+$/.exec(s);
+  if (trailing !== null && trailing[0].length % 2 === 1) s = s.slice(0, -1);
   return s + '"';
 }
 

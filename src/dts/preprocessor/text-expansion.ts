@@ -13,7 +13,7 @@ import { FileTokenSource } from './file-source.js';
 import { LineLexer } from './line-lexer.js';
 import type { PpFile } from './pp-file.js';
 import type { FileState, Preprocessor } from './preprocessor.js';
-import { avoidPaste, TokenPrinter } from './spacing.js';
+import { TokenPrinter } from './spacing.js';
 import { paddingFor } from './substitution.js';
 import { makeToken, scannedEnd, scanToken, type Token } from './tokens.js';
 
@@ -56,8 +56,8 @@ export class TextExpansion {
       while (ex.depth > 0) printer.feed(ex.getToken());
       let out = printer.text();
       prev = printer.prev;
-      const next = prev === null ? null : this.tokenAfter(f, src.pos);
-      if (prev !== null && next !== null && avoidPaste(prev, next)) out += ' ';
+      const next = this.tokenAfter(f, src.pos);
+      if (next !== null && printer.spaceBefore(next)) out += ' ';
       this.pp.output.emitGenerated(out, f.locate(s));
     }
     this.pp.invocation = null;
