@@ -171,3 +171,40 @@ describe.skipIf(!haveCpp)('random macro soup agrees with the host cpp', () => {
     }
   });
 });
+
+describe.skipIf(!haveCpp)('random #if expressions agree with the host cpp', () => {
+  const atoms = ['0', '1', '2', '7', '-1', '0u', '1u', '0x7fffffffffffffff', '0xffffffffffffffff', '9223372036854775807', '18446744073709551615u', '63', '64', "'a'", "'\\377'", 'X', 'defined X', 'defined(Y)', '255', '0x80', '3ULL', '017'];
+  const ops = ['+', '-', '*', '/', '%', '<<', '>>', '<', '>', '<=', '>=', '==', '!=', '&', '^', '|', '&&', '||'];
+  function expr(r: () => number, depth: number): string {
+    const k = r();
+    if (depth > 3 || k < 0.3) return atoms[Math.floor(r() * atoms.length)];
+    if (k < 0.4) return ['-', '~', '!', '+'][Math.floor(r() * 4)] + expr(r, depth + 1);
+    if (k < 0.5) return `(${expr(r, depth + 1)})`;
+    if (k < 0.55) return `${expr(r, depth + 1)} ? ${expr(r, depth + 1)} : ${expr(r, depth + 1)}`;
+    return `${expr(r, depth + 1)} ${ops[Math.floor(r() * ops.length)]} ${expr(r, depth + 1)}`;
+  }
+
+  it('200 expressions: same value, and an error exactly where cpp reports one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cosim-cpp-'));
+    try {
+      const r = rng(7);
+      const exprs = Array.from({ length: 200 }, () => expr(r, 0));
+      const src = '#define X 5\n' + exprs.map((e, i) => `#if ${e}\nT${i}\n#else\nF${i}\n#endif\n`).join('');
+      const file = join(dir, 'if.S');
+      writeFileSync(file, src);
+      const ref = spawnSync('cpp', ['-nostdinc', '-undef', '-x', 'assembler-with-cpp', file], { encoding: 'utf8' });
+      const ours = preprocessText(src, file);
+      const theirErrors = new Set([...ref.stderr.matchAll(/:(\d+):\d+: error/g)].map((m) => Number(m[1])));
+      const ourErrors = new Set(ours.diagnostics.filter((d) => d.severity === 'error').map((d) => d.span?.line));
+      const theirs = ref.stdout.match(/[TF]\d+/g) ?? [];
+      const mine = ours.text.match(/[TF]\d+/g) ?? [];
+      exprs.forEach((e, i) => {
+        const line = 2 + i * 5;
+        expect(ourErrors.has(line), e).toBe(theirErrors.has(line));
+        if (!theirErrors.has(line)) expect(mine.find((w) => w.slice(1) === String(i)), e).toBe(theirs.find((w) => w.slice(1) === String(i)));
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
