@@ -47,6 +47,15 @@ import { HEADER } from './wire-layout.js';
 export interface RpStreamDecoderOptions extends RpDecodeOptions {
   /** Reassemble a HELLO that other packets were written into (§17). Default true. */
   recoverSplitHello?: boolean;
+  /**
+   * The caller never reuses or modifies a chunk after feeding it (true of Node's socket
+   * 'data' chunks, each a fresh allocation). Payload views into such chunks stay valid for
+   * good, so only packets that straddled a chunk boundary (decoded from the decoder's own,
+   * reused assembly buffer) get their payloads copied. Every delivered payload then stays
+   * valid after `feed()` returns, at the cost of a copy only where one is unavoidable.
+   * Ignored when `copyPayloads` is set. Default false.
+   */
+  stableInput?: boolean;
 }
 
 export type RpPacketHandler = (packet: RpPacket) => void;
@@ -66,6 +75,8 @@ interface PendingHello {
 
 export class RpStreamDecoder {
   private readonly o: ResolvedDecodeOptions;
+  /** Options for packets decoded from the assembly buffer (copying when `stableInput`). */
+  private readonly oAssembled: ResolvedDecodeOptions;
   private readonly recoverSplitHello: boolean;
   private readonly asm = new AssemblyBuffer();
   private failure: RpProtocolError | undefined;
@@ -75,10 +86,14 @@ export class RpStreamDecoder {
   private pendingHello: PendingHello | undefined;
   /** Packet completed by the last `step()`, delivered by `feed()` once state is updated. */
   private ready: RpPacket | undefined;
+  /** Stream offset of the first byte of `ready` (for a split HELLO: of its first part). */
+  private readyOffset = 0;
+  private currentOffset = 0;
   private delivered = 0;
 
   constructor(options?: RpStreamDecoderOptions) {
     this.o = resolveDecodeOptions(options);
+    this.oAssembled = options?.stableInput === true ? { ...this.o, copyPayloads: true } : this.o;
     this.recoverSplitHello = options?.recoverSplitHello ?? true;
   }
 
@@ -99,6 +114,14 @@ export class RpStreamDecoder {
 
   get packetsDelivered(): number {
     return this.delivered;
+  }
+
+  /**
+   * Stream offset of the first byte of the packet being (or last) delivered, so that a
+   * consumer rejecting a well-formed packet can point at it like the decoder does.
+   */
+  get packetOffset(): number {
+    return this.currentOffset;
   }
 
   /**
@@ -199,6 +222,7 @@ export class RpStreamDecoder {
 
   private deliver(p: RpPacket, onPacket: RpPacketHandler): void {
     this.delivered++;
+    this.currentOffset = this.readyOffset;
     onPacket(p);
   }
 
@@ -250,9 +274,10 @@ export class RpStreamDecoder {
       }
     }
     if (avail < size) return -size;
-    const result = decodeBody(bytes, dv, pos, size, at, this.o);
+    const result = decodeBody(bytes, dv, pos, size, at, bytes === this.asm.buf ? this.oAssembled : this.o);
     if (result instanceof RpProtocolError) return this.failStep(result);
     this.ready = result;
+    this.readyOffset = at;
     return size;
   }
 
@@ -310,6 +335,7 @@ export class RpStreamDecoder {
   private finishHello(dv: DataView, pos: number): number {
     const h = this.pendingHello!;
     this.pendingHello = undefined;
+    this.readyOffset = h.packetOffset;
     this.ready = {
       kind: 'hello',
       dev: h.dev,

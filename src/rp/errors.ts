@@ -71,3 +71,42 @@ export class RpEncodeError extends Error {
     this.name = 'RpEncodeError';
   }
 }
+
+/**
+ * Why a session (one adaptor's connection) ended badly, always naming the adaptor, so that a
+ * co-simulation with several adaptors says which one failed. `cause` carries the located
+ * `RpProtocolError` when the remote side broke the protocol.
+ */
+export class RpSessionError extends Error {
+  constructor(
+    /** Adaptor name given to the session (QEMU's QOM path, e.g. `/cosim@0`, or a model name). */
+    readonly adaptor: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`adaptor '${adaptor}': ${message}`, options);
+    this.name = 'RpSessionError';
+  }
+
+  /** The located protocol error behind this failure, if there was one. */
+  get protocolError(): RpProtocolError | undefined {
+    return this.cause instanceof RpProtocolError ? this.cause : undefined;
+  }
+}
+
+/** A READ/WRITE answered with a non-OK response code (§6.6). */
+export class RpBusError extends Error {
+  constructor(
+    readonly adaptor: string,
+    /** `RpResp` code from the response (1 generic bus error, 2 address error, 3..15 reserved). */
+    readonly response: number,
+    readonly command: 'read' | 'write',
+    readonly dev: number,
+    readonly addr: bigint,
+    readonly len: number,
+  ) {
+    const what = response === 2 ? 'address error' : response === 1 ? 'bus error' : `response code ${response}`;
+    super(`adaptor '${adaptor}': ${command.toUpperCase()} of ${len} bytes at 0x${addr.toString(16)} on dev ${dev} failed: ${what}`);
+    this.name = 'RpBusError';
+  }
+}
