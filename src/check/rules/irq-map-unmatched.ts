@@ -1,0 +1,19 @@
+import { defineRule, eachInstance } from '../rule.js';
+
+export default defineRule({
+  id: 'irq-map-unmatched',
+  severity: 'warning',
+  summary: 'an interrupt routed through an interrupt-map that no entry matches stays unconnected, silently',
+  run(ctx) {
+    eachInstance(ctx, (inst) => {
+      for (const p of inst.interrupts.problems) {
+        if (p.reason !== 'no-map-match') continue;
+        ctx.report({
+          node: p.source,
+          prop: p.prop,
+          message: `interrupt ${p.index} <${(p.specifier ?? []).join(' ')}> matches no entry of ${p.nexus!.path}'s interrupt-map: QEMU leaves it unconnected`,
+        });
+      }
+    });
+  },
+});

@@ -1,0 +1,54 @@
+import type { Node, Property } from '../../dts/tree.js';
+import type { Instance } from '../../graph/instance.js';
+import type { RpDevice } from '../../graph/remote-port.js';
+import { defineRule, eachInstance, type RuleContext } from '../rule.js';
+
+/** How many lines each of the device's own lists drives (line i = entry i). */
+function ownLists(inst: Instance, node: Node): Map<Property, number> {
+  const count = new Map<Property, Set<number>>();
+  const add = (p: Property, i: number) => {
+    const s = count.get(p);
+    if (s) s.add(i);
+    else count.set(p, new Set([i]));
+  };
+  for (const e of inst.interrupts.irqs) if (e.source === node) add(e.prop, e.index);
+  for (const e of inst.interrupts.gpios) if (e.consumer === node && e.prop.name === 'gpios') add(e.prop, e.index);
+  return new Map([...count].map(([p, s]) => [p, s.size]));
+}
+
+function checkDevice(ctx: RuleContext, inst: Instance, d: RpDevice): void {
+  const lines = d.numGpios ?? 16;
+  for (const [prop, n] of ownLists(inst, d.node)) {
+    if (n <= lines) continue;
+    ctx.report({
+      node: d.node,
+      prop,
+      message: `wires ${n} lines but num-gpios is ${lines}: QEMU leaves line${n - lines > 1 ? 's' : ''} ${lines}${n - lines > 1 ? `…${n - 1}` : ''} unconnected without a word`,
+      hint: `set num-gpios = <${n}>; (at most 164)`,
+    });
+  }
+  // Lines other nodes drive into this device: the specifier cell at cell-offset-irq-num, or a gpios argument.
+  for (const e of inst.interrupts.irqs) {
+    if (e.controller !== d.node) continue;
+    const line = e.specifier[d.cellOffsetIrqNum ?? 0];
+    if (line === undefined || line < lines) continue;
+    ctx.report({ node: e.source, prop: e.prop, at: e.refLoc, message: `interrupt ${e.index} goes to line ${line} of ${d.node.path}, which has num-gpios = ${lines}: the connection is silently missing` });
+  }
+  for (const e of inst.interrupts.gpios) {
+    if (e.controller !== d.node || e.args.length === 0) continue;
+    const line = e.args[0] & 0x7fffffff;
+    if (line < lines) continue;
+    ctx.report({ node: e.consumer, prop: e.prop, at: e.refLoc, message: `entry ${e.index} uses line ${line} of ${d.node.path}, which has num-gpios = ${lines}: the connection is silently missing` });
+  }
+}
+
+export default defineRule({
+  id: 'rp-gpio-lines',
+  severity: 'error',
+  summary: "a remote-port-gpio's `num-gpios` must cover every line wired to it (its interrupts, interrupts-extended and gpios entries, and lines other nodes use); QEMU drops the rest silently",
+  run(ctx) {
+    eachInstance(ctx, (inst) => {
+      for (const d of inst.devices) if (d.kind === 'gpio') checkDevice(ctx, inst, d);
+    });
+  },
+});

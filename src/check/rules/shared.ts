@@ -1,0 +1,42 @@
+/** Small pieces several rules use to word their findings. */
+import type { SourceSpan } from '../../dts/source.js';
+import type { Node, Property } from '../../dts/tree.js';
+import type { GicInfo, IrqEdge } from '../../graph/interrupts.js';
+import type { Platform } from '../../graph/platform.js';
+import type { RuleContext } from '../rule.js';
+import type { Adaptor, ChannelUse } from '../../graph/remote-port.js';
+
+/** `file:line` of a span, for "first bound at …" hints. */
+export function at(span: SourceSpan | undefined): string {
+  return span ? `${span.file}:${span.line}` : '(no source position)';
+}
+
+/** Where a node (or one of its properties) was written. */
+export function whereIs(node: Node, prop?: Property): string {
+  return at(prop?.loc ?? node.loc);
+}
+
+/** "/cosim channel 9" */
+export function channelName(use: ChannelUse): string {
+  return `channel ${use.channel} of ${use.adaptor.node.path}`;
+}
+
+/** A number as it would be written in the tree. */
+export function cellText(v: bigint | number): string {
+  return v < 10 ? String(v) : `0x${v.toString(16)}`;
+}
+
+/** The two ends of each QEMU↔QEMU link (a link with more ends is link-socket-shared's business). */
+export function* linkEnds(platform: Platform): Iterable<[Adaptor, Adaptor]> {
+  for (const link of platform.links) yield [link.sides[0], link.sides[1]];
+}
+
+/** Calls `fn` for every interrupt connection that ends at a GIC. */
+export function eachGicInterrupt(ctx: RuleContext, fn: (edge: IrqEdge, gic: GicInfo) => void): void {
+  for (const inst of ctx.platform.instances) {
+    for (const e of inst.interrupts.irqs) {
+      const gic = inst.interrupts.gics.get(e.controller);
+      if (gic) fn(e, gic);
+    }
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * `cosim check` as a library: compile each board file, build the platform graph, run
+ * every enabled rule, and return the findings in file order.
+ *
+ * All files given together are the instances of one platform sharing a machine path:
+ * their RP links and shared RAM files are matched against each other.
+ */
+import { compile, type CompileOptions } from '../dts/compile.js';
+import { suggest } from '../dts/diagnostics.js';
+import type { SourceRegistry, SourceSpan } from '../dts/source.js';
+import { buildInstance, type Instance } from '../graph/instance.js';
+import type { MachineKind } from '../graph/machine.js';
+import { buildPlatform, type Platform } from '../graph/platform.js';
+import { FIXUP_CHECKS, isNumGpiosFalsePositive } from './dtc-rules.js';
+import { ALL_RULES, COSIM_RULES, ruleById } from './registry.js';
+import { toDiagnostic, type CheckDiagnostic, type Rule, type RuleContext } from './rule.js';
+
+/** A mistake in how check was asked to run (exit 2), not in the input. */
+export class UsageError extends Error {}
+
+export type LoadOptions = Pick<CompileOptions, 'cpp' | 'includeDirs' | 'defines' | 'undefs' | 'searchDirs' | 'symbols'> & {
+  /** The machine of every instance, or per file (`{ 'pmu.dts': 'microblaze-fdt' }`); default: inferred. */
+  machine?: MachineKind | Readonly<Record<string, MachineKind>>;
+  /** The machine path the platform will run in (socket length checks); default: what `cosim up` creates. */
+  machinePath?: string;
+  /** Extra -W/-E values for dtc's checks. */
+  dtcWarn?: string[];
+  dtcError?: string[];
+};
+
+export interface CheckOptions extends LoadOptions {
+  /** Rule ids to skip (cosim rules or dtc check names). */
+  disable?: string[];
+  /** Report warnings as errors. */
+  warningsAsErrors?: boolean;
+}
+
+export interface LoadedPlatform {
+  /** The graph of every file that compiled (undefined when none did). */
+  platform?: Platform;
+  /** Compiler diagnostics (including dtc's checks), per file in order. */
+  diagnostics: CheckDiagnostic[];
+  /** Files that did not compile. */
+  failed: string[];
+  /** The source registry that can quote a diagnostic's file. */
+  sourcesFor(d: CheckDiagnostic): SourceRegistry | undefined;
+  sourceText(span: SourceSpan): string;
+}
+
+function machineFor(opts: LoadOptions, file: string): MachineKind | undefined {
+  const m = opts.machine;
+  if (m === undefined || typeof m === 'string') return m;
+  return m[file];
+}
+
+/** Compiles every file (running dtc's checks) and builds the platform graph from those that compiled. */
+export function loadPlatform(files: readonly string[], opts: LoadOptions = {}): LoadedPlatform {
+  const registries: SourceRegistry[] = [];
+  const diagnostics: CheckDiagnostic[] = [];
+  const instances: Instance[] = [];
+  const failed: string[] = [];
+  for (const file of files) {
+    const r = compile(file, { cpp: opts.cpp, includeDirs: opts.includeDirs, defines: opts.defines, undefs: opts.undefs, searchDirs: opts.searchDirs, symbols: opts.symbols, warn: opts.dtcWarn, error: opts.dtcError, force: true });
+    registries.push(r.sources);
+    if (!r.info) {
+      failed.push(file);
+      diagnostics.push(...r.diagnostics.map((d) => (d.span ? d : { ...d, file })));
+      continue;
+    }
+    const inst = buildInstance(file, r.info, { machine: machineFor(opts, file) });
+    instances.push(inst);
+    for (const d of r.diagnostics) if (!isNumGpiosFalsePositive(d, inst)) diagnostics.push(d.span ? d : { ...d, file });
+  }
+  const sourcesFor = (d: CheckDiagnostic): SourceRegistry | undefined => (d.span ? registries.find((s) => s.has(d.span!.file)) : undefined);
+  const sourceText = (span: SourceSpan): string => {
+    const line = registries.find((s) => s.has(span.file))?.get(span.file)?.lineText(span.line);
+    return line === undefined ? '' : line.slice(span.col - 1);
+  };
+  const platform = instances.length > 0 ? buildPlatform(instances, { machinePath: opts.machinePath }) : undefined;
+  return { platform, diagnostics, failed, sourcesFor, sourceText };
+}
+
+/** Runs rules over a platform; each finding becomes a diagnostic coded with the rule's id. */
+export function runRules(platform: Platform, rules: readonly Rule[] = COSIM_RULES, sourceText: (s: SourceSpan) => string = () => ''): CheckDiagnostic[] {
+  const out: CheckDiagnostic[] = [];
+  const fileOfRoot = new Map(platform.instances.map((i) => [i.root, i.file]));
+  for (const rule of rules) {
+    const ctx: RuleContext = {
+      platform,
+      sourceText,
+      report: (f) => {
+        let root = f.node;
+        while (root.parent) root = root.parent;
+        out.push(toDiagnostic(rule, f, fileOfRoot.get(root)));
+      },
+    };
+    rule.run(ctx);
+  }
+  return out;
+}
+
+/** Splits --disable ids into dtc checks and cosim rules; unknown ids and fixups are usage errors. */
+export function resolveDisabled(ids: readonly string[]): { dtc: string[]; cosim: Set<string> } {
+  const dtc: string[] = [];
+  const cosim = new Set<string>();
+  for (const id of ids) {
+    const rule = ruleById(id);
+    if (!rule) {
+      const guess = suggest(id, ALL_RULES.map((r) => r.id));
+      throw new UsageError(`unknown rule "${id}"${guess ? ` (did you mean "${guess}"?)` : ''}; \`cosim check --list-rules\` lists them`);
+    }
+    if (FIXUP_CHECKS.has(id)) throw new UsageError(`"${id}" cannot be disabled: it resolves references and phandles the other rules read`);
+    if (rule.source === 'dtc') dtc.push(id);
+    else cosim.add(id);
+  }
+  return { dtc, cosim };
+}
+
+function position(d: CheckDiagnostic): [string, number, number] {
+  return d.span ? [d.span.file, d.span.line, d.span.col] : [d.file ?? '', Number.MAX_SAFE_INTEGER, 0];
+}
+
+export interface CheckResult extends LoadedPlatform {
+  /** Every finding, grouped by file (in the order files were first seen), then by position. */
+  diagnostics: CheckDiagnostic[];
+  errors: number;
+  warnings: number;
+}
+
+export function checkFiles(files: readonly string[], opts: CheckOptions = {}): CheckResult {
+  const disabled = resolveDisabled(opts.disable ?? []);
+  const off = disabled.dtc.map((n) => `no-${n}`);
+  const loaded = loadPlatform(files, { ...opts, dtcWarn: [...(opts.dtcWarn ?? []), ...off], dtcError: [...(opts.dtcError ?? []), ...off] });
+  const rules = COSIM_RULES.filter((r) => !disabled.cosim.has(r.id));
+  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded.sourceText) : [])];
+  if (opts.warningsAsErrors) all = all.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' } : d));
+
+  // Stable sort: by file (first appearance, inputs first), then line and column.
+  const fileRank = new Map<string, number>(files.map((f, i) => [f, i]));
+  for (const d of all) {
+    const f = position(d)[0];
+    if (!fileRank.has(f)) fileRank.set(f, fileRank.size);
+  }
+  all.sort((a, b) => {
+    const [fa, la, ca] = position(a);
+    const [fb, lb, cb] = position(b);
+    return fileRank.get(fa)! - fileRank.get(fb)! || la - lb || ca - cb;
+  });
+  return {
+    ...loaded,
+    diagnostics: all,
+    errors: all.filter((d) => d.severity === 'error').length,
+    warnings: all.filter((d) => d.severity === 'warning').length,
+  };
+}

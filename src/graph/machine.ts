@@ -1,0 +1,136 @@
+/**
+ * Which QEMU machine builds a tree, which nodes become QOM objects, and their QOM paths.
+ *
+ * Names QEMU derives from a tree — the Remote Port socket `qemu-rport-<S>` and the
+ * shared RAM file `qemu-memory-<S>` — come from an object's canonical QOM path, not its
+ * DT path: only ancestors that produced an object contribute their node names, and the
+ * first one that did not ends the chain (qemu-fdt-cosim.md §1.3-3, §3.2).
+ */
+import type { Node } from '../dts/tree.js';
+import { compatiblesOf, stringOf } from './values.js';
+
+export const MACHINES = [
+  'arm-generic-fdt',
+  'arm-generic-fdt-7series',
+  'arm-generic-fdt-plnx',
+  'microblaze-fdt',
+  'microblaze-fdt-plnx',
+  'riscv-fdt',
+] as const;
+export type MachineKind = (typeof MACHINES)[number];
+
+export function isMachine(s: string): s is MachineKind {
+  return (MACHINES as readonly string[]).includes(s);
+}
+
+/** Machines that register an empty handler for `simple-bus` (it creates no object there). */
+export function skipsSimpleBus(m: MachineKind): boolean {
+  return m === 'arm-generic-fdt-7series' || m === 'arm-generic-fdt-plnx' || m === 'microblaze-fdt-plnx';
+}
+
+/**
+ * A best guess at the machine from the tree: a root `cosim,machine` string wins; then
+ * MicroBlaze or RISC-V CPUs pick their machine; a Zynq-7000 root compatible picks the
+ * 7-series machine; anything else is arm-generic-fdt.
+ */
+export function inferMachine(root: Node): MachineKind {
+  const declared = stringOf(root.getProp('cosim,machine'));
+  if (declared && isMachine(declared)) return declared;
+  const cpus = root.getChild('cpus');
+  const cpuCompat = cpus ? [...cpus.liveChildren()].flatMap((c) => compatiblesOf(c)).join(' ') : '';
+  if (/microblaze/i.test(cpuCompat)) return 'microblaze-fdt';
+  if (/riscv/i.test(cpuCompat)) return 'riscv-fdt';
+  if (compatiblesOf(root).some((c) => c === 'xlnx,zynq-7000')) return 'arm-generic-fdt-7series';
+  return 'arm-generic-fdt';
+}
+
+/**
+ * `compatible` strings with a registered handler that creates nothing
+ * (hw/core/fdt_generic_devices.c): QEMU knows the node and leaves it alone.
+ */
+const EMPTY_HANDLERS = new Set([
+  'marvell,88e1111',
+  'arm,pl310-cache',
+  'xlnx,ps7-cortexa9-1.00.a',
+  'xlnx,zynq_remoteproc',
+  'xlnx,ps7-smcc-1.00.a',
+  'xlnx,ps7-smc',
+  'xlnx,ps7-nand-1.00.a',
+  'xlnx,ps7-ram-1.00.a',
+  'xlnx,ps7-ocm',
+  'marvell,88e1118r',
+  'xlnx,ps7-clkc',
+  'xlnx,ps7-ddrc',
+  'xlnx,ps7-scuc-1.00.a',
+  'xlnx,pinctrl-zynq',
+  'ulpi-phy',
+  'xlnx,zynq-efuse',
+  'qemu:memory-region-spec',
+  'shared-dma-pool',
+]);
+
+/** What a node becomes in QEMU. */
+export type QomKind =
+  /** No object: no `compatible`, an empty handler, or the root. */
+  | 'none'
+  /** QEMU's own system memory (`qemu:system-memory`): /machine/unattached/system[0]. */
+  | 'system-memory'
+  /** A memory region (`qemu:memory-region`, or `simple-bus` where it is instantiated). */
+  | 'memory-region'
+  /** Any other object (a device). */
+  | 'device';
+
+/**
+ * What QEMU makes of a node, first matching `compatible` string winning. A string QEMU
+ * has no model for would be skipped at run time; that cannot be known from the tree, so
+ * a node whose strings are all unknown is taken to create a device (as the tree's
+ * author presumably intends).
+ */
+export function qomKindOf(node: Node, machine: MachineKind): QomKind {
+  if (!node.parent) return 'none';
+  const compat = compatiblesOf(node);
+  if (compat.length === 0) return 'none';
+  for (const c of compat) {
+    if (c === 'qemu:system-memory') return 'system-memory';
+    if (c === 'simple-bus') return skipsSimpleBus(machine) ? 'none' : 'memory-region';
+    if (c === 'qemu:memory-region') return 'memory-region';
+    if (EMPTY_HANDLERS.has(c) || c === 'invalidated') return 'none';
+  }
+  return 'device';
+}
+
+export const SYSTEM_MEMORY_QOM_PATH = '/machine/unattached/system[0]';
+
+/** Caches each node's QOM kind and path for one machine. */
+export class QomModel {
+  private readonly kinds = new Map<Node, QomKind>();
+  private readonly paths = new Map<Node, string>();
+
+  constructor(readonly machine: MachineKind) {}
+
+  kind(node: Node): QomKind {
+    let k = this.kinds.get(node);
+    if (k === undefined) this.kinds.set(node, (k = qomKindOf(node, this.machine)));
+    return k;
+  }
+
+  instantiated(node: Node): boolean {
+    return this.kind(node) !== 'none';
+  }
+
+  /**
+   * The canonical QOM path of the object a node creates: its name under the object of
+   * its DT parent, or under the QOM root when the parent created none. A node under
+   * `qemu:system-memory` hangs below /machine/unattached/system[0].
+   */
+  path(node: Node): string {
+    const cached = this.paths.get(node);
+    if (cached !== undefined) return cached;
+    if (this.kind(node) === 'system-memory') return SYSTEM_MEMORY_QOM_PATH;
+    const parent = node.parent;
+    const base = parent && this.instantiated(parent) ? this.path(parent) : '';
+    const p = `${base}/${node.name}`;
+    this.paths.set(node, p);
+    return p;
+  }
+}
