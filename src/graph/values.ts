@@ -112,5 +112,5 @@ export function formatSize(size: bigint): string {
     const unit = 1n << BigInt(10 * (units.length - i));
     if (size >= unit && size % unit === 0n) return `${size / unit} ${units[i]}`;
   }
-  return size < 10n ? `${size} B` : `${hex(size)} B`;
+  return size < 1024n ? `${size} B` : `${hex(size)} B`;
 }

@@ -73,7 +73,7 @@ function deviceLabel(d: RpDevice): string {
   const lines = [KIND_LABEL[d.kind] ?? d.kind, d.node.path];
   const model = cosimText(d.cosim, 'cosim,model');
   if (model) lines.push(`model: ${model}`);
-  if (d.kind === 'gpio') lines.push(`${d.numGpios} lines`);
+  if (d.kind === 'gpio') lines.push(`${d.numGpios} line${d.numGpios === 1 ? '' : 's'}`);
   return lines.join('\n');
 }
 
@@ -110,9 +110,11 @@ function wiring(w: DotWriter, inst: Instance): void {
   for (const space of inst.address.spaces) for (const r of space.leaves) if (r.device && w.has(r.device)) w.edge(w.id(r, 'w'), w.id(r.device, 'd'), { style: 'dashed', arrowhead: 'none' });
   const irqLabels = new Map<string, string[]>();
   for (const e of inst.interrupts.irqs) {
-    if (!w.has(inst.deviceOf.get(e.source) ?? e.source) && !w.has(inst.deviceOf.get(e.controller) ?? e.controller)) continue;
-    const from = w.id(inst.deviceOf.get(e.source) ?? e.source, 'n');
-    const to = w.id(inst.deviceOf.get(e.controller) ?? e.controller, 'n');
+    const source = inst.deviceOf.get(e.source) ?? e.source;
+    const controller = inst.deviceOf.get(e.controller) ?? e.controller;
+    if (!w.has(source) || !w.has(controller)) continue; // only wiring between nodes the diagram shows
+    const from = w.id(source, 'n');
+    const to = w.id(controller, 'n');
     const key = `${from}>${to}`;
     const s = e.specifier;
     irqLabels.set(key, [...(irqLabels.get(key) ?? []), s.length === 3 && s[0] === 0 ? `SPI ${s[1]}` : `<${s.join(' ')}>`]);
