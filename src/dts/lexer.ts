@@ -18,6 +18,7 @@ import { SourceUnit } from './source-unit.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { FileAccess } from './files.js';
+import { allocBytes } from './tree.js';
 
 const enum State {
   Initial,
@@ -50,6 +51,7 @@ export interface LexOptions {
 // Character classes, by char code.
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isHex = (c: number) => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+const hexValue = (c: number) => (c <= 57 ? c - 48 : (c | 0x20) - 87);
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isLabelStart = (c: number) => isAlpha(c) || c === 95;
 const isLabelChar = (c: number) => isLabelStart(c) || isDigit(c);
@@ -84,9 +86,21 @@ function twoCharOperator(c: number, d: number): TokenType | undefined {
   }
 }
 
+function copyOut(scratch: Uint8Array, n: number): Uint8Array {
+  const b = allocBytes(n);
+  b.set(scratch.subarray(0, n));
+  return b;
+}
+
+function growBytes(b: Uint8Array, need: number): Uint8Array {
+  const next = new Uint8Array(Math.max(need, b.length * 2));
+  next.set(b);
+  return next;
+}
+
 /** Decodes dtc's string escapes over text[start, end); `after` reads past the end like C does. */
 export function decodeEscapes(text: string, start: number, end: number): Uint8Array {
-  const out = new Uint8Array(end - start + 1);
+  const out = allocBytes(end - start + 1);
   let n = 0;
   let i = start;
   const at = (k: number) => (k < text.length ? text.charCodeAt(k) & 0xff : 0);
@@ -170,6 +184,22 @@ export class DtsLexer {
   private depth = 0;
   /** Files being scanned, outermost first: an include of one of them would never end. */
   private stack: string[] = [];
+  /**
+   * One string object per distinct name. Trees repeat the same few dozen property names
+   * thousands of times; sharing them makes every later comparison and map lookup by
+   * name cheap (equal pointers, hash computed once) and frees the slices of the source.
+   */
+  private names = new Map<string, string>();
+
+  private intern(name: string): string {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    this.names.set(name, name);
+    return name;
+  }
+
+  /** Reused buffer the array fast paths write into before copying out the exact bytes. */
+  private scratch: Uint8Array = new Uint8Array(256);
   readonly tokens: DtsToken[] = [];
 
   constructor(private readonly opts: LexOptions) {}
@@ -203,7 +233,8 @@ export class DtsLexer {
    * expression, a comment, a bad or 33-bit literal) is inside, so the ordinary rules run.
    */
   private cellArray(s: string, i: number): CellArrayValue | undefined {
-    const cells: number[] = [];
+    let out = this.scratch;
+    let n = 0; // bytes written
     let refs: CellRef[] | undefined;
     let j = i + 1;
     for (;;) {
@@ -214,9 +245,11 @@ export class DtsLexer {
         if (next === 62 || next === 61) return undefined; // '>>' or '>=' are operators
         break;
       }
+      let value: number;
+      let k: number;
       if (c === 38 /* & */) {
         // A phandle reference: &label or &{/path}, filled in later.
-        let k = j + 1;
+        k = j + 1;
         let ref: string;
         if (isLabelStart(s.charCodeAt(k))) {
           while (k < s.length && isLabelChar(s.charCodeAt(k))) k++;
@@ -228,63 +261,60 @@ export class DtsLexer {
           ref = s.slice(j + 2, k);
           k++;
         } else return undefined;
-        const after = s.charCodeAt(k);
-        if (!(isSpace(after) || after === 62)) return undefined;
-        (refs ??= []).push({ offset: cells.length * 4, ref, start: j, end: k });
-        cells.push(0xffffffff);
-        j = k;
-        continue;
-      }
-      if (!isDigit(c)) return undefined;
-      let k = j;
-      let value: number;
-      if (c === 48 && (s.charCodeAt(j + 1) | 0x20) === 120 && isHex(s.charCodeAt(j + 2))) {
+        (refs ??= []).push({ offset: n, ref, start: j, end: k });
+        value = 0xffffffff;
+      } else if (c === 48 && (s.charCodeAt(j + 1) | 0x20) === 120 && isHex(s.charCodeAt(j + 2))) {
         k = j + 2;
-        while (k < s.length && isHex(s.charCodeAt(k))) k++;
-        if (k - j > 10) return undefined;
-        value = parseInt(s.slice(j + 2, k), 16);
-      } else {
-        while (k < s.length && isDigit(s.charCodeAt(k))) k++;
+        value = 0;
+        while (k < s.length && isHex(s.charCodeAt(k))) {
+          value = value * 16 + hexValue(s.charCodeAt(k));
+          k++;
+        }
+      } else if (isDigit(c)) {
+        k = j;
+        value = 0;
+        while (k < s.length && isDigit(s.charCodeAt(k))) {
+          value = value * 10 + (s.charCodeAt(k) - 48);
+          k++;
+        }
         if (c === 48 && k - j > 1) return undefined; // octal: leave it to the full rules
-        if (k - j > 10) return undefined;
-        value = parseInt(s.slice(j, k), 10);
-      }
-      if (value > 0xffffffff) return undefined;
+      } else return undefined;
+      if (value > 0xffffffff) return undefined; // out of range: the full rules report it
       const after = s.charCodeAt(k);
       if (!(isSpace(after) || after === 62)) return undefined; // suffixes, glued tokens
-      cells.push(value);
+      if (n + 4 > out.length) out = this.scratch = growBytes(out, n + 4);
+      out[n] = value >>> 24;
+      out[n + 1] = (value >>> 16) & 0xff;
+      out[n + 2] = (value >>> 8) & 0xff;
+      out[n + 3] = value & 0xff;
+      n += 4;
       j = k;
     }
-    const bytes = new Uint8Array(cells.length * 4);
-    for (let n = 0; n < cells.length; n++) {
-      const v = cells[n];
-      bytes[n * 4] = v >>> 24;
-      bytes[n * 4 + 1] = (v >>> 16) & 0xff;
-      bytes[n * 4 + 2] = (v >>> 8) & 0xff;
-      bytes[n * 4 + 3] = v & 0xff;
-    }
-    return { bytes, refs, end: j + 1 };
+    return { bytes: copyOut(out, n), refs, end: j + 1 };
   }
 
   /** `[` followed only by hex pairs and white space up to `]`, like cellArray. */
   private byteArray(s: string, i: number): { bytes: Uint8Array; end: number } | undefined {
-    const out: number[] = [];
+    let out = this.scratch;
+    let n = 0;
     let j = i + 1;
     for (;;) {
       while (j < s.length && isSpace(s.charCodeAt(j))) j++;
       const c = s.charCodeAt(j);
       if (c === 93 /* ] */) break;
-      if (!(isHex(c) && isHex(s.charCodeAt(j + 1)))) return undefined;
+      const d = s.charCodeAt(j + 1);
+      if (!(isHex(c) && isHex(d))) return undefined;
       // A label such as `ab:` would win over the byte `ab`; leave such text to the full rules.
-      if (isLabelStart(c) || isLabelStart(s.charCodeAt(j + 1))) {
+      if (isLabelStart(c) || isLabelStart(d)) {
         let k = j;
         while (k < s.length && isLabelChar(s.charCodeAt(k))) k++;
         if (s.charCodeAt(k) === 58) return undefined;
       }
-      out.push(parseInt(s.slice(j, j + 2), 16));
+      if (n + 1 > out.length) out = this.scratch = growBytes(out, n + 1);
+      out[n++] = hexValue(c) * 16 + hexValue(d);
       j += 2;
     }
-    return { bytes: Uint8Array.from(out), end: j + 1 };
+    return { bytes: copyOut(out, n), end: j + 1 };
   }
 
   private error(unit: SourceUnit, start: number, end: number, code: string, message: string): void {
@@ -375,7 +405,7 @@ export class DtsLexer {
         let j = i + 1;
         while (j < n && isLabelChar(s.charCodeAt(j))) j++;
         if (s.charCodeAt(j) === 58 /* : */) {
-          this.push(T.Label, unit, i, j + 1, s.slice(i, j));
+          this.push(T.Label, unit, i, j + 1, this.intern(s.slice(i, j)));
           i = j + 1;
           continue;
         }
@@ -386,7 +416,7 @@ export class DtsLexer {
         let j = c === 92 ? i + 1 : i;
         const nameStart = j;
         while (j < n && isPropNodeChar(s.charCodeAt(j))) j++;
-        this.push(T.PropNodeName, unit, i, j, s.slice(nameStart, j));
+        this.push(T.PropNodeName, unit, i, j, this.intern(s.slice(nameStart, j)));
         this.state = State.V1;
         i = j;
         continue;
@@ -435,7 +465,7 @@ export class DtsLexer {
         if (isLabelStart(s.charCodeAt(i + 1))) {
           let j = i + 2;
           while (j < n && isLabelChar(s.charCodeAt(j))) j++;
-          this.push(T.LabelRef, unit, i, j, s.slice(i + 1, j));
+          this.push(T.LabelRef, unit, i, j, this.intern(s.slice(i + 1, j)));
           i = j;
           continue;
         }

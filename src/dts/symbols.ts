@@ -119,6 +119,7 @@ export function sortTree(info: DtInfo): void {
   const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const visit = (n: Node) => {
     n.props.sort(byName);
+    n.propsChanged();
     n.children.sort(byName);
     for (const c of n.children) visit(c);
   };

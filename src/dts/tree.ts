@@ -52,7 +52,7 @@ export class Data {
   /** A new value: this one followed by `other` (markers shifted by this length). */
   concat(other: Data): Data {
     if (other.length === 0 && other.markers.length === 0) return this;
-    const bytes = new Uint8Array(this.length + other.length);
+    const bytes = allocBytes(this.length + other.length);
     bytes.set(this.bytes, 0);
     bytes.set(other.bytes, this.length);
     const shift = this.length;
@@ -86,27 +86,39 @@ export class Data {
 
 export const EMPTY_BYTES = new Uint8Array(0);
 
-/** Builds a value piece by piece, growing one buffer (the parser's hot path). */
-export class DataBuilder {
-  private buf: Uint8Array;
-  private len = 0;
-  readonly markers: Marker[] = [];
+/**
+ * Uninitialised bytes for the caller to fill completely. Small requests come out of
+ * Node's shared pool: a large tree has hundreds of thousands of values, and giving each
+ * its own ArrayBuffer makes the garbage collector the slowest part of compiling it.
+ */
+export function allocBytes(n: number): Uint8Array {
+  return Buffer.allocUnsafe(n);
+}
 
-  constructor(capacity = 16) {
-    this.buf = new Uint8Array(capacity);
-  }
+/**
+ * Builds a value piece by piece (the parser's hot path). Most values are one piece — a
+ * string or one array — so the first piece of bytes is adopted as is and copied only if
+ * something is appended after it.
+ */
+export class DataBuilder {
+  private buf: Uint8Array = EMPTY_BYTES;
+  private len = 0;
+  /** True while `buf` is a caller's array we adopted and must not write into. */
+  private borrowed = false;
+  readonly markers: Marker[] = [];
 
   get length(): number {
     return this.len;
   }
 
   private reserve(extra: number): void {
-    if (this.len + extra <= this.buf.length) return;
-    let cap = this.buf.length * 2 || 16;
+    if (!this.borrowed && this.len + extra <= this.buf.length) return;
+    let cap = Math.max(16, this.buf.length * 2);
     while (cap < this.len + extra) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = allocBytes(cap);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
+    this.borrowed = false;
   }
 
   marker(kind: MarkerKind, ref?: string, loc?: SpanLike): this {
@@ -120,7 +132,14 @@ export class DataBuilder {
     return this;
   }
 
+  /** Appends bytes; the builder may keep `b` itself, so the caller must not change it afterwards. */
   bytes(b: Uint8Array): this {
+    if (this.len === 0 && b.length > 0) {
+      this.buf = b;
+      this.len = b.length;
+      this.borrowed = true;
+      return this;
+    }
     this.reserve(b.length);
     this.buf.set(b, this.len);
     this.len += b.length;
@@ -159,7 +178,8 @@ export class DataBuilder {
   }
 
   build(): Data {
-    return new Data(this.buf.slice(0, this.len), this.markers);
+    const exact = this.len === this.buf.length;
+    return new Data(exact ? this.buf : this.buf.subarray(0, this.len), this.markers);
   }
 }
 
@@ -270,9 +290,51 @@ export class Node {
     for (const c of this.children) if (!c.deleted) yield c;
   }
 
+  /**
+   * The first live property called `name`. Checks ask every node for a dozen names, so
+   * nodes with many properties keep an index by name (entries in list order, deleted
+   * ones included and skipped here). It is rebuilt when the list is replaced or changes
+   * length; code that reorders or swaps properties in place calls propsChanged().
+   */
   getProp(name: string): Property | undefined {
-    for (const p of this.props) if (!p.deleted && p.name === name) return p;
+    const props = this.props;
+    if (props.length < 8) {
+      for (let i = 0; i < props.length; i++) {
+        const p = props[i];
+        if (p.name === name && !p.deleted) return p;
+      }
+      return undefined;
+    }
+    let index = this.propIndex;
+    if (!index || this.indexedList !== props || this.indexedLength !== props.length) {
+      index = new Map();
+      for (const p of props) {
+        const list = index.get(p.name);
+        if (list) list.push(p);
+        else index.set(p.name, [p]);
+      }
+      this.propIndex = index;
+      this.indexedList = props;
+      this.indexedLength = props.length;
+    }
+    const list = index.get(name);
+    if (list) for (const p of list) if (!p.deleted) return p;
     return undefined;
+  }
+
+  private propIndex: Map<string, Property[]> | undefined;
+  private indexedList: Property[] | undefined;
+  private indexedLength = 0;
+
+  /** Call after reordering or replacing entries of `props` in place. */
+  propsChanged(): void {
+    this.propIndex = undefined;
+  }
+
+  removeProp(p: Property): void {
+    const i = this.props.indexOf(p);
+    if (i !== -1) this.props.splice(i, 1);
+    this.propIndex = undefined;
   }
 
   getChild(name: string): Node | undefined {

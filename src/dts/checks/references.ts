@@ -7,7 +7,7 @@
  * /omit-if-no-ref/ nodes. The output is only right after they have run.
  */
 import { deleteNode } from '../build.js';
-import { Data, type Marker, type Node, type Property, walk } from '../tree.js';
+import { allocBytes, Data, type Marker, type Node, type Property, walk } from '../tree.js';
 import { firstCell, hex, writeCell } from './c-values.js';
 import { defineCheck, liveProps, type CheckDef, type CheckRun } from './framework.js';
 
@@ -150,7 +150,7 @@ const phandleReferences = defineCheck(
 /** Inserts `bytes` where marker `index` stands; the markers after it in the list move along. */
 function insertAtMarker(value: Data, index: number, bytes: Uint8Array): Data {
   const at = value.markers[index].offset;
-  const out = new Uint8Array(value.length + bytes.length);
+  const out = allocBytes(value.length + bytes.length);
   out.set(value.bytes.subarray(0, at), 0);
   out.set(bytes, at);
   out.set(value.bytes.subarray(at), at + bytes.length);

@@ -113,7 +113,7 @@ export const STRUCTURE_CHECKS: readonly CheckDef[] = [
       if (v.length !== base.length + 1 || bytesText(v.bytes.subarray(0, base.length)) !== base) {
         run.fail(node, `"name" property is incorrect ("${printed(v)}" instead of base node name)`);
       } else {
-        node.props.splice(index, 1);
+        node.removeProp(prop);
       }
     },
   ),
