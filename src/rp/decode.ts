@@ -400,5 +400,6 @@ function decodeBusAccess(
 }
 
 function payload(bytes: Uint8Array, at: number, len: number, copy: boolean): Uint8Array {
-  return copy ? bytes.slice(at, at + len) : bytes.subarray(at, at + len);
+  // Not `bytes.slice()`: on a Node Buffer that is a view, not a copy.
+  return copy ? new Uint8Array(bytes.subarray(at, at + len)) : bytes.subarray(at, at + len);
 }

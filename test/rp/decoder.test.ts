@@ -350,3 +350,44 @@ describe('split HELLO recovery (spec §17)', () => {
     expect(r.error).toBeInstanceOf(RpProtocolError);
   });
 });
+
+describe('RpStreamDecoder payload ownership', () => {
+  it('copyPayloads copies out of a Node Buffer too (Buffer.slice would be a view)', () => {
+    const chunk = Buffer.from(extWrite);
+    let got: RpWriteRequest | undefined;
+    new RpStreamDecoder({ copyPayloads: true }).feed(chunk, (p) => (got = p as RpWriteRequest));
+    chunk.fill(0);
+    expect([...got!.data]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(got!.data.buffer).not.toBe(chunk.buffer);
+  });
+
+  it('stableInput: views into chunks, copies only for packets that straddled a boundary', () => {
+    const bytes = concat(extWrite, legacyWrite);
+    const first = bytes.subarray(0, 100); // all of extWrite (88) + 12 bytes of legacyWrite
+    const second = bytes.subarray(100);
+    const got: RpWriteRequest[] = [];
+    const d = new RpStreamDecoder({ stableInput: true });
+    d.feed(first, (p) => got.push(p as RpWriteRequest));
+    d.feed(second, (p) => got.push(p as RpWriteRequest));
+    expect(got[0]!.data.buffer).toBe(bytes.buffer); // in-chunk: a view
+    expect(got[1]!.data.buffer).not.toBe(bytes.buffer); // straddled: copied out of the reused assembly buffer
+    // Later feeds cannot disturb it.
+    d.feed(concat(legacyWrite.subarray(0, 30)), () => {});
+    d.feed(legacyWrite.subarray(30).map(() => 0xee), () => {});
+    expect([...got[1]!.data]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('reports the stream offset of each delivered packet, also for a split HELLO', () => {
+    const hello = byName('hello_qemu_caps');
+    const bytes = concat(syncReq, hello.subarray(0, 32), syncReq, hello.subarray(32), syncReq);
+    const offsets: [string, number][] = [];
+    const d = new RpStreamDecoder();
+    d.feed(bytes, (p) => offsets.push([p.kind, d.packetOffset]));
+    expect(offsets).toEqual([
+      ['sync-request', 0],
+      ['sync-request', 60],
+      ['hello', 28],
+      ['sync-request', 104],
+    ]);
+  });
+});
