@@ -8,7 +8,7 @@ import { Diagnostics, suggest } from './diagnostics.js';
 import { DeferredSpan, resolveSpan, type SourceSpan, type SpanLike } from './source.js';
 import { TreeBuilder, deleteNode } from './build.js';
 import { FileAccess } from './files.js';
-import { addLabel, DataBuilder, Node, Property, walk, type Data, type DtInfo, type ReserveEntry } from './tree.js';
+import { addLabel, Data, DataBuilder, Node, Property, walk, type DtInfo, type ReserveEntry } from './tree.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { CellArrayValue } from './lexer.js';
@@ -25,6 +25,13 @@ interface Expr {
 interface Ref {
   ref: string;
   tok: DtsToken;
+}
+
+interface NodeFrame {
+  node: Node;
+  sawChild: boolean;
+  /** Labels and /omit-if-no-ref/ read before the current entry. */
+  prefix: DtsToken[];
 }
 
 export interface ParseContext {
@@ -216,188 +223,244 @@ class DtsParser extends EmbeddedActionsParser {
     return root;
   });
 
+  // The rules below run once per node, property and value piece of the input, so they
+  // avoid allocating per call: alternatives are built once (chevrotain's "OR caching"),
+  // actions test RECORDING_PHASE instead of taking closures, and per-node state lives in
+  // a stack of frames (node bodies nest) rather than in captured locals.
+
+  private frames: NodeFrame[] = [];
+  /** The value being built by propdata/piece (values do not nest). */
+  private data = new DataBuilder();
+
+  private get frame(): NodeFrame {
+    return this.frames[this.frames.length - 1];
+  }
+
   // nodedef: '{' proplist subnodes '}' ';'  (properties must come before subnodes)
   nodedef = this.RULE('nodedef', (): Node => {
     const open = this.CONSUME(T.LBrace) as DtsToken;
-    const node = this.ACTION(() => {
+    if (!this.RECORDING_PHASE) {
       const n = new Node();
       n.loc = span(open);
-      return n;
-    });
-    let sawChild = false;
-    this.MANY(() => {
-      const prefix: DtsToken[] = [];
-      this.MANY2(() => {
-        prefix.push(this.OR([{ ALT: () => this.CONSUME(T.Label) }, { ALT: () => this.CONSUME(T.OmitNoRef) }]) as DtsToken);
-      });
-      this.OR2([
-        {
-          ALT: () => {
-            const kw = this.CONSUME(T.DelProp) as DtsToken;
-            const name = this.CONSUME(T.PropNodeName) as DtsToken;
-            const end = this.CONSUME(T.Semi) as DtsToken;
-            this.ACTION(() => {
-              const p = new Property(name.value as string, new DataBuilder().build(), spanOf(kw, end));
-              p.deleted = true;
-              this.addProp(node, p, prefix, sawChild);
-            });
-          },
-        },
-        {
-          ALT: () => {
-            const kw = this.CONSUME(T.DelNode) as DtsToken;
-            const name = this.CONSUME2(T.PropNodeName) as DtsToken;
-            this.CONSUME2(T.Semi);
-            this.ACTION(() => {
-              const child = new Node(name.value as string);
-              child.deleted = true;
-              child.loc = span(kw);
-              this.addChild(node, child, prefix);
-              sawChild = true;
-            });
-          },
-        },
-        {
-          ALT: () => {
-            const name = this.CONSUME3(T.PropNodeName) as DtsToken;
-            this.OR3([
-              {
-                ALT: () => {
-                  const child = this.SUBRULE(this.nodedef);
-                  this.ACTION(() => {
-                    child.name = name.value as string;
-                    child.loc = span(name);
-                    this.addChild(node, child, prefix);
-                    sawChild = true;
-                  });
-                },
-              },
-              {
-                ALT: () => {
-                  this.CONSUME(T.Equals);
-                  const value = this.SUBRULE(this.propdata);
-                  const end = this.CONSUME3(T.Semi) as DtsToken;
-                  this.ACTION(() => this.addProp(node, new Property(name.value as string, value, spanOf(name, end)), prefix, sawChild));
-                },
-              },
-              {
-                ALT: () => {
-                  const end = this.CONSUME4(T.Semi) as DtsToken;
-                  this.ACTION(() => this.addProp(node, new Property(name.value as string, new DataBuilder().build(), spanOf(name, end)), prefix, sawChild));
-                },
-              },
-            ]);
-          },
-        },
-      ]);
-    });
+      this.frames.push({ node: n, sawChild: false, prefix: [] });
+    }
+    this.MANY(this.nodeItem);
     this.CONSUME(T.RBrace);
     this.CONSUME5(T.Semi);
-    return node;
+    return this.RECORDING_PHASE ? (undefined as unknown as Node) : this.frames.pop()!.node;
   });
 
-  private addProp(node: Node, p: Property, prefix: DtsToken[], afterChild: boolean): void {
+  /** One entry of a node body: labels and /omit-if-no-ref/, then a property or a child. */
+  private nodeItem = (): void => {
+    if (!this.RECORDING_PHASE) this.frame.prefix.length = 0;
+    this.MANY2(this.itemPrefix);
+    this.OR2(this.itemAlts);
+  };
+
+  private itemPrefix = (): void => {
+    const t = this.OR(this.prefixAlts) as DtsToken;
+    if (!this.RECORDING_PHASE) this.frame.prefix.push(t);
+  };
+
+  private prefixAlts = [{ ALT: () => this.CONSUME(T.Label) }, { ALT: () => this.CONSUME(T.OmitNoRef) }];
+
+  private itemAlts = [
+    {
+      ALT: () => {
+        const kw = this.CONSUME(T.DelProp) as DtsToken;
+        const name = this.CONSUME(T.PropNodeName) as DtsToken;
+        const end = this.CONSUME(T.Semi) as DtsToken;
+        if (!this.RECORDING_PHASE) {
+          const p = new Property(name.value as string, new Data(), spanOf(kw, end));
+          p.deleted = true;
+          this.addProp(p);
+        }
+      },
+    },
+    {
+      ALT: () => {
+        const kw = this.CONSUME(T.DelNode) as DtsToken;
+        const name = this.CONSUME2(T.PropNodeName) as DtsToken;
+        this.CONSUME2(T.Semi);
+        if (!this.RECORDING_PHASE) {
+          const child = new Node(name.value as string);
+          child.deleted = true;
+          child.loc = span(kw);
+          this.addChild(child);
+        }
+      },
+    },
+    {
+      ALT: () => {
+        this.nameTok = this.CONSUME3(T.PropNodeName) as DtsToken;
+        this.OR3(this.afterNameAlts);
+      },
+    },
+  ];
+
+  /** The name just read in a node body; read back before anything can overwrite it. */
+  private nameTok: DtsToken | undefined;
+
+  private afterNameAlts = [
+    {
+      ALT: () => {
+        const name = this.nameTok!;
+        const child = this.SUBRULE(this.nodedef);
+        if (!this.RECORDING_PHASE) {
+          child.name = name.value as string;
+          child.loc = span(name);
+          this.addChild(child);
+        }
+      },
+    },
+    {
+      ALT: () => {
+        const name = this.nameTok!;
+        this.CONSUME(T.Equals);
+        const value = this.SUBRULE(this.propdata);
+        const end = this.CONSUME3(T.Semi) as DtsToken;
+        if (!this.RECORDING_PHASE) this.addProp(new Property(name.value as string, value, spanOf(name, end)));
+      },
+    },
+    {
+      ALT: () => {
+        const name = this.nameTok!;
+        const end = this.CONSUME4(T.Semi) as DtsToken;
+        if (!this.RECORDING_PHASE) this.addProp(new Property(name.value as string, new Data(), spanOf(name, end)));
+      },
+    },
+  ];
+
+  private addProp(p: Property): void {
+    const { node, prefix, sawChild } = this.frame;
     const omit = prefix.find((t) => t.tokenType === T.OmitNoRef);
     if (omit) this.err('dts-syntax', 'syntax error: /omit-if-no-ref/ applies to nodes, not properties', span(omit));
-    if (afterChild) this.err('dts-prop-after-subnode', 'Properties must precede subnodes', p.loc!);
+    if (sawChild) this.err('dts-prop-after-subnode', 'Properties must precede subnodes', p.loc!);
     for (let i = prefix.length - 1; i >= 0; i--) {
       if (prefix[i].tokenType === T.Label) addLabel(p.labels, prefix[i].value as string, span(prefix[i]));
     }
     node.addProp(p);
   }
 
-  private addChild(node: Node, child: Node, prefix: DtsToken[]): void {
-    for (let i = prefix.length - 1; i >= 0; i--) {
-      const t = prefix[i];
+  private addChild(child: Node): void {
+    const f = this.frame;
+    for (let i = f.prefix.length - 1; i >= 0; i--) {
+      const t = f.prefix[i];
       if (t.tokenType === T.Label) this.ctx.builder.addNodeLabel(child, t.value as string, span(t));
       else child.omitIfUnused = true;
     }
-    node.addChild(child);
+    f.node.addChild(child);
+    f.sawChild = true;
   }
 
   // propdata: labels* piece (label | ',' labels* piece)*
   propdata = this.RULE('propdata', (): Data => {
-    const b = this.ACTION(() => new DataBuilder());
-    const label = (t: DtsToken) => this.ACTION(() => b.marker('label', t.value as string, span(t)));
-    this.MANY(() => label(this.CONSUME(T.Label) as DtsToken));
-    this.SUBRULE(this.piece, { ARGS: [b] });
-    this.MANY2(() => {
-      this.OR([
-        { ALT: () => label(this.CONSUME2(T.Label) as DtsToken) },
-        {
-          ALT: () => {
-            this.CONSUME(T.Comma);
-            this.MANY3(() => label(this.CONSUME3(T.Label) as DtsToken));
-            this.SUBRULE2(this.piece, { ARGS: [b] });
-          },
-        },
-      ]);
-    });
-    return this.ACTION(() => b.build());
+    if (!this.RECORDING_PHASE) this.data = new DataBuilder();
+    this.MANY(this.valueLabel);
+    this.SUBRULE(this.piece);
+    this.MANY2(this.afterPiece);
+    return this.RECORDING_PHASE ? (undefined as unknown as Data) : this.data.build();
   });
 
-  piece = this.RULE('piece', (b: DataBuilder) => {
-    this.OR([
-      {
-        ALT: () => {
-          const s = this.CONSUME(T.StringLit) as DtsToken;
-          this.ACTION(() => b.marker('string').bytes(s.value as Uint8Array));
-        },
+  private valueLabel = (): void => {
+    const t = this.CONSUME(T.Label) as DtsToken;
+    if (!this.RECORDING_PHASE) this.data.marker('label', t.value as string, span(t));
+  };
+
+  private afterPiece = (): void => {
+    this.OR(this.afterPieceAlts);
+  };
+
+  private afterPieceAlts = [
+    {
+      ALT: () => {
+        const t = this.CONSUME2(T.Label) as DtsToken;
+        if (!this.RECORDING_PHASE) this.data.marker('label', t.value as string, span(t));
       },
-      { ALT: () => this.SUBRULE(this.array, { ARGS: [b] }) },
-      {
-        ALT: () => {
-          const t = this.CONSUME(T.CellArray) as DtsToken;
-          this.ACTION(() => {
-            const arr = t.value as CellArrayValue;
-            b.marker('u32');
-            const base = b.length;
-            b.bytes(arr.bytes);
-            // Reference markers at their cells' offsets, as the token-by-token rule places them.
-            for (const r of arr.refs ?? []) b.markers.push({ kind: 'ref-phandle', offset: base + r.offset, ref: r.ref, loc: new DeferredSpan(t.unit, r.start, r.end) });
-          });
-        },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.Comma);
+        this.MANY3(this.valueLabel3);
+        this.SUBRULE2(this.piece);
       },
-      {
-        ALT: () => {
-          const t = this.CONSUME(T.ByteArray) as DtsToken;
-          this.ACTION(() => b.marker('u8').bytes(t.value as Uint8Array));
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(T.LBracket);
-          this.ACTION(() => b.marker('u8'));
-          this.MANY(() => {
-            this.OR2([
-              {
-                ALT: () => {
-                  const t = this.CONSUME(T.Byte) as DtsToken;
-                  this.ACTION(() => b.byte(t.value as number));
-                },
-              },
-              {
-                ALT: () => {
-                  const t = this.CONSUME(T.Label) as DtsToken;
-                  this.ACTION(() => b.marker('label', t.value as string, span(t)));
-                },
-              },
-            ]);
-          });
-          this.CONSUME(T.RBracket);
-        },
-      },
-      {
-        ALT: () => {
-          const r = this.SUBRULE(this.dtRef);
-          this.ACTION(() => b.marker('string', r.ref, span(r.tok)).marker('ref-path', r.ref, span(r.tok)));
-        },
-      },
-      { ALT: () => this.SUBRULE(this.incbin, { ARGS: [b] }) },
-    ]);
+    },
+  ];
+
+  private valueLabel3 = (): void => {
+    const t = this.CONSUME3(T.Label) as DtsToken;
+    if (!this.RECORDING_PHASE) this.data.marker('label', t.value as string, span(t));
+  };
+
+  piece = this.RULE('piece', () => {
+    this.OR(this.pieceAlts);
   });
 
-  array = this.RULE('array', (b: DataBuilder) => {
+  private pieceAlts = [
+    {
+      ALT: () => {
+        const s = this.CONSUME(T.StringLit) as DtsToken;
+        if (!this.RECORDING_PHASE) this.data.marker('string').bytes(s.value as Uint8Array);
+      },
+    },
+    { ALT: () => this.SUBRULE(this.array) },
+    {
+      ALT: () => {
+        const t = this.CONSUME(T.CellArray) as DtsToken;
+        if (this.RECORDING_PHASE) return;
+        const arr = t.value as CellArrayValue;
+        const b = this.data;
+        b.marker('u32');
+        const base = b.length;
+        b.bytes(arr.bytes);
+        // Reference markers at their cells' offsets, as the token-by-token rule places them.
+        if (arr.refs) for (const r of arr.refs) b.markers.push({ kind: 'ref-phandle', offset: base + r.offset, ref: r.ref, loc: new DeferredSpan(t.unit, r.start, r.end) });
+      },
+    },
+    {
+      ALT: () => {
+        const t = this.CONSUME(T.ByteArray) as DtsToken;
+        if (!this.RECORDING_PHASE) this.data.marker('u8').bytes(t.value as Uint8Array);
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.LBracket);
+        if (!this.RECORDING_PHASE) this.data.marker('u8');
+        this.MANY(this.byteItem);
+        this.CONSUME(T.RBracket);
+      },
+    },
+    {
+      ALT: () => {
+        const r = this.SUBRULE(this.dtRef);
+        if (!this.RECORDING_PHASE) this.data.marker('string', r.ref, span(r.tok)).marker('ref-path', r.ref, span(r.tok));
+      },
+    },
+    { ALT: () => this.SUBRULE(this.incbin) },
+  ];
+
+  private byteItem = (): void => {
+    this.OR2(this.byteAlts);
+  };
+
+  private byteAlts = [
+    {
+      ALT: () => {
+        const t = this.CONSUME(T.Byte) as DtsToken;
+        if (!this.RECORDING_PHASE) this.data.byte(t.value as number);
+      },
+    },
+    {
+      ALT: () => {
+        const t = this.CONSUME(T.Label) as DtsToken;
+        if (!this.RECORDING_PHASE) this.data.marker('label', t.value as string, span(t));
+      },
+    },
+  ];
+
+  array = this.RULE('array', () => {
+    const b = this.data;
     let bits: 8 | 16 | 32 | 64 = 32;
     this.OPTION(() => {
       this.CONSUME(T.Bits);
@@ -446,7 +509,8 @@ class DtsParser extends EmbeddedActionsParser {
     this.CONSUME(T.RAngle);
   });
 
-  incbin = this.RULE('incbin', (b: DataBuilder) => {
+  incbin = this.RULE('incbin', () => {
+    const b = this.data;
     const kw = this.CONSUME(T.Incbin) as DtsToken;
     this.CONSUME(T.LParen);
     const file = this.CONSUME(T.StringLit) as DtsToken;
