@@ -40,7 +40,7 @@ describe('the ZynqMP-style APU + PMU example', () => {
   it('lists each address space with what serves each RP window', () => {
     const text = formatAddressMap(addressMap(platform!));
     expect(text).toContain('zynqmp-pmu.dts: system memory (used by /cpus/cpu@0)');
-    expect(text).toMatch(/0xf9000000 {2}0xffcfffff {2}109 MiB {2}0 {5}rp-window {2}\/apu_bus@f9000000 {2}channel 0 of \/pmu_link → qemu-rport-_pmu_link/);
+    expect(text).toMatch(/0xf9000000 +0xffcfffff +109 MiB +0 +rp-window +\/apu_bus@f9000000 +channel 0 of \/pmu_link → qemu-rport-_pmu_link/);
   });
 
   it('draws the instances, the link, the external peer and the shared file', () => {

@@ -1,0 +1,209 @@
+/**
+ * `cosim check`, `cosim graph` and `cosim map` driven through the real CLI, as a user
+ * runs them: reports in every format, exit codes, usage errors without stack traces.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { board } from '../check/boards.js';
+import { cosim, tempDir } from '../helpers/cli.js';
+import { REPO } from '../helpers/corpus.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+/** The CLI's stdout as text (the helper's `stdout` is latin1, for binary output). */
+function cli(args: string[], opts: { cwd?: string } = {}) {
+  const r = cosim(args, opts);
+  return { ...r, stdout: r.stdoutBytes.toString('utf8') };
+}
+function temp(files: Record<string, string>): string {
+  const t = tempDir(files);
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+
+const DEMO = path.join(REPO, 'dts', 'demo-board.dts');
+const APU = path.join(REPO, 'dts', 'zynqmp-apu.dts');
+const PMU = path.join(REPO, 'dts', 'zynqmp-pmu.dts');
+
+/** Three different mistakes, all in an included file and two behind macros. */
+const PL_DTSI = [
+  '#define RP(adaptor, ch) remote-ports = <&adaptor ch>',
+  '/ {',
+  '\tpl: pl {',
+  '\t\tcompatible = "remote-port";',
+  '\t\tsync;',
+  '\t};',
+  '\tregs@b0000000 {',
+  '\t\tcompatible = "remote-port-memory-master";',
+  '\t\tRP(pl, 9);',
+  '\t\treg = <0xb0000000 0x1000>;',
+  '\t};',
+  '\tdma {',
+  '\t\tcompatible = "remote-port-memory-slave";',
+  '\t\tRP(pl, 9);',
+  '\t};',
+  '\tirqs {',
+  '\t\tcompatible = "remote-port-gpio";',
+  '\t\tRP(pl, 12);',
+  '\t\tinterrupt-parent = <&gic>;',
+  '\t\tinterrupts = <0 120 4>;',
+  '\t};',
+  '};',
+  '',
+].join('\n');
+const faultyBoard = () => temp({ 'board.dts': board().replace('/dts-v1/;', '/dts-v1/;\n#include "pl.dtsi"'), 'pl.dtsi': PL_DTSI });
+
+describe('cosim check', () => {
+  it('says a clean board is clean and exits 0', () => {
+    const r = cli(['check', DEMO]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/demo-board\.dts: no problems \(\d+ rules\)\n$/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('checks the APU and PMU instances together', () => {
+    const r = cli(['check', APU, PMU]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('2 files: no problems');
+  });
+
+  it('reports three mistakes in one run, grouped by file, each at its .dtsi line with a caret', () => {
+    const dir = faultyBoard();
+    const r = cli(['check', 'board.dts'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('pl.dtsi:5:3: error: /pl:sync: is empty, but QEMU reads booleans from 1, 2, 4 or 8 bytes only');
+    expect(r.stdout).toContain('pl.dtsi:14:3: error: /dma:remote-ports: channel 9 of /pl is already bound by /regs@b0000000');
+    expect(r.stdout).toContain('pl.dtsi:20:3: error: /irqs:interrupts: SPI 120 goes to /interrupt-controller@f9010000');
+    expect(r.stdout).toMatch(/\n 5 \| {3}sync;\n\s+\| {3}\^~~~~\n/);
+    expect(r.stdout).toContain('hint: write sync = <1>; (or <0>)');
+    expect(r.stdout).toMatch(/^pl\.dtsi\n/);
+    expect(r.stdout).toMatch(/board\.dts: 3 errors, 0 warnings\n$/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('writes JSON with file, line and column of every finding', () => {
+    const dir = faultyBoard();
+    const r = cli(['check', 'board.dts', '--format', 'json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.errors).toBe(3);
+    expect(j.diagnostics.map((d: { code: string; file: string; line: number }) => [d.code, d.file, d.line])).toEqual([
+      ['qemu-int-length', 'pl.dtsi', 5],
+      ['rp-channel-duplicate', 'pl.dtsi', 14],
+      ['gic-spi-range', 'pl.dtsi', 20],
+    ]);
+  });
+
+  it('writes SARIF 2.1.0 for code-scanning UIs', () => {
+    const dir = faultyBoard();
+    const out = path.join(dir, 'cosim.sarif');
+    const r = cli(['check', 'board.dts', '--format', 'sarif', '-o', out], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const s = JSON.parse(fs.readFileSync(out, 'utf8'));
+    expect(s.version).toBe('2.1.0');
+    const run = s.runs[0];
+    expect(run.tool.driver.name).toBe('cosim');
+    const ids = run.tool.driver.rules.map((x: { id: string }) => x.id);
+    expect(ids).toContain('rp-channel-duplicate');
+    expect(ids).toContain('unit_address_vs_reg');
+    const res = run.results.find((x: { ruleId: string }) => x.ruleId === 'gic-spi-range');
+    expect(res.level).toBe('error');
+    expect(ids[res.ruleIndex]).toBe('gic-spi-range');
+    expect(res.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'pl.dtsi', uriBaseId: '%SRCROOT%' }, region: expect.objectContaining({ startLine: 20, startColumn: 3 }) });
+    expect(res.locations[0].logicalLocations[0].fullyQualifiedName).toBe('/irqs');
+  });
+
+  it('exits 1 on warnings only with --warnings-as-errors, and --disable silences a rule', () => {
+    const dir = temp({ 'board.dts': board({ extra: 'spare {\n\tcompatible = "remote-port";\n};' }) });
+    const warn = cli(['check', 'board.dts'], { cwd: dir });
+    expect(warn.code).toBe(0);
+    expect(warn.stdout).toContain('warning: /spare: no RP device is bound to this adaptor');
+    expect(cli(['check', 'board.dts', '--warnings-as-errors'], { cwd: dir }).code).toBe(1);
+    const off = cli(['check', 'board.dts', '--warnings-as-errors', '--disable', 'rp-adaptor-unused,unit_address_vs_reg'], { cwd: dir });
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain('no problems');
+  });
+
+  it('lists the rules', () => {
+    const r = cli(['check', '--list-rules']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^rp-channel-duplicate +error +cosim +a channel may be bound once per adaptor/m);
+    expect(r.stdout).toMatch(/^unit_address_vs_reg +warning +dtc /m);
+  });
+
+  it('exits 2 on usage errors, with one clear line and no stack trace', () => {
+    for (const args of [['check'], ['check', DEMO, '--disable', 'no-such-rule'], ['check', DEMO, '--machine', 'pc'], ['check', DEMO, '--format', 'xml']]) {
+      const r = cosim(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    }
+    expect(cli(['check', DEMO, '--disable', 'rp-adapter-unused']).stderr).toContain('did you mean "rp-adaptor-unused"?');
+  });
+
+  it('exits 1 with a located error for a file that does not parse or does not exist', () => {
+    const dir = temp({ 'bad.dts': '/dts-v1/;\n/ {\n\tfoo = <1;\n};\n' });
+    const r = cli(['check', 'bad.dts'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/bad\.dts:3:\d+: error: /);
+    const missing = cli(['check', 'nope.dts'], { cwd: dir });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain('couldn\'t read "nope.dts": no such file');
+    expect(missing.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+});
+
+describe('cosim graph', () => {
+  it('writes a self-contained SVG, HTML page or DOT source by extension', () => {
+    const dir = temp({});
+    for (const ext of ['svg', 'html', 'dot']) {
+      const out = path.join(dir, `p.${ext}`);
+      const r = cli(['graph', APU, PMU, '-o', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const text = fs.readFileSync(out, 'utf8');
+      if (ext === 'dot') expect(text).toMatch(/^digraph cosim \{/);
+      else {
+        expect(text).toContain('<svg');
+        expect(text).toContain('pmu_link'); // Graphviz writes '-' as &#45;
+        expect(text).not.toMatch(/<(script|link|img)\b/); // nothing fetched when opened
+      }
+      if (ext === 'html') expect(text).toMatch(/^<!doctype html>/);
+    }
+  });
+
+  it('writes SVG to stdout without -o and refuses an unknown extension', () => {
+    const r = cli(['graph', DEMO]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('</svg>');
+    const bad = cli(['graph', DEMO, '-o', 'x.png']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('cannot tell the format from "x.png"');
+  });
+
+  it('exits 1 with the located error when a board does not compile', () => {
+    const dir = temp({ 'bad.dts': '/dts-v1/;\n/ { x = <&nowhere>; };\n' });
+    const r = cli(['graph', 'bad.dts', '-o', 'out.svg'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.dts:2:\d+: error: .*nowhere/);
+    expect(fs.existsSync(path.join(dir, 'out.svg'))).toBe(false);
+  });
+});
+
+describe('cosim map', () => {
+  it('prints one table per address space', () => {
+    const r = cli(['map', DEMO]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('demo-board.dts: system memory (used by /cpus/cpu@0, /dma-port)');
+    expect(r.stdout).toMatch(/0xa0000000 +0xa000ffff +64 KiB +0 +rp-window +\/periph@a0000000 +channel 9 of \/cosim → qemu-rport-_cosim/);
+  });
+
+  it('prints JSON with hex addresses', () => {
+    const r = cli(['map', DEMO, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.spaces[0].rows[0]).toEqual({ start: '0x0', end: '0xfffffff', size: '0x10000000', priority: 0, kind: 'ram', node: '/ram_bank0@0', detail: '' });
+  });
+});
