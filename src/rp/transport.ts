@@ -153,59 +153,62 @@ export async function open(endpoint: RpEndpoint, mode: RpConnectMode, options?: 
 
 class Listener implements RpListener {
   private closing: Promise<void> | undefined;
-  private accepted: Promise<net.Socket> | undefined;
+  /** The first client, captured from the start so that one connecting before `accept()` is not lost. */
+  private readonly first: Promise<net.Socket>;
 
   constructor(
     private readonly server: net.Server,
     readonly endpoint: RpEndpoint,
     /** Identity of the socket file we bound, so that close() removes that file and no other. */
     private readonly file: { dev: number; ino: number } | undefined,
-  ) {}
-
-  accept(signal?: AbortSignal): Promise<net.Socket> {
-    this.accepted ??= new Promise<net.Socket>((resolve, reject) => {
-      if (this.closing) {
-        reject(new Error(`${endpointName(this.endpoint)}: listener closed before a connection arrived`));
-        return;
-      }
-      const onAbort = () => {
-        cleanup();
-        void this.close();
-        reject(signal!.reason);
-      };
-      const onConnection = (socket: net.Socket) => {
-        cleanup();
+  ) {
+    this.first = new Promise<net.Socket>((resolve, reject) => {
+      let taken = false;
+      server.on('connection', (socket: net.Socket) => {
+        if (taken) {
+          // Raced in before the listener closed: one connection per adaptor.
+          socket.destroy();
+          return;
+        }
+        taken = true;
         if (socket.remoteFamily !== undefined) socket.setNoDelay(true);
-        // One connection per adaptor: stop listening before anything else can connect. The
-        // socket stays paused (pauseOnConnect) until its reader attaches, so no byte is lost.
+        // Stop listening before anything else can connect. The socket stays paused
+        // (pauseOnConnect) until its reader attaches, so no byte is lost.
         void this.close();
         resolve(socket);
-      };
-      const onClose = () => {
-        cleanup();
-        reject(new Error(`${endpointName(this.endpoint)}: listener closed before a connection arrived`));
-      };
-      const onError = (e: Error) => {
-        cleanup();
+      });
+      server.on('error', (e) => {
         void this.close();
         reject(e);
+      });
+      server.on('close', () => reject(new Error(`${endpointName(endpoint)}: listener closed before a connection arrived`)));
+    });
+    this.first.catch(() => {});
+  }
+
+  accept(signal?: AbortSignal): Promise<net.Socket> {
+    if (signal === undefined) return this.first;
+    return new Promise<net.Socket>((resolve, reject) => {
+      const onAbort = () => {
+        void this.close();
+        reject(signal.reason);
       };
-      const cleanup = () => {
-        signal?.removeEventListener('abort', onAbort);
-        this.server.off('connection', onConnection);
-        this.server.off('close', onClose);
-        this.server.off('error', onError);
-      };
-      if (signal?.aborted) {
+      if (signal.aborted) {
         onAbort();
         return;
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.server.on('connection', onConnection);
-      this.server.on('close', onClose);
-      this.server.on('error', onError);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.first.then(
+        (s) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(s);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e as Error);
+        },
+      );
     });
-    return this.accepted;
   }
 
   close(): Promise<void> {
