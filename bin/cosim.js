@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled, bundled commands from dist/ (built by `npm run build`).
-import { execute, settings } from '@oclif/core';
+// Entry point: the bundled CLI (built by `npm run build`), oclif included.
+import { execute, settings } from '../dist/cli/bundle/main.js';
 
 // Always the compiled bundle, never a TypeScript source lookup (which oclif attempts
 // when NODE_ENV is "development" or "test").
