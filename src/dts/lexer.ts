@@ -101,6 +101,20 @@ function growBytes(b: Uint8Array, need: number): Uint8Array {
 /** Decodes dtc's string escapes over text[start, end); `after` reads past the end like C does. */
 export function decodeEscapes(text: string, start: number, end: number): Uint8Array {
   const out = allocBytes(end - start + 1);
+  // The usual case has no escapes: copy the bytes and a NUL into the exact buffer.
+  let plain = true;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92) {
+      plain = false;
+      break;
+    }
+    out[i - start] = c;
+  }
+  if (plain) {
+    out[end - start] = 0;
+    return out;
+  }
   let n = 0;
   let i = start;
   const at = (k: number) => (k < text.length ? text.charCodeAt(k) & 0xff : 0);
