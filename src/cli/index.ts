@@ -1,9 +1,11 @@
 /** The oclif command table (explicit strategy: no directory scan at start-up). */
 import Check from './commands/check.js';
 import Compile from './commands/compile.js';
+import Doctor from './commands/doctor.js';
 import Dump from './commands/dump.js';
 import Graph from './commands/graph.js';
 import AddressMap from './commands/map.js';
+import QemuArgs from './commands/qemu-args.js';
 
 export const COMMANDS = {
   compile: Compile,
@@ -11,4 +13,6 @@ export const COMMANDS = {
   check: Check,
   graph: Graph,
   map: AddressMap,
+  'qemu-args': QemuArgs,
+  doctor: Doctor,
 };

@@ -1,0 +1,88 @@
+/**
+ * Which QEMU binary builds which generic FDT machine, and where cosim looks for it:
+ * `--qemu PATH`, then the COSIM_QEMU environment variable, then `qemu-system-<arch>`
+ * on the PATH.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { MachineKind } from '../graph/machine.js';
+
+/** The qemu-system-* binary that has each machine (qemu-fdt-cosim.md §1.1). */
+export function binaryForMachine(machine: MachineKind): string {
+  if (machine.startsWith('microblaze')) return 'qemu-system-microblazeel';
+  if (machine === 'riscv-fdt') return 'qemu-system-riscv64';
+  return 'qemu-system-aarch64';
+}
+
+export type QemuSource = 'flag' | 'env' | 'path';
+
+export interface FoundQemu {
+  path: string;
+  source: QemuSource;
+}
+
+export interface FindQemuOptions {
+  /** `--qemu PATH`. */
+  explicit?: string;
+  /** The environment (COSIM_QEMU, PATH); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+function isExecutableFile(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Searches the PATH for a command, as a shell would. */
+export function onPath(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, command);
+    if (isExecutableFile(p)) return p;
+  }
+  return undefined;
+}
+
+export class QemuNotFound extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+const BUILD_HINT =
+  'cosim needs AMD/Xilinx QEMU (github.com/Xilinx/qemu), which has the generic FDT machines, the Remote Port devices and -machine-path. ' +
+  'Build it (e.g. configure --target-list=aarch64-softmmu,microblazeel-softmmu) and pass --qemu PATH or set COSIM_QEMU.';
+
+/**
+ * Finds the binary for `machine`. A given binary (--qemu, then COSIM_QEMU) is used when
+ * it is of the right kind; for another architecture (a multi-instance platform needs
+ * both qemu-system-aarch64 and qemu-system-microblazeel) its sibling in the same
+ * directory is used, as a QEMU build or install puts them side by side.
+ */
+export function findQemu(machine: MachineKind, opts: FindQemuOptions = {}): FoundQemu {
+  const env = opts.env ?? process.env;
+  const name = binaryForMachine(machine);
+  const given: Array<[string | undefined, QemuSource, string]> = [
+    [opts.explicit, 'flag', '--qemu'],
+    [env.COSIM_QEMU, 'env', 'COSIM_QEMU='],
+  ];
+  for (const [p, source, label] of given) {
+    if (!p) continue;
+    if (!isExecutableFile(p)) throw new QemuNotFound(`${label}${label.endsWith('=') ? '' : ' '}${p}: no such executable file`, BUILD_HINT);
+    if (!/qemu-system-/.test(path.basename(p)) || path.basename(p) === name) return { path: p, source };
+    const sibling = path.join(path.dirname(p), name);
+    if (isExecutableFile(sibling)) return { path: sibling, source };
+  }
+  const found = onPath(name, env);
+  if (!found) throw new QemuNotFound(`${name} was not found: no --qemu, no COSIM_QEMU, and not on the PATH`, BUILD_HINT);
+  return { path: found, source: 'path' };
+}
+
+export { BUILD_HINT };

@@ -1,0 +1,52 @@
+/**
+ * The QEMU command line for one instance of a co-simulation: machine, hardware DTB,
+ * machine path, sync quantum, loaders, serial, display and debugger options, in a fixed
+ * order so the printed command is stable and can be pasted into a shell.
+ */
+import type { MachineKind } from '../graph/machine.js';
+
+export interface QemuCommandSpec {
+  binary: string;
+  machine: MachineKind;
+  /** The DTB QEMU builds the machine from (`-hw-dtb`). */
+  hwDtb: string;
+  machinePath: string;
+  /** `-sync-quantum` in ns: the default for adaptors without their own `sync-quantum`. */
+  syncQuantum?: number;
+  /** ELF images to load; the first one also sets CPU 0's entry point. */
+  firmware?: string[];
+  /** Further `-device loader,…` specifications, as given. */
+  loaders?: string[];
+  /** How many serial ports QEMU itself models; the first goes to stdio. */
+  serialPorts: number;
+  /** `-gdb tcp::PORT` and start halted (`-S`), waiting for the debugger. */
+  gdbPort?: number;
+  /** Let the guest end QEMU with its own exit status (semihosting SYS_EXIT). */
+  semihosting?: boolean;
+  /** Arguments given after `--`, appended verbatim. */
+  extra?: string[];
+}
+
+export function buildQemuArgs(spec: QemuCommandSpec): string[] {
+  const args = ['-M', spec.machine, '-hw-dtb', spec.hwDtb, '-machine-path', spec.machinePath];
+  if (spec.syncQuantum !== undefined) args.push('-sync-quantum', String(spec.syncQuantum));
+  spec.firmware?.forEach((elf, i) => args.push('-device', i === 0 ? `loader,file=${elf},cpu-num=0` : `loader,file=${elf}`));
+  for (const l of spec.loaders ?? []) args.push('-device', l.startsWith('loader,') ? l : `loader,${l}`);
+  if (spec.serialPorts === 0) args.push('-serial', 'null');
+  for (let i = 0; i < spec.serialPorts; i++) args.push('-serial', i === 0 ? 'stdio' : 'null');
+  args.push('-monitor', 'none', '-display', 'none');
+  if (spec.semihosting) args.push('-semihosting-config', 'enable=on,target=native');
+  if (spec.gdbPort !== undefined) args.push('-gdb', `tcp:127.0.0.1:${spec.gdbPort}`, '-S');
+  args.push(...(spec.extra ?? []));
+  return args;
+}
+
+/** Quotes a word for a POSIX shell only when it needs it. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function formatCommand(binary: string, args: string[]): string {
+  return [binary, ...args].map(shellQuote).join(' ');
+}

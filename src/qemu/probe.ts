@@ -1,0 +1,70 @@
+/**
+ * What a QEMU binary can do, asked of the binary itself (qemu-fdt-cosim.md §6.7):
+ * its machines (`-machine help`), its devices (`-device help`) and its options
+ * (`-help`). Upstream QEMU has none of the Xilinx pieces cosim needs, and saying so up
+ * front beats a cryptic "unsupported machine type" later.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BUILD_HINT } from './binaries.js';
+
+const run = promisify(execFile);
+
+export interface QemuCapabilities {
+  binary: string;
+  version: string;
+  machines: string[];
+  /** Remote Port device types listed by `-device help` (sysbus ones are not listed). */
+  rpDevices: string[];
+  options: { hwDtb: boolean; machinePath: boolean; syncQuantum: boolean };
+}
+
+async function output(binary: string, args: string[]): Promise<string> {
+  try {
+    const r = await run(binary, args, { timeout: 20_000, maxBuffer: 16 << 20 });
+    return r.stdout + r.stderr;
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; code?: unknown; message: string };
+    if (typeof err.stdout === 'string' && err.stdout.length > 0) return err.stdout + (err.stderr ?? '');
+    throw new Error(`could not run ${binary} ${args.join(' ')}: ${err.message}`);
+  }
+}
+
+export async function probeQemu(binary: string): Promise<QemuCapabilities> {
+  const [version, machines, devices, help] = await Promise.all([
+    output(binary, ['-version']),
+    output(binary, ['-machine', 'help']),
+    output(binary, ['-device', 'help']),
+    output(binary, ['-help']),
+  ]);
+  return {
+    binary,
+    version: /version\s+(\S+)/i.exec(version)?.[1] ?? version.trim().split('\n')[0],
+    machines: machines
+      .split('\n')
+      .map((l) => /^(\S+)\s/.exec(l)?.[1])
+      .filter((m): m is string => !!m && m !== 'Supported'),
+    rpDevices: [...devices.matchAll(/name "(remote-port[^"]*)"/g)].map((m) => m[1]),
+    options: {
+      hwDtb: /^-hw-dtb\b/m.test(help),
+      machinePath: /^-machine-path\b/m.test(help),
+      syncQuantum: /^-sync-quantum\b/m.test(help),
+    },
+  };
+}
+
+/** Everything `machine` needs that the binary lacks, as sentences; empty when it is fit. */
+export function missingFor(caps: QemuCapabilities, machine: string): string[] {
+  const missing: string[] = [];
+  if (!caps.machines.includes(machine)) missing.push(`machine ${machine} (it has: ${caps.machines.filter((m) => m !== 'none').slice(0, 8).join(', ')}${caps.machines.length > 8 ? ', …' : ''})`);
+  if (!caps.rpDevices.includes('remote-port')) missing.push('the Remote Port devices');
+  if (!caps.options.machinePath) missing.push('the -machine-path option');
+  if (!caps.options.hwDtb) missing.push('the -hw-dtb option');
+  return missing;
+}
+
+export function unfitMessage(caps: QemuCapabilities, machine: string): string | undefined {
+  const missing = missingFor(caps, machine);
+  if (missing.length === 0) return undefined;
+  return `${caps.binary} (QEMU ${caps.version}) lacks ${missing.join(', ')}: it is not an AMD/Xilinx QEMU. ${BUILD_HINT}`;
+}
