@@ -1,0 +1,103 @@
+/**
+ * `cosim qemu-args` (golden command lines for the example boards) and `cosim doctor`,
+ * with a fake "upstream" QEMU to show what a binary without the Xilinx pieces gets.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cosim, tempDir } from '../helpers/cli.js';
+import { REPO } from '../helpers/corpus.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+/** An environment where no QEMU can be found, so commands print bare binary names. */
+const NO_QEMU = { COSIM_QEMU: '', PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' };
+const dts = (f: string) => path.join(REPO, 'dts', f);
+
+describe('cosim qemu-args', () => {
+  it('prints the demo board command line', () => {
+    const r = cosim(['qemu-args', dts('demo-board.dts'), '--machine-path', '/tmp/cosim-demo'], { env: NO_QEMU });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'qemu-system-aarch64 -M arm-generic-fdt -hw-dtb /tmp/cosim-demo/demo-board.dtb -machine-path /tmp/cosim-demo ' +
+        '-serial null -monitor none -display none -semihosting-config enable=on,target=native\n',
+    );
+  });
+
+  it('adds firmware, loaders, sync quantum, GDB and extra arguments in a fixed order', () => {
+    const r = cosim(
+      ['qemu-args', dts('demo-board.dts'), '--machine-path', '/tmp/mp', '--firmware', 'fw.elf', '--loader', 'addr=0xfd1a0104,data=0x8000000e,data-len=4', '--sync-quantum', '100000', '--gdb', '1234', '--', '-d', 'guest_errors'],
+      { env: NO_QEMU },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'qemu-system-aarch64 -M arm-generic-fdt -hw-dtb /tmp/mp/demo-board.dtb -machine-path /tmp/mp -sync-quantum 100000 ' +
+        '-device loader,file=fw.elf,cpu-num=0 -device loader,addr=0xfd1a0104,data=0x8000000e,data-len=4 ' +
+        '-serial null -monitor none -display none -semihosting-config enable=on,target=native -gdb tcp:127.0.0.1:1234 -S -d guest_errors\n',
+    );
+  });
+
+  it('prints one line per instance of a multi-instance platform', () => {
+    const r = cosim(['qemu-args', dts('zynqmp-apu.dts'), dts('zynqmp-pmu.dts'), '--machine-path', '/tmp/zu'], { env: NO_QEMU });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      'qemu-system-aarch64 -M arm-generic-fdt -hw-dtb /tmp/zu/zynqmp-apu.dtb -machine-path /tmp/zu -serial stdio -monitor none -display none -semihosting-config enable=on,target=native',
+      'qemu-system-microblazeel -M microblaze-fdt -hw-dtb /tmp/zu/zynqmp-pmu.dtb -machine-path /tmp/zu -serial null -monitor none -display none',
+      '',
+    ]);
+  });
+
+  it('writes the DTBs it names, without cosim,* properties', () => {
+    const t = tempDir({
+      'b.dts': '/dts-v1/;\n/ { #address-cells = <1>; #size-cells = <1>; cosim,machine = "arm-generic-fdt"; rp: rp { compatible = "remote-port"; cosim,peer-command = "x"; }; };\n',
+    });
+    cleanups.push(t.cleanup);
+    const mp = path.join(t.dir, 'mp');
+    const r = cosim(['qemu-args', path.join(t.dir, 'b.dts'), '--machine-path', mp, '--write-dtb'], { env: NO_QEMU });
+    expect(r.code).toBe(0);
+    const dtb = fs.readFileSync(path.join(mp, 'b.dtb'));
+    expect(dtb.readUInt32BE(0)).toBe(0xd00dfeed);
+    expect(dtb.includes(Buffer.from('cosim,'))).toBe(false);
+    expect(dtb.includes(Buffer.from('remote-port'))).toBe(true);
+    expect((fs.statSync(mp).mode & 0o777).toString(8)).toBe('700');
+  });
+
+  it('refuses --qemu pointing nowhere, with exit 2', () => {
+    const r = cosim(['qemu-args', dts('demo-board.dts'), '--qemu', '/nonexistent/qemu'], { env: NO_QEMU });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--qemu /nonexistent/qemu: no such executable file');
+  });
+});
+
+describe('cosim doctor', () => {
+  it('explains that an upstream QEMU lacks what cosim needs', () => {
+    const t = tempDir({
+      'qemu-system-aarch64': [
+        '#!/bin/sh',
+        'case "$*" in',
+        '  -version) echo "QEMU emulator version 9.1.0";;',
+        '  "-machine help") printf "Supported machines are:\\nvirt                 QEMU 9.1 ARM Virtual Machine\\nnone                 empty machine\\n";;',
+        '  "-device help") echo "name \\"virtio-net-device\\", bus virtio-bus";;',
+        '  -help) printf -- "-machine [type=]name\\n-dtb file\\n";;',
+        'esac',
+        '',
+      ].join('\n'),
+    });
+    cleanups.push(t.cleanup);
+    const fake = path.join(t.dir, 'qemu-system-aarch64');
+    fs.chmodSync(fake, 0o755);
+    const r = cosim(['doctor', '--qemu', fake], { env: NO_QEMU });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${fake} (QEMU 9.1.0) lacks machine arm-generic-fdt (it has: virt), the Remote Port devices, the -machine-path option, the -hw-dtb option: it is not an AMD/Xilinx QEMU.`);
+    expect(r.stdout).toContain('github.com/Xilinx/qemu');
+  });
+
+  it.skipIf(!process.env.COSIM_QEMU)('finds and probes the QEMU named by COSIM_QEMU (skipped: COSIM_QEMU is not set)', () => {
+    const r = cosim(['doctor']);
+    expect(r.stdout).toMatch(/QEMU for Arm .*: .* \(from COSIM_QEMU\), QEMU [\d.]+: arm-generic-fdt, \d+ Remote Port device types, -machine-path, -hw-dtb/);
+  });
+});
