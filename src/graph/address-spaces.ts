@@ -10,7 +10,7 @@
  * container chain.
  */
 import type { Node } from '../dts/tree.js';
-import { cpuAddress, dtReg, qemuReg } from './addressing.js';
+import { cpuAddress, dtCells, dtReg, qemuCells, qemuReg, RangesCache, type CellCounts } from './addressing.js';
 import type { QomModel } from './machine.js';
 import type { Inherited, PhandleIndex } from './phandles.js';
 import type { RpDevice } from './remote-port.js';
@@ -120,11 +120,16 @@ function regExtendedParent(node: Node, phandles: PhandleIndex): Node | undefined
   return cells && cells.length > 0 ? phandles.get(cells[0]) : undefined;
 }
 
+function sameCells(a: CellCounts, b: CellCounts): boolean {
+  return a.address === b.address && a.size === b.size && a.bus === b.bus && a.priority === b.priority;
+}
+
 /** A sysbus device's windows: one per `reg` tuple, mapped into the DT parent's memory region or system memory. */
-function deviceWindows(node: Node, qom: QomModel, inherited: Inherited, device: RpDevice | undefined): Region[] {
+function deviceWindows(node: Node, qom: QomModel, inherited: Inherited, device: RpDevice | undefined, ranges: RangesCache): Region[] {
   const { tuples } = qemuReg(node, inherited);
-  const dt = dtReg(node).tuples;
   const parent = node.parent;
+  // The DT reading differs from QEMU's only when the parent lacks its own cell counts (or adds QEMU-only cells).
+  const dt = parent && sameCells(qemuCells(parent, inherited), dtCells(parent)) ? tuples : dtReg(node).tuples;
   const parentKind = parent ? qom.kind(parent) : 'none';
   const containerNode = parent && (parentKind === 'memory-region' || parentKind === 'system-memory') ? parent : undefined;
   const out: Region[] = [];
@@ -132,7 +137,7 @@ function deviceWindows(node: Node, qom: QomModel, inherited: Inherited, device: 
     if (t.size === 0n) return;
     const r: Region = { node, index, kind: device ? 'rp-window' : 'mmio', offset: t.address, size: t.size, priority: t.priority, containerNode };
     if (device) r.device = device;
-    if (dt.length === tuples.length) r.dtAddress = cpuAddress(node, dt[index].address);
+    if (dt.length === tuples.length) r.dtAddress = cpuAddress(node, dt[index].address, ranges);
     out.push(r);
   });
   return out;
@@ -150,6 +155,7 @@ export function buildAddressModel(nodes: readonly Node[], qom: QomModel, inherit
   const regionOf = new Map<Node, Region>();
   const memRegions: Region[] = [];
   const windows: Region[] = [];
+  const ranges = new RangesCache();
 
   for (const node of nodes) {
     const kind = qom.kind(node);
@@ -161,7 +167,7 @@ export function buildAddressModel(nodes: readonly Node[], qom: QomModel, inherit
     } else if (kind === 'device' && node.getProp('reg') && !isCpu(node)) {
       const dev = devices.get(node);
       if (dev && PLAIN_RP_KINDS.has(dev.kind)) continue;
-      windows.push(...deviceWindows(node, qom, inherited, dev));
+      windows.push(...deviceWindows(node, qom, inherited, dev, ranges));
     }
   }
 

@@ -36,12 +36,12 @@ export function dtCells(parent: Node): CellCounts {
 
 /** The counts QEMU uses for a child of `parent`: inherited from ancestors, defaults 1, 1, 0, 0. */
 export function qemuCells(parent: Node, inherited: Inherited): CellCounts {
-  return {
+  return inherited.memo('qemu-cells', parent, () => ({
     address: inherited.cell(parent, '#address-cells') ?? 1,
     size: inherited.cell(parent, '#size-cells') ?? 1,
     bus: inherited.cell(parent, '#bus-cells') ?? 0,
     priority: inherited.cell(parent, '#priority-cells') ?? 0,
-  };
+  }));
 }
 
 export interface RegTuple {
@@ -129,15 +129,36 @@ function through(r: Ranges, addr: bigint): bigint | undefined {
   return undefined;
 }
 
+/** Each bus's parsed `ranges`, for walks that translate many addresses below the same buses. */
+export class RangesCache {
+  private readonly map = new Map<Node, Ranges>();
+  private readonly flat = new Map<Node, boolean>();
+
+  get(bus: Node): Ranges {
+    let r = this.map.get(bus);
+    if (!r) this.map.set(bus, (r = readRanges(bus)));
+    return r;
+  }
+
+  /** True when every bus from `bus` up to the root passes addresses through unchanged. */
+  identityToRoot(bus: Node | null): boolean {
+    if (!bus || !bus.parent) return true;
+    let f = this.flat.get(bus);
+    if (f === undefined) this.flat.set(bus, (f = isIdentity(this.get(bus)) && this.identityToRoot(bus.parent)));
+    return f;
+  }
+}
+
 /**
  * The CPU physical address of `addr`, an address in the bus space of `node`'s parent
  * (a `reg` address of `node`), following each ancestor's `ranges` up to the root as
  * the DT spec does. Undefined when some bus on the way has no `ranges` (its children
  * are not memory-mapped) or no window covers the address.
  */
-export function cpuAddress(node: Node, addr: bigint): bigint | undefined {
+export function cpuAddress(node: Node, addr: bigint, cache: RangesCache = new RangesCache()): bigint | undefined {
+  if (cache.identityToRoot(node.parent)) return addr;
   let a: bigint | undefined = addr;
-  for (let bus = node.parent; bus && bus.parent && a !== undefined; bus = bus.parent) a = through(readRanges(bus), a);
+  for (let bus = node.parent; bus && bus.parent && a !== undefined; bus = bus.parent) a = through(cache.get(bus), a);
   return a;
 }
 

@@ -3,7 +3,7 @@
  * machine will read it — QOM objects, Remote Port adaptors and devices with their
  * channels and sockets, address spaces, interrupt and GPIO wiring, main memory.
  */
-import { walk, type DtInfo, type Node } from '../dts/tree.js';
+import type { DtInfo, Node } from '../dts/tree.js';
 import { buildAddressModel, type AddressModel } from './address-spaces.js';
 import { buildInterruptModel, type InterruptModel } from './interrupts.js';
 import { inferMachine, QomModel, type MachineKind } from './machine.js';
@@ -38,12 +38,24 @@ export interface InstanceOptions {
   machine?: MachineKind;
 }
 
+/** Every live node, parents first, in tree order (a loop: nested generators cost a yield per level per node). */
+export function liveNodes(root: Node): Node[] {
+  const out: Node[] = [];
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    out.push(n);
+    for (let i = n.children.length - 1; i >= 0; i--) if (!n.children[i].deleted) stack.push(n.children[i]);
+  }
+  return out;
+}
+
 export function buildInstance(file: string, info: DtInfo, opts: InstanceOptions = {}): Instance {
   const root = info.root;
-  const nodes = [...walk(root)];
+  const nodes = liveNodes(root);
   const machine = opts.machine ?? inferMachine(root);
   const qom = new QomModel(machine);
-  const phandles = new PhandleIndex(root);
+  const phandles = new PhandleIndex(root, nodes);
   const inherited = new Inherited();
 
   const adaptors: Adaptor[] = [];

@@ -17,7 +17,7 @@
 import type { SpanLike } from '../dts/source.js';
 import type { Node, Property } from '../dts/tree.js';
 import { readPhandleArgs, type Inherited, type PhandleArgsStop, type PhandleIndex } from './phandles.js';
-import { cellsOf, compatiblesOf, u32Of } from './values.js';
+import { cellsOf, compatiblesOf, u32Of, valueIncludes } from './values.js';
 
 /** One output of a device connected to an input of an interrupt controller. */
 export interface IrqEdge {
@@ -80,15 +80,31 @@ export interface InterruptModel {
   /** GPIO-style lists that stop early (QEMU ignores the rest). */
   stops: Array<{ consumer: Node; prop: Property; stop: PhandleArgsStop }>;
   gics: Map<Node, GicInfo>;
+  /** The same connections indexed by either end. */
+  irqsFrom: ReadonlyMap<Node, IrqEdge[]>;
+  irqsTo: ReadonlyMap<Node, IrqEdge[]>;
+  gpiosFrom: ReadonlyMap<Node, GpioEdge[]>;
+  gpiosTo: ReadonlyMap<Node, GpioEdge[]>;
+}
+
+function indexBy<T>(items: readonly T[], key: (t: T) => Node): Map<Node, T[]> {
+  const m = new Map<Node, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
 }
 
 /** GPIO-style lists QEMU wires, with the cells property of their controllers. */
-export const GPIO_LISTS: ReadonlyArray<[string, string]> = [
+export const GPIO_LISTS: ReadonlyMap<string, string> = new Map([
   ['gpios', '#gpio-cells'],
   ['reset-gpios', '#gpio-cells'],
   ['power-gpios', '#gpio-cells'],
   ['resets', '#reset-cells'],
-];
+]);
 
 const GICV2 = new Set(['arm,gic', 'arm,gic-400', 'arm,cortex-a15-gic', 'arm,cortex-a9-gic', 'arm,cortex-a7-gic', 'arm,pl390', 'arm_gic']);
 const GICV3 = new Set(['arm,gic-v3']);
@@ -96,6 +112,8 @@ const GICV3 = new Set(['arm,gic-v3']);
 export const GIC_DEFAULT_NUM_IRQ = 96;
 
 export function gicInfo(node: Node): GicInfo | undefined {
+  const compatible = node.getProp('compatible');
+  if (!valueIncludes(compatible, 'gic', 'pl390')) return undefined;
   const compat = compatiblesOf(node);
   const v2 = compat.some((c) => GICV2.has(c));
   const v3 = !v2 && compat.some((c) => GICV3.has(c));
@@ -105,33 +123,45 @@ export function gicInfo(node: Node): GicInfo | undefined {
   return { node, version: v2 ? 2 : 3, numIrq: set ?? (v2 ? GIC_DEFAULT_NUM_IRQ : undefined), numIrqProp };
 }
 
+/** What the walk collects before the indexes are made. */
+type Found = Pick<InterruptModel, 'irqs' | 'gpios' | 'problems' | 'stops' | 'gics'>;
+
 export function buildInterruptModel(nodes: readonly Node[], inherited: Inherited, phandles: PhandleIndex): InterruptModel {
-  const model: InterruptModel = { irqs: [], gpios: [], problems: [], stops: [], gics: new Map() };
+  const irqs: IrqEdge[] = [];
+  const gpios: GpioEdge[] = [];
+  const model: Found = { irqs, gpios, problems: [], stops: [], gics: new Map() };
   for (const node of nodes) {
     const g = gicInfo(node);
     if (g) model.gics.set(node, g);
   }
+  // One pass over each node's properties: this runs on every node of the tree.
   for (const node of nodes) {
-    const irq = node.getProp('interrupts');
-    if (irq) resolveInterrupts(node, irq, inherited, phandles, model);
-    const ext = node.getProp('interrupts-extended');
-    if (ext) {
-      const list = readPhandleArgs(ext, '#interrupt-cells', phandles);
-      for (const e of list.entries) route(node, ext, e.index, e.provider, e.args, phandles, model, e.refLoc);
-      if (list.stop) model.stops.push({ consumer: node, prop: ext, stop: list.stop });
-    }
-    for (const [name, cellsName] of GPIO_LISTS) {
-      const prop = node.getProp(name);
-      if (!prop) continue;
-      const list = readPhandleArgs(prop, cellsName, phandles);
-      for (const e of list.entries) model.gpios.push({ consumer: node, prop, index: e.index, controller: e.provider, args: e.args, refLoc: e.refLoc });
-      if (list.stop) model.stops.push({ consumer: node, prop, stop: list.stop });
+    for (const prop of node.props) {
+      if (prop.deleted) continue;
+      if (prop.name === 'interrupts') resolveInterrupts(node, prop, inherited, phandles, model);
+      else if (prop.name === 'interrupts-extended') {
+        const list = readPhandleArgs(prop, '#interrupt-cells', phandles);
+        for (const e of list.entries) route(node, prop, e.index, e.provider, e.args, phandles, model, e.refLoc);
+        if (list.stop) model.stops.push({ consumer: node, prop, stop: list.stop });
+      } else {
+        const cellsName = GPIO_LISTS.get(prop.name);
+        if (!cellsName) continue;
+        const list = readPhandleArgs(prop, cellsName, phandles);
+        for (const e of list.entries) model.gpios.push({ consumer: node, prop, index: e.index, controller: e.provider, args: e.args, refLoc: e.refLoc });
+        if (list.stop) model.stops.push({ consumer: node, prop, stop: list.stop });
+      }
     }
   }
-  return model;
+  return {
+    ...model,
+    irqsFrom: indexBy(irqs, (e) => e.source),
+    irqsTo: indexBy(irqs, (e) => e.controller),
+    gpiosFrom: indexBy(gpios, (e) => e.consumer),
+    gpiosTo: indexBy(gpios, (e) => e.controller),
+  };
 }
 
-function resolveInterrupts(node: Node, prop: Property, inherited: Inherited, phandles: PhandleIndex, model: InterruptModel): void {
+function resolveInterrupts(node: Node, prop: Property, inherited: Inherited, phandles: PhandleIndex, model: Found): void {
   const cells = cellsOf(prop.value);
   if (!cells) return; // dtc's interrupts_property reports the length
   const ip = inherited.find(node, 'interrupt-parent');
@@ -160,10 +190,13 @@ function resolveInterrupts(node: Node, prop: Property, inherited: Inherited, pha
 }
 
 /** Delivers a specifier to `target`, following interrupt-maps (all matching entries, as QEMU). */
-function route(source: Node, prop: Property, index: number, target: Node, spec: number[], phandles: PhandleIndex, model: InterruptModel, refLoc?: SpanLike, via?: Node, depth = 0): void {
+function route(source: Node, prop: Property, index: number, target: Node, spec: number[], phandles: PhandleIndex, model: Found, refLoc?: SpanLike, via?: Node, depth = 0): void {
   const map = target.getProp('interrupt-map');
   if (!map || target.getProp('interrupt-controller') || depth > 8) {
-    model.irqs.push({ source, prop, index, controller: target, specifier: spec, ...(via ? { via } : {}), ...(refLoc ? { refLoc } : {}) });
+    const edge: IrqEdge = { source, prop, index, controller: target, specifier: spec };
+    if (via) edge.via = via;
+    if (refLoc) edge.refLoc = refLoc;
+    model.irqs.push(edge);
     return;
   }
   const layout = mapLayoutProblem(target, phandles);

@@ -15,8 +15,9 @@ import { cellsOf } from './values.js';
 export class PhandleIndex {
   private readonly map = new Map<number, Node>();
 
-  constructor(root: Node) {
-    for (const n of walk(root)) {
+  /** Indexes `nodes` (every live node, in tree order), or the tree below `root`. */
+  constructor(root: Node, nodes: Iterable<Node> = walk(root)) {
+    for (const n of nodes) {
       const ph = n.phandle || phandleProp(n);
       if (ph && ph !== 0xffffffff && !this.map.has(ph)) this.map.set(ph, n);
     }
@@ -27,9 +28,15 @@ export class PhandleIndex {
   }
 }
 
+/** The node's `phandle` (or legacy `linux,phandle`) value, 0 when it has none: one pass over its properties. */
 function phandleProp(n: Node): number {
-  const p = n.getProp('phandle') ?? n.getProp('linux,phandle');
-  return p && p.value.length === 4 ? p.value.cell(0) : 0;
+  let legacy = 0;
+  for (const p of n.props) {
+    if (p.deleted || p.value.length !== 4) continue;
+    if (p.name === 'phandle') return p.value.cell(0);
+    if (p.name === 'linux,phandle') legacy = p.value.cell(0);
+  }
+  return legacy;
 }
 
 /** True when the node has a phandle QEMU can look up (written, referenced, or added by -@). */
@@ -120,6 +127,18 @@ export class Inherited {
     const found = own ? { node, prop: own } : node.parent ? (this.find(node.parent, name) ?? null) : null;
     byNode.set(node, found);
     return found ?? undefined;
+  }
+
+  private readonly memos = new Map<string, Map<Node, unknown>>();
+
+  /** Any per-node value derived from inherited properties, computed once per node. */
+  memo<T>(kind: string, node: Node, compute: () => T): T {
+    let byNode = this.memos.get(kind);
+    if (!byNode) this.memos.set(kind, (byNode = new Map()));
+    if (byNode.has(node)) return byNode.get(node) as T;
+    const v = compute();
+    byNode.set(node, v);
+    return v;
   }
 
   /** The first cell of the nearest such property, or undefined. */

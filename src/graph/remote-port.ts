@@ -12,7 +12,7 @@ import type { Node, Property } from '../dts/tree.js';
 import type { QomModel } from './machine.js';
 import type { PhandleIndex } from './phandles.js';
 import { parseChardesc, qomFileName, type Socket } from './sockets.js';
-import { cellsOf, compatiblesOf, qemuInt, qemuProp, stringOf } from './values.js';
+import { cellsOf, compatiblesOf, qemuInt, qemuProp, stringOf, valueIncludes } from './values.js';
 
 export type RpKind = 'memory-master' | 'memory-slave' | 'gpio' | 'stream' | 'net' | 'ats' | 'pci-device' | 'pcie-root-port';
 
@@ -53,6 +53,7 @@ export function rpTypeOf(compat: string): string | undefined {
 
 /** The RP type of a node (first compatible string that names one). */
 export function rpTypeOfNode(node: Node): string | undefined {
+  if (!valueIncludes(node.getProp('compatible'), 'remote-port')) return undefined;
   for (const c of compatiblesOf(node)) {
     const t = rpTypeOf(c);
     if (t) return t;
@@ -66,11 +67,14 @@ export function rpTypeOfNode(node: Node): string | undefined {
  * never bound. Returns the string and the type it was probably meant to be.
  */
 export function misspeltRpType(node: Node): { compat: string; meant?: string } | undefined {
+  const compatible = node.getProp('compatible');
+  if (!valueIncludes(compatible, 'emote', 'ort')) return undefined; // most nodes: a cheap no
   if (rpTypeOfNode(node)) return undefined;
   for (const c of compatiblesOf(node)) {
     const bare = c.slice(c.lastIndexOf(',') + 1);
+    if (!/remote|port/i.test(bare)) continue; // cheap test first: this runs on every node
     const meant = suggest(bare, Object.keys(RP_TYPES));
-    if (/^remote[-_ ]?port/i.test(bare) || (meant && /remote|port/i.test(bare))) return { compat: c, meant };
+    if (/^remote[-_ ]?port/i.test(bare) || meant) return { compat: c, meant };
   }
   return undefined;
 }

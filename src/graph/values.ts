@@ -10,6 +10,14 @@ import type { Data, Node, Property } from '../dts/tree.js';
 
 const latin1 = new TextDecoder('latin1');
 
+/** Bytes as latin1 text; short runs (names, compatibles) are faster by hand than through TextDecoder. */
+function decode(b: Uint8Array): string {
+  if (b.length > 64) return latin1.decode(b);
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
 /** The 32-bit cells of a value, or undefined when its length is not a multiple of 4. */
 export function cellsOf(value: Data): number[] | undefined {
   if (value.length % 4 !== 0) return undefined;
@@ -37,24 +45,43 @@ export function stringsOf(value: Data): string[] {
   let start = 0;
   for (let i = 0; i < b.length; i++) {
     if (b[i] === 0) {
-      out.push(latin1.decode(b.subarray(start, i)));
+      out.push(decode(b.subarray(start, i)));
       start = i + 1;
     }
   }
-  if (start < b.length) out.push(latin1.decode(b.subarray(start)));
+  if (start < b.length) out.push(decode(b.subarray(start)));
   return out;
 }
 
 /** A one-string value as text; undefined when the value is not a single string. */
 export function stringOf(prop: Property | undefined): string | undefined {
   if (!prop || !prop.value.isOneString()) return undefined;
-  return latin1.decode(prop.value.bytes.subarray(0, prop.value.length - 1));
+  return decode(prop.value.bytes.subarray(0, prop.value.length - 1));
 }
 
 /** The node's `compatible` strings (empty when it has none). */
 export function compatiblesOf(node: Node): string[] {
   const p = node.getProp('compatible');
   return p ? stringsOf(p.value) : [];
+}
+
+/**
+ * True when the property's bytes contain one of the `ascii` needles: a quick test
+ * before decoding, since the models ask it of every node and most do not qualify.
+ */
+export function valueIncludes(prop: Property | undefined, ...ascii: string[]): boolean {
+  if (!prop) return false;
+  const b = prop.value.bytes;
+  for (const needle of ascii) {
+    const first = needle.charCodeAt(0);
+    const last = b.length - needle.length;
+    outer: for (let i = 0; i <= last; i++) {
+      if (b[i] !== first) continue;
+      for (let k = 1; k < needle.length; k++) if (b[i + k] !== needle.charCodeAt(k)) continue outer;
+      return true;
+    }
+  }
+  return false;
 }
 
 /** QEMU's trim_vendor: everything after the first comma (the whole name when there is none). */

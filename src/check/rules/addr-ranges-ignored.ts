@@ -1,5 +1,5 @@
 import type { Node } from '../../dts/tree.js';
-import { isIdentity, readRanges } from '../../graph/addressing.js';
+import { isIdentity, RangesCache } from '../../graph/addressing.js';
 import { hex } from '../../graph/values.js';
 import { defineRule, eachInstance } from '../rule.js';
 
@@ -10,11 +10,12 @@ export default defineRule({
   run(ctx) {
     eachInstance(ctx, (inst) => {
       const reported = new Set<Node>();
+      const ranges = new RangesCache();
       for (const space of inst.address.spaces) {
         for (const r of space.leaves) {
           if (r.dtAddress === undefined || r.dtAddress === r.base) continue;
           let bus = r.node.parent;
-          while (bus && bus.parent && isIdentity(readRanges(bus))) bus = bus.parent;
+          while (bus && bus.parent && isIdentity(ranges.get(bus))) bus = bus.parent;
           if (!bus || reported.has(bus)) continue;
           reported.add(bus);
           ctx.report({

@@ -11,10 +11,16 @@ export default defineRule({
   summary: 'two objects with the same QOM path (e.g. two cosim@0 below parents that create no object) abort QEMU with a duplicate child property',
   run(ctx) {
     eachInstance(ctx, (inst) => {
+      // Two objects can share a QOM path only if they share a node name: work out paths for those alone.
+      const objects = inst.nodes.filter((n) => {
+        const kind = inst.qom.kind(n);
+        return kind === 'device' || kind === 'memory-region';
+      });
+      const named = new Map<string, number>();
+      for (const n of objects) named.set(n.name, (named.get(n.name) ?? 0) + 1);
       const seen = new Map<string, Node>();
-      for (const node of inst.nodes) {
-        const kind = inst.qom.kind(node);
-        if (kind !== 'device' && kind !== 'memory-region') continue;
+      for (const node of objects) {
+        if (named.get(node.name) === 1 && !TAKEN_AT_ROOT.has(`/${node.name}`)) continue;
         const p = inst.qom.path(node);
         if (TAKEN_AT_ROOT.has(p)) {
           ctx.report({ node, message: `creates the QOM object ${p}, a name QEMU's own ${p} already holds: QEMU aborts (duplicate child property)`, hint: 'rename the node' });

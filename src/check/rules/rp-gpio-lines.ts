@@ -11,8 +11,8 @@ function ownLists(inst: Instance, node: Node): Map<Property, number> {
     if (s) s.add(i);
     else count.set(p, new Set([i]));
   };
-  for (const e of inst.interrupts.irqs) if (e.source === node) add(e.prop, e.index);
-  for (const e of inst.interrupts.gpios) if (e.consumer === node && e.prop.name === 'gpios') add(e.prop, e.index);
+  for (const e of inst.interrupts.irqsFrom.get(node) ?? []) add(e.prop, e.index);
+  for (const e of inst.interrupts.gpiosFrom.get(node) ?? []) if (e.prop.name === 'gpios') add(e.prop, e.index);
   return new Map([...count].map(([p, s]) => [p, s.size]));
 }
 
@@ -28,14 +28,13 @@ function checkDevice(ctx: RuleContext, inst: Instance, d: RpDevice): void {
     });
   }
   // Lines other nodes drive into this device: the specifier cell at cell-offset-irq-num, or a gpios argument.
-  for (const e of inst.interrupts.irqs) {
-    if (e.controller !== d.node) continue;
+  for (const e of inst.interrupts.irqsTo.get(d.node) ?? []) {
     const line = e.specifier[d.cellOffsetIrqNum ?? 0];
     if (line === undefined || line < lines) continue;
     ctx.report({ node: e.source, prop: e.prop, at: e.refLoc, message: `interrupt ${e.index} goes to line ${line} of ${d.node.path}, which has num-gpios = ${lines}: the connection is silently missing` });
   }
-  for (const e of inst.interrupts.gpios) {
-    if (e.controller !== d.node || e.args.length === 0) continue;
+  for (const e of inst.interrupts.gpiosTo.get(d.node) ?? []) {
+    if (e.args.length === 0) continue;
     const line = e.args[0] & 0x7fffffff;
     if (line < lines) continue;
     ctx.report({ node: e.consumer, prop: e.prop, at: e.refLoc, message: `entry ${e.index} uses line ${line} of ${d.node.path}, which has num-gpios = ${lines}: the connection is silently missing` });
