@@ -34,7 +34,17 @@
  * wrapped in an `RpSessionError` that names the adaptor.
  */
 import type { Duplex } from 'node:stream';
-import { RP_VERSION_MAJOR, RP_VERSION_MINOR, RpAtsResult, RpFlag, RpResp, commandName } from './constants.js';
+import {
+  RP_BUSACCESS_EXT_SIZE,
+  RP_DEFAULT_MAX_LENGTH,
+  RP_HEADER_SIZE,
+  RP_VERSION_MAJOR,
+  RP_VERSION_MINOR,
+  RpAtsResult,
+  RpFlag,
+  RpResp,
+  commandName,
+} from './constants.js';
 import { encodePacket, encodePacketInto, encodedPacketSize, type RpEncodeOptions } from './codec.js';
 import { RpStreamDecoder } from './decoder.js';
 import { RpProtocolError, RpSessionError } from './errors.js';
@@ -169,6 +179,8 @@ export class RpSession {
   private readonly onSync: ((r: RpSyncRequest) => bigint | Promise<bigint>) | undefined;
   private readonly onWarning: (w: RpWarning) => void;
   private readonly helloInterleave: RpSessionOptions['helloInterleave'];
+  /** Largest READ we can answer: its response must fit the packet size we accept ourselves. */
+  private readonly maxReadLen: number;
   private state = OPEN;
   private started = false;
   private nextId = 0;
@@ -194,6 +206,7 @@ export class RpSession {
     this.onSync = options.onSync;
     this.onWarning = options.onWarning ?? ((w) => console.warn(`RP adaptor '${w.adaptor}': ${w.message}`));
     this.helloInterleave = options.helloInterleave;
+    this.maxReadLen = (options.maxLength ?? RP_DEFAULT_MAX_LENGTH) - (RP_BUSACCESS_EXT_SIZE - RP_HEADER_SIZE);
     this.decoder = new RpStreamDecoder({
       maxLength: options.maxLength,
       maxDev: options.maxDev,
@@ -554,6 +567,12 @@ export class RpSession {
   private onRequest(p: RpRequest): void {
     if (p.kind === 'sync-request') {
       this.answerSync(p);
+      return;
+    }
+    if (p.kind === 'read-request' && p.len > this.maxReadLen) {
+      // A READ request is small whatever its `len`; its answer is not. QEMU never reads more
+      // than 4096 bytes at once (§6.7), so this is a broken stream, not a big access.
+      this.protocolViolation(p, 'len', `a READ of ${p.len} bytes cannot be answered: the response would exceed the packet length limit (at most ${this.maxReadLen} data bytes)`);
       return;
     }
     const ch = this.channels[p.dev];

@@ -22,14 +22,14 @@ import {
   usesExtendedLayout,
   type RpPacket,
 } from '../../src/rp/index.js';
-import { concat, detach, prng, samePacket } from './helpers.js';
+import { detach, samePacket } from './helpers.js';
+import { StreamFuzzer } from './fuzz-streams.js';
 import { hexToBytes, loadVectors } from './vectors.js';
 
 const STREAMS = Number(process.env['RP_FUZZ_STREAMS'] ?? 100_000);
 const SEED = Number(process.env['RP_FUZZ_SEED'] ?? 0x2b_d1_5e_ed);
 
 const vectors = loadVectors();
-// The two 4 KiB vectors are drawn rarely so the run stays fast; the rest make the stream.
 const small = vectors.filter((v) => v.hex.length / 2 <= 200).map((v) => hexToBytes(v.hex));
 const large = vectors.filter((v) => v.hex.length / 2 > 200).map((v) => hexToBytes(v.hex));
 const helloHead = hexToBytes(vectors.find((v) => v.name === 'hello_qemu_caps')!.hex).subarray(0, 32);
@@ -40,104 +40,13 @@ interface Outcome {
   error: RpProtocolError | undefined;
 }
 
-const rand = prng(SEED);
-const int = (n: number) => Math.floor(rand() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-
-/** A valid stream of 1–6 packets, with its packet start offsets. */
-function validStream(): { bytes: Uint8Array; starts: number[] } {
-  const parts: Uint8Array[] = [];
-  const n = 1 + int(6);
-  for (let i = 0; i < n; i++) {
-    const r = rand();
-    if (r < 0.01) parts.push(pick(large));
-    else if (r < 0.04) parts.push(helloHead, pick(small), helloCaps); // QEMU's split HELLO (§17)
-    else parts.push(pick(small));
-  }
-  const starts: number[] = [];
-  let at = 0;
-  for (const p of parts) {
-    starts.push(at);
-    at += p.length;
-  }
-  return { bytes: concat(...parts), starts };
-}
-
-const LENGTH_VALUES = [0, 1, 3, 4, 5, 7, 8, 12, 20, 21, 28, 37, 38, 59, 60, 64, 68, 0xffff, 0x10000, 0x1003c, 0x7fffffff, 0xffffffff];
-
-function mutate(s: { bytes: Uint8Array; starts: number[] }): Uint8Array {
-  let b: Uint8Array = s.bytes.slice();
-  const kind = int(7);
-  switch (kind) {
-    case 0: {
-      // Bit flips.
-      const flips = 1 + int(4);
-      for (let i = 0; i < flips && b.length > 0; i++) b[int(b.length)]! ^= 1 << int(8);
-      break;
-    }
-    case 1:
-      // Truncation.
-      b = b.subarray(0, int(b.length + 1));
-      break;
-    case 2: {
-      // Splice: insert a slice of another stream, delete a range or duplicate one.
-      const other = validStream().bytes;
-      const from = int(other.length);
-      const piece = other.subarray(from, from + 1 + int(other.length - from));
-      const at = int(b.length + 1);
-      const op = int(3);
-      if (op === 0) b = concat(b.subarray(0, at), piece, b.subarray(at));
-      else if (op === 1) b = concat(b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + int(40))));
-      else b = concat(b.subarray(0, at), b.subarray(Math.max(0, at - 1 - int(60)), at), b.subarray(at));
-      break;
-    }
-    case 3: {
-      // Length-field corruption at a packet boundary.
-      const start = pick(s.starts);
-      const dv = new DataView(b.buffer);
-      const old = dv.getUint32(start + 4);
-      const r = rand();
-      const value = r < 0.4 ? old + int(17) - 8 : r < 0.8 ? pick(LENGTH_VALUES) : int(0x1_0000_0000);
-      dv.setUint32(start + 4, value >>> 0);
-      break;
-    }
-    case 4: {
-      // Corrupt another header word (cmd, id, flags, dev) or a body word at a packet boundary.
-      const start = pick(s.starts);
-      const off = start + 4 * int(20);
-      if (off + 4 <= b.length) new DataView(b.buffer).setUint32(off, rand() < 0.5 ? int(16) : int(0x1_0000_0000));
-      break;
-    }
-    case 5: {
-      // Pure garbage.
-      b = new Uint8Array(int(300));
-      for (let i = 0; i < b.length; i++) b[i] = int(256);
-      break;
-    }
-    default:
-      // Unmodified (must decode cleanly).
-      break;
-  }
-  return b;
-}
-
-/**
- * Cuts a stream into chunks: whole, byte by byte (rarely: decoder.test.ts covers that path
- * exhaustively and it dominates the run time), or random sizes up to 4, 16 or 120 bytes.
- */
-function chunked(b: Uint8Array): Uint8Array[] {
-  const r = rand();
-  if (r < 0.2) return [b];
-  if (r < 0.25) return Array.from(b, (_, i) => b.subarray(i, i + 1));
-  const limit = r < 0.5 ? 4 : r < 0.75 ? 16 : 120;
-  const chunks: Uint8Array[] = [];
-  for (let at = 0; at < b.length; ) {
-    const n = 1 + int(limit);
-    chunks.push(b.subarray(at, at + n));
-    at += n;
-  }
-  return chunks;
-}
+// The two 4 KiB vectors are drawn rarely so the run stays fast; 3% of slots are QEMU's split HELLO (§17).
+const fuzz = new StreamFuzzer(SEED, (f) => {
+  const r = f.rand();
+  if (r < 0.01) return [f.pick(large)];
+  if (r < 0.04) return [helloHead, f.pick(small), helloCaps];
+  return [f.pick(small)];
+});
 
 /** Runs one stream and checks the one-error contract; returns what came out. */
 function run(chunks: Uint8Array[]): Outcome {
@@ -182,13 +91,13 @@ describe('RpStreamDecoder fuzz', () => {
     let bytes = 0;
     const fields = new Map<string, number>();
     for (let i = 0; i < STREAMS; i++) {
-      const stream = mutate(validStream());
+      const stream = fuzz.mutate(fuzz.validStream());
       bytes += stream.length;
       let whole: Outcome;
       let pieces: Outcome;
       try {
         whole = run([stream]);
-        pieces = run(chunked(stream));
+        pieces = run(fuzz.chunked(stream));
       } catch (e) {
         throw new Error(`stream #${i} (seed ${SEED}) ${Buffer.from(stream).toString('hex')}: ${String(e)}`);
       }

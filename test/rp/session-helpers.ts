@@ -20,7 +20,7 @@ import {
 
 /** A fresh directory for sockets, removed by `cleanup()`. */
 export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'rp-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'cosim-rp-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
