@@ -193,10 +193,7 @@ function resolveInterrupts(node: Node, prop: Property, inherited: Inherited, pha
 function route(source: Node, prop: Property, index: number, target: Node, spec: number[], phandles: PhandleIndex, model: Found, refLoc?: SpanLike, via?: Node, depth = 0): void {
   const map = target.getProp('interrupt-map');
   if (!map || target.getProp('interrupt-controller') || depth > 8) {
-    const edge: IrqEdge = { source, prop, index, controller: target, specifier: spec };
-    if (via) edge.via = via;
-    if (refLoc) edge.refLoc = refLoc;
-    model.irqs.push(edge);
+    model.irqs.push({ source, prop, index, controller: target, specifier: spec, via, refLoc });
     return;
   }
   const layout = mapLayoutProblem(target, phandles);
