@@ -6,6 +6,7 @@ import Dump from './commands/dump.js';
 import Graph from './commands/graph.js';
 import AddressMap from './commands/map.js';
 import QemuArgs from './commands/qemu-args.js';
+import Up from './commands/up.js';
 
 export const COMMANDS = {
   compile: Compile,
@@ -15,4 +16,5 @@ export const COMMANDS = {
   map: AddressMap,
   'qemu-args': QemuArgs,
   doctor: Doctor,
+  up: Up,
 };

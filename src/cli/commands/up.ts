@@ -1,0 +1,86 @@
+import { Command, Flags } from '@oclif/core';
+import { formatHuman } from '../../check/report/human.js';
+import { ALL_RULES } from '../../check/registry.js';
+import { checkFiles } from '../../check/run.js';
+import { terminalConsole } from '../../up/console.js';
+import { describePlan, makePlan, PlanError } from '../../up/plan.js';
+import { freshMachinePath, runPlan } from '../../up/run.js';
+import { ATTACHED_VALUE_FLAGS, loadOptionsFrom, platformFlags } from '../platform-flags.js';
+import { normalizeArgv, parseCNumber, usageError } from '../shared.js';
+
+export default class Up extends Command {
+  static override summary = 'Run the co-simulation a device tree describes: QEMU, its Remote Port peers and the TypeScript models.';
+  static override description = `Compiles and checks the boards (and stops on errors), creates a private machine path,
+starts cosim's TypeScript peers (and any external peers the tree names with cosim,peer-command)
+listening on their sockets, launches QEMU, waits until every connection has said HELLO, and
+supervises: QEMU's serial console on the terminal, other output prefixed by where it comes from.
+It ends when QEMU exits (with the guest's status), a peer dies, or on Ctrl-C / SIGTERM, and then
+stops everything and removes the machine path. Exit codes: the guest's status when QEMU exits;
+1 errors in the boards or plan; 3 a peer failed; 4 QEMU failed; 130 Ctrl-C; 143 SIGTERM.`;
+  static override examples = [
+    '<%= config.bin %> up dts/demo-board.dts --firmware firmware/build/demo.elf',
+    '<%= config.bin %> up board.dts --dry-run',
+    '<%= config.bin %> up board.dts --peer cosim="./zynqmp_demo unix:{socket} {quantum}"',
+  ];
+  static override strict = false;
+  static override flags = {
+    ...platformFlags,
+    qemu: Flags.string({ description: 'The QEMU binary (default: $COSIM_QEMU, then qemu-system-<arch> on the PATH).' }),
+    firmware: Flags.string({ multiple: true, description: 'An ELF to load; the first one also sets CPU 0 going at its entry point.' }),
+    loader: Flags.string({ multiple: true, description: 'A further generic loader, as QEMU takes it: addr=0x…,data=0x…,data-len=4' }),
+    'sync-quantum': Flags.string({ description: 'Default sync quantum in ns for adaptors without a sync-quantum property.' }),
+    gdb: Flags.string({ description: 'Start halted with a GDB server on this port (127.0.0.1).' }),
+    semihosting: Flags.boolean({ default: true, allowNo: true, description: 'Let the guest end QEMU with its exit status through semihosting.' }),
+    peer: Flags.string({ multiple: true, description: 'Serve an adaptor with an external program: ADAPTOR=COMMAND (label, node path or QOM path; placeholders {socket} {quantum} {machine-path} {adaptor}). Overrides cosim,peer-command.' }),
+    model: Flags.string({ multiple: true, description: 'Serve an RP device with a model: NODE=MODEL (label or path; a built-in name or a module path). Overrides cosim,model.' }),
+    keep: Flags.boolean({ description: 'Keep the machine path (DTBs, sockets, shared RAM files) at the end.' }),
+    'dry-run': Flags.boolean({ description: 'Print the whole plan (processes, sockets, command lines) and start nothing.' }),
+    'start-timeout': Flags.string({ default: '20', description: 'Seconds to wait for peers and QEMU to connect.' }),
+    quiet: Flags.boolean({ char: 'q', description: 'Show only the simulation and errors, not the start-up steps.' }),
+  };
+
+  async run(): Promise<void> {
+    const dash = this.argv.indexOf('--');
+    const own = dash === -1 ? this.argv : this.argv.slice(0, dash);
+    const extra = dash === -1 ? [] : this.argv.slice(dash + 1);
+    const { argv, flags } = await this.parse(Up, normalizeArgv(own, ATTACHED_VALUE_FLAGS));
+    const files = argv as string[];
+    if (files.length === 0) usageError(this, 'give the board file(s): cosim up <board.dts> [more.dts…]');
+    const number = (name: string, v: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = parseCNumber(v);
+      if (n === undefined || n < 0 || n > max) return usageError(this, `invalid value "${v}" for --${name}`);
+      return n;
+    };
+    const syncQuantum = number('sync-quantum', flags['sync-quantum']);
+    const gdbPort = number('gdb', flags.gdb, 65535);
+    const startTimeout = number('start-timeout', flags['start-timeout'])!;
+    const load = loadOptionsFrom(flags);
+    if (typeof load === 'string') return usageError(this, load);
+    const machinePathGiven = flags['machine-path'] !== undefined;
+    const machinePath = flags['machine-path'] ?? freshMachinePath();
+
+    const checked = checkFiles(files, { ...load, machinePath });
+    if (checked.errors > 0 || !checked.platform) {
+      process.stderr.write(formatHuman(checked, files, { color: process.stderr.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length }));
+      process.stderr.write(`cosim: not starting: fix the errors above (\`cosim check\` shows the same report)\n`);
+      return this.exit(1);
+    }
+    if (checked.warnings > 0 && !flags.quiet) process.stderr.write(`cosim: ${checked.warnings} warning${checked.warnings === 1 ? '' : 's'} in the boards; \`cosim check\` lists them\n`);
+
+    let plan;
+    try {
+      plan = makePlan(checked.platform, { qemu: flags.qemu, firmware: flags.firmware, loaders: flags.loader, syncQuantum, gdbPort, semihosting: flags.semihosting, extra, peers: flags.peer, models: flags.model });
+    } catch (e) {
+      if (!(e instanceof PlanError)) throw e;
+      process.stderr.write(`cosim: error: ${e.message}\n`);
+      return this.exit(1);
+    }
+    if (flags['dry-run']) {
+      process.stdout.write(describePlan(plan));
+      return;
+    }
+    const code = await runPlan(plan, { machinePathGiven, keep: flags.keep, startTimeoutMs: startTimeout * 1000, stallMs: 5000 }, terminalConsole({ quiet: flags.quiet }));
+    if (code !== 0) this.exit(code);
+  }
+}

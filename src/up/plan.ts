@@ -1,0 +1,157 @@
+/**
+ * The plan of a co-simulation, made before anything starts: the machine path, each QEMU
+ * instance's command and DTB, and who serves each Remote Port adaptor — cosim's
+ * TypeScript runtime with its models, an external program (`cosim,peer-command`), or
+ * another QEMU instance of the platform. `cosim up --dry-run` prints it.
+ */
+import * as path from 'node:path';
+import type { Node } from '../dts/tree.js';
+import type { Instance } from '../graph/instance.js';
+import type { Platform } from '../graph/platform.js';
+import type { Adaptor } from '../graph/remote-port.js';
+import { describeSocket } from '../graph/sockets.js';
+import { modelledDevices, type HostedDevice } from '../models/host.js';
+import { formatCommand, shellQuote } from '../qemu/command.js';
+import { planQemu, type InstanceCommand, type QemuPlanOptions } from '../qemu/plan.js';
+
+/** QEMU's default sync quantum (ns) when neither the node nor -sync-quantum sets one. */
+export const QEMU_DEFAULT_QUANTUM = 1_000_000n;
+
+export type PeerPlan =
+  | { kind: 'typescript'; adaptor: Adaptor; instance: Instance; socket: string; devices: HostedDevice[] }
+  | { kind: 'external'; adaptor: Adaptor; instance: Instance; socket: string; command: string; from: 'tree' | 'flag' };
+
+export interface Plan {
+  platform: Platform;
+  machinePath: string;
+  qemu: InstanceCommand[];
+  peers: PeerPlan[];
+  /** QEMU-to-QEMU links: nothing to start, the instances meet on the socket. */
+  links: Array<{ socket: string; adaptors: Adaptor[] }>;
+  modelOverrides: ReadonlyMap<Node, string>;
+}
+
+export class PlanError extends Error {
+  constructor(
+    message: string,
+    readonly node?: Node,
+  ) {
+    super(message);
+  }
+}
+
+export interface PlanOptions extends QemuPlanOptions {
+  /** `--peer ADAPTOR=COMMAND`, the adaptor by label, node path or QOM path. */
+  peers?: string[];
+  /** `--model NODE=MODEL`, the node by label or path. */
+  models?: string[];
+}
+
+/** Finds a node by label (in any instance) or by path/QOM path. */
+function findNode(platform: Platform, ref: string): Node | undefined {
+  for (const inst of platform.instances) {
+    const byLabel = inst.nodes.find((n) => n.labels.some((l) => !l.deleted && l.name === ref));
+    if (byLabel) return byLabel;
+    const byPath = inst.nodes.find((n) => n.path === ref);
+    if (byPath) return byPath;
+    const byQom = inst.adaptors.find((a) => a.qomPath === ref);
+    if (byQom) return byQom.node;
+  }
+  return undefined;
+}
+
+function splitAssignment(flag: string, value: string): [string, string] {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new PlanError(`${flag} ${value}: write ${flag} NODE=VALUE`);
+  return [value.slice(0, eq), value.slice(eq + 1)];
+}
+
+/** Fills a peer command's placeholders. */
+export function expandPeerCommand(template: string, values: { socket: string; quantum: bigint; machinePath: string; adaptor: string }): string {
+  return template.replace(/\{(socket|quantum|machine-path|adaptor)\}/g, (_, k: string) => {
+    switch (k) {
+      case 'socket':
+        return shellQuote(values.socket);
+      case 'quantum':
+        return String(values.quantum);
+      case 'machine-path':
+        return shellQuote(values.machinePath);
+      default:
+        return shellQuote(values.adaptor);
+    }
+  });
+}
+
+function stringProp(a: Adaptor, name: string): string | undefined {
+  const p = a.cosim.get(name);
+  if (!p) return undefined;
+  const b = p.value.bytes;
+  if (b.length === 0 || b[b.length - 1] !== 0) throw new PlanError(`${a.node.path}: ${name} must be a string`, a.node);
+  return Buffer.from(b.subarray(0, b.length - 1)).toString('utf8');
+}
+
+export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
+  const peerOverrides = new Map<Node, string>();
+  for (const v of opts.peers ?? []) {
+    const [ref, command] = splitAssignment('--peer', v);
+    const node = findNode(platform, ref);
+    if (!node || !platform.instances.some((i) => i.adaptorOf.has(node))) throw new PlanError(`--peer ${ref}: no Remote Port adaptor with that label, path or QOM path`);
+    peerOverrides.set(node, command);
+  }
+  const modelOverrides = new Map<Node, string>();
+  for (const v of opts.models ?? []) {
+    const [ref, model] = splitAssignment('--model', v);
+    const node = findNode(platform, ref);
+    if (!node || !platform.instances.some((i) => i.deviceOf.has(node))) throw new PlanError(`--model ${ref}: no Remote Port device with that label or path`);
+    modelOverrides.set(node, model);
+  }
+
+  const peers: PeerPlan[] = [];
+  for (const adaptor of platform.peerServed) {
+    const instance = platform.instanceOf(adaptor);
+    if (adaptor.socket.mode !== 'machine-path') {
+      throw new PlanError(`${adaptor.node.path}: cosim up serves adaptors on -machine-path sockets; this one uses ${describeSocket(adaptor.socket)}`, adaptor.node);
+    }
+    const socket = path.join(platform.machinePath, adaptor.socket.name);
+    const override = peerOverrides.get(adaptor.node);
+    const fromTree = stringProp(adaptor, 'cosim,peer-command');
+    const command = override ?? fromTree;
+    if (command !== undefined) {
+      const quantum = adaptor.syncQuantum ?? (opts.syncQuantum !== undefined ? BigInt(opts.syncQuantum) : QEMU_DEFAULT_QUANTUM);
+      peers.push({ kind: 'external', adaptor, instance, socket, command: expandPeerCommand(command, { socket, quantum, machinePath: platform.machinePath, adaptor: adaptor.qomPath }), from: override ? 'flag' : 'tree' });
+    } else {
+      peers.push({ kind: 'typescript', adaptor, instance, socket, devices: modelledDevices(instance, adaptor, modelOverrides) });
+    }
+  }
+  const links = platform.links.map((l) => ({ socket: path.join(platform.machinePath, l.sides[0].socket.mode === 'machine-path' ? l.sides[0].socket.name : l.key), adaptors: l.sides }));
+  return { platform, machinePath: platform.machinePath, qemu: planQemu(platform, opts), peers, links, modelOverrides };
+}
+
+/** The plan as text: what `--dry-run` prints. */
+export function describePlan(plan: Plan): string {
+  const out: string[] = [];
+  out.push(`machine path: ${plan.machinePath} (created private, mode 0700; removed at the end unless --keep)`);
+  for (const q of plan.qemu) out.push(`DTB for QEMU: ${q.hwDtb} (from ${q.instance.file}, cosim,* properties removed)`);
+  for (const p of plan.peers) {
+    if (p.kind === 'typescript') {
+      out.push(`peer for ${p.adaptor.qomPath}: cosim's TypeScript runtime, listening on ${p.socket}`);
+      const used = [...p.adaptor.channels.keys()].sort((a, b) => a - b);
+      for (const d of p.devices) out.push(`  channel ${d.channel}: ${d.device.node.path} (${d.device.kind}) → model ${d.model}`);
+      const unserved = used.filter((c) => !p.devices.some((d) => d.channel === c) && !isHelperChannel(p, c));
+      if (unserved.length > 0) out.push(`  channels without a model: ${unserved.join(', ')}`);
+    } else {
+      out.push(`peer for ${p.adaptor.qomPath}: external (${p.from === 'flag' ? '--peer' : 'cosim,peer-command'}): ${p.command}`);
+      out.push(`  socket: ${p.socket} (cosim waits for it before starting QEMU)`);
+    }
+  }
+  for (const l of plan.links) out.push(`QEMU-to-QEMU link on ${l.socket}: ${l.adaptors.map((a) => a.qomPath).join(' <-> ')}`);
+  plan.qemu.forEach((q, i) => out.push(`QEMU ${i + 1} (${q.instance.machine}): ${formatCommand(q.binary, q.args)}`));
+  out.push('order: peers listen on their sockets, external peers start, QEMU starts, every connection says HELLO, the guest runs');
+  return out.join('\n') + '\n';
+}
+
+/** Lines and DMA ports models use are served by the models that use them. */
+function isHelperChannel(p: Extract<PeerPlan, { kind: 'typescript' }>, channel: number): boolean {
+  const use = p.adaptor.channels.get(channel);
+  return use !== undefined && (use.device.kind === 'gpio' || use.device.kind === 'memory-slave');
+}

@@ -1,0 +1,158 @@
+/**
+ * Child processes of a co-simulation (QEMU instances, external peers): each in its own
+ * process group, so a signal reaches everything it started, and so the terminal's Ctrl-C
+ * reaches only cosim, which then stops everything in order. Output is relayed line by
+ * line, with a prefix naming the process (except QEMU's serial console on stdout).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface StartOptions {
+  /** Shown before each relayed line (and in messages). */
+  label: string;
+  command: string;
+  args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Where stdout lines go; default: relayed with the label. */
+  onStdout?: (line: string) => void;
+  onStderr?: (line: string) => void;
+  /** Relay stdout raw, unprefixed and unbuffered (QEMU's serial console). */
+  rawStdout?: NodeJS.WritableStream;
+}
+
+function lines(stream: NodeJS.ReadableStream, each: (line: string) => void): void {
+  let rest = '';
+  stream.setEncoding?.('utf8');
+  stream.on('data', (chunk: string) => {
+    rest += chunk;
+    let nl: number;
+    while ((nl = rest.indexOf('\n')) !== -1) {
+      each(rest.slice(0, nl).replace(/\r$/, ''));
+      rest = rest.slice(nl + 1);
+    }
+  });
+  stream.on('end', () => {
+    if (rest) each(rest);
+  });
+}
+
+export class ManagedProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<ProcessExit>;
+  readonly label: string;
+  private exit: ProcessExit | undefined;
+  /** The last lines written on stderr, for messages when the process fails. */
+  readonly recentStderr: string[] = [];
+
+  constructor(opts: StartOptions) {
+    this.label = opts.label;
+    this.child = spawn(opts.command, opts.args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('error', (e) => {
+        this.recentStderr.push(e.message);
+        this.exit = { code: 127, signal: null };
+        resolve(this.exit);
+      });
+      this.child.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+    });
+    const prefix = (l: string) => `[${this.label}] ${l}\n`;
+    if (opts.rawStdout) this.child.stdout!.pipe(opts.rawStdout, { end: false });
+    else lines(this.child.stdout!, opts.onStdout ?? ((l) => process.stdout.write(prefix(l))));
+    lines(this.child.stderr!, (l) => {
+      this.recentStderr.push(l);
+      if (this.recentStderr.length > 50) this.recentStderr.shift();
+      (opts.onStderr ?? ((x: string) => process.stderr.write(prefix(x))))(l);
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exit !== undefined;
+  }
+
+  /** Signals the whole process group. */
+  signal(sig: NodeJS.Signals): void {
+    if (this.exit || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, sig);
+    } catch {
+      // gone already
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+  async stop(graceMs = 2000): Promise<ProcessExit> {
+    if (this.exit) return this.exit;
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    const e = await this.exited;
+    clearTimeout(timer);
+    // Anything the process left in its group goes too.
+    if (this.child.pid !== undefined) {
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        // the group is empty
+      }
+    }
+    return e;
+  }
+}
+
+/** dist/up/reaper.js, found from this module whether it runs from src/, dist/ or the bundle. */
+export function reaperScript(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'dist', 'up', 'reaper.js'))) return path.join(dir, 'dist', 'up', 'reaper.js');
+    dir = path.dirname(dir);
+  }
+  throw new Error('dist/up/reaper.js not found: run `npm run build`');
+}
+
+/** The reaper process (see reaper.ts) and the pipe to it. */
+export class Reaper {
+  private readonly child: ChildProcess;
+
+  constructor() {
+    this.child = spawn(process.execPath, [reaperScript()], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    this.child.unref();
+    this.child.stdin!.on('error', () => {});
+  }
+
+  private send(msg: object): void {
+    this.child.stdin!.write(JSON.stringify(msg) + '\n');
+  }
+
+  watchGroup(pgid: number | undefined): void {
+    if (pgid !== undefined) this.send({ group: pgid });
+  }
+
+  watchPath(p: string): void {
+    this.send({ path: p });
+  }
+
+  /** Everything was cleaned up by cosim itself: let the reaper go. */
+  release(): void {
+    this.send({ done: true });
+    this.child.stdin!.end();
+  }
+}

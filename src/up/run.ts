@@ -1,0 +1,267 @@
+/**
+ * `cosim up`: plan, then act, then supervise, then tear down — in that order, whatever
+ * happens.
+ *
+ *  1. compile and check every board (abort on errors), make the plan;
+ *  2. create the private machine path and write the DTBs QEMU reads;
+ *  3. start cosim's TypeScript peers listening on their sockets, start external peers and
+ *     wait for their sockets to appear (so QEMU connects instead of blocking, §1.4);
+ *  4. launch QEMU; wait until every TypeScript peer has exchanged HELLO;
+ *  5. run: QEMU's serial on the terminal, other output prefixed; a watchdog names a model
+ *     that keeps QEMU waiting;
+ *  6. end — QEMU exits, a peer dies, Ctrl-C, SIGTERM — by stopping everything in order and
+ *     removing the machine path. A detached reaper does the same if cosim itself is killed.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { RpPeer } from '../rp/index.js';
+import { hardwareDtb } from '../qemu/hw-dtb.js';
+import { probeQemu, unfitMessage } from '../qemu/probe.js';
+import { hostAdaptor, ModelBindingError } from '../models/host.js';
+import type { Plan } from './plan.js';
+import { ManagedProcess, Reaper } from './processes.js';
+import type { Console } from './console.js';
+
+/** Exit codes of `cosim up` (besides the guest's own status, passed through from QEMU). */
+export const EXIT = {
+  ok: 0,
+  /** The boards have errors, or the plan cannot be carried out. */
+  setup: 1,
+  /** A peer failed: it exited, never connected, or broke the protocol. */
+  peer: 3,
+  /** QEMU failed: it crashed, or exited on an error. */
+  qemu: 4,
+  /** Interrupted (Ctrl-C) or terminated. */
+  sigint: 130,
+  sigterm: 143,
+} as const;
+
+export interface RunOptions {
+  /** The machine path was given (-machine-path): create it if missing, never remove it. */
+  machinePathGiven: boolean;
+  /** Keep the machine path at the end. */
+  keep: boolean;
+  /** How long start-up may take before a missing connection is an error (ms). */
+  startTimeoutMs: number;
+  /** A request QEMU waits on longer than this is reported (ms). */
+  stallMs: number;
+}
+
+interface Running {
+  peers: Array<{ name: string; peer: RpPeer }>;
+  external: ManagedProcess[];
+  qemu: ManagedProcess[];
+}
+
+type Ending = { why: 'qemu-exit'; proc: ManagedProcess; code: number | null; signal: NodeJS.Signals | null } | { why: 'peer-exit'; proc: ManagedProcess; code: number | null; signal: NodeJS.Signals | null } | { why: 'session-end'; name: string; reason: string; error?: string } | { why: 'signal'; signal: NodeJS.Signals } | { why: 'failure'; code: number; message: string };
+
+function waitForFile(file: string, timeoutMs: number, giveUp: Promise<unknown>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const deadline = Date.now() + timeoutMs;
+    let stopped = false;
+    void giveUp.then(() => {
+      stopped = true;
+      resolve(false);
+    });
+    const poll = () => {
+      if (stopped) return;
+      if (fs.existsSync(file)) resolve(true);
+      else if (Date.now() > deadline) resolve(false);
+      else setTimeout(poll, 20);
+    };
+    poll();
+  });
+}
+
+/** Carries out a plan; resolves with the exit code. Never leaves anything behind. */
+export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promise<number> {
+  const reaper = new Reaper();
+  const running: Running = { peers: [], external: [], qemu: [] };
+  const mp = plan.machinePath;
+  let created = false;
+  let ending: Ending | undefined;
+  let endNow!: (e: Ending) => void;
+  const ended = new Promise<Ending>((resolve) => {
+    endNow = (e) => {
+      if (!ending) {
+        ending = e;
+        resolve(e);
+      }
+    };
+  });
+  const onSignal = (signal: NodeJS.Signals) => () => endNow({ why: 'signal', signal });
+  const onInt = onSignal('SIGINT');
+  const onTerm = onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onTerm);
+
+  try {
+    // The machine path: private and empty, so nothing stale (sockets, RAM files) joins in.
+    if (opts.machinePathGiven) {
+      if (fs.existsSync(mp)) {
+        const stale = fs.readdirSync(mp).filter((f) => f.startsWith('qemu-rport-') || f.startsWith('qemu-memory-'));
+        if (stale.length > 0) return fail(`the machine path ${mp} holds files of another run (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}): QEMU would reuse them (spec §5). Remove them or choose another path.`);
+      } else {
+        fs.mkdirSync(mp, { recursive: true, mode: 0o700 });
+        created = true;
+        reaper.watchPath(mp);
+      }
+    } else {
+      fs.mkdirSync(mp, { mode: 0o700 });
+      created = true;
+      reaper.watchPath(mp);
+    }
+    con.step(`machine path ${mp}`);
+    for (const q of plan.qemu) fs.writeFileSync(q.hwDtb, hardwareDtb(q.instance.info));
+
+    // QEMU must be able to run the machines before anything starts.
+    for (const q of plan.qemu) {
+      if (q.qemuMissing) return fail(`${q.qemuMissing.message}. ${q.qemuMissing.hint}`);
+      const caps = await probeQemu(q.binary);
+      const unfit = unfitMessage(caps, q.instance.machine);
+      if (unfit) return fail(unfit);
+    }
+
+    // TypeScript peers listen first.
+    for (const p of plan.peers) {
+      if (p.kind !== 'typescript') continue;
+      try {
+        const hosted = await hostAdaptor(p.instance, p.adaptor, {
+          console: (t) => con.console(t),
+          log: (src, m) => con.line(src, m),
+          overrides: plan.modelOverrides,
+          scratchDir: path.join(mp, 'models'),
+        });
+        running.peers.push({ name: p.adaptor.qomPath, peer: hosted.peer });
+        await hosted.peer.listen(`unix:${p.socket}`);
+        con.step(`peer ${p.adaptor.qomPath}: ${hosted.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening`);
+      } catch (e) {
+        if (e instanceof ModelBindingError) return fail(`${e.node.path}: ${e.message}`);
+        throw e;
+      }
+    }
+
+    // External peers: started in their own process groups; their socket must appear.
+    for (const p of plan.peers) {
+      if (p.kind !== 'external') continue;
+      const proc = new ManagedProcess({ label: `peer ${p.adaptor.qomPath}`, command: '/bin/sh', args: ['-c', `exec ${p.command}`], cwd: path.dirname(path.resolve(p.instance.file)) });
+      reaper.watchGroup(proc.pid);
+      running.external.push(proc);
+      void proc.exited.then((e) => endNow({ why: 'peer-exit', proc, code: e.code, signal: e.signal }));
+      con.step(`peer ${p.adaptor.qomPath}: started ${p.command}`);
+      const appeared = await waitForFile(p.socket, opts.startTimeoutMs, ended);
+      if (ending) break;
+      if (!appeared) return fail(`the external peer for ${p.adaptor.qomPath} did not create ${p.socket} within ${opts.startTimeoutMs / 1000} s: it must listen on (or connect to) unix:{socket}. Command: ${p.command}`, EXIT.peer);
+    }
+
+    // QEMU.
+    if (!ending) {
+      for (const q of plan.qemu) {
+        const label = plan.qemu.length > 1 ? `qemu ${path.basename(q.instance.file)}` : 'qemu';
+        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, rawStdout: process.stdout, onStderr: (l) => con.line(label, l) });
+        reaper.watchGroup(proc.pid);
+        running.qemu.push(proc);
+        void proc.exited.then((e) => endNow({ why: 'qemu-exit', proc, code: e.code, signal: e.signal }));
+        con.step(`${label} started (pid ${proc.pid})`);
+      }
+    }
+
+    // Every TypeScript peer says HELLO (or start-up fails, naming the adaptor).
+    if (!ending) {
+      const started = Date.now();
+      const hellos = running.peers.map(async ({ name, peer }) => {
+        const session = await peer.connected();
+        await session.hello();
+        con.step(`peer ${name}: connected, HELLO exchanged`);
+        void session.ended.then((end) => {
+          if (end.error) endNow({ why: 'session-end', name, reason: end.reason, error: end.error.message });
+        });
+      });
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.startTimeoutMs).unref());
+      const outcome = await Promise.race([Promise.all(hellos).then(() => 'ok' as const), timeout, ended.then(() => 'ended' as const)]);
+      if (outcome === 'timeout') {
+        const missing = running.peers.filter((p) => !p.peer.isConnected).map((p) => p.name);
+        return fail(`QEMU did not connect to ${missing.join(', ')} within ${opts.startTimeoutMs / 1000} s${qemuWaitingHint(running)}`, EXIT.qemu);
+      }
+      if (outcome === 'ok') con.running(`running (${plan.qemu.length} QEMU, ${running.peers.length + running.external.length} peer${running.peers.length + running.external.length === 1 ? '' : 's'}; start-up ${Date.now() - started} ms after QEMU)`);
+    }
+
+    const e = await ended;
+    return report(e);
+  } catch (e) {
+    return fail(`internal error: ${(e as Error).stack ?? e}`);
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onTerm);
+    await teardown();
+  }
+
+  function fail(message: string, code: number = EXIT.setup): number {
+    endNow({ why: 'failure', code, message });
+    con.error(message);
+    return code;
+  }
+
+  function report(e: Ending): number {
+    switch (e.why) {
+      case 'qemu-exit': {
+        if (e.signal) {
+          con.error(`${e.proc.label} was killed by ${e.signal}${tail(e.proc)}`);
+          return EXIT.qemu;
+        }
+        const code = e.code ?? 1;
+        if (code !== 0 && running.qemu.length > 0 && /Assertion|Aborted|error|Error/.test(e.proc.recentStderr.join('\n'))) con.error(`${e.proc.label} exited with status ${code}${tail(e.proc)}`);
+        else con.step(`${e.proc.label} exited with status ${code}`);
+        return code;
+      }
+      case 'peer-exit':
+        con.error(`${e.proc.label} exited ${e.signal ? `on ${e.signal}` : `with status ${e.code}`} while QEMU was running${tail(e.proc)}`);
+        return EXIT.peer;
+      case 'session-end':
+        con.error(`peer ${e.name}: ${e.error ?? e.reason}`);
+        return EXIT.peer;
+      case 'signal':
+        con.step(`${e.signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping`);
+        return e.signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+      case 'failure':
+        return e.code;
+    }
+  }
+
+  async function teardown(): Promise<void> {
+    // QEMU first (it is what waits on the peers), then the peers, then the files.
+    await Promise.all(running.qemu.map((p) => p.stop()));
+    await Promise.all(running.peers.map((p) => p.peer.close().catch(() => {})));
+    await Promise.all(running.external.map((p) => p.stop()));
+    if (created && !opts.keep) fs.rmSync(mp, { recursive: true, force: true });
+    else if (!opts.keep) for (const f of fs.existsSync(mp) ? fs.readdirSync(mp) : []) if (/^qemu-(rport|memory)-|\.dtb$|^models$/.test(f)) fs.rmSync(path.join(mp, f), { recursive: true, force: true });
+    if (opts.keep) con.step(`machine path kept: ${mp}`);
+    reaper.release();
+  }
+}
+
+function tail(p: ManagedProcess): string {
+  const last = p.recentStderr.slice(-5);
+  return last.length > 0 ? `; its last words:\n  ${last.join('\n  ')}` : '';
+}
+
+function qemuWaitingHint(r: Running): string {
+  for (const q of r.qemu) {
+    const w = q.recentStderr.find((l) => l.includes('waiting for connection on'));
+    if (w) return `; QEMU itself is waiting: ${w.trim()}`;
+  }
+  return '';
+}
+
+/** A fresh private machine path, short enough for socket names (§3.4, #25). */
+export function freshMachinePath(): string {
+  const base = fs.existsSync('/tmp') ? '/tmp' : os.tmpdir();
+  for (let i = 0; i < 100; i++) {
+    const p = path.join(base, `cosim-${Math.random().toString(36).slice(2, 8)}`);
+    if (!fs.existsSync(p)) return p;
+  }
+  throw new Error('could not find a free machine path name');
+}
