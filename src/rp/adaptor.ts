@@ -8,7 +8,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { RpSessionError } from './errors.js';
-import type { RpChannelHost } from './host.js';
+import { withSession, type RpChannelHost } from './host.js';
 import type { RpCapabilities } from './packets.js';
 import { RpSession, type RpChannelHandler, type RpSessionEnd, type RpSessionOptions, type RpWarning } from './session.js';
 import { RpClock } from './time.js';
@@ -160,6 +160,16 @@ export abstract class RpAdaptor implements RpChannelHost {
     this.connectWaiters = [];
     for (const w of waiters) w.resolve(s);
     return s;
+  }
+
+  /**
+   * Sends SYNC on dev 0 with our clock's time and resolves with the answer's timestamp. As
+   * QEMU (the initiator) this is its sync timer's request: the peer answers once it has caught
+   * up (§10.3). As a peer it is mostly a liveness check: QEMU echoes our own time at once and
+   * does not wait until it has reached it (§10.4).
+   */
+  sync(): Promise<bigint> {
+    return withSession(this, async (s) => (await s.request({ kind: 'sync-request', dev: 0, id: 0, flags: 0, timestamp: this.clock.now })).timestamp);
   }
 
   /** Ends the session (or stops listening) and resolves with how it ended. */

@@ -29,7 +29,6 @@ import { MemoryInitiator } from './channels/memory-initiator.js';
 import { MemoryTarget, type MemoryTargetModel } from './channels/memory-target.js';
 import { StreamChannel, type StreamOptions } from './channels/stream.js';
 import { Wires, type WiresOptions } from './channels/wires.js';
-import { withSession } from './host.js';
 import { SparseMemory } from './memory.js';
 import type { RpSession, RpSessionOptions } from './session.js';
 
@@ -105,11 +104,6 @@ export class QemuInitiator extends RpAdaptor {
   /** A `remote-port-ats` on `dev`: answers the peer's ATS_REQ, sends ATS_INV. */
   ats(dev: number, options: AtsOptions & Required<Pick<AtsOptions, 'onTranslate'>>): AtsChannel {
     return this.bind(dev, new AtsChannel(this, dev, options));
-  }
-
-  /** QEMU's sync: SYNC with the current virtual time on dev 0, waiting for the answer; resolves with the peer's time. */
-  sync(): Promise<bigint> {
-    return withSession(this, async (s) => (await s.request({ kind: 'sync-request', dev: 0, id: 0, flags: 0, timestamp: this.clock.now })).timestamp);
   }
 
   /**

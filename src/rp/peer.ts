@@ -22,7 +22,6 @@ import { MemoryInitiator } from './channels/memory-initiator.js';
 import { MemoryTarget, type MemoryTargetModel, type MemoryTargetOptions } from './channels/memory-target.js';
 import { StreamChannel, type StreamOptions } from './channels/stream.js';
 import { Wires, type WiresOptions } from './channels/wires.js';
-import { withSession } from './host.js';
 import type { RpSessionOptions } from './session.js';
 import { TlmInitiatorSocket, tlmTargetModel, type TlmTarget } from './tlm.js';
 
@@ -90,13 +89,5 @@ export class RpPeer extends RpAdaptor {
   /** A TLM-2.0 style initiator socket doing DMA through QEMU's memory slave on `dev`. */
   tlmInitiator(dev: number): TlmInitiatorSocket {
     return new TlmInitiatorSocket(this.memoryInitiator(dev));
-  }
-
-  /**
-   * Sends our own SYNC (dev 0) with our time. QEMU echoes it at once (§10.4); it does not
-   * mean QEMU has reached that time, so it is mostly a liveness check.
-   */
-  sync(): Promise<bigint> {
-    return withSession(this, async (s) => (await s.request({ kind: 'sync-request', dev: 0, id: 0, flags: 0, timestamp: this.clock.now })).timestamp);
   }
 }

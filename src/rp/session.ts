@@ -311,11 +311,11 @@ export class RpSession {
   /**
    * Sends a request and resolves with its response. The id is allocated here. Rejects with
    * `RpSessionError` if the session ends first, or with `RpEncodeError` if the packet cannot be
-   * encoded for this remote. The promise is pre-observed, so a fire-and-forget caller does not
-   * cause an unhandled rejection.
+   * encoded for this remote. (The channel APIs built on this pre-observe the promises they
+   * hand out; a direct caller must handle the rejection.)
    */
   request<R extends RpRequest>(p: R): Promise<RpResponseTo[R['kind']]> {
-    const promise = new Promise<RpResponseTo[R['kind']]>((resolve, reject) => {
+    return new Promise<RpResponseTo[R['kind']]>((resolve, reject) => {
       if (this.state !== OPEN) {
         reject(this.endError(`before ${commandName(RP_KIND_COMMAND[p.kind]).toUpperCase()} on dev ${p.dev} could be sent`));
         return;
@@ -331,8 +331,6 @@ export class RpSession {
         reject(e as Error);
       }
     });
-    promise.catch(noop);
-    return promise;
   }
 
   /** Sends a request with the posted flag: no response is expected, none is waited for. */
@@ -356,7 +354,9 @@ export class RpSession {
   interrupt(dev: number, line: number, level: number, timestamp: bigint, acknowledged: boolean): Promise<void> {
     const p: RpInterruptRequest = { kind: 'interrupt-request', dev, id: 0, flags: 0, timestamp, vector: 0n, line, level };
     if (acknowledged && this.localCapabilities.wirePostedUpdates && this.enc.peerCapabilities.wirePostedUpdates) {
-      return this.request(p).then(noop);
+      const r = this.request(p).then(noop);
+      r.catch(noop);
+      return r;
     }
     try {
       this.post(p);
