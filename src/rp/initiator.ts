@@ -86,8 +86,8 @@ export class QemuInitiator extends RpAdaptor {
   }
 
   /** A `remote-port-memory-slave` on `dev`, serving the peer's DMA from `memory` (default: a fresh sparse memory). */
-  memorySlave<M extends MemoryTargetModel = SparseMemory>(dev: number, memory?: M): MemoryTarget & { model: M } {
-    return this.bind(dev, new MemoryTarget(this, dev, memory ?? new SparseMemory(), undefined, 'memory slave')) as MemoryTarget & { model: M };
+  memorySlave(dev: number, memory: MemoryTargetModel = new SparseMemory()): MemoryTarget {
+    return this.bind(dev, new MemoryTarget(this, dev, memory, undefined, 'memory slave'));
   }
 
   /** A `remote-port-gpio` on `dev` with `lines` = num-gpios; updates posted unless `posted: false` (`posted-updates`). */
