@@ -14,7 +14,7 @@ await build({
   format: 'esm',
   target: 'node20',
   // oclif only loads these to run TypeScript sources, which cosim never asks it to.
-  external: ['typescript', 'ts-node', 'tsx'],
+  external: ['typescript', 'ts-node', 'tsx', 'esbuild'],
   // oclif is CommonJS inside; give its require() calls a real require in ESM.
   banner: { js: "import { createRequire as __cosimCreateRequire } from 'node:module'; const require = __cosimCreateRequire(import.meta.url);" },
   sourcemap: true,

@@ -9,7 +9,9 @@ import * as path from 'node:path';
 export async function compileModelModule(file: string, scratchDir: string): Promise<string> {
   if (!fs.existsSync(file)) throw new Error(`model module ${file} does not exist`);
   if (/\.(mjs|js)$/.test(file)) return file;
-  const { build } = await import('esbuild');
+  // esbuild is CommonJS: its functions may sit on the default export of the namespace.
+  const esbuild = (await import('esbuild')) as typeof import('esbuild') & { default?: typeof import('esbuild') };
+  const build = esbuild.build ?? esbuild.default!.build;
   fs.mkdirSync(scratchDir, { recursive: true });
   const out = path.join(scratchDir, `${path.basename(file).replace(/\.[^.]+$/, '')}-${fs.readdirSync(scratchDir).length}.mjs`);
   try {

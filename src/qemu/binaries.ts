@@ -76,8 +76,9 @@ export function findQemu(machine: MachineKind, opts: FindQemuOptions = {}): Foun
   for (const [p, source, label] of given) {
     if (!p) continue;
     if (!isExecutableFile(p)) throw new QemuNotFound(`${label}${label.endsWith('=') ? '' : ' '}${p}: no such executable file`, BUILD_HINT);
-    if (!/qemu-system-/.test(path.basename(p)) || path.basename(p) === name) return { path: p, source };
-    const sibling = path.join(path.dirname(p), name);
+    const abs = path.resolve(p);
+    if (!/qemu-system-/.test(path.basename(abs)) || path.basename(abs) === name) return { path: abs, source };
+    const sibling = path.join(path.dirname(abs), name);
     if (isExecutableFile(sibling)) return { path: sibling, source };
   }
   const found = onPath(name, env);

@@ -136,7 +136,7 @@ export function describePlan(plan: Plan): string {
     if (p.kind === 'typescript') {
       out.push(`peer for ${p.adaptor.qomPath}: cosim's TypeScript runtime, listening on ${p.socket}`);
       const used = [...p.adaptor.channels.keys()].sort((a, b) => a - b);
-      for (const d of p.devices) out.push(`  channel ${d.channel}: ${d.device.node.path} (${d.device.kind}) → model ${d.model}`);
+      for (const d of p.devices) out.push(`  channel ${d.channel}: ${d.device.node.path} (${d.device.kind}) -> model ${d.model}`);
       const unserved = used.filter((c) => !p.devices.some((d) => d.channel === c) && !isHelperChannel(p, c));
       if (unserved.length > 0) out.push(`  channels without a model: ${unserved.join(', ')}`);
     } else {

@@ -62,7 +62,7 @@ export class ManagedProcess {
     });
     this.exited = new Promise((resolve) => {
       this.child.on('error', (e) => {
-        this.recentStderr.push(e.message);
+        this.recentStderr.push(`could not start ${opts.command}: ${e.message}`);
         this.exit = { code: 127, signal: null };
         resolve(this.exit);
       });

@@ -23,6 +23,9 @@ import type { Plan } from './plan.js';
 import { ManagedProcess, Reaper } from './processes.js';
 import type { Console } from './console.js';
 
+/** How long a peer's exit waits for QEMU's exit to be seen before it counts as a failure. */
+const PEER_EXIT_GRACE_MS = 750;
+
 /** Exit codes of `cosim up` (besides the guest's own status, passed through from QEMU). */
 export const EXIT = {
   ok: 0,
@@ -146,10 +149,14 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     // External peers: started in their own process groups; their socket must appear.
     for (const p of plan.peers) {
       if (p.kind !== 'external') continue;
-      const proc = new ManagedProcess({ label: `peer ${p.adaptor.qomPath}`, command: '/bin/sh', args: ['-c', `exec ${p.command}`], cwd: path.dirname(path.resolve(p.instance.file)) });
+      // A command from the tree runs beside the tree; one from --peer where cosim was started.
+      const cwd = p.from === 'tree' ? path.dirname(path.resolve(p.instance.file)) : process.cwd();
+      const proc = new ManagedProcess({ label: `peer ${p.adaptor.qomPath}`, command: '/bin/sh', args: ['-c', `exec ${p.command}`], cwd });
       reaper.watchGroup(proc.pid);
       running.external.push(proc);
-      void proc.exited.then((e) => endNow({ why: 'peer-exit', proc, code: e.code, signal: e.signal }));
+      // A peer ending because QEMU just went away (EOF) is no failure: give QEMU's own exit
+      // a moment to be seen first (qemu-fdt-cosim.md Appendix C, 5).
+      void proc.exited.then((e) => setTimeout(() => endNow({ why: 'peer-exit', proc, code: e.code, signal: e.signal }), running.qemu.length > 0 ? PEER_EXIT_GRACE_MS : 0));
       con.step(`peer ${p.adaptor.qomPath}: started ${p.command}`);
       const appeared = await waitForFile(p.socket, opts.startTimeoutMs, ended);
       if (ending) break;
@@ -213,12 +220,16 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
           return EXIT.qemu;
         }
         const code = e.code ?? 1;
-        if (code !== 0 && running.qemu.length > 0 && /Assertion|Aborted|error|Error/.test(e.proc.recentStderr.join('\n'))) con.error(`${e.proc.label} exited with status ${code}${tail(e.proc)}`);
-        else con.step(`${e.proc.label} exited with status ${code}`);
+        // A guest ends QEMU with its own status (semihosting); QEMU's errors come with a message.
+        if (code !== 0 && e.proc.recentStderr.length > 0) {
+          con.error(`${e.proc.label} exited with status ${code}${tail(e.proc)}`);
+          return code === 134 || code === 139 || code === 127 ? EXIT.qemu : code;
+        }
+        con.step(`${e.proc.label} exited with status ${code}`);
         return code;
       }
       case 'peer-exit':
-        con.error(`${e.proc.label} exited ${e.signal ? `on ${e.signal}` : `with status ${e.code}`} while QEMU was running${tail(e.proc)}`);
+        con.error(`${e.proc.label} exited ${e.signal ? `on ${e.signal}` : `with status ${e.code}`} ${running.qemu.length > 0 ? 'while QEMU was running' : 'before QEMU started'}${tail(e.proc)}`);
         return EXIT.peer;
       case 'session-end':
         con.error(`peer ${e.name}: ${e.error ?? e.reason}`);

@@ -1,0 +1,151 @@
+/**
+ * `cosim up` driven through the real CLI, with a stand-in QEMU (test/fixtures/up/fake-qemu.mjs,
+ * built on our QEMU-role initiator) so the orchestration is tested everywhere: plans, start
+ * order, TypeScript model modules, external peers, failures, Ctrl-C, and cosim being killed —
+ * each ending with the right exit code and nothing left behind (processes, machine path).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, cosim, tempDir } from '../helpers/cli.js';
+import { REPO } from '../helpers/corpus.js';
+
+const FIX = path.join(REPO, 'test', 'fixtures', 'up');
+const BOARD = path.join(FIX, 'board.dts');
+const FAKE_QEMU = path.join(FIX, 'fake-qemu.mjs');
+const PEER = path.join(FIX, 'external-peer.mjs');
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+/** A machine path inside a fresh temp dir; cosim creates it and must remove it. */
+function machinePath(): string {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  return path.join(t.dir, 'mp');
+}
+
+/** Processes still running whose command line mentions `marker`. */
+function leftovers(marker: string): string[] {
+  const r = spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l && !l.includes('pgrep'));
+}
+
+function expectClean(mp: string): void {
+  expect(fs.existsSync(mp), `machine path ${mp} left behind`).toBe(false);
+  expect(leftovers(mp)).toEqual([]);
+}
+
+const up = (args: string[], env: NodeJS.ProcessEnv = {}) => cosim(['up', '-q', ...args], { env: { COSIM_QEMU: '', ...env } });
+
+describe('cosim up with a stand-in QEMU', () => {
+  it('--dry-run prints the plan and starts nothing', () => {
+    const mp = machinePath();
+    const r = cosim(['up', BOARD, '--dry-run', '--machine-path', mp, '--qemu', FAKE_QEMU, '--firmware', 'app.elf']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`peer for /cosim: cosim's TypeScript runtime, listening on ${mp}/qemu-rport-_cosim`);
+    expect(r.stdout).toContain('channel 9: /regs@a0000000 (memory-master) -> model ./const-model.ts');
+    expect(r.stdout).toContain(`QEMU 1 (arm-generic-fdt): ${FAKE_QEMU} -M arm-generic-fdt -hw-dtb ${mp}/board.dtb -machine-path ${mp} -device loader,file=app.elf,cpu-num=0`);
+    expect(fs.existsSync(mp)).toBe(false);
+  });
+
+  it('runs a TypeScript model module that QEMU reads, ends with QEMU\'s status, and cleans up', () => {
+    const mp = machinePath();
+    const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('fake-qemu: read 0xa0000000 = 78563412\n');
+    expect(r.code).toBe(0);
+    expectClean(mp);
+  });
+
+  it('passes the guest\'s exit status through', () => {
+    const mp = machinePath();
+    const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp], { FAKE_QEMU_EXIT: '7' });
+    expect(r.code).toBe(7);
+    expectClean(mp);
+  });
+
+  it('--model and --peer override the tree', () => {
+    const mp = machinePath();
+    const viaPeer = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--peer', `cosim=${PEER} unix:{socket}`]);
+    expect(viaPeer.stdout).toContain('fake-qemu: read 0xa0000000 = fecaad0b');
+    expect(viaPeer.stdout).toContain('[peer /cosim] external peer listening on qemu-rport-_cosim');
+    expect(viaPeer.code).toBe(0);
+    expectClean(mp);
+    const bad = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--model', 'regs=nosuchmodel']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('/regs@a0000000: no built-in model "nosuchmodel"');
+    expectClean(mp);
+  });
+
+  it('a peer that dies mid-run ends the run with exit 3 and a clear message', () => {
+    const mp = machinePath();
+    const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--peer', `cosim=${PEER} unix:{socket}`], { FAKE_QEMU_SCENARIO: 'hang', EXTERNAL_PEER_DIE_AFTER_MS: '300' });
+    expect(r.stderr).toContain('cosim: error: peer /cosim exited with status 5 while QEMU was running');
+    expect(r.code).toBe(3);
+    expectClean(mp);
+  });
+
+  it('an external peer that never opens its socket fails start-up with exit 3, naming the socket', () => {
+    const mp = machinePath();
+    const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--start-timeout', '1', '--peer', 'cosim=sleep 30']);
+    expect(r.stderr).toContain(`the external peer for /cosim did not create ${mp}/qemu-rport-_cosim within 1 s`);
+    expect(r.code).toBe(3);
+    expectClean(mp);
+    expect(leftovers('sleep 30')).toEqual([]);
+  });
+
+  it('a crashing QEMU ends the run with exit 4 and its last words', () => {
+    const mp = machinePath();
+    const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp], { FAKE_QEMU_SCENARIO: 'crash' });
+    expect(r.stderr).toContain("Assertion `actioned' failed.");
+    expect(r.code).toBe(4);
+    expectClean(mp);
+  });
+
+  it('Ctrl-C during start-up stops everything with exit 130', async () => {
+    const mp = machinePath();
+    const child = spawn(process.execPath, [BIN, 'up', '-q', BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--start-timeout', '30', '--peer', 'cosim=sleep 31'], { env: { ...process.env, COSIM_QEMU: '' } });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(fs.existsSync(mp)).toBe(true);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(130);
+    expectClean(mp);
+    expect(leftovers('sleep 31')).toEqual([]);
+  });
+
+  it('if cosim itself is killed, its reaper stops QEMU and the peers and removes the machine path', async () => {
+    const mp = machinePath();
+    const child = spawn(process.execPath, [BIN, 'up', BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp], { env: { ...process.env, COSIM_QEMU: '', FAKE_QEMU_SCENARIO: 'hang' } });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    for (let i = 0; i < 100 && !err.includes('running'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(err).toContain('running');
+    expect(leftovers(mp).length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    for (let i = 0; i < 60 && (fs.existsSync(mp) || leftovers(mp).length > 0); i++) await new Promise((r) => setTimeout(r, 100));
+    expectClean(mp);
+  });
+
+  it('explains what is needed when no suitable QEMU is found', () => {
+    const r = up([BOARD], { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' });
+    expect(r.stderr).toContain('qemu-system-aarch64 was not found: no --qemu, no COSIM_QEMU, and not on the PATH');
+    expect(r.stderr).toContain('github.com/Xilinx/qemu');
+    expect(r.code).toBe(1);
+  });
+
+  it('does not start a board with errors, and shows the check report', () => {
+    const t = tempDir({ 'bad.dts': fs.readFileSync(BOARD, 'utf8').replace('remote-ports = <&cosim 9>;', 'remote-ports = <&cosim 2000>;') });
+    cleanups.push(t.cleanup);
+    const r = up([path.join(t.dir, 'bad.dts'), '--qemu', FAKE_QEMU]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.dts:\d+:\d+: error/);
+    expect(r.stderr).toContain('not starting');
+  });
+});
