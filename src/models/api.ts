@@ -36,6 +36,8 @@ export interface ModelLine {
 
 /** The node's `cosim,*` options, read by name without the `cosim,` prefix. */
 export interface ModelOptions {
+  /** The names of the node's options (its `cosim,*` properties but `cosim,model`), without the prefix. */
+  names(): string[];
   /** True if `cosim,<name>` is present. */
   has(name: string): boolean;
   /** A string option (`cosim,file = "rom.bin"`). */
@@ -83,6 +85,20 @@ export interface ModelDefinition {
   readonly kinds: readonly RpKind[];
   /** Binds the model to `ctx.peer` on `ctx.channel`. */
   create(ctx: ModelContext): void | Promise<void>;
+}
+
+/**
+ * A model's complaint about one option (`cosim,<option>`): the host reports it at that
+ * property. The message should name the node and the property.
+ */
+export class ModelOptionError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ModelOptionError';
+  }
 }
 
 /** Helper for model modules: `export default defineModel({ … })` with type checking. */

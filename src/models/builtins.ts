@@ -1,6 +1,10 @@
-/** The models `cosim,model` can name without a path. */
+/** The models `cosim,model` can name without a path (each documented in its module and in README.md). */
 import type { ModelDefinition } from './api.js';
+import { dma } from './dma.js';
+import { ram } from './ram.js';
+import { timer } from './timer.js';
+import { uart16550 } from './uart16550.js';
 
-const MODELS: ModelDefinition[] = [];
+const MODELS: ModelDefinition[] = [uart16550, timer, ram, dma];
 
 export const BUILTIN_MODELS: ReadonlyMap<string, ModelDefinition> = new Map(MODELS.map((m) => [m.name, m]));

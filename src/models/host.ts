@@ -9,7 +9,7 @@ import type { Instance } from '../graph/instance.js';
 import type { Adaptor, RpDevice } from '../graph/remote-port.js';
 import type { Node, Property } from '../dts/tree.js';
 import { MemoryInitiator, RpPeer, Wires } from '../rp/index.js';
-import type { ModelContext, ModelDefinition, ModelLine, ModelOptions, ModelWindow } from './api.js';
+import { ModelOptionError, type ModelContext, type ModelDefinition, type ModelLine, type ModelOptions, type ModelWindow } from './api.js';
 import { BUILTIN_MODELS } from './builtins.js';
 import { compileModelModule } from './load.js';
 
@@ -123,6 +123,7 @@ export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: Ho
       return { node, prop: p, cells };
     };
     const options: ModelOptions = {
+      names: () => [...device.cosim.keys()].map((n) => n.slice('cosim,'.length)).filter((n) => n !== 'model'),
       has: (name) => option(name) !== undefined,
       string: (name) => {
         const p = option(name);
@@ -186,6 +187,7 @@ export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: Ho
       await def.create(ctx);
     } catch (e) {
       if (e instanceof ModelBindingError) throw e;
+      if (e instanceof ModelOptionError) throw new ModelBindingError(e.message, device.node, option(e.option) ?? device.cosim.get('cosim,model'));
       throw new ModelBindingError(`model "${def.name}" failed to start: ${(e as Error).message}`, device.node, device.cosim.get('cosim,model'));
     }
   }

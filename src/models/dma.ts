@@ -1,0 +1,160 @@
+/**
+ * `dma`: a memory-to-memory DMA engine. It copies between addresses of QEMU's memory through
+ * a `remote-port-memory-slave` (`cosim,dma`), in bursts of at most `cosim,burst` bytes, each
+ * read from the source and then written to the destination.
+ *
+ * The copy runs in the background: the write that starts it is answered at once, and
+ * register reads are answered while it runs (BUSY, COPIED). QEMU serves the engine's
+ * accesses even while a CPU is blocked on one of its own accesses to a Remote Port device
+ * (remote-port-protocol.md §11.2), so the guest may poll STATUS or wait for the interrupt.
+ *
+ * Options:
+ * - `cosim,dma = <&slave>` (required): the memory slave, on the same adaptor, whose address
+ *   space (its `mr`, default system memory) SRC and DST are in.
+ * - `cosim,irq = <&gpio line>`: the interrupt output (level: high while CTRL.IRQ_EN is set
+ *   and STATUS.DONE or STATUS.ERROR is).
+ * - `cosim,burst = <N>`: largest single access in bytes, 1…65536 (default 4096).
+ *
+ * Register map (32-bit registers; the window must hold 0x28 bytes; other offsets get an
+ * address error):
+ *
+ * | offset | name | access | meaning |
+ * |---|---|---|---|
+ * | 0x00 | SRC_LO | RW | source address, bits 31:0 |
+ * | 0x04 | SRC_HI | RW | source address, bits 63:32 |
+ * | 0x08 | DST_LO | RW | destination address, bits 31:0 |
+ * | 0x0c | DST_HI | RW | destination address, bits 63:32 |
+ * | 0x10 | LEN | RW | bytes to copy |
+ * | 0x14 | CTRL | RW | bit 0 START (write 1 to start a copy of LEN bytes from SRC to DST; reads 0), bit 1 IRQ_EN |
+ * | 0x18 | STATUS | RO/W1C | bit 0 BUSY (RO); bit 1 DONE, the copy completed (W1C); bit 2 ERROR, it stopped on a failed access (W1C); bit 3 ERR_WRITE (RO): the failed access was the write; bits 11:8 ERR_RESP (RO): its Remote Port response (1 bus error, 2 address error, 15 no connection). Clearing ERROR clears bits 11:3 too. |
+ * | 0x1c | COPIED | RO | bytes copied so far by the current or last copy |
+ * | 0x20 | ERR_ADDR_LO | RO | address of the failed access, bits 31:0 |
+ * | 0x24 | ERR_ADDR_HI | RO | bits 63:32 |
+ *
+ * Writing SRC, DST or LEN while BUSY is ignored (and logged), as is START; START clears
+ * DONE, ERROR and the error fields of the previous copy. A LEN of 0 completes at once.
+ * Overlapping source and destination are copied burst by burst upwards, like memcpy.
+ */
+import { RP_MAX_ACCESS, RpBusError } from '../rp/index.js';
+import type { ModelDefinition } from './api.js';
+import { bindWindow, hex, IrqOutput, ModelOptionReader, singleWindow } from './common.js';
+import { merge, register64, registerBlock, type Register } from './registers.js';
+
+const CTRL_START = 0x1;
+const CTRL_IRQ_EN = 0x2;
+const STATUS_BUSY = 0x1;
+const STATUS_DONE = 0x2;
+const STATUS_ERROR = 0x4;
+const STATUS_ERR_WRITE = 0x8;
+/** ERR_RESP when the access could not be made at all (the connection is gone). */
+const ERR_NO_CONNECTION = 0xf;
+const SPAN = 0x28;
+const DEFAULT_BURST = 4096;
+
+interface Failure {
+  response: number;
+  write: boolean;
+  addr: bigint;
+}
+
+export const dma: ModelDefinition = {
+  name: 'dma',
+  description: 'memory-to-memory DMA engine copying through a remote-port-memory-slave, with a done/error interrupt',
+  kinds: ['memory-master'],
+  create(ctx) {
+    const opts = new ModelOptionReader(ctx, 'dma', ['dma', 'irq', 'burst']);
+    const port = opts.requiredDma('dma');
+    const irq = new IrqOutput(ctx, opts.line('irq'));
+    const burst = opts.integer('burst', { min: 1, max: RP_MAX_ACCESS }, DEFAULT_BURST);
+    const window = singleWindow(ctx, 'dma', BigInt(SPAN), '10 registers of 4 bytes');
+
+    let src = 0n;
+    let dst = 0n;
+    let len = 0;
+    let irqEnabled = false;
+    let busy = false;
+    let done = false;
+    let failure: Failure | undefined;
+    let copied = 0;
+
+    const sync = (): void => irq.set(irqEnabled && (done || failure !== undefined));
+    const whileIdle = (name: string, set: () => void): void => {
+      if (busy) ctx.log(`${name} written while a copy runs: ignored`);
+      else set();
+    };
+
+    const copy = async (from: bigint, to: bigint, total: number): Promise<void> => {
+      let stage: 'read' | 'write' = 'read';
+      let at = 0n;
+      try {
+        while (copied < total) {
+          const n = Math.min(burst, total - copied);
+          stage = 'read';
+          at = BigInt.asUintN(64, from + BigInt(copied));
+          const data = await port.read(at, n);
+          stage = 'write';
+          at = BigInt.asUintN(64, to + BigInt(copied));
+          await port.write(at, data);
+          copied += n;
+        }
+        done = true;
+      } catch (e) {
+        if (e instanceof RpBusError) failure = { response: e.response & 0xf, write: e.command === 'write', addr: e.addr };
+        else {
+          failure = { response: ERR_NO_CONNECTION, write: stage === 'write', addr: at };
+          ctx.log(`copy stopped at ${hex(at)} (${stage}): ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      busy = false;
+      sync();
+    };
+
+    const start = (): void => {
+      if (busy) {
+        ctx.log('START written while a copy runs: ignored');
+        return;
+      }
+      done = false;
+      failure = undefined;
+      copied = 0;
+      busy = true;
+      sync();
+      void copy(src, dst, len);
+    };
+
+    const status = (): number => {
+      let v = (busy ? STATUS_BUSY : 0) | (done ? STATUS_DONE : 0);
+      if (failure) v |= STATUS_ERROR | (failure.write ? STATUS_ERR_WRITE : 0) | (failure.response << 8);
+      return v;
+    };
+
+    const registers: Register[] = [
+      ...register64('SRC', 0x00, () => src, (v) => whileIdle('SRC', () => (src = v))),
+      ...register64('DST', 0x08, () => dst, (v) => whileIdle('DST', () => (dst = v))),
+      { name: 'LEN', offset: 0x10, read: () => len, write: (v, m) => whileIdle('LEN', () => (len = merge(len, v, m))) },
+      {
+        name: 'CTRL',
+        offset: 0x14,
+        read: () => (irqEnabled ? CTRL_IRQ_EN : 0),
+        write: (v, m) => {
+          if (m & CTRL_IRQ_EN) irqEnabled = (v & CTRL_IRQ_EN) !== 0;
+          if (v & CTRL_START) start();
+          sync();
+        },
+      },
+      {
+        name: 'STATUS',
+        offset: 0x18,
+        read: status,
+        write: (v) => {
+          if (v & STATUS_DONE) done = false;
+          if (v & STATUS_ERROR) failure = undefined;
+          sync();
+        },
+      },
+      { name: 'COPIED', offset: 0x1c, read: () => copied },
+      ...register64('ERR_ADDR', 0x20, () => failure?.addr ?? 0n),
+    ];
+    bindWindow(ctx, window, registerBlock(registers, SPAN));
+  },
+};

@@ -1,0 +1,108 @@
+/**
+ * `timer`: expires after a programmed number of nanoseconds of SIMULATED time (QEMU's guest
+ * time as the peer's clock knows it, never wall time), once or periodically, and can raise
+ * an interrupt when it does.
+ *
+ * Options: `cosim,irq = <&gpio line>`, the interrupt output (level: high while STATUS.EXPIRED
+ * and CTRL.IRQ_EN are both set). Without it the guest polls STATUS.
+ *
+ * Register map (32-bit registers; the window must hold 0x18 bytes; other offsets get an
+ * address error):
+ *
+ * | offset | name | access | meaning |
+ * |---|---|---|---|
+ * | 0x00 | CTRL | RW | bit 0 ENABLE, bit 1 PERIODIC, bit 2 IRQ_EN. Setting ENABLE (0 → 1) starts a countdown of INTERVAL ns from now; clearing it stops the timer. A one-shot expiry clears ENABLE. |
+ * | 0x04 | STATUS | RW1C | bit 0 EXPIRED: set at each expiry; writing 1 clears it (and lowers the interrupt) |
+ * | 0x08 | INTERVAL_LO | RW | interval in ns, bits 31:0 |
+ * | 0x0c | INTERVAL_HI | RW | interval in ns, bits 63:32 |
+ * | 0x10 | NOW_LO | RO | current simulated time in ns, bits 31:0; reading it latches NOW_HI |
+ * | 0x14 | NOW_HI | RO | bits 63:32 of the time latched by the last NOW_LO read (read LO first; a 64-bit access does) |
+ *
+ * A periodic timer expires every INTERVAL ns (re-read at each expiry, so a new INTERVAL
+ * applies from the next period); an INTERVAL of 0 counts as 1 ns. Expiry happens exactly at
+ * start + INTERVAL in simulated time: the interrupt goes out stamped with that time, as soon
+ * as the peer learns that QEMU's clock has reached it — from the timestamp of any request
+ * QEMU sends, or from its SYNC. So give the adaptor `sync = <1>`: then, while the guest is
+ * quiet (WFI), QEMU sends a SYNC every `sync-quantum` ns and the interrupt reaches the guest
+ * at most one quantum late.
+ */
+import type { RpTimer } from '../rp/index.js';
+import type { ModelDefinition } from './api.js';
+import { bindWindow, IrqOutput, ModelOptionReader, singleWindow } from './common.js';
+import { merge, register64, registerBlock, type Register } from './registers.js';
+
+const CTRL_ENABLE = 0x1;
+const CTRL_PERIODIC = 0x2;
+const CTRL_IRQ_EN = 0x4;
+const STATUS_EXPIRED = 0x1;
+const SPAN = 0x18;
+
+export const timer: ModelDefinition = {
+  name: 'timer',
+  description: 'one-shot/periodic timer in simulated nanoseconds with an interrupt, and the current simulated time',
+  kinds: ['memory-master'],
+  create(ctx) {
+    const opts = new ModelOptionReader(ctx, 'timer', ['irq']);
+    const irq = new IrqOutput(ctx, opts.line('irq'));
+    const window = singleWindow(ctx, 'timer', BigInt(SPAN), '6 registers of 4 bytes');
+    const clock = ctx.peer.clock;
+
+    let ctrl = 0;
+    let expired = false;
+    let interval = 0n;
+    let nowLatch = 0n;
+    let pending: RpTimer | undefined;
+
+    const sync = (): void => irq.set(expired && (ctrl & CTRL_IRQ_EN) !== 0);
+    const arm = (): void => {
+      pending = clock.after(interval > 0n ? interval : 1n, expire);
+    };
+    const expire = (): void => {
+      expired = true;
+      if (ctrl & CTRL_PERIODIC) arm();
+      else {
+        pending = undefined;
+        ctrl &= ~CTRL_ENABLE;
+      }
+      sync();
+    };
+
+    const registers: Register[] = [
+      {
+        name: 'CTRL',
+        offset: 0x00,
+        read: () => ctrl,
+        write: (value, mask) => {
+          const was = ctrl;
+          ctrl = merge(ctrl, value, mask) & (CTRL_ENABLE | CTRL_PERIODIC | CTRL_IRQ_EN);
+          if (!(was & CTRL_ENABLE) && ctrl & CTRL_ENABLE) arm();
+          else if (was & CTRL_ENABLE && !(ctrl & CTRL_ENABLE)) {
+            pending?.cancel();
+            pending = undefined;
+          }
+          sync();
+        },
+      },
+      {
+        name: 'STATUS',
+        offset: 0x04,
+        read: () => (expired ? STATUS_EXPIRED : 0),
+        write: (value) => {
+          if (value & STATUS_EXPIRED) expired = false;
+          sync();
+        },
+      },
+      ...register64('INTERVAL', 0x08, () => interval, (v) => (interval = v)),
+      {
+        name: 'NOW_LO',
+        offset: 0x10,
+        read: () => {
+          nowLatch = clock.now;
+          return Number(nowLatch & 0xffff_ffffn);
+        },
+      },
+      { name: 'NOW_HI', offset: 0x14, read: () => Number(nowLatch >> 32n) },
+    ];
+    bindWindow(ctx, window, registerBlock(registers, SPAN));
+  },
+};

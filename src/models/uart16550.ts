@@ -1,0 +1,208 @@
+/**
+ * `uart16550`: enough of a National Semiconductor 16550A for a bare-metal or Linux console.
+ * What the guest transmits goes to the simulation's console at once (no baud-rate timing).
+ * There is no input yet except the loopback mode, so RBR reads 0 and LSR.DR stays clear
+ * outside loopback.
+ *
+ * Options:
+ * - `cosim,reg-shift = <N>` (0…3, default 0): register i is at byte offset i << N (2 for
+ *   the common "32-bit spaced" layout). Each register is one byte, in the lowest byte lane
+ *   of its slot; the other bytes of a slot read 0 and ignore writes.
+ * - `cosim,irq = <&gpio line>`: the interrupt output (level, high while IIR reports one).
+ *
+ * Register map (offset = index << reg-shift; the window must hold 8 << reg-shift bytes;
+ * accesses beyond the eight registers get an address error):
+ *
+ * | index | read (LCR.DLAB = 0) | write (LCR.DLAB = 0) | DLAB = 1 |
+ * |---|---|---|---|
+ * | 0 | RBR: received byte (0 when none) | THR: transmit a byte | DLL, read/write |
+ * | 1 | IER | IER: bit 0 ERBFI rx data, 1 ETBEI THR empty, 2 ELSI line status, 3 EDSSI modem status | DLM, read/write |
+ * | 2 | IIR: bit 0 = 1 no interrupt pending; bits 3:1 source (011 line status, 010 rx data, 110 rx timeout, 001 THR empty, 000 modem status); bits 7:6 = 11 when FIFOs are on. Reading it with THR empty reported clears that source | FCR: bit 0 FIFO enable, 1 clear rx FIFO, 2 clear tx FIFO, 7:6 rx trigger (1, 4, 8, 14 bytes) | same |
+ * | 3 | LCR, read/write; bit 7 DLAB selects DLL/DLM | | |
+ * | 4 | MCR, bits 4:0 read/write; bit 4 loopback: THR feeds RBR instead of the console and MSR mirrors MCR | | |
+ * | 5 | LSR, read-only: bit 0 DR data ready, 1 OE overrun (cleared by reading LSR), 5 THRE, 6 TEMT (always set: transmission is instant) | | |
+ * | 6 | MSR, read-only: bits 7:4 DCD, RI, DSR, CTS (DCD, DSR and CTS set; in loopback OUT2, OUT1, DTR, RTS); bits 3:0 their changes since the last read | | |
+ * | 7 | SCR scratch, read/write | | |
+ *
+ * Interrupt priority, as the 16550: line status, rx data (FIFO at its trigger level, or a
+ * timeout indication as soon as anything is waiting below it), THR empty, modem status.
+ * THR empty becomes pending when ETBEI is enabled and after every THR write (the byte
+ * leaves at once).
+ */
+import type { ModelDefinition } from './api.js';
+import { bindWindow, IrqOutput, ModelOptionReader, singleWindow } from './common.js';
+import { registerBlock, type Register } from './registers.js';
+
+const IER_RX = 0x01;
+const IER_THRE = 0x02;
+const IER_RLS = 0x04;
+const IER_MS = 0x08;
+
+const IIR_NONE = 0x01;
+const IIR_RLS = 0x06;
+const IIR_RDA = 0x04;
+const IIR_TIMEOUT = 0x0c;
+const IIR_THRE = 0x02;
+const IIR_MS = 0x00;
+const IIR_FIFO = 0xc0;
+
+const LCR_DLAB = 0x80;
+const MCR_LOOP = 0x10;
+const LSR_DR = 0x01;
+const LSR_OE = 0x02;
+const LSR_THRE = 0x20;
+const LSR_TEMT = 0x40;
+/** MSR status bits outside loopback: carrier, data set ready and clear to send. */
+const MSR_CONNECTED = 0x80 | 0x20 | 0x10;
+
+const FIFO_DEPTH = 16;
+const TRIGGER_LEVELS = [1, 4, 8, 14] as const;
+
+/** The UART's state and behaviour, apart from how registers are laid out on the bus. */
+class Uart16550 {
+  ier = 0;
+  lcr = 0;
+  mcr = 0;
+  scr = 0;
+  dll = 0;
+  dlm = 0;
+  private fifoEnabled = false;
+  private trigger = 1;
+  private readonly rx: number[] = [];
+  private overrun = false;
+  private thrEmptyPending = false;
+  private msrDelta = 0;
+  private readonly decoder = new TextDecoder('utf-8');
+
+  constructor(
+    private readonly output: (text: string) => void,
+    private readonly irq: IrqOutput,
+  ) {}
+
+  get dlab(): boolean {
+    return (this.lcr & LCR_DLAB) !== 0;
+  }
+
+  /** The pending interrupt as IIR encodes it (without the FIFO bits). */
+  private source(): number {
+    if (this.ier & IER_RLS && this.overrun) return IIR_RLS;
+    if (this.ier & IER_RX && this.rx.length > 0) return this.rx.length >= this.trigger ? IIR_RDA : IIR_TIMEOUT;
+    if (this.ier & IER_THRE && this.thrEmptyPending) return IIR_THRE;
+    if (this.ier & IER_MS && this.msrDelta !== 0) return IIR_MS;
+    return IIR_NONE;
+  }
+
+  /** Drives the interrupt output from the state; every register access ends with it. */
+  sync(): void {
+    this.irq.set(this.source() !== IIR_NONE);
+  }
+
+  transmit(byte: number): void {
+    if (this.mcr & MCR_LOOP) this.receive(byte);
+    else {
+      const text = this.decoder.decode(Uint8Array.of(byte), { stream: true });
+      if (text !== '') this.output(text);
+    }
+    this.thrEmptyPending = true;
+  }
+
+  receive(byte: number): void {
+    if (this.rx.length >= (this.fifoEnabled ? FIFO_DEPTH : 1)) this.overrun = true;
+    else this.rx.push(byte);
+  }
+
+  readRbr(): number {
+    return this.rx.shift() ?? 0;
+  }
+
+  writeIer(v: number): void {
+    const was = this.ier;
+    this.ier = v & 0x0f;
+    // Enabling ETBEI with THR empty (it always is) raises THR empty at once, as the 16550 does.
+    if (!(was & IER_THRE) && this.ier & IER_THRE) this.thrEmptyPending = true;
+  }
+
+  readIir(): number {
+    const id = this.source();
+    if (id === IIR_THRE) this.thrEmptyPending = false;
+    return id | (this.fifoEnabled ? IIR_FIFO : 0);
+  }
+
+  writeFcr(v: number): void {
+    const enable = (v & 0x01) !== 0;
+    if (enable !== this.fifoEnabled || v & 0x02) this.rx.length = 0;
+    this.fifoEnabled = enable;
+    this.trigger = enable ? TRIGGER_LEVELS[(v >> 6) & 3]! : 1;
+  }
+
+  writeMcr(v: number): void {
+    const before = this.msrStatus();
+    this.mcr = v & 0x1f;
+    const after = this.msrStatus();
+    const changed = (before ^ after) >> 4;
+    // Delta bits: DCTS, DDSR, DDCD on any change; TERI only when RI goes from on to off.
+    this.msrDelta |= changed & 0b1011;
+    if (before & 0x40 && !(after & 0x40)) this.msrDelta |= 0b0100;
+  }
+
+  readLsr(): number {
+    const v = (this.rx.length > 0 ? LSR_DR : 0) | (this.overrun ? LSR_OE : 0) | LSR_THRE | LSR_TEMT;
+    this.overrun = false;
+    return v;
+  }
+
+  private msrStatus(): number {
+    if (!(this.mcr & MCR_LOOP)) return MSR_CONNECTED;
+    const m = this.mcr;
+    // Loopback: RTS → CTS, DTR → DSR, OUT1 → RI, OUT2 → DCD.
+    return ((m & 0x02) << 3) | ((m & 0x01) << 5) | ((m & 0x04) << 4) | ((m & 0x08) << 4);
+  }
+
+  readMsr(): number {
+    const v = this.msrStatus() | this.msrDelta;
+    this.msrDelta = 0;
+    return v;
+  }
+}
+
+export const uart16550: ModelDefinition = {
+  name: 'uart16550',
+  description: '16550A UART: transmitted bytes go to the console; reg-shift, THR-empty/rx/line/modem interrupts, loopback',
+  kinds: ['memory-master'],
+  create(ctx) {
+    const opts = new ModelOptionReader(ctx, 'uart16550', ['reg-shift', 'irq']);
+    const shift = opts.integer('reg-shift', { min: 0, max: 3 }, 0);
+    const irq = new IrqOutput(ctx, opts.line('irq'));
+    const span = 8 << shift;
+    const window = singleWindow(ctx, 'uart16550', BigInt(span), `8 registers at cosim,reg-shift ${shift}`);
+    const u = new Uart16550(ctx.console, irq);
+
+    const reg = (index: number, name: string, read: () => number, write?: (v: number) => void): Register => ({
+      name,
+      offset: index << shift,
+      width: 1,
+      read: () => {
+        const v = read();
+        u.sync();
+        return v;
+      },
+      write: write
+        ? (v) => {
+            write(v & 0xff);
+            u.sync();
+          }
+        : undefined,
+    });
+    const registers: Register[] = [
+      reg(0, 'RBR/THR/DLL', () => (u.dlab ? u.dll : u.readRbr()), (v) => (u.dlab ? (u.dll = v) : u.transmit(v))),
+      reg(1, 'IER/DLM', () => (u.dlab ? u.dlm : u.ier), (v) => (u.dlab ? (u.dlm = v) : u.writeIer(v))),
+      reg(2, 'IIR/FCR', () => u.readIir(), (v) => u.writeFcr(v)),
+      reg(3, 'LCR', () => u.lcr, (v) => (u.lcr = v)),
+      reg(4, 'MCR', () => u.mcr, (v) => u.writeMcr(v)),
+      reg(5, 'LSR', () => u.readLsr()),
+      reg(6, 'MSR', () => u.readMsr()),
+      reg(7, 'SCR', () => u.scr, (v) => (u.scr = v)),
+    ];
+    bindWindow(ctx, window, registerBlock(registers, span));
+  },
+};

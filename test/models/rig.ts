@@ -1,0 +1,202 @@
+/**
+ * A test rig for the built-in models: a small board compiled by our DTS compiler, its graph,
+ * the models bound by `hostAdaptor` exactly as `cosim up` binds them, and a QEMU-role
+ * initiator connected over a Unix socket in a temp dir, playing QEMU: memory masters for
+ * the devices' windows, the gpio the interrupt lines arrive on, and the memory slave the
+ * DMA engine reads and writes.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { compile } from '../../src/dts/compile.js';
+import { buildInstance, type Instance } from '../../src/graph/instance.js';
+import { hostAdaptor } from '../../src/models/host.js';
+import { QemuInitiator, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer } from '../../src/rp/index.js';
+
+/** The adaptor, an interrupt gpio and a DMA port; the test adds the model nodes. */
+export function board(devices: string): string {
+  return `/dts-v1/;
+/ {
+	#address-cells = <2>;
+	#size-cells = <2>;
+	cosim: cosim {
+		compatible = "remote-port";
+		sync = <1>;
+	};
+	irqs: irqs {
+		compatible = "remote-port-gpio";
+		remote-ports = <&cosim 12>;
+		num-gpios = <4>;
+	};
+	dma_port: dma-port {
+		compatible = "remote-port-memory-slave";
+		remote-ports = <&cosim 0>;
+	};
+${devices}
+};
+`;
+}
+
+/**
+ * A board with one memory master `label: label@base` on `channel`, served by `model`, with
+ * extra `props`; its `reg` is 4 KiB at `base` unless given.
+ */
+export function modelBoard(label: string, base: number, channel: number, model: string, props: string, reg = `0x0 0x${base.toString(16)} 0x0 0x1000`): string {
+  return board(`\t${label}: ${label}@${base.toString(16)} {
+\t\tcompatible = "remote-port-memory-master";
+\t\tremote-ports = <&cosim ${channel}>;
+\t\treg = <${reg}>;
+\t\tcosim,model = "${model}";
+${props}
+\t};`);
+}
+
+export interface IrqEvent {
+  line: number;
+  level: boolean;
+  /** The INTERRUPT's timestamp (the model's time for the change). */
+  timestamp: bigint;
+  /** QEMU's (the initiator's) time when it arrived. */
+  at: bigint;
+}
+
+export interface Rig {
+  dir: string;
+  instance: Instance;
+  peer: RpPeer;
+  qemu: QemuInitiator;
+  /** What the models printed on the console. */
+  console: string[];
+  /** Model diagnostics and peer warnings. */
+  logs: string[];
+  irqs: IrqEvent[];
+  /** The memory the initiator's memory slave serves (guest RAM). */
+  slave: MemoryTargetModel;
+  /** The memory master of the device labelled `label`. */
+  master(label: string): MemoryInitiator;
+  /** A 32-bit register write through `label`'s window at `base + offset`. */
+  write32(label: string, offset: number, value: number): Promise<void>;
+  read32(label: string, offset: number): Promise<number>;
+  /** The current level of `line` as QEMU sees it. */
+  level(line: number): boolean;
+  dispose(): Promise<void>;
+}
+
+export interface RigOptions {
+  /** Files to put beside the board (e.g. ROM images). */
+  files?: Record<string, Uint8Array | string>;
+  /** The memory slave's model (default a fresh SparseMemory). */
+  slave?: MemoryTargetModel;
+  /** The initiator's sync quantum (QEMU's `sync-quantum`); none by default. */
+  syncQuantum?: bigint;
+}
+
+function tempDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'cosim-models-'));
+}
+
+/** Compiles `dts` in a fresh directory and builds its graph. */
+export function instanceOf(dts: string, files: RigOptions['files'] = {}): { dir: string; instance: Instance } {
+  const dir = tempDir();
+  try {
+    for (const [name, data] of Object.entries(files)) writeFileSync(path.join(dir, name), data);
+    const file = path.join(dir, 'board.dts');
+    writeFileSync(file, dts);
+    const r = compile(file);
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    if (!r.info || errors.length > 0) throw new Error(`board does not compile:\n${errors.map((d) => d.message).join('\n')}`);
+    return { dir, instance: buildInstance(file, r.info) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Binds the models of `dts` with `hostAdaptor` and nothing else (for option errors). */
+export async function bindOnly(dts: string, files?: RigOptions['files']): Promise<void> {
+  const { dir, instance } = instanceOf(dts, files);
+  try {
+    const { peer } = await hostAdaptor(instance, instance.adaptors[0]!, { console: () => {}, log: () => {}, scratchDir: dir });
+    await peer.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function startRig(dts: string, options: RigOptions = {}): Promise<Rig> {
+  const { dir, instance } = instanceOf(dts, options.files);
+  const consoleOut: string[] = [];
+  const logs: string[] = [];
+  const irqs: IrqEvent[] = [];
+  const adaptor = instance.adaptors[0]!;
+  let peer: RpPeer | undefined;
+  let qemu: QemuInitiator | undefined;
+  const dispose = async (): Promise<void> => {
+    await Promise.all([peer?.close(), qemu?.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    peer = (await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir })).peer;
+    const q = new QemuInitiator({ name: adaptor.qomPath, syncQuantum: options.syncQuantum, onWarning: (w) => logs.push(`initiator: ${w.message}`) });
+    qemu = q;
+    const masters = new Map<string, { port: MemoryInitiator; base: bigint }>();
+    for (const device of instance.devices) {
+      const channel = device.pairs[0]?.channel;
+      if (channel === undefined) continue;
+      const label = device.node.labels[0]?.name ?? device.node.path;
+      if (device.kind === 'memory-master') {
+        const region = instance.address.regions.find((r) => r.device === device && r.kind === 'rp-window');
+        masters.set(label, { port: q.memoryMaster(channel), base: region ? (region.base ?? region.offset) : 0n });
+      } else if (device.kind === 'gpio') {
+        q.gpio(channel, { lines: device.numGpios ?? 16, onChange: (line, level, timestamp) => void irqs.push({ line, level, timestamp, at: q.clock.now }) });
+      }
+    }
+    const slave = options.slave ?? new SparseMemory();
+    q.memorySlave(0, slave);
+
+    const socket = path.join(dir, adaptor.socket.mode === 'machine-path' ? adaptor.socket.name : 'rp.sock');
+    await peer.listen(`unix:${socket}`);
+    await q.connect(`unix:${socket}`, { mode: 'connect' });
+    const session = await peer.connected();
+    await Promise.all([session.hello(), q.session().hello()]);
+
+    const master = (label: string) => {
+      const m = masters.get(label);
+      if (!m) throw new Error(`no memory master labelled ${label}`);
+      return m;
+    };
+    return {
+      dir,
+      instance,
+      peer,
+      qemu: q,
+      console: consoleOut,
+      logs,
+      irqs,
+      slave,
+      master: (label) => master(label).port,
+      write32: (label, offset, value) => {
+        const m = master(label);
+        return m.port.write(m.base + BigInt(offset), toLE(value, 4));
+      },
+      read32: async (label, offset) => {
+        const m = master(label);
+        return Number(fromLE64(await m.port.read(m.base + BigInt(offset), 4)));
+      },
+      level: (line) => irqs.filter((e) => e.line === line).at(-1)?.level ?? false,
+      dispose,
+    };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+/** Resolves once `cond()` holds (it may ask the model over the wire); fails after `ms`. */
+export async function eventually(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
