@@ -4,6 +4,7 @@ import Compile from './commands/compile.js';
 import Doctor from './commands/doctor.js';
 import Dump from './commands/dump.js';
 import Graph from './commands/graph.js';
+import Init from './commands/init.js';
 import AddressMap from './commands/map.js';
 import QemuArgs from './commands/qemu-args.js';
 import Up from './commands/up.js';
@@ -17,4 +18,5 @@ export const COMMANDS = {
   'qemu-args': QemuArgs,
   doctor: Doctor,
   up: Up,
+  init: Init,
 };

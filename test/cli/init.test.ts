@@ -1,0 +1,41 @@
+/** `cosim init`: the board and model it writes check clean and run (with the stand-in QEMU). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cosim, tempDir } from '../helpers/cli.js';
+import { REPO } from '../helpers/corpus.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+describe('cosim init', () => {
+  it('writes a board and a model that check clean and serve QEMU', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const dir = path.join(t.dir, 'soc');
+    const r = cosim(['init', dir, '--name', 'mysoc', '--model', 'sensor']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`wrote ${dir}/mysoc.dts`);
+    expect(fs.readFileSync(path.join(dir, 'models', 'sensor.ts'), 'utf8')).toContain("name: 'sensor'");
+    const check = cosim(['check', path.join(dir, 'mysoc.dts')]);
+    expect(check.stdout).toContain('no problems');
+    expect(check.code).toBe(0);
+    const run = cosim(['up', '-q', path.join(dir, 'mysoc.dts'), '--qemu', path.join(REPO, 'test/fixtures/up/fake-qemu.mjs')], { env: { COSIM_QEMU: '' } });
+    expect(run.stdout).toBe(`fake-qemu: read 0xa0000000 = ${Buffer.from('sens').toString('hex')}\n`);
+    expect(run.code).toBe(0);
+  });
+
+  it('leaves existing files alone unless --force, and checks names', () => {
+    const t = tempDir({ 'board.dts': 'mine' });
+    cleanups.push(t.cleanup);
+    const r = cosim(['init', t.dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('already exist');
+    expect(fs.readFileSync(path.join(t.dir, 'board.dts'), 'utf8')).toBe('mine');
+    expect(fs.existsSync(path.join(t.dir, 'models'))).toBe(false);
+    expect(cosim(['init', t.dir, '--force']).code).toBe(0);
+    expect(cosim(['init', t.dir, '--name', '1bad']).code).toBe(2);
+  });
+});
