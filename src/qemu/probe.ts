@@ -5,6 +5,9 @@
  * front beats a cryptic "unsupported machine type" later.
  */
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BUILD_HINT } from './binaries.js';
 
@@ -67,4 +70,39 @@ export function unfitMessage(caps: QemuCapabilities, machine: string): string | 
   const missing = missingFor(caps, machine);
   if (missing.length === 0) return undefined;
   return `${caps.binary} (QEMU ${caps.version}) lacks ${missing.join(', ')}: it is not an AMD/Xilinx QEMU. ${BUILD_HINT}`;
+}
+
+/**
+ * probeQemu, remembered per binary (path, size, modification time) in the user's cache
+ * directory: asking QEMU takes four process starts, which is most of `cosim up`'s own
+ * start-up time, and a binary does not change between runs.
+ */
+export async function probeQemuCached(binary: string): Promise<QemuCapabilities> {
+  const dir = process.env.XDG_CACHE_HOME ? path.join(process.env.XDG_CACHE_HOME, 'cosim') : path.join(os.homedir(), '.cache', 'cosim');
+  const file = path.join(dir, 'qemu-probe.json');
+  let key: string;
+  try {
+    const st = fs.statSync(binary);
+    key = `${fs.realpathSync(binary)}|${st.size}|${st.mtimeMs}`;
+  } catch {
+    return probeQemu(binary);
+  }
+  let cache: Record<string, QemuCapabilities> = {};
+  try {
+    cache = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, QemuCapabilities>;
+    if (cache[key]) return { ...cache[key], binary };
+  } catch {
+    // no cache yet, or unreadable: probe
+  }
+  const caps = await probeQemu(binary);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    cache[key] = caps;
+    const tmp = `${file}.${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(cache));
+    fs.renameSync(tmp, file);
+  } catch {
+    // a read-only home: probe again next time
+  }
+  return caps;
 }

@@ -20,15 +20,17 @@ export function terminalConsole(opts: { quiet?: boolean; color?: boolean } = {})
   const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
   const red = (s: string) => (color ? `\x1b[1;31m${s}\x1b[0m` : s);
   const green = (s: string) => (color ? `\x1b[32m${s}\x1b[0m` : s);
+  // COSIM_TRACE=1 stamps each step with the time since the process started.
+  const stamp = process.env.COSIM_TRACE ? () => `+${Math.round(performance.now())}ms ` : () => '';
   return {
     console: (text) => {
       process.stdout.write(text);
     },
     step: (m) => {
-      if (!opts.quiet) process.stderr.write(dim(`cosim: ${m}`) + '\n');
+      if (!opts.quiet || process.env.COSIM_TRACE) process.stderr.write(dim(`cosim: ${stamp()}${m}`) + '\n');
     },
     running: (m) => {
-      if (!opts.quiet) process.stderr.write(green(`cosim: ${m}`) + '\n');
+      if (!opts.quiet || process.env.COSIM_TRACE) process.stderr.write(green(`cosim: ${stamp()}${m}`) + '\n');
     },
     line: (src, t) => process.stderr.write(`${dim(`[${src}]`)} ${t}\n`),
     error: (m) => process.stderr.write(red('cosim: error: ') + m + '\n'),

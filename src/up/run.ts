@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RpPeer } from '../rp/index.js';
 import { hardwareDtb } from '../qemu/hw-dtb.js';
-import { probeQemu, unfitMessage } from '../qemu/probe.js';
+import { probeQemuCached, unfitMessage } from '../qemu/probe.js';
 import { hostAdaptor, ModelBindingError } from '../models/host.js';
 import type { Plan } from './plan.js';
 import { ManagedProcess, Reaper } from './processes.js';
@@ -120,10 +120,10 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     for (const q of plan.qemu) fs.writeFileSync(q.hwDtb, hardwareDtb(q.instance.info));
 
     // QEMU must be able to run the machines before anything starts.
-    for (const q of plan.qemu) {
-      if (q.qemuMissing) return fail(`${q.qemuMissing.message}. ${q.qemuMissing.hint}`);
-      const caps = await probeQemu(q.binary);
-      const unfit = unfitMessage(caps, q.instance.machine);
+    for (const q of plan.qemu) if (q.qemuMissing) return fail(`${q.qemuMissing.message}. ${q.qemuMissing.hint}`);
+    const probes = await Promise.all(plan.qemu.map((q) => probeQemuCached(q.binary)));
+    for (const [i, q] of plan.qemu.entries()) {
+      const unfit = unfitMessage(probes[i], q.instance.machine);
       if (unfit) return fail(unfit);
     }
 
@@ -156,7 +156,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       running.external.push(proc);
       // A peer ending because QEMU just went away (EOF) is no failure: give QEMU's own exit
       // a moment to be seen first (qemu-fdt-cosim.md Appendix C, 5).
-      void proc.exited.then((e) => setTimeout(() => endNow({ why: 'peer-exit', proc, code: e.code, signal: e.signal }), running.qemu.length > 0 ? PEER_EXIT_GRACE_MS : 0));
+      void proc.exited.then((e) => setTimeout(() => endNow({ why: 'peer-exit', proc, code: e.code, signal: e.signal }), running.qemu.length > 0 ? PEER_EXIT_GRACE_MS : 0).unref());
       con.step(`peer ${p.adaptor.qomPath}: started ${p.command}`);
       const appeared = await waitForFile(p.socket, opts.startTimeoutMs, ended);
       if (ending) break;
@@ -179,12 +179,18 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     if (!ending) {
       const started = Date.now();
       const hellos = running.peers.map(async ({ name, peer }) => {
-        const session = await peer.connected();
-        await session.hello();
-        con.step(`peer ${name}: connected, HELLO exchanged`);
-        void session.ended.then((end) => {
-          if (end.error) endNow({ why: 'session-end', name, reason: end.reason, error: end.error.message });
-        });
+        try {
+          const session = await peer.connected();
+          await session.hello();
+          con.step(`peer ${name}: connected, HELLO exchanged`);
+          void session.ended.then((end) => {
+            // A session that breaks as QEMU exits is QEMU's exit, not a peer failure.
+            if (end.error) setTimeout(() => endNow({ why: 'session-end', name, reason: end.reason, error: end.error!.message }), PEER_EXIT_GRACE_MS).unref();
+          });
+        } catch (e) {
+          setTimeout(() => endNow({ why: 'session-end', name, reason: 'error', error: (e as Error).message }), PEER_EXIT_GRACE_MS).unref();
+          await ended;
+        }
       });
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.startTimeoutMs).unref());
       const outcome = await Promise.race([Promise.all(hellos).then(() => 'ok' as const), timeout, ended.then(() => 'ended' as const)]);
