@@ -7,21 +7,15 @@
  * 16 adaptors with 64 devices each — memory masters with windows, memory slaves and
  * gpios wired to the interrupt controller — so every RP rule has work to do.
  *
- * Each phase starts after a full garbage collection, so it is not charged for the
- * previous phase's garbage. Usage: npm run build && node bench/check.mjs [nodes]   (default 50000)
+ * The phases run back to back in one process, as in `cosim check` (no forced garbage
+ * collections: V8 shrinks its young generation after one, which would slow the graph
+ * down artificially). Usage: npm run build && node bench/check.mjs [nodes]   (default 50000)
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateTree } from './gen-tree.mjs';
-
-// Collect the parser's garbage between phases, so each phase pays only for its own.
-if (typeof globalThis.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => path.join(REPO, 'dist', p);
@@ -69,16 +63,13 @@ try {
     let t = process.hrtime.bigint();
     const r = compile(file, { force: true });
     compileMs.push(ms(t));
-    globalThis.gc();
     t = process.hrtime.bigint();
     instance = buildInstance(file, r.info);
     const platform = buildPlatform([instance]);
     graphMs.push(ms(t));
-    globalThis.gc();
     t = process.hrtime.bigint();
     findings = runRules(platform).length;
     rulesMs.push(ms(t));
-    globalThis.gc();
   }
   const c = median(compileMs);
   const g = median(graphMs);

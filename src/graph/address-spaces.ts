@@ -9,13 +9,14 @@
  * select one with `mr`/`memory`). QEMU never reads `ranges`: addresses add up along the
  * container chain.
  */
-import type { Node } from '../dts/tree.js';
-import { cpuAddress, dtCells, dtReg, qemuCells, qemuReg, RangesCache, type CellCounts } from './addressing.js';
-import type { QomModel } from './machine.js';
+import type { Node, Property } from '../dts/tree.js';
+import { cpuAddress, decodeTuples, dtCells, dtReg, qemuCells, qemuReg, RangesCache, type CellCounts } from './addressing.js';
+import type { QomKind, QomModel } from './machine.js';
+import type { NodeTable } from './node-table.js';
 import type { Inherited, PhandleIndex } from './phandles.js';
 import type { RpDevice } from './remote-port.js';
 import { qomFileName } from './sockets.js';
-import { cellsOf, qemuIntProp, qemuProp, stringOf } from './values.js';
+import { cellsOf, qemuIntProp, qemuProp, stringOf, valueIncludes } from './values.js';
 
 export type RegionKind = 'system' | 'container' | 'ram' | 'rom' | 'alias' | 'mmio' | 'rp-window';
 
@@ -80,10 +81,6 @@ function makeRegion(node: Node, index: number, kind: RegionKind, offset: bigint,
 
 const PLAIN_RP_KINDS = new Set(['memory-slave', 'stream', 'net', 'ats', 'pci-device', 'pcie-root-port', 'gpio']);
 
-function isCpu(node: Node): boolean {
-  return stringOf(node.getProp('device_type')) === 'cpu';
-}
-
 function linkOf(node: Node, name: string, phandles: PhandleIndex): Node | undefined {
   const p = qemuProp(node, name);
   return p && p.value.length >= 4 ? phandles.get(p.value.cell(0)) : undefined;
@@ -132,31 +129,36 @@ function sameCells(a: CellCounts, b: CellCounts): boolean {
   return a.address === b.address && a.size === b.size && a.bus === b.bus && a.priority === b.priority;
 }
 
-/** A sysbus device's windows: one per `reg` tuple, mapped into the DT parent's memory region or system memory. */
-function deviceWindows(node: Node, qom: QomModel, inherited: Inherited, device: RpDevice | undefined, ranges: RangesCache): Region[] {
-  const { tuples } = qemuReg(node, inherited);
-  const parent = node.parent;
+/**
+ * A sysbus device's windows: one per `reg` tuple, mapped into the DT parent's memory
+ * region (`parentKind` says what the parent is) or system memory.
+ */
+function deviceWindows(node: Node, reg: Property, parentKind: QomKind, inherited: Inherited, device: RpDevice | undefined, ranges: RangesCache, out: Region[]): void {
+  const parent = node.parent!;
+  const cells = cellsOf(reg.value);
+  if (!cells) return;
+  const qemu = qemuCells(parent, inherited);
+  const { tuples } = decodeTuples(cells, qemu);
   // The DT reading differs from QEMU's only when the parent lacks its own cell counts (or adds QEMU-only cells).
-  const dt = parent && sameCells(qemuCells(parent, inherited), dtCells(parent)) ? tuples : dtReg(node).tuples;
-  const parentKind = parent ? qom.kind(parent) : 'none';
-  const containerNode = parent && (parentKind === 'memory-region' || parentKind === 'system-memory') ? parent : undefined;
-  const out: Region[] = [];
-  tuples.forEach((t, index) => {
-    if (t.size === 0n) return;
+  const dt = sameCells(qemu, dtCells(parent)) ? tuples : dtReg(node).tuples;
+  const containerNode = parentKind === 'memory-region' || parentKind === 'system-memory' ? parent : undefined;
+  for (let index = 0; index < tuples.length; index++) {
+    const t = tuples[index];
+    if (t.size === 0n) continue;
     const r = makeRegion(node, index, device ? 'rp-window' : 'mmio', t.address, t.size, t.priority, containerNode);
     if (device) r.device = device;
     if (dt.length === tuples.length) r.dtAddress = cpuAddress(node, dt[index].address, ranges);
     out.push(r);
-  });
-  return out;
+  }
 }
 
 /**
  * Builds the regions and address spaces of one tree. `devices` gives the RP device of a
  * node (memory masters' windows become RP windows; plain RP devices have none).
  */
-export function buildAddressModel(nodes: readonly Node[], qom: QomModel, inherited: Inherited, phandles: PhandleIndex, devices: ReadonlyMap<Node, RpDevice>): AddressModel {
-  const sysNode = nodes.find((n) => qom.kind(n) === 'system-memory') ?? nodes[0];
+export function buildAddressModel(table: NodeTable, qom: QomModel, inherited: Inherited, phandles: PhandleIndex, devices: ReadonlyMap<Node, RpDevice>): AddressModel {
+  const { nodes } = table;
+  const sysNode = nodes.find((_, i) => qom.kindAt(i) === 'system-memory') ?? nodes[0];
   const systemRoot = makeRegion(sysNode, 0, 'system', 0n, FULL_SIZE, 0);
   systemRoot.base = 0n;
   const system: AddressSpace = { name: 'system memory', root: systemRoot, leaves: [], viewers: [] };
@@ -166,17 +168,20 @@ export function buildAddressModel(nodes: readonly Node[], qom: QomModel, inherit
   const windows: Region[] = [];
   const ranges = new RangesCache();
 
-  for (const node of nodes) {
-    const kind = qom.kind(node);
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i];
+    const kind = qom.kindAt(i);
+    const reg = table.reg[i];
     if (kind === 'system-memory') regionOf.set(node, systemRoot);
     else if (kind === 'memory-region') {
       const r = memoryRegion(node, qom, inherited, phandles);
       regionOf.set(node, r);
       memRegions.push(r);
-    } else if (kind === 'device' && node.getProp('reg') && !isCpu(node)) {
-      const dev = devices.get(node);
+    } else if (kind === 'device' && reg && !table.cpu[i]) {
+      // RP devices' compatibles name their type: only those nodes can be one.
+      const dev = table.compatible[i] && valueIncludes(table.compatible[i], 'remote-port') ? devices.get(node) : undefined;
       if (dev && PLAIN_RP_KINDS.has(dev.kind)) continue;
-      windows.push(...deviceWindows(node, qom, inherited, dev, ranges));
+      deviceWindows(node, reg, qom.kindAt(table.parent[i]), inherited, dev, ranges, windows);
     }
   }
 
@@ -220,11 +225,10 @@ export function buildAddressModel(nodes: readonly Node[], qom: QomModel, inherit
   for (const s of spaces) s.leaves.sort((a, b) => (a.base! < b.base! ? -1 : a.base! > b.base! ? 1 : 0));
 
   const spaceOf = (n: Node | undefined): AddressSpace | undefined => (n ? resolveContainer(n)?.space : system);
-  for (const node of nodes) {
-    if (isCpu(node)) spaceOf(linkOf(node, 'mr', phandles) ?? linkOf(node, 'memory', phandles))?.viewers.push(node);
-    const dev = devices.get(node);
-    if (dev && (dev.kind === 'memory-slave' || dev.kind === 'ats')) spaceOf(dev.mr)?.viewers.push(node);
+  for (let i = 0; i < nodes.length; i++) {
+    if (table.cpu[i]) spaceOf(linkOf(nodes[i], 'mr', phandles) ?? linkOf(nodes[i], 'memory', phandles))?.viewers.push(nodes[i]);
   }
+  for (const dev of devices.values()) if (dev.kind === 'memory-slave' || dev.kind === 'ats') spaceOf(dev.mr)?.viewers.push(dev.node);
   return { system, spaces, regionOf, regions, spaceOf };
 }
 

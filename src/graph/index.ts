@@ -15,3 +15,4 @@ export * from './remote-port.js';
 export * from './sockets.js';
 export * from './values.js';
 export * from './qom-props.js';
+export * from './node-table.js';

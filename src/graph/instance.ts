@@ -8,6 +8,7 @@ import { buildAddressModel, type AddressModel } from './address-spaces.js';
 import { buildInterruptModel, type InterruptModel } from './interrupts.js';
 import { inferMachine, QomModel, type MachineKind } from './machine.js';
 import { findMainMemory, type MainMemory } from './memory.js';
+import { NodeTable } from './node-table.js';
 import { Inherited, PhandleIndex } from './phandles.js';
 import { bindChannels, makeAdaptor, makeDevice, RP_TYPES, rpTypeOfNode, type Adaptor, type RpDevice, type RpKind } from './remote-port.js';
 
@@ -21,6 +22,8 @@ export interface Instance {
   root: Node;
   /** Every live node, parents first, in tree order. */
   nodes: Node[];
+  /** The same nodes with the properties the models read, by position. */
+  table: NodeTable;
   phandles: PhandleIndex;
   inherited: Inherited;
   qom: QomModel;
@@ -38,32 +41,23 @@ export interface InstanceOptions {
   machine?: MachineKind;
 }
 
-/** Every live node, parents first, in tree order (a loop: nested generators cost a yield per level per node). */
-export function liveNodes(root: Node): Node[] {
-  const out: Node[] = [];
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    out.push(n);
-    for (let i = n.children.length - 1; i >= 0; i--) if (!n.children[i].deleted) stack.push(n.children[i]);
-  }
-  return out;
-}
-
 export function buildInstance(file: string, info: DtInfo, opts: InstanceOptions = {}): Instance {
   const root = info.root;
-  const nodes = liveNodes(root);
+  const table = new NodeTable(root);
+  const nodes = table.nodes;
   const machine = opts.machine ?? inferMachine(root);
   const qom = new QomModel(machine);
-  const phandles = new PhandleIndex(root, nodes);
+  qom.fill(table);
+  const phandles = new PhandleIndex(table);
   const inherited = new Inherited();
 
   const adaptors: Adaptor[] = [];
   const devices: RpDevice[] = [];
   const adaptorOf = new Map<Node, Adaptor>();
   const deviceOf = new Map<Node, RpDevice>();
-  for (const node of nodes) {
-    const type = node.parent ? rpTypeOfNode(node) : undefined;
+  for (let i = 1; i < nodes.length; i++) {
+    const node = nodes[i];
+    const type = rpTypeOfNode(node, table.compatible[i]);
     if (!type) continue;
     const kind = RP_TYPES[type];
     if (kind === 'adaptor' || kind === 'pci-adaptor') {
@@ -85,6 +79,7 @@ export function buildInstance(file: string, info: DtInfo, opts: InstanceOptions 
     info,
     root,
     nodes,
+    table,
     phandles,
     inherited,
     qom,
@@ -92,8 +87,8 @@ export function buildInstance(file: string, info: DtInfo, opts: InstanceOptions 
     devices,
     adaptorOf,
     deviceOf,
-    address: buildAddressModel(nodes, qom, inherited, phandles, deviceOf),
-    interrupts: buildInterruptModel(nodes, inherited, phandles),
+    address: buildAddressModel(table, qom, inherited, phandles, deviceOf),
+    interrupts: buildInterruptModel(table, inherited, phandles),
     memory: findMainMemory(nodes, root),
   };
 }

@@ -17,7 +17,8 @@
 import type { SpanLike } from '../dts/source.js';
 import type { Node, Property } from '../dts/tree.js';
 import { readPhandleArgs, type Inherited, type PhandleArgsStop, type PhandleIndex } from './phandles.js';
-import { cellsOf, compatiblesOf, u32Of, valueIncludes } from './values.js';
+import type { NodeTable } from './node-table.js';
+import { cellsOf, stringsOf, u32Of, valueIncludes } from './values.js';
 
 /** One output of a device connected to an input of an interrupt controller. */
 export interface IrqEdge {
@@ -111,10 +112,9 @@ const GICV3 = new Set(['arm,gic-v3']);
 /** A GICv2 without `num-irq` gets 96 (arm_gic_common_fdt_set_props). */
 export const GIC_DEFAULT_NUM_IRQ = 96;
 
-export function gicInfo(node: Node): GicInfo | undefined {
-  const compatible = node.getProp('compatible');
-  if (!valueIncludes(compatible, 'gic', 'pl390')) return undefined;
-  const compat = compatiblesOf(node);
+export function gicInfo(node: Node, compatible: Property | undefined = node.getProp('compatible')): GicInfo | undefined {
+  if (!compatible || !valueIncludes(compatible, 'gic', 'pl390')) return undefined;
+  const compat = stringsOf(compatible.value);
   const v2 = compat.some((c) => GICV2.has(c));
   const v3 = !v2 && compat.some((c) => GICV3.has(c));
   if (!v2 && !v3) return undefined;
@@ -126,19 +126,21 @@ export function gicInfo(node: Node): GicInfo | undefined {
 /** What the walk collects before the indexes are made. */
 type Found = Pick<InterruptModel, 'irqs' | 'gpios' | 'problems' | 'stops' | 'gics'>;
 
-export function buildInterruptModel(nodes: readonly Node[], inherited: Inherited, phandles: PhandleIndex): InterruptModel {
+export function buildInterruptModel(table: NodeTable, inherited: Inherited, phandles: PhandleIndex): InterruptModel {
   const irqs: IrqEdge[] = [];
   const gpios: GpioEdge[] = [];
   const model: Found = { irqs, gpios, problems: [], stops: [], gics: new Map() };
-  for (const node of nodes) {
-    const g = gicInfo(node);
-    if (g) model.gics.set(node, g);
+  const { nodes } = table;
+  for (let i = 0; i < nodes.length; i++) {
+    const g = gicInfo(nodes[i], table.compatible[i]);
+    if (g) model.gics.set(nodes[i], g);
   }
-  // One pass over each node's properties: this runs on every node of the tree.
-  for (const node of nodes) {
+  for (let i = 0; i < nodes.length; i++) {
+    if (!table.wired[i]) continue;
+    const node = nodes[i];
     for (const prop of node.props) {
       if (prop.deleted) continue;
-      if (prop.name === 'interrupts') resolveInterrupts(node, prop, inherited, phandles, model);
+      if (prop.name === 'interrupts') resolveInterrupts(node, prop, table.interruptParent[i], inherited, phandles, model);
       else if (prop.name === 'interrupts-extended') {
         const list = readPhandleArgs(prop, '#interrupt-cells', phandles);
         for (const e of list.entries) route(node, prop, e.index, e.provider, e.args, phandles, model, e.refLoc);
@@ -161,10 +163,10 @@ export function buildInterruptModel(nodes: readonly Node[], inherited: Inherited
   };
 }
 
-function resolveInterrupts(node: Node, prop: Property, inherited: Inherited, phandles: PhandleIndex, model: Found): void {
+function resolveInterrupts(node: Node, prop: Property, ownParent: Property | undefined, inherited: Inherited, phandles: PhandleIndex, model: Found): void {
   const cells = cellsOf(prop.value);
   if (!cells) return; // dtc's interrupts_property reports the length
-  const ip = inherited.find(node, 'interrupt-parent');
+  const ip = ownParent ? { node, prop: ownParent } : node.parent ? inherited.fromAncestors(node.parent, 'interrupt-parent') : undefined;
   let parent: Node | undefined;
   let n: number | undefined;
   if (ip) {
@@ -186,7 +188,8 @@ function resolveInterrupts(node: Node, prop: Property, inherited: Inherited, pha
     model.problems.push({ source: node, prop, index: 0, reason: 'no-cells' });
     return;
   }
-  for (let i = 0; i + n <= cells.length; i += n) route(node, prop, i / n, parent, cells.slice(i, i + n), phandles, model);
+  if (cells.length === n) route(node, prop, 0, parent, cells, phandles, model); // the common single specifier: no copy
+  else for (let i = 0; i + n <= cells.length; i += n) route(node, prop, i / n, parent, cells.slice(i, i + n), phandles, model);
 }
 
 /** Delivers a specifier to `target`, following interrupt-maps (all matching entries, as QEMU). */

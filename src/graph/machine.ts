@@ -6,8 +6,9 @@
  * DT path: only ancestors that produced an object contribute their node names, and the
  * first one that did not ends the chain (qemu-fdt-cosim.md §1.3-3, §3.2).
  */
-import type { Node } from '../dts/tree.js';
-import { compatiblesOf, stringOf } from './values.js';
+import type { Node, Property } from '../dts/tree.js';
+import type { NodeTable } from './node-table.js';
+import { compatiblesOf, stringOf, stringsOf } from './values.js';
 
 export const MACHINES = [
   'arm-generic-fdt',
@@ -86,9 +87,9 @@ export type QomKind =
  * a node whose strings are all unknown is taken to create a device (as the tree's
  * author presumably intends).
  */
-export function qomKindOf(node: Node, machine: MachineKind): QomKind {
-  if (!node.parent) return 'none';
-  const compat = compatiblesOf(node);
+export function qomKindOf(node: Node, machine: MachineKind, compatible: Property | undefined = node.getProp('compatible')): QomKind {
+  if (!node.parent || !compatible) return 'none';
+  const compat = stringsOf(compatible.value);
   if (compat.length === 0) return 'none';
   for (const c of compat) {
     if (c === 'qemu:system-memory') return 'system-memory';
@@ -106,7 +107,21 @@ export class QomModel {
   private readonly kinds = new Map<Node, QomKind>();
   private readonly paths = new Map<Node, string>();
 
+  private kindsAt: QomKind[] = [];
+
   constructor(readonly machine: MachineKind) {}
+
+  /** Works out the kind of every node of the table at once (see kindAt). */
+  fill(table: NodeTable): void {
+    const { nodes, compatible } = table;
+    this.kindsAt = nodes.map((n, i) => qomKindOf(n, this.machine, compatible[i]));
+    for (let i = 0; i < nodes.length; i++) this.kinds.set(nodes[i], this.kindsAt[i]);
+  }
+
+  /** The kind of the table's node at `i` (after fill), without a lookup by node. */
+  kindAt(i: number): QomKind {
+    return i < 0 ? 'none' : this.kindsAt[i];
+  }
 
   kind(node: Node): QomKind {
     let k = this.kinds.get(node);

@@ -9,18 +9,23 @@
  */
 import type { SpanLike } from '../dts/source.js';
 import { walk, type Node, type Property } from '../dts/tree.js';
+import { NodeTable } from './node-table.js';
 import { cellsOf } from './values.js';
 
 /** Every live node by phandle (`phandle` or legacy `linux,phandle`). */
 export class PhandleIndex {
   private readonly map = new Map<number, Node>();
 
-  /** Indexes `nodes` (every live node, in tree order), or the tree below `root`. */
-  constructor(root: Node, nodes: Iterable<Node> = walk(root)) {
-    for (const n of nodes) {
-      const ph = n.phandle || phandleProp(n);
-      if (ph && ph !== 0xffffffff && !this.map.has(ph)) this.map.set(ph, n);
-    }
+  /** Indexes the tree below `root`, or a node table (whose phandles are already read). */
+  constructor(source: Node | NodeTable) {
+    if (source instanceof NodeTable) {
+      const { nodes, phandle } = source;
+      for (let i = 0; i < nodes.length; i++) this.add(phandle[i], nodes[i]);
+    } else for (const n of walk(source)) this.add(n.phandle || phandleProp(n), n);
+  }
+
+  private add(ph: number, n: Node): void {
+    if (ph && ph !== 0xffffffff && !this.map.has(ph)) this.map.set(ph, n);
   }
 
   get(phandle: number): Node | undefined {
@@ -119,12 +124,22 @@ export class Inherited {
   private readonly cache = new Map<string, Map<Node, { node: Node; prop: Property } | null>>();
 
   find(node: Node, name: string): { node: Node; prop: Property } | undefined {
+    const own = node.getProp(name);
+    if (own) return { node, prop: own };
+    return node.parent ? this.fromAncestors(node.parent, name) : undefined;
+  }
+
+  /**
+   * The nearest such property on `node` or an ancestor. Cached per node asked, so ask for
+   * ancestors (a leaf's parent), not leaves: leaves are most of a tree and asked once each.
+   */
+  fromAncestors(node: Node, name: string): { node: Node; prop: Property } | undefined {
     let byNode = this.cache.get(name);
     if (!byNode) this.cache.set(name, (byNode = new Map()));
     const hit = byNode.get(node);
     if (hit !== undefined) return hit ?? undefined;
     const own = node.getProp(name);
-    const found = own ? { node, prop: own } : node.parent ? (this.find(node.parent, name) ?? null) : null;
+    const found = own ? { node, prop: own } : node.parent ? (this.fromAncestors(node.parent, name) ?? null) : null;
     byNode.set(node, found);
     return found ?? undefined;
   }

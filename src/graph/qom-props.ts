@@ -72,5 +72,5 @@ export function qomIntProps(inst: Instance, node: Node): Array<{ prop: Property;
 /** Every integer/bool property QEMU will read in the instance (only the objects with known tables are looked at). */
 export function* allQomIntProps(inst: Instance): Iterable<{ node: Node; prop: Property; name: string; type: QomIntType }> {
   const nodes = new Set<Node>([...inst.adaptorOf.keys(), ...inst.deviceOf.keys(), ...inst.address.regionOf.keys(), ...inst.interrupts.gics.keys()]);
-  for (const node of inst.nodes) if (nodes.has(node)) for (const p of qomIntProps(inst, node)) yield { node, ...p };
+  for (const node of nodes) for (const p of qomIntProps(inst, node)) yield { node, ...p };
 }

@@ -12,7 +12,7 @@ import type { Node, Property } from '../dts/tree.js';
 import type { QomModel } from './machine.js';
 import type { PhandleIndex } from './phandles.js';
 import { parseChardesc, qomFileName, type Socket } from './sockets.js';
-import { cellsOf, compatiblesOf, qemuInt, qemuProp, stringOf, valueIncludes } from './values.js';
+import { cellsOf, qemuInt, qemuProp, stringOf, stringsOf, valueIncludes } from './values.js';
 
 export type RpKind = 'memory-master' | 'memory-slave' | 'gpio' | 'stream' | 'net' | 'ats' | 'pci-device' | 'pcie-root-port';
 
@@ -52,9 +52,9 @@ export function rpTypeOf(compat: string): string | undefined {
 }
 
 /** The RP type of a node (first compatible string that names one). */
-export function rpTypeOfNode(node: Node): string | undefined {
-  if (!valueIncludes(node.getProp('compatible'), 'remote-port')) return undefined;
-  for (const c of compatiblesOf(node)) {
+export function rpTypeOfNode(node: Node, compatible: Property | undefined = node.getProp('compatible')): string | undefined {
+  if (!compatible || !valueIncludes(compatible, 'remote-port')) return undefined;
+  for (const c of stringsOf(compatible.value)) {
     const t = rpTypeOf(c);
     if (t) return t;
   }
@@ -66,11 +66,10 @@ export function rpTypeOfNode(node: Node): string | undefined {
  * `remote-port-gpoi`): QEMU finds no type, skips the node silently, and its channel is
  * never bound. Returns the string and the type it was probably meant to be.
  */
-export function misspeltRpType(node: Node): { compat: string; meant?: string } | undefined {
-  const compatible = node.getProp('compatible');
+export function misspeltRpType(node: Node, compatible: Property | undefined = node.getProp('compatible')): { compat: string; meant?: string } | undefined {
   if (!valueIncludes(compatible, 'emote', 'ort')) return undefined; // most nodes: a cheap no
-  if (rpTypeOfNode(node)) return undefined;
-  for (const c of compatiblesOf(node)) {
+  if (rpTypeOfNode(node, compatible)) return undefined;
+  for (const c of stringsOf(compatible!.value)) {
     const bare = c.slice(c.lastIndexOf(',') + 1);
     if (!/remote|port/i.test(bare)) continue; // cheap test first: this runs on every node
     const meant = suggest(bare, Object.keys(RP_TYPES));

@@ -12,8 +12,8 @@ export default defineRule({
   run(ctx) {
     eachInstance(ctx, (inst) => {
       // Two objects can share a QOM path only if they share a node name: work out paths for those alone.
-      const objects = inst.nodes.filter((n) => {
-        const kind = inst.qom.kind(n);
+      const objects = inst.nodes.filter((_, i) => {
+        const kind = inst.qom.kindAt(i);
         return kind === 'device' || kind === 'memory-region';
       });
       const named = new Map<string, number>();

@@ -7,8 +7,10 @@ export default defineRule({
   summary: 'a compatible that looks like a misspelt Remote Port type matches no QEMU type: the node is skipped silently and its channel never bound',
   run(ctx) {
     eachInstance(ctx, (inst) => {
-      for (const node of inst.nodes) {
-        const typo = node.parent && misspeltRpType(node);
+      const { nodes, compatible } = inst.table;
+      for (let i = 1; i < nodes.length; i++) {
+        const node = nodes[i];
+        const typo = misspeltRpType(node, compatible[i]);
         if (!typo) continue;
         ctx.report({
           node,
