@@ -294,7 +294,7 @@ const CASES: RuleCase[] = [
     faulty: one('bus {\n\tcompatible = "simple-bus";\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\tranges;\n\n\tserial@c0000000 {\n\t\tcompatible = "arm,pl011";\n\t\treg = <0xc0000000 0x1000>;\n\t};\n};'),
     correct: one('bus {\n\tcompatible = "simple-bus";\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\tranges;\n\tcontainer = <&sysmem>;\n\n\tserial@c0000000 {\n\t\tcompatible = "arm,pl011";\n\t\treg = <0xc0000000 0x1000>;\n\t};\n};'),
     at: ['board.dts', 'bus {'],
-    message: /\/bus: is a memory region mapped nowhere \(no reg, no container\) and nothing views it/,
+    message: /\/bus: is a memory region mapped nowhere \(no reg, no container\) and nothing refers to it/,
   },
   {
     rule: 'gic-spi-range',

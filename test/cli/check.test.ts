@@ -194,16 +194,17 @@ describe('cosim graph', () => {
 
 describe('cosim map', () => {
   it('prints one table per address space', () => {
-    const r = cli(['map', DEMO]);
+    const r = cli(['map', APU, PMU]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('demo-board.dts: system memory (used by /cpus/cpu@0, /dma-port)');
-    expect(r.stdout).toMatch(/0xa0000000 +0xa000ffff +64 KiB +0 +rp-window +\/periph@a0000000 +channel 9 of \/cosim → qemu-rport-_cosim/);
+    expect(r.stdout).toContain('zynqmp-apu.dts: system memory (used by /cpus/cpu@0, /pmu_bus)');
+    expect(r.stdout).toMatch(/0xa0000000 +0xa000ffff +64 KiB +0 +rp-window +\/pl_regs@a0000000 +channel 9 of \/cosim → qemu-rport-_cosim/);
+    expect(r.stdout).toMatch(/0xffd00000 +0xffd07fff +32 KiB +0 +rom +\/pmu_rom@ffd00000/);
   });
 
   it('prints JSON with hex addresses', () => {
-    const r = cli(['map', DEMO, '--json']);
+    const r = cli(['map', PMU, '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j.spaces[0].rows[0]).toEqual({ start: '0x0', end: '0xfffffff', size: '0x10000000', priority: 0, kind: 'ram', node: '/ram_bank0@0', detail: '' });
+    expect(j.spaces[0].rows[0]).toEqual({ start: '0x0', end: '0xfffffff', size: '0x10000000', priority: 0, kind: 'ram', node: '/ddr@0', detail: 'shared file qemu-memory-_ddr@0' });
   });
 });
