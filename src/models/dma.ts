@@ -28,7 +28,7 @@
  * | 0x14 | CTRL | RW | bit 0 START (write 1 to start a copy of LEN bytes from SRC to DST; reads 0), bit 1 IRQ_EN |
  * | 0x18 | STATUS | RO/W1C | bit 0 BUSY (RO); bit 1 DONE, the copy completed (W1C); bit 2 ERROR, it stopped on a failed access (W1C); bit 3 ERR_WRITE (RO): the failed access was the write; bits 11:8 ERR_RESP (RO): its Remote Port response (1 bus error, 2 address error, 15 no connection). Clearing ERROR clears bits 11:3 too. |
  * | 0x1c | COPIED | RO | bytes copied so far by the current or last copy |
- * | 0x20 | ERR_ADDR_LO | RO | address of the failed access, bits 31:0 |
+ * | 0x20 | ERR_ADDR_LO | RO | address of the last failed access, bits 31:0 (kept until the next START, so a handler may clear STATUS first) |
  * | 0x24 | ERR_ADDR_HI | RO | bits 63:32 |
  *
  * Writing SRC, DST or LEN while BUSY is ignored (and logged), as is START; START clears
@@ -54,7 +54,6 @@ const DEFAULT_BURST = 4096;
 interface Failure {
   response: number;
   write: boolean;
-  addr: bigint;
 }
 
 export const dma: ModelDefinition = {
@@ -75,6 +74,7 @@ export const dma: ModelDefinition = {
     let busy = false;
     let done = false;
     let failure: Failure | undefined;
+    let errAddr = 0n;
     let copied = 0;
 
     const sync = (): void => irq.set(irqEnabled && (done || failure !== undefined));
@@ -99,11 +99,12 @@ export const dma: ModelDefinition = {
         }
         done = true;
       } catch (e) {
-        if (e instanceof RpBusError) failure = { response: e.response & 0xf, write: e.command === 'write', addr: e.addr };
+        if (e instanceof RpBusError) failure = { response: e.response & 0xf, write: e.command === 'write' };
         else {
-          failure = { response: ERR_NO_CONNECTION, write: stage === 'write', addr: at };
+          failure = { response: ERR_NO_CONNECTION, write: stage === 'write' };
           ctx.log(`copy stopped at ${hex(at)} (${stage}): ${e instanceof Error ? e.message : String(e)}`);
         }
+        errAddr = at;
       }
       busy = false;
       sync();
@@ -116,6 +117,7 @@ export const dma: ModelDefinition = {
       }
       done = false;
       failure = undefined;
+      errAddr = 0n;
       copied = 0;
       busy = true;
       sync();
@@ -153,7 +155,7 @@ export const dma: ModelDefinition = {
         },
       },
       { name: 'COPIED', offset: 0x1c, read: () => copied },
-      ...register64('ERR_ADDR', 0x20, () => failure?.addr ?? 0n),
+      ...register64('ERR_ADDR', 0x20, () => errAddr),
     ];
     bindWindow(ctx, window, registerBlock(registers, SPAN));
   },

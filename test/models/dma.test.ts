@@ -126,6 +126,7 @@ describe('dma', () => {
     await rig.write32('dma', STATUS, ERROR);
     expect(await rig.read32('dma', STATUS)).toBe(0);
     expect(rig.level(3)).toBe(false);
+    expect(await rig.read32('dma', ERR_ADDR_LO)).toBe(0x10_0000); // kept until the next START
 
     // A failing read: ERR_WRITE clear. Without IRQ_EN the line stays low; enabling it raises it.
     await program(rig, 0x10_0000n, 0x2000n, 16);
@@ -139,6 +140,7 @@ describe('dma', () => {
     await program(rig, 0n, 0n, 0);
     await rig.write32('dma', CTRL, START | IRQ_EN);
     await eventually(async () => (await rig!.read32('dma', STATUS)) === DONE, 'DONE');
+    expect(await rig.read32('dma', ERR_ADDR_LO)).toBe(0);
   });
 
   it('rejects bad options naming the node and the property', async () => {

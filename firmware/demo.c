@@ -1,0 +1,316 @@
+/*
+ * cosim demo: a bare-metal program for dts/demo-board.dts whose peripherals are cosim's
+ * TypeScript models behind QEMU's Remote Port. It
+ *   - prints through the uart16550 model (polling LSR),
+ *   - sets up the GICv2 and takes real interrupts at EL3,
+ *   - times a one-shot interrupt and three periodic ones (waiting in WFI) with the timer
+ *     model, which counts simulated nanoseconds,
+ *   - copies a buffer between two RAM areas with the dma model, waiting for its done
+ *     interrupt, and checks a copy from an unmapped address fails with an error,
+ *   - writes the SRAM model from the CPU and copies it into RAM with the DMA engine,
+ * and ends QEMU through semihosting with status 0 if all went well, 1 if not.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board.h"
+
+void semihosting_exit(int status) __attribute__((noreturn));
+void irq_handler(void);
+void exception_fatal(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far) __attribute__((noreturn));
+int main(void);
+
+/* --- console ------------------------------------------------------------------------- */
+
+static void putc_uart(char c) {
+	while (!(read32(UART_LSR) & UART_LSR_THRE))
+		;
+	write32(UART_THR, (uint8_t)c);
+}
+
+static void puts_uart(const char *s) {
+	for (; *s; s++) {
+		if (*s == '\n') putc_uart('\r');
+		putc_uart(*s);
+	}
+}
+
+static void put_hex(uint64_t v) {
+	puts_uart("0x");
+	int started = 0;
+	for (int shift = 60; shift >= 0; shift -= 4) {
+		unsigned d = (v >> shift) & 0xf;
+		if (d || started || shift == 0) {
+			putc_uart("0123456789abcdef"[d]);
+			started = 1;
+		}
+	}
+}
+
+static void put_dec(uint64_t v) {
+	char buf[21];
+	int i = sizeof buf - 1;
+	buf[i] = 0;
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	puts_uart(&buf[i]);
+}
+
+static int failures;
+
+static void check(int ok, const char *what) {
+	puts_uart(ok ? "  ok   " : "  FAIL ");
+	puts_uart(what);
+	puts_uart("\n");
+	if (!ok) failures++;
+}
+
+static void uart_init(void) {
+	write32(UART_LCR, 0x83); /* 8N1, divisor latch on */
+	write32(UART_DLL, 1);
+	write32(UART_DLM, 0);
+	write32(UART_LCR, 0x03);
+	write32(UART_FCR, 0x07); /* FIFOs on and cleared */
+	write32(UART_IER, 0);
+	write32(UART_MCR, 0x03);
+}
+
+/* --- GICv2 --------------------------------------------------------------------------- */
+
+#define GICD_CTLR (GICD_BASE + 0x000)
+#define GICD_ISENABLER(n) (GICD_BASE + 0x100 + 4 * (n))
+#define GICD_ICENABLER(n) (GICD_BASE + 0x180 + 4 * (n))
+#define GICD_IPRIORITYR(n) (GICD_BASE + 0x400 + 4 * (n))
+#define GICD_ITARGETSR(n) (GICD_BASE + 0x800 + 4 * (n))
+#define GICD_ICFGR(n) (GICD_BASE + 0xc00 + 4 * (n))
+#define GICC_CTLR (GICC_BASE + 0x00)
+#define GICC_PMR (GICC_BASE + 0x04)
+#define GICC_BPR (GICC_BASE + 0x08)
+#define GICC_IAR (GICC_BASE + 0x0c)
+#define GICC_EOIR (GICC_BASE + 0x10)
+
+static void set_byte(uintptr_t reg_base, unsigned id, uint8_t v) {
+	uintptr_t reg = reg_base + 4 * (id / 4);
+	unsigned shift = 8 * (id % 4);
+	write32(reg, (read32(reg) & ~(0xffu << shift)) | ((uint32_t)v << shift));
+}
+
+/* A level-sensitive SPI, priority 0x80, to CPU 0, enabled. */
+static void gic_enable_spi(unsigned id) {
+	set_byte(GICD_IPRIORITYR(0), id, 0x80);
+	set_byte(GICD_ITARGETSR(0), id, 0x01);
+	uintptr_t cfg = GICD_ICFGR(id / 16);
+	write32(cfg, read32(cfg) & ~(2u << (2 * (id % 16))));
+	write32(GICD_ISENABLER(id / 32), 1u << (id % 32));
+}
+
+static void gic_init(void) {
+	write32(GICD_CTLR, 0);
+	/* Group 0 (the reset default) is what a secure EL3 program handles, signalled as IRQ. */
+	write32(GICC_PMR, 0xff);
+	write32(GICC_BPR, 0);
+	write32(GICC_CTLR, 1);
+	gic_enable_spi(TIMER_IRQ);
+	gic_enable_spi(DMA_IRQ);
+	write32(GICD_CTLR, 1);
+}
+
+static inline void irq_enable(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
+static inline void irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
+static inline void wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+
+/* --- interrupts ---------------------------------------------------------------------- */
+
+static uint64_t timer_now(void) {
+	uint32_t lo = read32(TIMER_NOW_LO); /* latches NOW_HI */
+	return ((uint64_t)read32(TIMER_NOW_HI) << 32) | lo;
+}
+
+static volatile unsigned timer_irqs;
+static volatile uint64_t timer_irq_time;
+static volatile unsigned dma_irqs;
+static volatile uint32_t dma_status;
+static volatile unsigned spurious;
+
+void irq_handler(void) {
+	uint32_t iar = read32(GICC_IAR);
+	unsigned id = iar & 0x3ff;
+	if (id >= 1020) {
+		spurious++;
+		return;
+	}
+	if (id == TIMER_IRQ) {
+		timer_irq_time = timer_now();
+		write32(TIMER_STATUS, TIMER_STATUS_EXPIRED); /* lowers the line before the EOI */
+		timer_irqs++;
+	} else if (id == DMA_IRQ) {
+		uint32_t s = read32(DMA_STATUS);
+		dma_status = s;
+		write32(DMA_STATUS, s & (DMA_STATUS_DONE | DMA_STATUS_ERROR));
+		dma_irqs++;
+	} else {
+		spurious++;
+	}
+	write32(GICC_EOIR, iar);
+}
+
+static const char *const exception_kinds[] = {
+	"synchronous (SP_EL0)", "IRQ (SP_EL0)", "FIQ (SP_EL0)", "SError (SP_EL0)",
+	"synchronous", "IRQ", "FIQ", "SError",
+};
+
+void exception_fatal(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far) {
+	puts_uart("demo: unexpected exception: ");
+	puts_uart(kind < 8 ? exception_kinds[kind] : "from a lower EL");
+	puts_uart(" ESR ");
+	put_hex(esr);
+	puts_uart(" ELR ");
+	put_hex(elr);
+	puts_uart(" FAR ");
+	put_hex(far);
+	puts_uart("\n");
+	semihosting_exit(2);
+}
+
+/*
+ * Waits (polling the simulated time) until *counter reaches target or timeout_ns of
+ * simulated time pass. Each poll is a Remote Port access, so QEMU keeps serving the
+ * models' DMA and interrupts meanwhile.
+ */
+static int wait_count(volatile unsigned *counter, unsigned target, uint64_t timeout_ns) {
+	uint64_t start = timer_now();
+	while (*counter < target)
+		if (timer_now() - start > timeout_ns) return 0;
+	return 1;
+}
+
+/* --- tests --------------------------------------------------------------------------- */
+
+static void test_uart(void) {
+	puts_uart("uart16550:\n");
+	write32(UART_SCR, 0x5a);
+	check(read32(UART_SCR) == 0x5a, "scratch register reads back");
+	check((read32(UART_LSR) & (UART_LSR_THRE | UART_LSR_TEMT)) == (UART_LSR_THRE | UART_LSR_TEMT), "LSR: transmitter empty");
+	check((read32(UART_IIR) & 0xcf) == 0xc1, "IIR: FIFOs on, no interrupt pending");
+}
+
+static void test_timer(void) {
+	const uint64_t interval = 1000000; /* 1 ms of simulated time */
+	puts_uart("timer:\n");
+	write32(TIMER_INTERVAL_LO, (uint32_t)interval);
+	write32(TIMER_INTERVAL_HI, 0);
+	uint64_t t0 = timer_now();
+	write32(TIMER_CTRL, TIMER_CTRL_ENABLE | TIMER_CTRL_IRQ_EN);
+	int fired = wait_count(&timer_irqs, 1, 100 * interval);
+	check(fired, "one-shot interrupt taken");
+	if (!fired) return;
+	uint64_t took = timer_irq_time - t0;
+	puts_uart("  interrupt after ");
+	put_dec(took);
+	puts_uart(" ns of simulated time (programmed ");
+	put_dec(interval);
+	puts_uart(")\n");
+	check(took >= interval, "not before the programmed time");
+	check((read32(TIMER_CTRL) & TIMER_CTRL_ENABLE) == 0, "one-shot timer stopped");
+	check(read32(TIMER_STATUS) == 0, "status cleared by the handler");
+
+	/* Periodic: sleep in WFI; QEMU's SYNCs move the model's clock while the CPU sleeps. */
+	const uint64_t period = 200000;
+	write32(TIMER_INTERVAL_LO, (uint32_t)period);
+	t0 = timer_now();
+	write32(TIMER_CTRL, TIMER_CTRL_ENABLE | TIMER_CTRL_PERIODIC | TIMER_CTRL_IRQ_EN);
+	for (;;) {
+		irq_disable();
+		if (timer_irqs >= 4) break;
+		wfi(); /* wakes for a pending interrupt even while masked */
+		irq_enable();
+	}
+	irq_enable();
+	write32(TIMER_CTRL, 0);
+	uint64_t elapsed = timer_irq_time - t0;
+	puts_uart("  3 periodic interrupts in WFI, the last after ");
+	put_dec(elapsed);
+	puts_uart(" ns\n");
+	check(elapsed >= 3 * period, "periods not shorter than programmed");
+}
+
+#define DMA_LEN_BYTES 40000u
+static uint8_t dma_src[DMA_LEN_BYTES] __attribute__((aligned(64)));
+static uint8_t dma_dst[DMA_LEN_BYTES + 64] __attribute__((aligned(64)));
+
+/* Starts a copy and waits for the DMA interrupt; returns the STATUS the handler saw. */
+static uint32_t dma_copy(uintptr_t dst, uintptr_t src, uint32_t len) {
+	unsigned before = dma_irqs;
+	write32(DMA_SRC_LO, (uint32_t)src);
+	write32(DMA_SRC_HI, (uint32_t)((uint64_t)src >> 32));
+	write32(DMA_DST_LO, (uint32_t)dst);
+	write32(DMA_DST_HI, (uint32_t)((uint64_t)dst >> 32));
+	write32(DMA_LEN, len);
+	write32(DMA_CTRL, DMA_CTRL_START | DMA_CTRL_IRQ_EN);
+	if (!wait_count(&dma_irqs, before + 1, 1000000000)) return 0;
+	return dma_status;
+}
+
+static int same(const volatile uint8_t *a, const volatile uint8_t *b, size_t n) {
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i]) return 0;
+	return 1;
+}
+
+static void test_dma(void) {
+	puts_uart("dma:\n");
+	for (unsigned i = 0; i < DMA_LEN_BYTES; i++) dma_src[i] = (uint8_t)(i * 7 + (i >> 8));
+	for (unsigned i = 0; i < sizeof dma_dst; i++) dma_dst[i] = 0xee;
+
+	uint32_t s = dma_copy((uintptr_t)dma_dst, (uintptr_t)dma_src, DMA_LEN_BYTES);
+	check(s == DMA_STATUS_DONE, "RAM to RAM copy done, interrupt taken");
+	check(read32(DMA_COPIED) == DMA_LEN_BYTES, "COPIED = LEN");
+	check(same(dma_dst, dma_src, DMA_LEN_BYTES), "destination equals source");
+	check(dma_dst[DMA_LEN_BYTES] == 0xee, "nothing written past the end");
+
+	s = dma_copy((uintptr_t)dma_dst, UNMAPPED_ADDR, 256);
+	puts_uart("  copy from an unmapped address: STATUS ");
+	put_hex(s);
+	puts_uart("\n");
+	check((s & DMA_STATUS_ERROR) && !(s & DMA_STATUS_ERR_WRITE) && DMA_STATUS_ERR_RESP(s) != 0, "bus error reported");
+	check(read32(DMA_ERR_ADDR_LO) == (uint32_t)UNMAPPED_ADDR && read32(DMA_ERR_ADDR_HI) == 0, "ERR_ADDR is the failed read");
+	check(read32(DMA_STATUS) == 0, "status cleared by the handler");
+}
+
+static void test_sram(void) {
+	volatile uint32_t *sram = (volatile uint32_t *)SRAM_BASE;
+	puts_uart("ram (SRAM model):\n");
+	for (unsigned i = 0; i < 256; i++) sram[i] = 0x5a000000u | (i * 0x10101u);
+	int ok = 1;
+	for (unsigned i = 0; i < 256; i++) ok &= sram[i] == (0x5a000000u | (i * 0x10101u));
+	check(ok, "CPU writes read back");
+	((volatile uint8_t *)SRAM_BASE)[SRAM_SIZE - 1] = 0xa5;
+	check(((volatile uint8_t *)SRAM_BASE)[SRAM_SIZE - 1] == 0xa5, "last byte of the window");
+	/* The DMA engine reads the SRAM through QEMU, which forwards to the model. */
+	uint32_t s = dma_copy((uintptr_t)dma_dst, SRAM_BASE, 1024);
+	check(s == DMA_STATUS_DONE && same(dma_dst, (const volatile uint8_t *)SRAM_BASE, 1024), "DMA from SRAM to RAM");
+}
+
+int main(void) {
+	uart_init();
+	puts_uart("\ncosim demo: bare-metal AArch64 at EL3 on arm-generic-fdt; UART, timer, DMA and SRAM are TypeScript models\n");
+	gic_init();
+	irq_enable();
+
+	test_uart();
+	test_timer();
+	test_dma();
+	test_sram();
+
+	check(spurious == 0, "no spurious interrupts");
+	if (failures) {
+		puts_uart("demo: ");
+		put_dec((uint64_t)failures);
+		puts_uart(" test(s) FAILED\n");
+		return 1;
+	}
+	puts_uart("demo: all tests passed\n");
+	return 0;
+}
