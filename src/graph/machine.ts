@@ -115,7 +115,6 @@ export class QomModel {
   fill(table: NodeTable): void {
     const { nodes, compatible } = table;
     this.kindsAt = nodes.map((n, i) => qomKindOf(n, this.machine, compatible[i]));
-    for (let i = 0; i < nodes.length; i++) this.kinds.set(nodes[i], this.kindsAt[i]);
   }
 
   /** The kind of the table's node at `i` (after fill), without a lookup by node. */

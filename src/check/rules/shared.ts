@@ -34,9 +34,6 @@ export function* linkEnds(platform: Platform): Iterable<[Adaptor, Adaptor]> {
 /** Calls `fn` for every interrupt connection that ends at a GIC. */
 export function eachGicInterrupt(ctx: RuleContext, fn: (edge: IrqEdge, gic: GicInfo) => void): void {
   for (const inst of ctx.platform.instances) {
-    for (const e of inst.interrupts.irqs) {
-      const gic = inst.interrupts.gics.get(e.controller);
-      if (gic) fn(e, gic);
-    }
+    for (const gic of inst.interrupts.gics.values()) for (const e of inst.interrupts.irqsTo.get(gic.node) ?? []) fn(e, gic);
   }
 }
