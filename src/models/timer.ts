@@ -18,8 +18,11 @@
  * | 0x10 | NOW_LO | RO | current simulated time in ns, bits 31:0; reading it latches NOW_HI |
  * | 0x14 | NOW_HI | RO | bits 63:32 of the time latched by the last NOW_LO read (read LO first; a 64-bit access does) |
  *
- * A periodic timer expires every INTERVAL ns (re-read at each expiry, so a new INTERVAL
- * applies from the next period); an INTERVAL of 0 counts as 1 ns. Expiry happens exactly at
+ * A periodic timer expires every INTERVAL ns (a new INTERVAL applies from the next
+ * expiry); an INTERVAL of 0 counts as 1 ns. Expiries while EXPIRED is still set change
+ * nothing the guest can see, so the model does not compute them: it resumes counting, in
+ * phase with the first start, when the guest clears EXPIRED (a 1 ns period across a long
+ * quiet stretch costs nothing). Expiry happens exactly at
  * start + INTERVAL in simulated time: the interrupt goes out stamped with that time, as soon
  * as the peer learns that QEMU's clock has reached it — from the timestamp of any request
  * QEMU sends, or from its SYNC. So give the adaptor `sync = <1>`: then, while the guest is
@@ -52,19 +55,29 @@ export const timer: ModelDefinition = {
     let interval = 0n;
     let nowLatch = 0n;
     let pending: RpTimer | undefined;
+    /** Time of the last expiry: the phase a paused periodic timer resumes in. */
+    let last = 0n;
 
+    const period = (): bigint => (interval > 0n ? interval : 1n);
     const sync = (): void => irq.set(expired && (ctrl & CTRL_IRQ_EN) !== 0);
-    const arm = (): void => {
-      pending = clock.after(interval > 0n ? interval : 1n, expire);
-    };
-    const expire = (): void => {
+    const expire = (now: bigint): void => {
+      const unacknowledged = expired;
       expired = true;
-      if (ctrl & CTRL_PERIODIC) arm();
-      else {
-        pending = undefined;
-        ctrl &= ~CTRL_ENABLE;
-      }
+      last = now;
+      pending = undefined;
+      if (!(ctrl & CTRL_PERIODIC)) ctrl &= ~CTRL_ENABLE;
+      else if (!unacknowledged) pending = clock.after(period(), expire);
       sync();
+    };
+    /** After EXPIRED is cleared: a paused periodic timer goes on from its next period boundary. */
+    const resume = (): void => {
+      if (expired || pending !== undefined || !(ctrl & CTRL_ENABLE)) return;
+      if (!(ctrl & CTRL_PERIODIC)) {
+        ctrl &= ~CTRL_ENABLE; // made one-shot while paused: it has expired
+        return;
+      }
+      const p = period();
+      pending = clock.at(last + p * ((clock.now - last) / p + 1n), expire);
     };
 
     const registers: Register[] = [
@@ -75,11 +88,11 @@ export const timer: ModelDefinition = {
         write: (value, mask) => {
           const was = ctrl;
           ctrl = merge(ctrl, value, mask) & (CTRL_ENABLE | CTRL_PERIODIC | CTRL_IRQ_EN);
-          if (!(was & CTRL_ENABLE) && ctrl & CTRL_ENABLE) arm();
+          if (!(was & CTRL_ENABLE) && ctrl & CTRL_ENABLE) pending = clock.after(period(), expire);
           else if (was & CTRL_ENABLE && !(ctrl & CTRL_ENABLE)) {
             pending?.cancel();
             pending = undefined;
-          }
+          } else resume();
           sync();
         },
       },
@@ -89,6 +102,7 @@ export const timer: ModelDefinition = {
         read: () => (expired ? STATUS_EXPIRED : 0),
         write: (value) => {
           if (value & STATUS_EXPIRED) expired = false;
+          resume();
           sync();
         },
       },

@@ -98,6 +98,35 @@ describe('timer', () => {
     expect(rig.irqs.length).toBe(count);
   });
 
+  it('keeps its phase across expiries the guest has not acknowledged, without computing each one', async () => {
+    rig = await startRig(TIMER());
+    await rig.write32('timer', INTERVAL_LO, 1_000);
+    await rig.write32('timer', CTRL, ENABLE | PERIODIC | IRQ_EN); // at t = 0: 1000, 2000, …
+    await advance(rig, 10_500n);
+    expect(rig.irqs).toEqual([{ line: 1, level: true, timestamp: 1_000n, at: 10_500n }]);
+    await rig.write32('timer', STATUS, 1); // at 10 500: the next boundary is 11 000
+    await advance(rig, 499n);
+    expect(rig.level(1)).toBe(false);
+    await advance(rig, 1n);
+    expect(rig.irqs.at(-1)).toEqual({ line: 1, level: true, timestamp: 11_000n, at: 11_000n });
+    await rig.write32('timer', STATUS, 1);
+
+    // A 1 ns period over 10 s of quiet guest time: one expiry computed, not ten billion.
+    await rig.write32('timer', CTRL, 0);
+    await rig.write32('timer', INTERVAL_LO, 1);
+    await rig.write32('timer', CTRL, ENABLE | PERIODIC | IRQ_EN);
+    const t0 = Date.now();
+    await advance(rig, 10_000_000_000n);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(rig.irqs.at(-1)).toEqual({ line: 1, level: true, timestamp: 11_001n, at: 10_000_011_000n });
+    // Switched to one-shot while paused: clearing EXPIRED ends it.
+    await rig.write32('timer', CTRL, ENABLE | IRQ_EN);
+    await rig.write32('timer', STATUS, 1);
+    expect(await rig.read32('timer', CTRL)).toBe(IRQ_EN);
+    await advance(rig, 100n);
+    expect(await rig.read32('timer', STATUS)).toBe(0);
+  });
+
   it('takes 64-bit intervals and reports 64-bit time; IRQ_EN gates the line, not the expiry', async () => {
     rig = await startRig(TIMER());
     await rig.write32('timer', INTERVAL_HI, 1);
