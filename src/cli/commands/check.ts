@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { Command, Flags } from '@oclif/core';
+import { Args, Command, Flags } from '@oclif/core';
 import { formatHuman } from '../../check/report/human.js';
 import { formatJson } from '../../check/report/json.js';
 import { formatSarif } from '../../check/report/sarif.js';
@@ -24,6 +24,7 @@ Exit code: 0 clean (warnings allowed), 1 errors (or warnings with --warnings-as-
   ];
 
   static override strict = false;
+  static override args = { boards: Args.string({ description: 'Board files (.dts or .dtb); several are the QEMU instances of one platform.' }) };
   static override flags = {
     ...platformFlags,
     format: Flags.string({ options: ['human', 'json', 'sarif'], default: 'human', description: 'Report format.' }),

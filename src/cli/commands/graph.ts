@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Command, Flags } from '@oclif/core';
+import { Args, Command, Flags } from '@oclif/core';
 import { platformDot } from '../../graph/views/diagram.js';
 import { renderDiagram, type DiagramFormat } from '../../graph/views/render.js';
 import { ATTACHED_VALUE_FLAGS, loadForView, platformFlags } from '../platform-flags.js';
@@ -14,6 +14,7 @@ Graphviz install needed), or the Graphviz DOT source. The format follows the -o 
   static override examples = ['<%= config.bin %> graph dts/demo-board.dts -o board.html', '<%= config.bin %> graph dts/zynqmp-apu.dts dts/zynqmp-pmu.dts -o platform.svg'];
 
   static override strict = false;
+  static override args = { boards: Args.string({ description: 'Board files (.dts or .dtb); several are the QEMU instances of one platform.' }) };
   static override flags = {
     ...platformFlags,
     output: Flags.string({ char: 'o', description: 'Output file (.svg, .html or .dot); "-" or none: stdout.' }),

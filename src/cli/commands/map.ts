@@ -1,4 +1,4 @@
-import { Command, Flags } from '@oclif/core';
+import { Args, Command, Flags } from '@oclif/core';
 import { addressMap, addressMapJson, formatAddressMap } from '../../graph/views/address-map.js';
 import { ATTACHED_VALUE_FLAGS, loadForView, platformFlags } from '../platform-flags.js';
 import { normalizeArgv } from '../shared.js';
@@ -12,6 +12,7 @@ Addresses are where QEMU puts things: containers add up, and \`ranges\` is not u
   static override examples = ['<%= config.bin %> map dts/demo-board.dts', '<%= config.bin %> map dts/demo-board.dts --json'];
 
   static override strict = false;
+  static override args = { boards: Args.string({ description: 'Board files (.dts or .dtb); several are the QEMU instances of one platform.' }) };
   static override flags = {
     ...platformFlags,
     json: Flags.boolean({ description: 'Print the map as JSON (addresses as hex strings).' }),
