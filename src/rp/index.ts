@@ -28,10 +28,6 @@ export {
 export {
   RpSession,
   type RpRole,
-  type RpRequest,
-  type RpResponse,
-  type RpRequestKind,
-  type RpResponseTo,
   type RpChannelHandler,
   type RpSessionEnd,
   type RpSessionOptions,

@@ -66,33 +66,29 @@ export class SparseMemory implements MemoryTargetModel {
   }
 
   private copyOut(addr: bigint, out: Uint8Array, at: number, n: number): void {
-    let a = addr & ADDR_MASK;
-    while (n > 0) {
-      const key = Number(a >> BigInt(PAGE_BITS));
-      const off = Number(a & BigInt(PAGE - 1));
-      const take = Math.min(n, PAGE - off);
-      const page = this.pages.get(key);
-      if (page !== undefined) out.set(page.subarray(off, off + take), at);
-      at += take;
-      n -= take;
-      a = (a + BigInt(take)) & ADDR_MASK;
-    }
+    this.walk(addr, n, false, (page, off, take, done) => {
+      if (page !== undefined) out.set(page.subarray(off, off + take), at + done);
+    });
   }
 
   private copyIn(addr: bigint, data: Uint8Array, at: number, n: number): void {
+    this.walk(addr, n, true, (page, off, take, done) => page!.set(data.subarray(at + done, at + done + take), off));
+  }
+
+  /** Visits the pages under `[addr, addr + n)` (wrapping at 2^64), allocating missing ones if `create`. */
+  private walk(addr: bigint, n: number, create: boolean, visit: (page: Uint8Array | undefined, off: number, take: number, done: number) => void): void {
     let a = addr & ADDR_MASK;
-    while (n > 0) {
+    for (let done = 0; done < n; ) {
       const key = Number(a >> BigInt(PAGE_BITS));
       const off = Number(a & BigInt(PAGE - 1));
-      const take = Math.min(n, PAGE - off);
+      const take = Math.min(n - done, PAGE - off);
       let page = this.pages.get(key);
-      if (page === undefined) {
+      if (page === undefined && create) {
         page = new Uint8Array(PAGE);
         this.pages.set(key, page);
       }
-      page.set(data.subarray(at, at + take), off);
-      at += take;
-      n -= take;
+      visit(page, off, take, done);
+      done += take;
       a = (a + BigInt(take)) & ADDR_MASK;
     }
   }

@@ -160,6 +160,21 @@ export type RpSync = RpSyncRequest | RpSyncResponse;
 export type RpAts = RpAtsTranslateRequest | RpAtsTranslateResponse | RpAtsInvalidateRequest | RpAtsInvalidateResponse;
 
 export type RpPacket = RpNop | RpHello | RpCfg | RpBusAccess | RpInterrupt | RpSync | RpAts;
+
+/** Packets that expect (or, posted, do not expect) an answer. */
+export type RpRequest = RpReadRequest | RpWriteRequest | RpInterruptRequest | RpSyncRequest | RpAtsTranslateRequest | RpAtsInvalidateRequest;
+export type RpResponse = RpReadResponse | RpWriteResponse | RpInterruptResponse | RpSyncResponse | RpAtsTranslateResponse | RpAtsInvalidateResponse;
+export type RpRequestKind = RpRequest['kind'];
+
+/** The response kind that answers each request kind. */
+export interface RpResponseTo {
+  'read-request': RpReadResponse;
+  'write-request': RpWriteResponse;
+  'interrupt-request': RpInterruptResponse;
+  'sync-request': RpSyncResponse;
+  'ats-translate-request': RpAtsTranslateResponse;
+  'ats-invalidate-request': RpAtsInvalidateResponse;
+}
 export type RpPacketKind = RpPacket['kind'];
 
 /** Command number of each kind. */

@@ -22,42 +22,29 @@ import {
   type RpWriteResponse,
 } from './packets.js';
 
-function echoedMasterId(id: bigint): bigint {
-  return id <= 0xffffn ? id : id & 0xffffn;
+/** What READ and WRITE responses share: everything but the data. */
+function busResponse(req: RpReadRequest | RpWriteRequest, resp: number, timestamp: bigint) {
+  return {
+    dev: req.dev,
+    id: req.id,
+    flags: req.flags,
+    timestamp,
+    attributes: responseAttributes(resp),
+    addr: req.addr,
+    len: req.len,
+    width: req.width,
+    streamWidth: req.streamWidth,
+    masterId: req.masterId <= 0xffffn ? req.masterId : req.masterId & 0xffffn,
+  };
 }
 
 /** `data` must hold exactly `req.len` bytes. */
 export function readResponse(req: RpReadRequest, data: Uint8Array, resp: number, timestamp: bigint): RpReadResponse {
-  return {
-    kind: 'read-response',
-    dev: req.dev,
-    id: req.id,
-    flags: req.flags,
-    timestamp,
-    attributes: responseAttributes(resp),
-    addr: req.addr,
-    len: req.len,
-    width: req.width,
-    streamWidth: req.streamWidth,
-    masterId: echoedMasterId(req.masterId),
-    data,
-  };
+  return { kind: 'read-response', ...busResponse(req, resp, timestamp), data };
 }
 
 export function writeResponse(req: RpWriteRequest, resp: number, timestamp: bigint): RpWriteResponse {
-  return {
-    kind: 'write-response',
-    dev: req.dev,
-    id: req.id,
-    flags: req.flags,
-    timestamp,
-    attributes: responseAttributes(resp),
-    addr: req.addr,
-    len: req.len,
-    width: req.width,
-    streamWidth: req.streamWidth,
-    masterId: echoedMasterId(req.masterId),
-  };
+  return { kind: 'write-response', ...busResponse(req, resp, timestamp) };
 }
 
 /** QEMU's gpio echoes everything; requesters only look at `dev`/`id` (§9.2). */

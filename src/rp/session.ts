@@ -55,39 +55,19 @@ import {
   capabilitiesFromCodes,
   capabilityCodes,
   isPosted,
-  type RpAtsInvalidateRequest,
-  type RpAtsInvalidateResponse,
-  type RpAtsTranslateRequest,
-  type RpAtsTranslateResponse,
   type RpCapabilities,
   type RpHello,
   type RpInterruptRequest,
-  type RpInterruptResponse,
   type RpPacket,
-  type RpReadRequest,
-  type RpReadResponse,
+  type RpRequest,
+  type RpRequestKind,
+  type RpResponse,
+  type RpResponseTo,
   type RpSyncRequest,
-  type RpSyncResponse,
-  type RpWriteRequest,
-  type RpWriteResponse,
 } from './packets.js';
 import { atsInvalidateResponse, atsTranslateResponse, interruptResponse, readResponse, syncResponse, writeResponse } from './responses.js';
 
 export type RpRole = 'peer' | 'qemu';
-
-export type RpRequest = RpReadRequest | RpWriteRequest | RpInterruptRequest | RpSyncRequest | RpAtsTranslateRequest | RpAtsInvalidateRequest;
-export type RpResponse = RpReadResponse | RpWriteResponse | RpInterruptResponse | RpSyncResponse | RpAtsTranslateResponse | RpAtsInvalidateResponse;
-export type RpRequestKind = RpRequest['kind'];
-
-/** The response kind that answers each request kind. */
-export interface RpResponseTo {
-  'read-request': RpReadResponse;
-  'write-request': RpWriteResponse;
-  'interrupt-request': RpInterruptResponse;
-  'sync-request': RpSyncResponse;
-  'ats-translate-request': RpAtsTranslateResponse;
-  'ats-invalidate-request': RpAtsInvalidateResponse;
-}
 
 /** What is bound to a channel number: it serves the requests that arrive there. */
 export interface RpChannelHandler {

@@ -31,35 +31,15 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const read = (dev: number, id: number, addr: bigint, len: number, extra?: Partial<RpReadRequest>): RpReadRequest => ({
-  kind: 'read-request',
-  dev,
-  id,
-  flags: 0,
-  timestamp: 0n,
-  attributes: 0,
-  addr,
-  len,
-  width: 0,
-  streamWidth: len,
-  masterId: 0n,
-  ...extra,
-});
-const write = (dev: number, id: number, addr: bigint, data: Uint8Array, extra?: Partial<RpWriteRequest>): RpWriteRequest => ({
-  kind: 'write-request',
-  dev,
-  id,
-  flags: 0,
-  timestamp: 0n,
-  attributes: 0,
-  addr,
-  len: data.length,
-  width: 0,
-  streamWidth: data.length,
-  masterId: 0n,
-  data,
-  ...extra,
-});
+/** A READ (no data) or WRITE (with data) request with plain defaults. */
+function bus<D extends Uint8Array | number>(dev: number, id: number, addr: bigint, lenOrData: D, extra?: Partial<RpReadRequest>): D extends number ? RpReadRequest : RpWriteRequest {
+  const data = typeof lenOrData === 'number' ? undefined : (lenOrData as Uint8Array);
+  const len = data === undefined ? (lenOrData as number) : data.length;
+  const fields = { dev, id, flags: 0, timestamp: 0n, attributes: 0, addr, len, width: 0, streamWidth: len, masterId: 0n, ...extra };
+  return (data === undefined ? { kind: 'read-request', ...fields } : { kind: 'write-request', ...fields, data }) as D extends number ? RpReadRequest : RpWriteRequest;
+}
+const read = (dev: number, id: number, addr: bigint, len: number, extra?: Partial<RpReadRequest>): RpReadRequest => bus(dev, id, addr, len, extra);
+const write = (dev: number, id: number, addr: bigint, data: Uint8Array, extra?: Partial<RpReadRequest>): RpWriteRequest => bus(dev, id, addr, data, extra);
 const hello = (caps: number[], major = 4, minor = 3): RpPacket => ({ kind: 'hello', dev: 0, id: 0, flags: 0, versionMajor: major, versionMinor: minor, capabilities: caps });
 
 /** Our peer (set up by `setup`) listening, and a raw socket connected to it as "QEMU". */

@@ -13,7 +13,8 @@ import { RpAtsResult } from '../constants.js';
 import { withSession, isPromiseLike, type RpChannelHost } from '../host.js';
 import type { RpAtsInvalidateRequest, RpAtsTranslateRequest } from '../packets.js';
 import { atsInvalidateResponse, atsTranslateResponse, type AtsTranslation } from '../responses.js';
-import type { RpChannelHandler, RpRequest, RpRequestKind, RpSession } from '../session.js';
+import type { RpRequest, RpRequestKind } from '../packets.js';
+import type { RpChannelHandler, RpSession } from '../session.js';
 
 export type { AtsTranslation } from '../responses.js';
 

@@ -15,8 +15,8 @@ import { RP_DEFAULT_MAX_LENGTH, RP_BUSACCESS_EXT_SIZE, RP_HEADER_SIZE, RpAttr, R
 import { byteEnabled } from '../bytes.js';
 import { RpBusError } from '../errors.js';
 import type { RpChannelHost } from '../host.js';
-import { busResponseCode, type RpReadRequest, type RpWriteRequest } from '../packets.js';
-import type { RpChannelHandler, RpRequestKind, RpSession } from '../session.js';
+import { busResponseCode, type RpReadRequest, type RpReadResponse, type RpRequestKind, type RpWriteRequest, type RpWriteResponse } from '../packets.js';
+import type { RpChannelHandler, RpSession } from '../session.js';
 
 /** Largest access one packet can carry to a decoder with the default length limit (ours). */
 export const RP_MAX_ACCESS = RP_DEFAULT_MAX_LENGTH - (RP_BUSACCESS_EXT_SIZE - RP_HEADER_SIZE);
@@ -79,46 +79,27 @@ export class MemoryInitiator implements RpChannelHandler {
 
   /** Reads `len` bytes; rejects with `RpBusError` on an error response. */
   read(addr: bigint | number, len: number, options?: BusReadOptions): Promise<Uint8Array> {
-    let p: RpReadRequest;
-    let session: RpSession;
-    try {
-      session = this.host.session();
-      p = this.buildRequest(session, 'read', addr, len, options) as RpReadRequest;
-    } catch (e) {
-      return observedRejection(e);
-    }
-    // One promise hop per access: this is the round trip the benchmark measures.
-    const r = session.request(p).then((resp) => {
-      this.host.busActivity();
+    return this.access('read', addr, len, options, (p, resp) => {
       const code = busResponseCode(resp);
       if (code !== RpResp.OK) throw new RpBusError(this.host.name, code, 'read', this.dev, p.addr, len);
-      return options?.into === undefined ? resp.data : mergeInto(resp.data, options.into, options.byteEnables, len);
+      const data = (resp as RpReadResponse).data;
+      return options?.into === undefined ? data : mergeInto(data, options.into, options.byteEnables, len);
     });
-    r.catch(noop);
-    return r;
   }
 
   /** Writes `data`; rejects with `RpBusError` on an error response. A posted write resolves once sent. */
   write(addr: bigint | number, data: Uint8Array, options?: BusWriteOptions): Promise<void> {
-    let p: RpWriteRequest;
-    let session: RpSession;
-    try {
-      session = this.host.session();
-      p = this.buildRequest(session, 'write', addr, data, options) as RpWriteRequest;
-      if (options?.posted === true) {
-        session.post(p);
-        return RESOLVED;
-      }
-    } catch (e) {
-      return observedRejection(e);
-    }
-    const r = session.request(p).then((resp) => {
-      this.host.busActivity();
-      const code = busResponseCode(resp);
-      if (code !== RpResp.OK) throw new RpBusError(this.host.name, code, 'write', this.dev, p.addr, data.length);
-    });
-    r.catch(noop);
-    return r;
+    return this.access(
+      'write',
+      addr,
+      data,
+      options,
+      (p, resp) => {
+        const code = busResponseCode(resp);
+        if (code !== RpResp.OK) throw new RpBusError(this.host.name, code, 'write', this.dev, p.addr, data.length);
+      },
+      () => RESOLVED,
+    );
   }
 
   /**
@@ -126,21 +107,43 @@ export class MemoryInitiator implements RpChannelHandler {
    * TLM view needs). A posted write resolves at once with OK.
    */
   transact(command: 'read' | 'write', addr: bigint | number, lenOrData: number | Uint8Array, options?: BusWriteOptions): Promise<BusResult> {
+    return this.access(
+      command,
+      addr,
+      lenOrData,
+      options,
+      (_p, resp) => ({ response: busResponseCode(resp), data: resp.kind === 'read-response' ? resp.data : undefined, timestamp: resp.timestamp }),
+      (p) => Promise.resolve({ response: RpResp.OK, data: undefined, timestamp: p.timestamp }),
+    );
+  }
+
+  /**
+   * Sends one access and hands its response to `done`: one promise hop per access (this is
+   * the round trip the benchmark measures). A posted write is answered by `posted` at once.
+   */
+  private access<T>(
+    command: 'read' | 'write',
+    addr: bigint | number,
+    lenOrData: number | Uint8Array,
+    options: BusWriteOptions | undefined,
+    done: (p: RpReadRequest | RpWriteRequest, resp: RpReadResponse | RpWriteResponse) => T,
+    posted?: (p: RpWriteRequest) => Promise<T>,
+  ): Promise<T> {
     let p: RpReadRequest | RpWriteRequest;
     let session: RpSession;
     try {
       session = this.host.session();
       p = this.buildRequest(session, command, addr, lenOrData, options);
-      if (p.kind === 'write-request' && options?.posted === true) {
+      if (p.kind === 'write-request' && options?.posted === true && posted !== undefined) {
         session.post(p);
-        return Promise.resolve({ response: RpResp.OK, data: undefined, timestamp: p.timestamp });
+        return posted(p);
       }
     } catch (e) {
       return observedRejection(e);
     }
-    const r = session.request(p).then((resp): BusResult => {
+    const r = session.request(p).then((resp) => {
       this.host.busActivity();
-      return { response: busResponseCode(resp), data: resp.kind === 'read-response' ? resp.data : undefined, timestamp: resp.timestamp };
+      return done(p, resp);
     });
     r.catch(noop);
     return r;

@@ -15,7 +15,8 @@ import { toLE } from '../bytes.js';
 import { isPromiseLike, type RpChannelHost } from '../host.js';
 import type { RpReadRequest, RpWriteRequest } from '../packets.js';
 import { readResponse, writeResponse } from '../responses.js';
-import type { RpChannelHandler, RpRequest, RpRequestKind, RpSession } from '../session.js';
+import type { RpRequest, RpRequestKind } from '../packets.js';
+import type { RpChannelHandler, RpSession } from '../session.js';
 
 /** One READ or WRITE as a model sees it. Field values are read from the packet on demand. */
 export class MemoryAccess {

@@ -13,7 +13,8 @@ import { RpAttr, RpFlag } from '../constants.js';
 import { withSession, isPromiseLike, type RpChannelHost } from '../host.js';
 import type { RpWriteRequest } from '../packets.js';
 import { writeResponse } from '../responses.js';
-import type { RpChannelHandler, RpRequest, RpRequestKind, RpSession } from '../session.js';
+import type { RpRequest, RpRequestKind } from '../packets.js';
+import type { RpChannelHandler, RpSession } from '../session.js';
 
 export interface StreamOptions {
   /** Data pushed by the remote. May be async; the remote waits until it resolves. */

@@ -12,7 +12,8 @@
 import { withSession, isPromiseLike, type RpChannelHost } from '../host.js';
 import type { RpInterruptRequest } from '../packets.js';
 import { interruptResponse } from '../responses.js';
-import type { RpChannelHandler, RpRequest, RpRequestKind, RpSession } from '../session.js';
+import type { RpRequest, RpRequestKind } from '../packets.js';
+import type { RpChannelHandler, RpSession } from '../session.js';
 
 export interface WiresOptions {
   /** Lines per direction (the gpio device's `num-gpios`; QEMU allows at most 164). */
