@@ -22,6 +22,7 @@ import { MemoryInitiator } from './channels/memory-initiator.js';
 import { MemoryTarget, type MemoryTargetModel, type MemoryTargetOptions } from './channels/memory-target.js';
 import { StreamChannel, type StreamOptions } from './channels/stream.js';
 import { Wires, type WiresOptions } from './channels/wires.js';
+import { isPromiseLike } from './host.js';
 import type { RpSessionOptions } from './session.js';
 import { TlmInitiatorSocket, tlmTargetModel, type TlmTarget } from './tlm.js';
 
@@ -51,7 +52,7 @@ export class RpPeer extends RpAdaptor {
         clock.advanceTo(req.timestamp);
         if (hook === undefined) return clock.now;
         const r = hook(clock.now);
-        return r instanceof Promise ? r.then(() => clock.now) : clock.now;
+        return isPromiseLike(r) ? r.then(() => clock.now) : clock.now;
       },
     };
   }

@@ -6,8 +6,10 @@
  * Without firmware, accesses come from QEMU itself: the monitor's `xp` and `pmemsave` read
  * through the window, and the generic loader's `data=` writes through it at every machine
  * reset (`system_reset` repeats them). The peer's DMA into guest RAM is checked with `xp`
- * too, and letting the CPU run (it spins on exceptions, there being no code) makes QEMU's
- * sync timer send SYNCs, which drive the model's simulated clock and fire its timer.
+ * too — also from inside a register read that QEMU is waiting for — and interrupt updates
+ * into QEMU's gpio are acknowledged by QEMU. Letting the CPU run (it spins on exceptions,
+ * there being no code) makes QEMU's sync timer send SYNCs, which drive the model's simulated
+ * clock and fire its timer.
  *
  * The monitor is reached through QMP on stdio (`human-monitor-command`), one JSON object per
  * line, which is easier to parse reliably than HMP's echoing readline.
@@ -19,7 +21,7 @@ import type { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../../src/dts/compile.js';
 import { writeDtb } from '../../src/dts/dtb-writer.js';
-import { RpPeer, SparseMemory, fromLE, type MemoryAccess, type RpWarning } from '../../src/rp/index.js';
+import { RpPeer, SparseMemory, fromLE, type MemoryAccess, type MemoryInitiator, type RpWarning } from '../../src/rp/index.js';
 import { tempDir, until } from './session-helpers.js';
 
 const QEMU = process.env['COSIM_QEMU'];
@@ -68,13 +70,22 @@ const BOARD = `/dts-v1/;
 		compatible = "remote-port-memory-slave";
 		remote-ports = <&cosim 0>;
 	};
+	wires {
+		compatible = "remote-port-gpio";
+		remote-ports = <&cosim 12>;
+		num-gpios = <2>;
+	};
 };
 `;
 
 const WINDOW = 0xa000_0000n;
 
-/** A model with an ID register, a scratch RAM behind it, and a log of every access. */
-function windowModel() {
+/**
+ * A model with an ID register, a "DMA on read" register (its read copies a pattern into guest
+ * RAM at 0x2000 before answering, while QEMU waits for that read, §11.2), a scratch RAM behind
+ * the rest, and a log of every access.
+ */
+function windowModel(dma: MemoryInitiator) {
   const ram = new SparseMemory();
   const log: { command: string; addr: bigint; len: number; data?: number[] }[] = [];
   return {
@@ -83,6 +94,7 @@ function windowModel() {
     read(a: MemoryAccess) {
       log.push({ command: 'read', addr: a.addr, len: a.len });
       if (a.offset === 0) return 0x434f5349; // "ISOC" in memory
+      if (a.offset === 0x40) return dma.write(0x2000, Uint8Array.of(0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7)).then(() => 0x600d);
       return ram.read(a);
     },
     write(a: MemoryAccess) {
@@ -167,10 +179,11 @@ describe.skipIf(!QEMU)('against Xilinx QEMU (COSIM_QEMU)', () => {
     const warnings: RpWarning[] = [];
     const peer = new RpPeer({ name: '/cosim', onWarning: (w) => warnings.push(w) });
     cleanups.push(async () => void (await peer.close()));
-    const model = windowModel();
-    peer.memoryTarget(9, model, { base: WINDOW });
     const dma = peer.memoryInitiator(0);
-    return { dir, peer, model, dma, warnings, socket: path.join(dir, 'qemu-rport-_cosim') };
+    const model = windowModel(dma);
+    peer.memoryTarget(9, model, { base: WINDOW });
+    const wires = peer.wires(12, { lines: 2, posted: false });
+    return { dir, peer, model, dma, wires, warnings, socket: path.join(dir, 'qemu-rport-_cosim') };
   }
 
   function startQemu(dir: string, extra: string[]): Qmp {
@@ -194,7 +207,7 @@ describe.skipIf(!QEMU)('against Xilinx QEMU (COSIM_QEMU)', () => {
   }
 
   it('serves QEMU reads and writes of the RP window from a TypeScript model (peer listens first)', async () => {
-    const { dir, peer, model, dma, warnings, socket } = prepare();
+    const { dir, peer, model, dma, wires, warnings, socket } = prepare();
     // §1.4: listen before QEMU starts, so that QEMU finds the socket and connects.
     await peer.listen(`unix:${socket}`);
     const qmp = startQemu(dir, ['-device', 'loader,addr=0xa0000020,data=0xcafef00d,data-len=4', '-device', 'loader,addr=0xa0000028,data=0x1122334455667788,data-len=8']);
@@ -236,6 +249,15 @@ describe.skipIf(!QEMU)('against Xilinx QEMU (COSIM_QEMU)', () => {
     await dma.write(0x1000, Uint8Array.of(0x78, 0x56, 0x34, 0x12, 0xef, 0xbe, 0xad, 0xde));
     expect(fromLE(await dma.read(0x1004, 4))).toBe(0xdeadbeef);
     expect(await qmp.hmp('xp /2wx 0x1000')).toMatch(/0x12345678 0xdeadbeef/);
+
+    // A DMA inside a register read: QEMU serves it while its monitor waits for the read.
+    expect(await qmp.hmp('xp /1wx 0xa0000040')).toMatch(/: 0x0000600d\s*$/);
+    expect(await qmp.hmp('xp /2wx 0x2000')).toMatch(/0xd3d2d1d0 0xd7d6d5d4/);
+
+    // Interrupt lines into QEMU's gpio, acknowledged: QEMU answers a non-posted update because
+    // we advertised capability 3 (§9.2), so these resolve only once QEMU has applied them.
+    await wires.raise(1);
+    await wires.lower(1);
 
     // Let the CPU run (no code: it spins on exceptions). QEMU's sync timer (sync = <1>,
     // quantum 100 µs) now sends SYNCs that move the peer's clock and fire a model timer.
