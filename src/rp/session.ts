@@ -226,8 +226,10 @@ export class RpSession {
   /** Resolves with the remote HELLO once processed; rejects if the session ends first. */
   hello(): Promise<RpHello> {
     if (this.remote) return Promise.resolve(this.remote);
-    if (this.state === DONE) return Promise.reject(this.endError('before the remote HELLO arrived'));
-    const p = new Promise<RpHello>((resolve, reject) => this.helloWaiters.push({ resolve, reject }));
+    const p =
+      this.state === DONE
+        ? Promise.reject(this.endError('before the remote HELLO arrived'))
+        : new Promise<RpHello>((resolve, reject) => this.helloWaiters.push({ resolve, reject }));
     p.catch(noop);
     return p;
   }
