@@ -202,7 +202,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     }
 
     const e = await ended;
-    return report(e);
+    return await report(e);
   } catch (e) {
     return fail(`internal error: ${(e as Error).stack ?? e}`);
   } finally {
@@ -218,7 +218,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     return code;
   }
 
-  function report(e: Ending): number {
+  async function report(e: Ending): Promise<number> {
     switch (e.why) {
       case 'qemu-exit': {
         if (e.signal) {
@@ -226,6 +226,19 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
           return EXIT.qemu;
         }
         const code = e.code ?? 1;
+        const disconnected = e.proc.recentStderr.find((l) => /: Disconnected clk=/.test(l));
+        if (code === 0 && disconnected) {
+          // A peer closed its connection, and QEMU ended the run (spec §7 #31). That peer
+          // decides: it failed if it exits non-zero.
+          const verdicts = await Promise.all(running.external.map((p) => Promise.race([p.exited.then((x) => ({ p, x })), delay(PEER_EXIT_GRACE_MS)])));
+          const failed = verdicts.find((v) => v && (v.x.code !== 0 || v.x.signal));
+          if (failed) {
+            con.error(`${failed.p.label} exited ${failed.x.signal ? `on ${failed.x.signal}` : `with status ${failed.x.code}`} while QEMU was running (QEMU: ${disconnected.trim()})${tail(failed.p)}`);
+            return EXIT.peer;
+          }
+          con.step(`a peer ended the simulation (QEMU: ${disconnected.trim()})`);
+          return EXIT.ok;
+        }
         // A guest ends QEMU with its own status (semihosting); QEMU's errors come with a message.
         if (code !== 0 && e.proc.recentStderr.length > 0) {
           con.error(`${e.proc.label} exited with status ${code}${tail(e.proc)}`);
@@ -259,6 +272,8 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     reaper.release();
   }
 }
+
+const delay = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref());
 
 function tail(p: ManagedProcess): string {
   const last = p.recentStderr.slice(-5);

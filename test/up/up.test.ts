@@ -44,11 +44,16 @@ const up = (args: string[], env: NodeJS.ProcessEnv = {}) => cosim(['up', '-q', .
 describe('cosim up with a stand-in QEMU', () => {
   it('--dry-run prints the plan and starts nothing', () => {
     const mp = machinePath();
-    const r = cosim(['up', BOARD, '--dry-run', '--machine-path', mp, '--qemu', FAKE_QEMU, '--firmware', 'app.elf']);
+    const fw = path.join(path.dirname(mp), 'app.elf');
+    fs.writeFileSync(fw, 'not really an ELF');
+    const missing = cosim(['up', BOARD, '--dry-run', '--firmware', path.join(path.dirname(mp), 'nope.elf')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.elf: no such file');
+    const r = cosim(['up', BOARD, '--dry-run', '--machine-path', mp, '--qemu', FAKE_QEMU, '--firmware', fw]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`peer for /cosim: cosim's TypeScript runtime, listening on ${mp}/qemu-rport-_cosim`);
     expect(r.stdout).toContain('channel 9: /regs@a0000000 (memory-master) -> model ./const-model.ts');
-    expect(r.stdout).toContain(`QEMU 1 (arm-generic-fdt): ${FAKE_QEMU} -M arm-generic-fdt -hw-dtb ${mp}/board.dtb -machine-path ${mp} -device loader,file=app.elf,cpu-num=0`);
+    expect(r.stdout).toContain(`QEMU 1 (arm-generic-fdt): ${FAKE_QEMU} -M arm-generic-fdt -hw-dtb ${mp}/board.dtb -machine-path ${mp} -device loader,file=${fw},cpu-num=0`);
     expect(fs.existsSync(mp)).toBe(false);
   });
 

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command, Flags } from '@oclif/core';
 import { formatHuman } from '../../check/report/human.js';
 import { ALL_RULES } from '../../check/registry.js';
@@ -55,6 +57,10 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     const syncQuantum = number('sync-quantum', flags['sync-quantum']);
     const gdbPort = number('gdb', flags.gdb, 65535);
     const startTimeout = number('start-timeout', flags['start-timeout'])!;
+    // QEMU runs in the machine path: files given relative to here must be made absolute.
+    const firmware = (flags.firmware ?? []).map((f) => path.resolve(f));
+    for (const f of firmware) if (!fs.existsSync(f)) return usageError(this, `--firmware ${f}: no such file`);
+    const loaders = (flags.loader ?? []).map((l) => l.replace(/(^|,)file=([^,]+)/, (_, pre: string, f: string) => `${pre}file=${path.resolve(f)}`));
     const load = loadOptionsFrom(flags);
     if (typeof load === 'string') return usageError(this, load);
     const machinePathGiven = flags['machine-path'] !== undefined;
@@ -70,7 +76,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
 
     let plan;
     try {
-      plan = makePlan(checked.platform, { qemu: flags.qemu, firmware: flags.firmware, loaders: flags.loader, syncQuantum, gdbPort, semihosting: flags.semihosting, extra, peers: flags.peer, models: flags.model });
+      plan = makePlan(checked.platform, { qemu: flags.qemu, firmware, loaders, syncQuantum, gdbPort, semihosting: flags.semihosting, extra, peers: flags.peer, models: flags.model });
     } catch (e) {
       if (!(e instanceof PlanError)) throw e;
       process.stderr.write(`cosim: error: ${e.message}\n`);
