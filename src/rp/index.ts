@@ -38,7 +38,7 @@ export { RpClock, type RpTimer, type RpTimerCallback } from './time.js';
 export type { RpChannelHost } from './host.js';
 export { RpAdaptor, type RpAdaptorOptions, type RpAddress } from './adaptor.js';
 export { RpPeer, type RpPeerOptions } from './peer.js';
-export { QemuInitiator, type QemuInitiatorOptions } from './initiator.js';
+export { QemuInitiator, QemuMemoryMaster, type QemuInitiatorOptions } from './initiator.js';
 export { SparseMemory } from './memory.js';
 export { MemoryTarget, MemoryAccess, type MemoryTargetModel, type MemoryTargetOptions, type MemoryReadReply, type MemoryWriteReply } from './channels/memory-target.js';
 export { MemoryInitiator, RP_MAX_ACCESS, type BusAccessOptions, type BusReadOptions, type BusWriteOptions, type BusResult } from './channels/memory-initiator.js';

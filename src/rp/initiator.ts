@@ -25,7 +25,7 @@
 import type { Duplex } from 'node:stream';
 import { RpAdaptor, type RpAdaptorOptions } from './adaptor.js';
 import { AtsChannel, type AtsOptions } from './channels/ats.js';
-import { MemoryInitiator } from './channels/memory-initiator.js';
+import { MemoryInitiator, type BusReadOptions, type BusWriteOptions } from './channels/memory-initiator.js';
 import { MemoryTarget, type MemoryTargetModel } from './channels/memory-target.js';
 import { StreamChannel, type StreamOptions } from './channels/stream.js';
 import { Wires, type WiresOptions } from './channels/wires.js';
@@ -80,9 +80,12 @@ export class QemuInitiator extends RpAdaptor {
     if (this.quantum !== undefined) this.syncDue = this.clock.now + this.quantum;
   }
 
-  /** A `remote-port-memory-master` on `dev`: guest accesses to the peer's window. */
-  memoryMaster(dev: number): MemoryInitiator {
-    return this.bind(dev, new MemoryInitiator(this, dev, 'memory master'));
+  /**
+   * A `remote-port-memory-master` on `dev`: guest accesses to the peer's window, split at
+   * `maxAccessSize` (the device property, 4..4096, default 4096) as QEMU splits them.
+   */
+  memoryMaster(dev: number, options?: { maxAccessSize?: number }): QemuMemoryMaster {
+    return this.bind(dev, new QemuMemoryMaster(this, dev, options?.maxAccessSize ?? 4096));
   }
 
   /** A `remote-port-memory-slave` on `dev`, serving the peer's DMA from `memory` (default: a fresh sparse memory). */
@@ -118,5 +121,46 @@ export class QemuInitiator extends RpAdaptor {
       this.syncDue = this.clock.now + this.quantum;
     }
     this.clock.advanceTo(target);
+  }
+}
+
+/**
+ * QEMU's memory master: a guest access larger than `max-access-size` reaches the peer as
+ * several RP accesses of at most that size, one after the other (§6.7, §12.2).
+ */
+export class QemuMemoryMaster extends MemoryInitiator {
+  constructor(
+    host: QemuInitiator,
+    dev: number,
+    readonly maxAccessSize: number,
+  ) {
+    super(host, dev, 'memory master');
+    // QEMU refuses to start with anything else (qemu-fdt-cosim.md §2.3).
+    if (!Number.isInteger(maxAccessSize) || maxAccessSize < 4 || maxAccessSize > 4096) throw new RangeError(`max-access-size ${maxAccessSize}: QEMU accepts 4..4096`);
+  }
+
+  override read(addr: bigint | number, len: number, options?: BusReadOptions): Promise<Uint8Array> {
+    if (len <= this.maxAccessSize) return super.read(addr, len, options);
+    return this.split(addr, len, options, async (a, at, n) => {
+      const out = new Uint8Array(len);
+      for (; at < len; at += n, n = Math.min(this.maxAccessSize, len - at)) out.set(await super.read(a + BigInt(at), n, options), at);
+      return out;
+    });
+  }
+
+  override write(addr: bigint | number, data: Uint8Array, options?: BusWriteOptions): Promise<void> {
+    if (data.length <= this.maxAccessSize) return super.write(addr, data, options);
+    return this.split(addr, data.length, options, async (a, at, n) => {
+      for (; at < data.length; at += n, n = Math.min(this.maxAccessSize, data.length - at)) await super.write(a + BigInt(at), data.subarray(at, at + n), options);
+    });
+  }
+
+  private split<T>(addr: bigint | number, len: number, options: BusReadOptions | undefined, run: (addr: bigint, at: number, n: number) => Promise<T>): Promise<T> {
+    const p =
+      options?.byteEnables !== undefined || options?.streamWidth !== undefined || options?.into !== undefined
+        ? Promise.reject(new RangeError(`a ${len}-byte access above max-access-size ${this.maxAccessSize} is split as QEMU splits guest accesses; byte enables, stream width and 'into' apply to single accesses only`))
+        : run(BigInt(addr), 0, this.maxAccessSize);
+    p.catch(() => {}); // like every channel promise: safe to fire and forget
+    return p;
   }
 }

@@ -181,3 +181,31 @@ describe('TLM view', () => {
     expect(bad.isResponseError()).toBe(true);
   });
 });
+
+describe("QEMU's memory master", () => {
+  it('splits accesses above max-access-size into consecutive RP accesses, as QEMU does', async () => {
+    const seen: [string, bigint, number][] = [];
+    const ram = new SparseMemory();
+    let mm!: MemoryInitiator;
+    pair = await connectedPair((peer, qemu) => {
+      peer.memoryTarget(9, {
+        read: (a) => (seen.push(['R', a.addr, a.len]), ram.read(a)),
+        write: (a) => (seen.push(['W', a.addr, a.len]), ram.write(a)),
+      });
+      mm = qemu.memoryMaster(9, { maxAccessSize: 8 });
+    });
+    const data = Uint8Array.from({ length: 20 }, (_, i) => i);
+    await mm.write(0x100n, data);
+    expect([...(await mm.read(0x100n, 20))]).toEqual([...data]);
+    expect(seen).toEqual([
+      ['W', 0x100n, 8],
+      ['W', 0x108n, 8],
+      ['W', 0x110n, 4],
+      ['R', 0x100n, 8],
+      ['R', 0x108n, 8],
+      ['R', 0x110n, 4],
+    ]);
+    await expect(mm.read(0x100n, 16, { streamWidth: 4 })).rejects.toThrow(/apply to single accesses only/);
+    expect(() => pair!.qemu.memoryMaster(10, { maxAccessSize: 8192 })).toThrow(/QEMU accepts 4..4096/);
+  });
+});
