@@ -5,6 +5,9 @@ import addrOverlap from './rules/addr-overlap.js';
 import addrRangesIgnored from './rules/addr-ranges-ignored.js';
 import addrSpaceUnviewed from './rules/addr-space-unviewed.js';
 import addrWindowOverlap from './rules/addr-window-overlap.js';
+import bindModel from './rules/bind-model.js';
+import bindPeerCommand from './rules/bind-peer-command.js';
+import bindUnserved from './rules/bind-unserved.js';
 import gicNumIrq from './rules/gic-num-irq.js';
 import gicSpecifier from './rules/gic-specifier.js';
 import gicSpiRange from './rules/gic-spi-range.js';
@@ -84,6 +87,10 @@ export const COSIM_RULES: readonly Rule[] = [
   linkGpioLines,
   linkSocketShared,
   sharedRamSize,
+  // who serves what under cosim up (cosim,model, cosim,peer-command)
+  bindModel,
+  bindPeerCommand,
+  bindUnserved,
 ];
 
 export const ALL_RULES: readonly Rule[] = [...DTC_RULES, ...COSIM_RULES];

@@ -1,0 +1,40 @@
+/**
+ * Shared reading of cosim's own bindings for the bind-* rules: who serves each adaptor
+ * (`cosim,peer-command` or cosim's TypeScript runtime) and which devices the models use.
+ */
+import * as path from 'node:path';
+import type { Property } from '../../dts/tree.js';
+import type { Instance } from '../../graph/instance.js';
+import type { Adaptor, RpDevice } from '../../graph/remote-port.js';
+import type { RuleContext } from '../rule.js';
+
+export function stringOfProp(p: Property): string | undefined {
+  const b = p.value.bytes;
+  if (b.length === 0 || b[b.length - 1] !== 0 || b.subarray(0, b.length - 1).includes(0)) return undefined;
+  return Buffer.from(b.subarray(0, b.length - 1)).toString('utf8');
+}
+
+/** Adaptors cosim's TypeScript runtime serves under `cosim up`: peer-served, no peer command. */
+export function typescriptAdaptors(ctx: RuleContext): Array<{ inst: Instance; adaptor: Adaptor }> {
+  return ctx.platform.peerServed.filter((a) => !a.cosim.has('cosim,peer-command')).map((adaptor) => ({ inst: ctx.platform.instanceOf(adaptor), adaptor }));
+}
+
+/** Devices a model reaches through a phandle option (`cosim,irq = <&gpio 0>`, `cosim,dma = <&slave>`). */
+export function devicesUsedByModels(inst: Instance): Set<RpDevice> {
+  const used = new Set<RpDevice>();
+  for (const d of inst.devices) {
+    if (!d.cosim.has('cosim,model')) continue;
+    for (const [name, p] of d.cosim) {
+      if (name === 'cosim,model' || p.value.length < 4 || p.value.length % 4 !== 0) continue;
+      const target = inst.phandles.get(p.value.cell(0));
+      const dev = target && inst.deviceOf.get(target);
+      if (dev) used.add(dev);
+    }
+  }
+  return used;
+}
+
+/** A model module path as `cosim up` resolves it (relative to the tree file). */
+export function modelModulePath(inst: Instance, spec: string): string {
+  return path.resolve(path.dirname(inst.file), spec);
+}
