@@ -24,6 +24,8 @@ export interface RuleContext {
   report(finding: Finding): void;
   /** The source text from a span's start to the end of its line ('' when unknown). */
   sourceText(span: SourceSpan): string;
+  /** The `{ … }` block that opens at or after a span, as written ('' when unknown). */
+  sourceBlock(span: SourceSpan): string;
 }
 
 export interface Rule {

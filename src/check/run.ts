@@ -45,6 +45,7 @@ export interface LoadedPlatform {
   /** The source registry that can quote a diagnostic's file. */
   sourcesFor(d: CheckDiagnostic): SourceRegistry | undefined;
   sourceText(span: SourceSpan): string;
+  sourceBlock(span: SourceSpan): string;
 }
 
 function machineFor(opts: LoadOptions, file: string): MachineKind | undefined {
@@ -76,18 +77,39 @@ export function loadPlatform(files: readonly string[], opts: LoadOptions = {}): 
     const line = registries.find((s) => s.has(span.file))?.get(span.file)?.lineText(span.line);
     return line === undefined ? '' : line.slice(span.col - 1);
   };
+  const sourceBlock = (span: SourceSpan): string => {
+    const file = registries.find((s) => s.has(span.file))?.get(span.file);
+    if (!file) return '';
+    let text = '';
+    let depth = 0;
+    for (let line = span.line, col = span.col; line < span.line + 1000; line++, col = 1) {
+      const t = file.lineText(line);
+      if (t === undefined) break;
+      for (let i = col - 1; i < t.length; i++) {
+        text += t[i];
+        if (t[i] === '{') depth++;
+        else if (t[i] === '}' && --depth === 0) return text;
+      }
+      text += '\n';
+    }
+    return text;
+  };
   const platform = instances.length > 0 ? buildPlatform(instances, { machinePath: opts.machinePath }) : undefined;
-  return { platform, diagnostics, failed, sourcesFor, sourceText };
+  return { platform, diagnostics, failed, sourcesFor, sourceText, sourceBlock };
 }
 
 /** Runs rules over a platform; each finding becomes a diagnostic coded with the rule's id. */
-export function runRules(platform: Platform, rules: readonly Rule[] = COSIM_RULES, sourceText: (s: SourceSpan) => string = () => ''): CheckDiagnostic[] {
+/** Source access for rules that read what was written (none: rules see only the tree). */
+export type SourceAccess = Pick<RuleContext, 'sourceText' | 'sourceBlock'>;
+const NO_SOURCES: SourceAccess = { sourceText: () => '', sourceBlock: () => '' };
+
+export function runRules(platform: Platform, rules: readonly Rule[] = COSIM_RULES, sources: SourceAccess = NO_SOURCES): CheckDiagnostic[] {
   const out: CheckDiagnostic[] = [];
   const fileOfRoot = new Map(platform.instances.map((i) => [i.root, i.file]));
   for (const rule of rules) {
     const ctx: RuleContext = {
       platform,
-      sourceText,
+      ...sources,
       report: (f) => {
         let root = f.node;
         while (root.parent) root = root.parent;
@@ -132,7 +154,7 @@ export function checkFiles(files: readonly string[], opts: CheckOptions = {}): C
   const off = disabled.dtc.map((n) => `no-${n}`);
   const loaded = loadPlatform(files, { ...opts, dtcWarn: [...(opts.dtcWarn ?? []), ...off], dtcError: [...(opts.dtcError ?? []), ...off] });
   const rules = COSIM_RULES.filter((r) => !disabled.cosim.has(r.id));
-  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded.sourceText) : [])];
+  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded) : [])];
   if (opts.warningsAsErrors) all = all.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' } : d));
 
   // Stable sort: by file (first appearance, inputs first), then line and column.

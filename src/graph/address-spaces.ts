@@ -24,6 +24,8 @@ export const FULL_SIZE = 1n << 64n;
 
 export interface Region {
   node: Node;
+  /** The node's position in tree order: QEMU maps regions roughly in that order. */
+  order: number;
   /** Which `reg` tuple of the node (device windows); 0 for memory regions. */
   index: number;
   kind: RegionKind;
@@ -75,8 +77,8 @@ export interface AddressModel {
  * A region with every field present from the start: tens of thousands are made for a
  * large tree, and objects of one shape keep the code that reads them fast.
  */
-function makeRegion(node: Node, index: number, kind: RegionKind, offset: bigint, size: bigint, priority: number, containerNode?: Node): Region {
-  return { node, index, kind, offset, size, priority, containerNode, container: undefined, base: undefined, space: undefined, aliasOf: undefined, ram: undefined, file: undefined, device: undefined, dtAddress: undefined };
+function makeRegion(node: Node, order: number, index: number, kind: RegionKind, offset: bigint, size: bigint, priority: number, containerNode?: Node): Region {
+  return { node, order, index, kind, offset, size, priority, containerNode, container: undefined, base: undefined, space: undefined, aliasOf: undefined, ram: undefined, file: undefined, device: undefined, dtAddress: undefined };
 }
 
 const PLAIN_RP_KINDS = new Set(['memory-slave', 'stream', 'net', 'ats', 'pci-device', 'pcie-root-port', 'gpio']);
@@ -87,12 +89,12 @@ function linkOf(node: Node, name: string, phandles: PhandleIndex): Node | undefi
 }
 
 /** The region of a memory-region node, placed from its `reg` (one contiguous range) or addr/size/priority. */
-function memoryRegion(node: Node, qom: QomModel, inherited: Inherited, phandles: PhandleIndex): Region {
+function memoryRegion(node: Node, order: number, qom: QomModel, inherited: Inherited, phandles: PhandleIndex): Region {
   const aliasOf = linkOf(node, 'alias', phandles);
   const ram = Number(qemuIntProp(node, 'ram', 0n));
   const readOnly = node.getProp('read-only') !== undefined;
   const kind: RegionKind = aliasOf ? 'alias' : ram === 1 || ram === 2 ? (readOnly ? 'rom' : 'ram') : 'container';
-  const r = makeRegion(node, 0, kind, 0n, FULL_SIZE, 0);
+  const r = makeRegion(node, order, 0, kind, 0n, FULL_SIZE, 0);
   if (aliasOf) r.aliasOf = aliasOf;
   if (ram) r.ram = ram;
   const { tuples } = qemuReg(node, inherited);
@@ -133,7 +135,7 @@ function sameCells(a: CellCounts, b: CellCounts): boolean {
  * A sysbus device's windows: one per `reg` tuple, mapped into the DT parent's memory
  * region (`parentKind` says what the parent is) or system memory.
  */
-function deviceWindows(node: Node, reg: Property, parentKind: QomKind, inherited: Inherited, device: RpDevice | undefined, ranges: RangesCache, out: Region[]): void {
+function deviceWindows(node: Node, order: number, reg: Property, parentKind: QomKind, inherited: Inherited, device: RpDevice | undefined, ranges: RangesCache, out: Region[]): void {
   const parent = node.parent!;
   const cells = cellsOf(reg.value);
   if (!cells) return;
@@ -145,7 +147,7 @@ function deviceWindows(node: Node, reg: Property, parentKind: QomKind, inherited
   for (let index = 0; index < tuples.length; index++) {
     const t = tuples[index];
     if (t.size === 0n) continue;
-    const r = makeRegion(node, index, device ? 'rp-window' : 'mmio', t.address, t.size, t.priority, containerNode);
+    const r = makeRegion(node, order, index, device ? 'rp-window' : 'mmio', t.address, t.size, t.priority, containerNode);
     if (device) r.device = device;
     if (dt.length === tuples.length) r.dtAddress = cpuAddress(node, dt[index].address, ranges);
     out.push(r);
@@ -159,7 +161,7 @@ function deviceWindows(node: Node, reg: Property, parentKind: QomKind, inherited
 export function buildAddressModel(table: NodeTable, qom: QomModel, inherited: Inherited, phandles: PhandleIndex, devices: ReadonlyMap<Node, RpDevice>): AddressModel {
   const { nodes } = table;
   const sysNode = nodes.find((_, i) => qom.kindAt(i) === 'system-memory') ?? nodes[0];
-  const systemRoot = makeRegion(sysNode, 0, 'system', 0n, FULL_SIZE, 0);
+  const systemRoot = makeRegion(sysNode, -1, 0, 'system', 0n, FULL_SIZE, 0);
   systemRoot.base = 0n;
   const system: AddressSpace = { name: 'system memory', root: systemRoot, leaves: [], viewers: [] };
   systemRoot.space = system;
@@ -174,14 +176,14 @@ export function buildAddressModel(table: NodeTable, qom: QomModel, inherited: In
     const reg = table.reg[i];
     if (kind === 'system-memory') regionOf.set(node, systemRoot);
     else if (kind === 'memory-region') {
-      const r = memoryRegion(node, qom, inherited, phandles);
+      const r = memoryRegion(node, i, qom, inherited, phandles);
       regionOf.set(node, r);
       memRegions.push(r);
     } else if (kind === 'device' && reg && !table.cpu[i]) {
       // RP devices' compatibles name their type: only those nodes can be one.
       const dev = table.compatible[i] && valueIncludes(table.compatible[i], 'remote-port') ? devices.get(node) : undefined;
       if (dev && PLAIN_RP_KINDS.has(dev.kind)) continue;
-      deviceWindows(node, reg, qom.kindAt(table.parent[i]), inherited, dev, ranges, windows);
+      deviceWindows(node, i, reg, qom.kindAt(table.parent[i]), inherited, dev, ranges, windows);
     }
   }
 
@@ -239,17 +241,35 @@ export function containerChain(r: Region): Region[] {
   return chain;
 }
 
-/**
- * True when QEMU has no rule to choose between two overlapping regions: at the level
- * where their container chains part, the two subregions have the same priority.
- */
-export function samePriorityAtSplit(a: Region, b: Region): boolean {
+/** The two subregions of one container under which `a` and `b` sit (undefined when one contains the other). */
+function splitOf(a: Region, b: Region): [Region, Region] | undefined {
   const ca = containerChain(a);
   const cb = containerChain(b);
   let i = 0;
   while (i < ca.length && i < cb.length && ca[i] === cb[i]) i++;
-  if (i === ca.length || i === cb.length) return false; // one contains the other
-  return ca[i].priority === cb[i].priority;
+  return i === ca.length || i === cb.length ? undefined : [ca[i], cb[i]];
+}
+
+/**
+ * True when priority does not decide between two overlapping regions: at the level
+ * where their container chains part, the two subregions have the same priority.
+ */
+export function samePriorityAtSplit(a: Region, b: Region): boolean {
+  const split = splitOf(a, b);
+  return split !== undefined && split[0].priority === split[1].priority;
+}
+
+/**
+ * Which of two overlapping regions QEMU shows where they overlap: the higher priority
+ * where their container chains part, else the one mapped later (memory_region_add_subregion
+ * puts a region before those of equal priority) — taken to be the later one in tree order.
+ */
+export function overlapWinner(a: Region, b: Region): Region | undefined {
+  const split = splitOf(a, b);
+  if (!split) return undefined;
+  const [sa, sb] = split;
+  if (sa.priority !== sb.priority) return sa.priority > sb.priority ? a : b;
+  return sa.order > sb.order || (sa.order === sb.order && sa.index > sb.index) ? a : b;
 }
 
 /** Pairs of leaves of one space whose ranges intersect (a sweep over the sorted leaves). */

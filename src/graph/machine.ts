@@ -79,7 +79,12 @@ export type QomKind =
   /** A memory region (`qemu:memory-region`, or `simple-bus` where it is instantiated). */
   | 'memory-region'
   /** Any other object (a device). */
-  | 'device';
+  | 'device'
+  /** An I2C bus of its parent device: nodes named i2c@0 … i2c@7 (an instance binding QEMU tries first). */
+  | 'bus';
+
+/** Node names QEMU binds to the parent device's I2C buses, whatever their compatible. */
+const I2C_BUS_NAME = /^i2c@[0-7]$/;
 
 /**
  * What QEMU makes of a node, first matching `compatible` string winning. A string QEMU
@@ -113,8 +118,12 @@ export class QomModel {
 
   /** Works out the kind of every node of the table at once (see kindAt). */
   fill(table: NodeTable): void {
-    const { nodes, compatible } = table;
-    this.kindsAt = nodes.map((n, i) => qomKindOf(n, this.machine, compatible[i]));
+    const { nodes, compatible, parent } = table;
+    const kinds: QomKind[] = (this.kindsAt = []);
+    for (let i = 0; i < nodes.length; i++) {
+      // Parents come first, so the parent's kind is known when a bus binding needs it.
+      kinds.push(I2C_BUS_NAME.test(nodes[i].name) ? (parent[i] >= 0 && kinds[parent[i]] === 'device' ? 'bus' : 'none') : qomKindOf(nodes[i], this.machine, compatible[i]));
+    }
   }
 
   /** The kind of the table's node at `i` (after fill), without a lookup by node. */
@@ -124,7 +133,10 @@ export class QomModel {
 
   kind(node: Node): QomKind {
     let k = this.kinds.get(node);
-    if (k === undefined) this.kinds.set(node, (k = qomKindOf(node, this.machine)));
+    if (k === undefined) {
+      k = I2C_BUS_NAME.test(node.name) ? (node.parent && this.kind(node.parent) === 'device' ? 'bus' : 'none') : qomKindOf(node, this.machine);
+      this.kinds.set(node, k);
+    }
     return k;
   }
 

@@ -19,7 +19,8 @@ export interface BoardOptions {
   numIrq?: number;
 }
 
-const MEMORY = `	ram: memory {
+/** The default main memory container and RAM bank. */
+export const MEMORY = `	ram: memory {
 		device_type = "memory";
 		compatible = "qemu:memory-region";
 		container = <&sysmem>;

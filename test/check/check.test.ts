@@ -11,7 +11,7 @@ import { compile } from '../../src/dts/compile.js';
 import { checkFiles, UsageError } from '../../src/check/run.js';
 import { hasCommand } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
-import { board, checkSources, cleanupBoards, lineOf } from './boards.js';
+import { board, checkSources, cleanupBoards, lineOf, MEMORY } from './boards.js';
 
 afterAll(cleanupBoards);
 
@@ -77,6 +77,20 @@ describe("dtc's checks", () => {
     const c = compile(path.join(r.dir, 'board.dts'), { force: true });
     expect(c.diagnostics.filter((d) => d.code === 'gpios_property').map((d) => d.path)).toEqual(['/irqs', '/irqs', '/other', '/other']);
     expect(r.diagnostics.filter((d) => d.code === 'gpios_property').map((d) => d.path)).toEqual(['/other', '/other']);
+  });
+});
+
+describe('judgement calls', () => {
+  it('accepts a placeholder node filled in by a later block of the same name (only one binds a channel)', () => {
+    const text = board({ extra: 'mio {\n\tgpio-controller;\n\t#gpio-cells = <1>;\n};' }) + '/ {\n\tmio {\n\t\tcompatible = "remote-port-gpio";\n\t\tremote-ports = <&cosim 19>;\n\t};\n};\n';
+    expect(checkSources({ 'board.dts': text }).diagnostics).toEqual([]);
+  });
+
+  it('accepts catch-all aliases overlapping RP windows and devices at the same priority, mapped before or after them', () => {
+    // A view of another region covering (nearly) everything at priority 0, as the Xilinx trees route "the rest".
+    const catchAll = '\tview: view {\n\t\tcompatible = "qemu:memory-region";\n\t};\n\n\tcatch_all@1000 {\n\t\tcompatible = "qemu:memory-region";\n\t\tcontainer = <&sysmem>;\n\t\talias = <&view>;\n\t\treg = <0x1000 0xfffff000>;\n\t};';
+    expect(checkSources({ 'board.dts': board({ memory: `${catchAll}\n\n${MEMORY}` }) }).diagnostics).toEqual([]);
+    expect(checkSources({ 'board.dts': board({ extra: catchAll.replace(/^\t/gm, '') }) }).diagnostics).toEqual([]);
   });
 });
 

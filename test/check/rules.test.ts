@@ -108,7 +108,7 @@ const CASES: RuleCase[] = [
     faulty: { 'board.dts': board({ extra: SLAVE('cosim', 23, 'dma') }) + `/ {\n\t${SLAVE('cosim', 24, 'dma').replace(/\n/g, '\n\t')}\n};\n` },
     correct: { 'board.dts': board({ extra: `dma: ${SLAVE('cosim', 23, 'dma')}` }) + '&dma {\n\tremote-ports = <&cosim 24>;\n};\n' },
     at: ['board.dts', '<&cosim 24>'],
-    message: /this RP device is written 2 times with the same name .*only this `remote-ports` survives/,
+    message: /this RP device is written 2 times with the same name, each with a channel .*only this `remote-ports` survives/,
   },
   {
     rule: 'rp-net-channels',
@@ -270,15 +270,15 @@ const CASES: RuleCase[] = [
     faulty: one('serial@a0000800 {\n\tcompatible = "arm,pl011";\n\treg = <0xa0000800 0x1000>;\n};'),
     correct: one('serial@b0000000 {\n\tcompatible = "arm,pl011";\n\treg = <0xb0000000 0x1000>;\n};'),
     at: ['board.dts', 'reg = <0xa0000000 0x10000>'],
-    message: /\/master@a0000000:reg: \/master@a0000000 RP window \(channel 9\) 0xa0000000…0xa000ffff \(64 KiB\) overlaps \/serial@a0000800 MMIO window 0xa0000800…0xa00017ff \(4 KiB\) at the same priority in system memory/,
+    message: /\/master@a0000000:reg: \/master@a0000000 RP window \(channel 9\) 0xa0000000…0xa000ffff \(64 KiB\) is hidden where it overlaps \/serial@a0000800 MMIO window 0xa0000800…0xa00017ff \(4 KiB\): same priority in system memory, and QEMU shows the region mapped later/,
   },
   {
     rule: 'addr-overlap',
     name: 'two MMIO windows overlapping',
     faulty: one('serial@b0000000 {\n\tcompatible = "arm,pl011";\n\treg = <0xb0000000 0x1000>;\n};\ntimer@b0000800 {\n\tcompatible = "xlnx,ttc";\n\treg = <0xb0000800 0x100>;\n};'),
     correct: one('serial@b0000000 {\n\tcompatible = "arm,pl011";\n\treg = <0xb0000000 0x1000>;\n};\ntimer@b0001000 {\n\tcompatible = "xlnx,ttc";\n\treg = <0xb0001000 0x100>;\n};'),
-    at: ['board.dts', 'reg = <0xb0000800 0x100>'],
-    message: /\/timer@b0000800 MMIO window 0xb0000800…0xb00008ff \(256 B\) overlaps \/serial@b0000000/,
+    at: ['board.dts', 'reg = <0xb0000000 0x1000>'],
+    message: /\/serial@b0000000 MMIO window 0xb0000000…0xb0000fff \(4 KiB\) is hidden where it overlaps \/timer@b0000800 MMIO window 0xb0000800…0xb00008ff \(256 B\)/,
   },
   {
     rule: 'addr-ranges-ignored',
@@ -376,6 +376,30 @@ const CASES: RuleCase[] = [
     correct: { 'apu.dts': board({ extra: DDR('0x10000000') }), 'pmu.dts': board({ cosim: false, extra: DDR('0x10000000') }) },
     at: ['pmu.dts', 'reg = <0x20000000 0x8000000>'],
     message: /\/ddr@20000000:reg: is 128 MiB, but shares the file qemu-memory-_ddr@20000000 with \/ddr@20000000 in apu.dts \(256 MiB\)/,
+  },
+  {
+    rule: 'bind-model',
+    name: 'a built-in memory model on a gpio channel',
+    faulty: one('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n\tcosim,model = "timer";\n};'),
+    correct: one('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n};\nregs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "timer";\n\tcosim,irq = <&irqs 0>;\n};').replace('reg = <0xa0000000 0x10000>;', 'reg = <0xa0000000 0x10000>;\n\t\tcosim,model = "ram";'),
+    at: ['board.dts', 'cosim,model = "timer"'],
+    message: /model "timer" serves memory-master devices, but this is a gpio \(remote-port-gpio\)/,
+  },
+  {
+    rule: 'bind-peer-command',
+    name: 'a peer program that does not exist',
+    faulty: { 'board.dts': board().replace('sync-quantum = <100000>;', 'sync-quantum = <100000>;\n\t\tcosim,peer-command = "./no-such-simulator unix:{socket}";') },
+    correct: { 'board.dts': board().replace('sync-quantum = <100000>;', 'sync-quantum = <100000>;\n\t\tcosim,peer-command = "sh -c true {socket}";') },
+    at: ['board.dts', 'cosim,peer-command'],
+    message: /the peer program .\/no-such-simulator is not an executable file/,
+  },
+  {
+    rule: 'bind-unserved',
+    name: 'a memory master no model serves, next to one that is served',
+    faulty: one('regs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "ram";\n};'),
+    correct: one('regs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "ram";\n};').replace('reg = <0xa0000000 0x10000>;', 'reg = <0xa0000000 0x10000>;\n\t\tcosim,model = "ram";'),
+    at: ['board.dts', 'master@a0000000 {'],
+    message: /channel 9 of \/cosim has no model and no model uses it/,
   },
 ];
 

@@ -11,12 +11,13 @@ export default defineRule({
     eachInstance(ctx, (inst) => {
       const reported = new Set<Node>();
       const ranges = new RangesCache();
-      for (const space of inst.address.spaces) {
+      // Only system memory is where the CPUs' physical addresses (what `ranges` describes) live by default.
+      for (const space of [inst.address.system]) {
         for (const r of space.leaves) {
           if (r.dtAddress === undefined || r.dtAddress === r.base) continue;
           let bus = r.node.parent;
           while (bus && bus.parent && isIdentity(ranges.get(bus))) bus = bus.parent;
-          if (!bus || reported.has(bus)) continue;
+          if (!bus || !bus.parent || reported.has(bus)) continue; // no bus translates: the difference is not ranges'
           reported.add(bus);
           ctx.report({
             node: bus,

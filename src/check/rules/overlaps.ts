@@ -1,5 +1,5 @@
 /** The overlap search both address rules share: leaves of one space that intersect at equal priority. */
-import { overlappingPairs, samePriorityAtSplit, type AddressSpace, type Region } from '../../graph/address-spaces.js';
+import { overlappingPairs, overlapWinner, samePriorityAtSplit, type AddressSpace, type Region } from '../../graph/address-spaces.js';
 import type { Platform } from '../../graph/platform.js';
 import { formatSize, hex } from '../../graph/values.js';
 import type { RuleContext } from '../rule.js';
@@ -14,28 +14,53 @@ export function describeRegion(r: Region): string {
  * Reports each pair of regions that overlap with no priority to order them; `involvesRp`
  * selects pairs with (true) or without (false) an RP memory-master window.
  */
-/** Regions that overlap with no priority to order them, per platform: both rules share one search. */
-const ambiguous = new WeakMap<Platform, Array<[Region, Region, AddressSpace]>>();
-
-function ambiguousPairs(platform: Platform): Array<[Region, Region, AddressSpace]> {
-  let pairs = ambiguous.get(platform);
-  if (!pairs) {
-    pairs = [];
-    for (const inst of platform.instances)
-      for (const space of inst.address.spaces) for (const [a, b] of overlappingPairs(space)) if (samePriorityAtSplit(a, b)) pairs.push([a, b, space]);
-    ambiguous.set(platform, pairs);
-  }
-  return pairs;
+/** A region shadowed by another of the same priority, and the one that shadows it. */
+interface Shadowing {
+  hidden: Region;
+  winner: Region;
+  space: AddressSpace;
 }
 
+/**
+ * Regions partly hidden by another of the same priority (QEMU shows the one mapped
+ * later, taken to be the later in tree order), per platform: both rules share one
+ * search. Aliases are left out: catch-all views of another bus, overlapping everything
+ * at priority 0, are how the Xilinx trees route "everything else", and the order QEMU
+ * maps them in cannot be told from the tree.
+ */
+const shadowings = new WeakMap<Platform, Shadowing[]>();
+
+function shadowed(platform: Platform): Shadowing[] {
+  let list = shadowings.get(platform);
+  if (!list) {
+    list = [];
+    for (const inst of platform.instances) {
+      for (const space of inst.address.spaces) {
+        for (const [a, b] of overlappingPairs(space)) {
+          if (a.kind === 'alias' || b.kind === 'alias' || !samePriorityAtSplit(a, b)) continue;
+          const winner = overlapWinner(a, b)!;
+          list.push({ hidden: winner === a ? b : a, winner, space });
+        }
+      }
+    }
+    shadowings.set(platform, list);
+  }
+  return list;
+}
+
+/** Reports shadowed regions; `involvesRp` selects pairs with (true) or without (false) an RP window. */
 export function reportOverlaps(ctx: RuleContext, involvesRp: boolean): void {
-  for (const [a, b, space] of ambiguousPairs(ctx.platform)) {
-    if (Boolean(a.device || b.device) !== involvesRp) continue;
-    const [here, other] = b.device || !a.device ? [b, a] : [a, b];
+  for (const { hidden, winner, space } of shadowed(ctx.platform)) {
+    if (Boolean(hidden.device || winner.device) !== involvesRp) continue;
+    const at = hidden.device || !winner.device ? hidden : winner;
+    const message =
+      at === hidden
+        ? `${describeRegion(hidden)} is hidden where it overlaps ${describeRegion(winner)}: same priority in ${space.name}, and QEMU shows the region mapped later`
+        : `${describeRegion(winner)} hides ${describeRegion(hidden)} where they overlap: same priority in ${space.name}, and QEMU shows the region mapped later`;
     ctx.report({
-      node: here.node,
-      prop: here.node.getProp('reg') ?? here.node.getProp('reg-extended'),
-      message: `${describeRegion(here)} overlaps ${describeRegion(other)} at the same priority in ${space.name}: QEMU picks one by the order it maps them`,
+      node: at.node,
+      prop: at.node.getProp('reg') ?? at.node.getProp('reg-extended'),
+      message,
       hint: 'move one of them, or give them different priorities (#priority-cells on the bus)',
     });
   }
