@@ -27,6 +27,8 @@ interface RuleCase {
 
 const one = (extra: string, o: Parameters<typeof board>[0] = {}) => ({ 'board.dts': board({ ...o, extra }) });
 
+/** The standard board with its memory master served by the `ram` model, plus `extra`. */
+const withRam = (extra: string) => ({ 'board.dts': board({ extra }).replace('reg = <0xa0000000 0x10000>;', 'reg = <0xa0000000 0x10000>;\n\t\tcosim,model = "ram";') });
 const SLAVE = (adaptor: string, ch: number, name = 'slave') => `${name} {\n\tcompatible = "remote-port-memory-slave";\n\tremote-ports = <&${adaptor} ${ch}>;\n};`;
 const LINK = 'link: link {\n\tcompatible = "remote-port";\n};';
 const linkBoard = (devices: string) => board({ cosim: false, extra: `${LINK}\n${devices}` });
@@ -380,8 +382,8 @@ const CASES: RuleCase[] = [
   {
     rule: 'bind-model',
     name: 'a built-in memory model on a gpio channel',
-    faulty: one('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n\tcosim,model = "timer";\n};'),
-    correct: one('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n};\nregs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "timer";\n\tcosim,irq = <&irqs 0>;\n};').replace('reg = <0xa0000000 0x10000>;', 'reg = <0xa0000000 0x10000>;\n\t\tcosim,model = "ram";'),
+    faulty: withRam('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n\tcosim,model = "timer";\n};'),
+    correct: withRam('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n};\nregs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "timer";\n\tcosim,irq = <&irqs 0>;\n};'),
     at: ['board.dts', 'cosim,model = "timer"'],
     message: /model "timer" serves memory-master devices, but this is a gpio \(remote-port-gpio\)/,
   },
@@ -397,7 +399,7 @@ const CASES: RuleCase[] = [
     rule: 'bind-unserved',
     name: 'a memory master no model serves, next to one that is served',
     faulty: one('regs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "ram";\n};'),
-    correct: one('regs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "ram";\n};').replace('reg = <0xa0000000 0x10000>;', 'reg = <0xa0000000 0x10000>;\n\t\tcosim,model = "ram";'),
+    correct: withRam('regs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "ram";\n};'),
     at: ['board.dts', 'master@a0000000 {'],
     message: /channel 9 of \/cosim has no model and no model uses it/,
   },

@@ -2,27 +2,23 @@ import { defineRule } from '../rule.js';
 import { devicesUsedByModels, typescriptAdaptors } from './bindings.js';
 
 /**
- * Under `cosim up` every channel QEMU uses must have someone behind it: an adaptor with
- * neither a peer command nor any model, or a device no model serves or uses, leaves
- * QEMU's accesses there unanswered (they get address errors from the runtime).
+ * Under `cosim up` every channel QEMU uses must have someone behind it. On an adaptor that
+ * cosim's TypeScript runtime serves (one with models, and no cosim,peer-command), a device
+ * that no model serves or uses leaves QEMU's accesses there unanswered (the runtime
+ * answers them with errors).
+ *
+ * An adaptor without any binding is left alone here: checked on its own, a tree cannot
+ * tell whether another QEMU of the platform or a peer started by hand serves it. `cosim up`,
+ * which knows the whole platform, warns about those when it starts.
  */
 export default defineRule({
   id: 'bind-unserved',
   severity: 'warning',
-  summary: 'an adaptor or channel that neither an external peer (cosim,peer-command) nor a TypeScript model (cosim,model) serves under cosim up',
+  summary: 'a channel of an adaptor served by TypeScript models that no model serves or uses: QEMU\'s accesses there get errors under cosim up',
   run(ctx) {
     for (const { inst, adaptor } of typescriptAdaptors(ctx)) {
-      if (adaptor.uses.length === 0) continue; // rp-adaptor-unused says it
+      if (!adaptor.uses.some((u) => u.device.cosim.has('cosim,model'))) continue;
       const used = devicesUsedByModels(inst);
-      const modelled = adaptor.uses.filter((u) => u.device.cosim.has('cosim,model'));
-      if (modelled.length === 0) {
-        ctx.report({
-          node: adaptor.node,
-          message: 'nobody serves this adaptor under cosim up: it has no cosim,peer-command and none of its devices has a cosim,model',
-          hint: 'add cosim,peer-command = "<program> unix:{socket}" here, or cosim,model on its devices (or use --peer / --model)',
-        });
-        continue;
-      }
       for (const [channel, use] of adaptor.channels) {
         const d = use.device;
         if (d.cosim.has('cosim,model') || used.has(d)) continue;
