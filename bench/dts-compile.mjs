@@ -41,7 +41,7 @@ if (!have('dtc')) {
   console.log('dtc not found: install Debian package device-tree-compiler to run this benchmark.');
   process.exit(0);
 }
-if (!fs.existsSync(path.join(REPO, 'dist', 'cli', 'bundle.js'))) {
+if (!fs.existsSync(path.join(REPO, 'dist', 'cli', 'bundle', 'main.js'))) {
   console.log('dist/ is missing: run `npm run build` first (npm run bench does).');
   process.exit(1);
 }
