@@ -32,6 +32,7 @@ export {
   type RpSessionEnd,
   type RpSessionOptions,
   type RpWarning,
+  type RpWaitingRequest,
 } from './session.js';
 export { readResponse, writeResponse, interruptResponse, syncResponse, atsInvalidateResponse, atsTranslateResponse, type AtsTranslation } from './responses.js';
 export { RpClock, type RpTimer, type RpTimerCallback } from './time.js';

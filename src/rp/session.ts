@@ -83,6 +83,24 @@ export interface RpChannelHandler {
   handle(request: RpRequest, session: RpSession): void;
 }
 
+/** A READ or WRITE from the other side still waiting for our answer. */
+export interface RpWaitingRequest {
+  dev: number;
+  id: number;
+  command: 'read' | 'write';
+  addr: bigint;
+  len: number;
+  /** The handler bound to `dev` ("memory target", …). */
+  handler: string;
+  /** performance.now() when it arrived. */
+  since: number;
+}
+
+/** One key per (dev, id): ids are unique per channel while outstanding (§11.3). */
+function requestKey(dev: number, id: number): number {
+  return dev * TWO_32 + id;
+}
+
 export interface RpSessionEnd {
   /**
    * `closed`: we closed it; `remote-closed`: the other side ended the stream at a packet
@@ -155,6 +173,8 @@ export class RpSession {
   private readonly enc: { peerCapabilities: Readonly<RpCapabilities> } & RpEncodeOptions;
   private readonly channels: (RpChannelHandler | undefined)[] = [];
   private readonly pending = new Map<number, Waiter>();
+  /** Requests from the other side that still need our answer (see waitingOnUs). */
+  private readonly waiting = new Map<number, RpWaitingRequest>();
   private readonly onRemoteTime: ((t: bigint) => void) | undefined;
   private readonly onSync: ((r: RpSyncRequest) => bigint | Promise<bigint>) | undefined;
   private readonly onWarning: (w: RpWarning) => void;
@@ -304,7 +324,7 @@ export class RpSession {
       }
       p.id = this.allocateId(p.dev);
       p.flags &= ~RpFlag.POSTED;
-      const key = p.dev * TWO_32 + p.id;
+      const key = requestKey(p.dev, p.id);
       this.pending.set(key, { command: RP_KIND_COMMAND[p.kind], resolve: resolve as (r: RpResponse) => void, reject });
       try {
         this.send(p);
@@ -325,7 +345,17 @@ export class RpSession {
 
   /** Sends a response; ignored once the session is over (nobody is waiting for it any more). */
   respond(p: RpResponse): void {
+    if (this.waiting.size > 0) this.waiting.delete(requestKey(p.dev, p.id));
     if (this.state === OPEN) this.send(p);
+  }
+
+  /**
+   * The remote side's READ/WRITE requests we have not answered yet, oldest first, with
+   * when they arrived (performance.now() ms). QEMU waits on each without a timeout, so a
+   * supervisor uses this to name the channel, address and model that keep it waiting.
+   */
+  get waitingOnUs(): ReadonlyArray<Readonly<RpWaitingRequest>> {
+    return [...this.waiting.values()];
   }
 
   /**
@@ -569,6 +599,9 @@ export class RpSession {
       }
       return;
     }
+    if ((p.kind === 'read-request' || p.kind === 'write-request') && !isPosted(p)) {
+      this.waiting.set(requestKey(p.dev, p.id), { dev: p.dev, id: p.id, command: p.kind === 'read-request' ? 'read' : 'write', addr: p.addr, len: p.len, handler: ch.description, since: performance.now() });
+    }
     try {
       ch.handle(p, this);
     } catch (e) {
@@ -611,7 +644,7 @@ export class RpSession {
   private onResponse(p: RpResponse): void {
     // Responses to posted requests are dropped unmatched by both references (§3.1).
     if (isPosted(p)) return;
-    const key = p.dev * TWO_32 + p.id;
+    const key = requestKey(p.dev, p.id);
     const w = this.pending.get(key);
     const name = commandName(RP_KIND_COMMAND[p.kind]).toUpperCase();
     if (w === undefined) {

@@ -13,12 +13,14 @@ export interface Console {
   /** A line of output from a process or model. */
   line(source: string, text: string): void;
   error(message: string): void;
+  warn(message: string): void;
 }
 
 export function terminalConsole(opts: { quiet?: boolean; color?: boolean } = {}): Console {
   const color = opts.color ?? (process.stderr.isTTY === true && !process.env.NO_COLOR);
   const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
   const red = (s: string) => (color ? `\x1b[1;31m${s}\x1b[0m` : s);
+  const magenta = (s: string) => (color ? `\x1b[1;35m${s}\x1b[0m` : s);
   const green = (s: string) => (color ? `\x1b[32m${s}\x1b[0m` : s);
   // COSIM_TRACE=1 stamps each step with the time since the process started.
   const stamp = process.env.COSIM_TRACE ? () => `+${Math.round(performance.now())}ms ` : () => '';
@@ -34,5 +36,6 @@ export function terminalConsole(opts: { quiet?: boolean; color?: boolean } = {})
     },
     line: (src, t) => process.stderr.write(`${dim(`[${src}]`)} ${t}\n`),
     error: (m) => process.stderr.write(red('cosim: error: ') + m + '\n'),
+    warn: (m) => process.stderr.write(magenta('cosim: warning: ') + m + '\n'),
   };
 }

@@ -84,6 +84,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   const mp = plan.machinePath;
   let created = false;
   let ending: Ending | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
   let endNow!: (e: Ending) => void;
   const ended = new Promise<Ending>((resolve) => {
     endNow = (e) => {
@@ -138,6 +139,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
           scratchDir: path.join(mp, 'models'),
         });
         running.peers.push({ name: p.adaptor.qomPath, peer: hosted.peer });
+        if (hosted.devices.length === 0) con.warn(`nobody serves ${p.adaptor.qomPath}: no cosim,peer-command and no cosim,model on its devices, so QEMU's accesses on its channels get errors`);
         await hosted.peer.listen(`unix:${p.socket}`);
         con.step(`peer ${p.adaptor.qomPath}: ${hosted.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening`);
       } catch (e) {
@@ -198,6 +200,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
         const missing = running.peers.filter((p) => !p.peer.isConnected).map((p) => p.name);
         return fail(`QEMU did not connect to ${missing.join(', ')} within ${opts.startTimeoutMs / 1000} s${qemuWaitingHint(running)}`, EXIT.qemu);
       }
+      if (outcome === 'ok') watchdog = startWatchdog();
       if (outcome === 'ok') con.running(`running (${plan.qemu.length} QEMU, ${running.peers.length + running.external.length} peer${running.peers.length + running.external.length === 1 ? '' : 's'}; start-up ${Date.now() - started} ms after QEMU)`);
     }
 
@@ -206,10 +209,40 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   } catch (e) {
     return fail(`internal error: ${(e as Error).stack ?? e}`);
   } finally {
+    if (watchdog) clearInterval(watchdog);
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     process.off('SIGHUP', onTerm);
     await teardown();
+  }
+
+  /**
+   * The stall watchdog: QEMU waits on every READ/WRITE it sends to a model, without a
+   * timeout. A request unanswered for longer than `stallMs` is reported once, naming the
+   * adaptor, channel, access and model, so a silent hang gets a name.
+   */
+  function startWatchdog(): NodeJS.Timeout {
+    const reported = new Set<string>();
+    const modelOf = new Map<string, string>();
+    for (const p of plan.peers) {
+      if (p.kind !== 'typescript') continue;
+      for (const d of p.devices) modelOf.set(`${p.adaptor.qomPath}:${d.channel}`, `${d.device.node.path}, model ${d.model}`);
+    }
+    const t = setInterval(() => {
+      const now = performance.now();
+      for (const { name, peer } of running.peers) {
+        if (!peer.isConnected) continue;
+        for (const w of peer.session().waitingOnUs) {
+          const key = `${name}:${w.dev}:${w.id}:${w.since}`;
+          if (now - w.since < opts.stallMs || reported.has(key)) continue;
+          reported.add(key);
+          const who = modelOf.get(`${name}:${w.dev}`) ?? `no model, ${w.handler}`;
+          con.warn(`stall: QEMU has waited ${((now - w.since) / 1000).toFixed(1)} s for ${name} channel ${w.dev} (${who}) to answer its ${w.command.toUpperCase()} of ${w.len} bytes at 0x${w.addr.toString(16)}`);
+        }
+      }
+    }, Math.min(1000, opts.stallMs));
+    t.unref();
+    return t;
   }
 
   function fail(message: string, code: number = EXIT.setup): number {

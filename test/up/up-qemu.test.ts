@@ -78,7 +78,7 @@ describe.skipIf(why !== undefined)(`cosim up on Xilinx QEMU${why ? ` (skipped: $
     const child = spawn(process.execPath, [BIN, 'up', BOARD, '--firmware', FIRMWARE, '--machine-path', mp, '--model', 'uart0=./../test/fixtures/up/silent-model.mjs'], { env: { ...process.env, COSIM_QEMU: QEMU } });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    for (let i = 0; i < 100 && !err.includes('running'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !err.includes('running'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(err).toContain('running');
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', r));

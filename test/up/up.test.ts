@@ -111,6 +111,19 @@ describe('cosim up with a stand-in QEMU', () => {
     expectClean(mp);
   });
 
+  it('names the model that keeps QEMU waiting (stall watchdog)', async () => {
+    const mp = machinePath();
+    const child = spawn(process.execPath, [BIN, 'up', '-q', BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--stall-after', '0.5', '--model', `regs=${path.join(FIX, 'silent-model.mjs')}`], { env: { ...process.env, COSIM_QEMU: '' } });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    for (let i = 0; i < 300 && !err.includes('stall'); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(err).toMatch(/cosim: warning: stall: QEMU has waited \d\.\d s for \/cosim channel 9 \(\/regs@a0000000, model .*silent-model\.mjs\) to answer its READ of 4 bytes at 0xa0000000/);
+    expect(code).toBe(130);
+    expectClean(mp);
+  });
+
   it('Ctrl-C during start-up stops everything with exit 130', async () => {
     const mp = machinePath();
     const child = spawn(process.execPath, [BIN, 'up', '-q', BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--start-timeout', '30', '--peer', 'cosim=sleep 31'], { env: { ...process.env, COSIM_QEMU: '' } });
@@ -130,7 +143,7 @@ describe('cosim up with a stand-in QEMU', () => {
     const child = spawn(process.execPath, [BIN, 'up', BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp], { env: { ...process.env, COSIM_QEMU: '', FAKE_QEMU_SCENARIO: 'hang' } });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    for (let i = 0; i < 100 && !err.includes('running'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !err.includes('running'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(err).toContain('running');
     expect(leftovers(mp).length).toBeGreaterThan(0);
     child.kill('SIGKILL');

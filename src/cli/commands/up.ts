@@ -38,6 +38,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     keep: Flags.boolean({ description: 'Keep the machine path (DTBs, sockets, shared RAM files) at the end.' }),
     'dry-run': Flags.boolean({ description: 'Print the whole plan (processes, sockets, command lines) and start nothing.' }),
     'start-timeout': Flags.string({ default: '20', description: 'Seconds to wait for peers and QEMU to connect.' }),
+    'stall-after': Flags.string({ default: '5', description: 'Report a model that has kept QEMU waiting this many seconds (adaptor, channel, address, model).' }),
     quiet: Flags.boolean({ char: 'q', description: 'Show only the simulation and errors, not the start-up steps.' }),
   };
 
@@ -57,6 +58,8 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     const syncQuantum = number('sync-quantum', flags['sync-quantum']);
     const gdbPort = number('gdb', flags.gdb, 65535);
     const startTimeout = number('start-timeout', flags['start-timeout'])!;
+    const stallAfter = Number(flags['stall-after']);
+    if (!(stallAfter > 0)) return usageError(this, `invalid value "${flags['stall-after']}" for --stall-after`);
     // QEMU runs in the machine path: files given relative to here must be made absolute.
     const firmware = (flags.firmware ?? []).map((f) => path.resolve(f));
     for (const f of firmware) if (!fs.existsSync(f)) return usageError(this, `--firmware ${f}: no such file`);
@@ -86,7 +89,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
       process.stdout.write(describePlan(plan));
       return;
     }
-    const code = await runPlan(plan, { machinePathGiven, keep: flags.keep, startTimeoutMs: startTimeout * 1000, stallMs: 5000 }, terminalConsole({ quiet: flags.quiet }));
+    const code = await runPlan(plan, { machinePathGiven, keep: flags.keep, startTimeoutMs: startTimeout * 1000, stallMs: stallAfter * 1000 }, terminalConsole({ quiet: flags.quiet }));
     if (code !== 0) this.exit(code);
   }
 }
