@@ -16,6 +16,7 @@ import { PhandleAllocator, type PhandleFormat } from './phandles.js';
 import { preprocessFile } from './preprocessor/index.js';
 import { SourceUnit } from './source-unit.js';
 import type { SourceRegistry } from './source.js';
+import { unresolvedReferences } from './unresolved.js';
 import { generateFixupsTree, generateLabelTree, generateLocalFixupsTree, sortTree, type RefResolver } from './symbols.js';
 import { nodeByPath, type DtInfo, type Node } from './tree.js';
 
@@ -177,7 +178,12 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
   let forced = false;
   const refs: RefResolver = builder;
   try {
-    const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols }, { refs, phandles, outName: opts.outName ?? '<stdout>' }, diagnostics);
+    // Every dangling reference, at the reference, before the checks (which stop at the first).
+    const dangling = unresolvedReferences(info, builder);
+    const checks = new Diagnostics();
+    const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols }, { refs, phandles, outName: opts.outName ?? '<stdout>' }, checks);
+    const reportedHere = new Set(['phandle_references', 'path_references']);
+    diagnostics.merge(dangling.length > 0 ? [...dangling, ...checks.list.filter((d) => !reportedHere.has(d.code))] : checks.list);
     if (checked.failedError && !opts.force) return result();
     forced = checked.failedError;
     if (opts.autoAliases) generateLabelTree(info, 'aliases', undefined);

@@ -1,0 +1,43 @@
+/**
+ * Every reference in the tree that names no node, each located where it was written and
+ * with a "did you mean". dtc reports these from its phandle_references/path_references
+ * checks, at the node, and stops at the first failing check; a user fixing a tree wants
+ * all of them at once, at the `&label` itself.
+ */
+import { suggest, type Diagnostic } from './diagnostics.js';
+import { resolveSpan } from './source.js';
+import { walk, type DtInfo, type Node } from './tree.js';
+
+export interface Resolver {
+  nodeByRef(root: Node, ref: string): Node | undefined;
+  labels: { names(): Iterable<string>; lookup(root: Node, name: string): Node | undefined };
+}
+
+export function unresolvedReferences(info: DtInfo, refs: Resolver): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  let labels: string[] | undefined;
+  let paths: string[] | undefined;
+  for (const node of walk(info.root)) {
+    for (const prop of node.liveProps()) {
+      for (const m of prop.value.markers) {
+        if ((m.kind !== 'ref-phandle' && m.kind !== 'ref-path') || m.ref === undefined) continue;
+        if (refs.nodeByRef(info.root, m.ref)) continue;
+        // Overlays may name labels of the base tree: those become fixups, not errors.
+        if (info.plugin && m.kind === 'ref-phandle') continue;
+        let hint: string | undefined;
+        if (m.ref.startsWith('/')) {
+          paths ??= [...walk(info.root)].map((n) => n.path);
+          const s = suggest(m.ref, paths);
+          if (s) hint = `did you mean '&{${s}}'?`;
+        } else {
+          labels ??= [...refs.labels.names()].filter((l) => refs.labels.lookup(info.root, l));
+          const s = suggest(m.ref, labels);
+          if (s) hint = `did you mean '&${s}'?`;
+        }
+        const span = resolveSpan(m.loc) ?? prop.loc ?? node.loc;
+        out.push({ severity: 'error', code: 'dts-unknown-ref', message: `${node.path}:${prop.name}: reference to a non-existent ${m.ref.startsWith('/') ? 'node' : 'label'} "${m.ref}"`, span, path: node.path, ...(hint ? { hint } : {}) });
+      }
+    }
+  }
+  return out;
+}
