@@ -114,3 +114,39 @@ export function lineOf(text: string, needle: string, nth = 1): number {
   if (i === -1) throw new Error(`"${needle}" (occurrence ${nth}) is not in the text`);
   return i + 1;
 }
+
+/**
+ * A new user's first co-simulation fragment with three different mistakes, two of them
+ * behind a macro: `sync;` (QEMU aborts), channel 9 bound twice, and SPI 120 on a GIC
+ * with num-irq 128. Include it from `board()` with `withThreeMistakes()`.
+ */
+export const THREE_MISTAKES_DTSI = [
+  '#define RP(adaptor, ch) remote-ports = <&adaptor ch>',
+  '/ {',
+  '\tpl: pl {',
+  '\t\tcompatible = "remote-port";',
+  '\t\tsync;',
+  '\t};',
+  '\tregs@b0000000 {',
+  '\t\tcompatible = "remote-port-memory-master";',
+  '\t\tRP(pl, 9);',
+  '\t\treg = <0xb0000000 0x1000>;',
+  '\t};',
+  '\tdma {',
+  '\t\tcompatible = "remote-port-memory-slave";',
+  '\t\tRP(pl, 9);',
+  '\t};',
+  '\tirqs {',
+  '\t\tcompatible = "remote-port-gpio";',
+  '\t\tRP(pl, 12);',
+  '\t\tinterrupt-parent = <&gic>;',
+  '\t\tinterrupts = <0 120 4>;',
+  '\t};',
+  '};',
+  '',
+].join('\n');
+
+/** board.dts including pl.dtsi, the fragment with three mistakes. */
+export function withThreeMistakes(): Record<string, string> {
+  return { 'board.dts': board().replace('/dts-v1/;', '/dts-v1/;\n#include "pl.dtsi"'), 'pl.dtsi': THREE_MISTAKES_DTSI };
+}

@@ -11,7 +11,7 @@ import { compile } from '../../src/dts/compile.js';
 import { checkFiles, UsageError } from '../../src/check/run.js';
 import { hasCommand } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
-import { board, checkSources, cleanupBoards, lineOf, MEMORY } from './boards.js';
+import { board, checkSources, cleanupBoards, lineOf, MEMORY, THREE_MISTAKES_DTSI, withThreeMistakes } from './boards.js';
 
 afterAll(cleanupBoards);
 
@@ -117,38 +117,13 @@ describe('options', () => {
 });
 
 describe('a new user’s tree with three mistakes in an included .dtsi', () => {
-  const dtsi = [
-    '#define RP(adaptor, ch) remote-ports = <&adaptor ch>',
-    '#define BOOL_ON',
-    '/ {',
-    '\tpl: pl {',
-    '\t\tcompatible = "remote-port";',
-    '\t\tsync BOOL_ON;',
-    '\t};',
-    '\tregs@b0000000 {',
-    '\t\tcompatible = "remote-port-memory-master";',
-    '\t\tRP(pl, 9);',
-    '\t\treg = <0xb0000000 0x1000>;',
-    '\t};',
-    '\tdma {',
-    '\t\tcompatible = "remote-port-memory-slave";',
-    '\t\tRP(pl, 9);',
-    '\t};',
-    '\tirqs {',
-    '\t\tcompatible = "remote-port-gpio";',
-    '\t\tRP(pl, 12);',
-    '\t\tinterrupt-parent = <&gic>;',
-    '\t\tinterrupts = <0 120 4>;',
-    '\t};',
-    '};',
-    '',
-  ].join('\n');
-  const files = { 'board.dts': board().replace('/dts-v1/;', '/dts-v1/;\n#include "pl.dtsi"'), 'pl.dtsi': dtsi };
+  const files = withThreeMistakes();
+  const dtsi = THREE_MISTAKES_DTSI;
 
   it('reports all three, each at its line in the .dtsi', () => {
     const r = checkSources(files);
     expect(r.diagnostics.map((d) => [d.code, d.span?.file, d.span?.line])).toEqual([
-      ['qemu-int-length', 'pl.dtsi', lineOf(dtsi, 'sync BOOL_ON')],
+      ['qemu-int-length', 'pl.dtsi', lineOf(dtsi, 'sync;')],
       ['rp-channel-duplicate', 'pl.dtsi', lineOf(dtsi, 'RP(pl, 9)', 2)],
       ['gic-spi-range', 'pl.dtsi', lineOf(dtsi, '<0 120 4>')],
     ]);

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { board } from '../check/boards.js';
+import { board, withThreeMistakes } from '../check/boards.js';
 import { cosim, tempDir } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 
@@ -28,33 +28,7 @@ const DEMO = path.join(REPO, 'dts', 'demo-board.dts');
 const APU = path.join(REPO, 'dts', 'zynqmp-apu.dts');
 const PMU = path.join(REPO, 'dts', 'zynqmp-pmu.dts');
 
-/** Three different mistakes, all in an included file and two behind macros. */
-const PL_DTSI = [
-  '#define RP(adaptor, ch) remote-ports = <&adaptor ch>',
-  '/ {',
-  '\tpl: pl {',
-  '\t\tcompatible = "remote-port";',
-  '\t\tsync;',
-  '\t};',
-  '\tregs@b0000000 {',
-  '\t\tcompatible = "remote-port-memory-master";',
-  '\t\tRP(pl, 9);',
-  '\t\treg = <0xb0000000 0x1000>;',
-  '\t};',
-  '\tdma {',
-  '\t\tcompatible = "remote-port-memory-slave";',
-  '\t\tRP(pl, 9);',
-  '\t};',
-  '\tirqs {',
-  '\t\tcompatible = "remote-port-gpio";',
-  '\t\tRP(pl, 12);',
-  '\t\tinterrupt-parent = <&gic>;',
-  '\t\tinterrupts = <0 120 4>;',
-  '\t};',
-  '};',
-  '',
-].join('\n');
-const faultyBoard = () => temp({ 'board.dts': board().replace('/dts-v1/;', '/dts-v1/;\n#include "pl.dtsi"'), 'pl.dtsi': PL_DTSI });
+const faultyBoard = () => temp(withThreeMistakes());
 
 describe('cosim check', () => {
   it('says a clean board is clean and exits 0', () => {
