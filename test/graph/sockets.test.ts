@@ -3,7 +3,7 @@
  * object count, the first that does not ends the chain, system memory has its own path.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { inferMachine } from '../../src/graph/machine.js';
+import { inferMachine, type MachineKind } from '../../src/graph/machine.js';
 import { describeSocket, parseChardesc, socketKey } from '../../src/graph/sockets.js';
 import { cleanupGraphs, instanceOf, tree } from './helpers.js';
 
@@ -11,7 +11,7 @@ afterAll(cleanupGraphs);
 
 const ADAPTOR = 'compatible = "remote-port";';
 
-function socketOf(body: string, machine?: Parameters<typeof instanceOf>[1]['machine']): string {
+function socketOf(body: string, machine?: MachineKind): string {
   const inst = instanceOf(tree(body), { machine });
   expect(inst.adaptors).toHaveLength(1);
   return describeSocket(inst.adaptors[0].socket);
