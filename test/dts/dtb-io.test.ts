@@ -12,6 +12,7 @@ import { readDtb } from '../../src/dts/dtb-reader.js';
 import { writeDtb, type DtbWriteOptions } from '../../src/dts/dtb-writer.js';
 import { writeDts } from '../../src/dts/dts-writer.js';
 import { Data, Node, Property, walk, type DtInfo } from '../../src/dts/tree.js';
+import { rng } from '../helpers/random.js';
 
 const CORPUS = process.env.DTC_CORPUS ?? '/work/shared/corpus/dtc-tests';
 const DTC = '/usr/bin/dtc';
@@ -376,7 +377,7 @@ describe.skipIf(!haveDtc)('blobs made by the installed dtc', () => {
         const version = [17, 1, 16, 2, 3][i % 5];
         return version === 17 ? blob : writeDtb(readDtb(blob, c.id), { version });
       });
-    const rand = mulberry32(0xd7c);
+    const rand = rng(0xd7c);
     let agreed = 0;
     let accepted = 0;
     let ub = 0;
@@ -426,16 +427,6 @@ describe.skipIf(!haveDtc)('blobs made by the installed dtc', () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING_WORDS = [0, 1, 2, 3, 4, 9, 16, 17, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffc, 0xd00dfeed];
 
@@ -490,7 +481,7 @@ function mutate(src: Uint8Array, rand: () => number): Uint8Array {
 describe.skipIf(!haveCorpus)('readDtb robustness', () => {
   it('damaged golden blobs either read or throw dtb-malformed, quickly', () => {
     const goldens = loadCases().map((c) => new Uint8Array(readFileSync(join(CORPUS, c.golden.dtb!))));
-    const rand = mulberry32(12345);
+    const rand = rng(12345);
     let read = 0;
     let refused = 0;
     let slowest = 0;
@@ -519,7 +510,7 @@ describe.skipIf(!haveCorpus)('readDtb robustness', () => {
   });
 
   it('any byte string is read or refused (no raw exceptions)', () => {
-    const rand = mulberry32(99);
+    const rand = rng(99);
     for (let i = 0; i < 3000; i++) {
       const n = Math.floor(rand() * 80);
       const b = new Uint8Array(n);

@@ -7,9 +7,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cosim, hasCommand, tempDir } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cosim, hasCommand } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
+import { expectClean, leftovers, machinePath } from '../helpers/up.js';
 
 const QEMU = process.env.COSIM_QEMU;
 const BOARD = path.join(REPO, 'dts', 'demo-board.dts');
@@ -17,22 +18,6 @@ const FIRMWARE = path.join(REPO, 'firmware', 'build', 'demo.elf');
 const PEER = path.join(REPO, 'test', 'fixtures', 'up', 'external-peer.mjs');
 const why = !QEMU ? 'COSIM_QEMU is not set (point it at an AMD/Xilinx qemu-system-aarch64)' : !hasCommand('aarch64-linux-gnu-gcc') ? 'aarch64-linux-gnu-gcc is missing (Debian gcc-aarch64-linux-gnu builds the demo firmware)' : undefined;
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
-function machinePath(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return path.join(t.dir, 'mp');
-}
-function leftovers(marker: string): string[] {
-  return spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l && !l.includes('pgrep'));
-}
-function expectClean(mp: string): void {
-  expect(fs.existsSync(mp), `machine path ${mp} left behind`).toBe(false);
-  expect(leftovers(mp)).toEqual([]);
-}
 
 describe.skipIf(why !== undefined)(`cosim up on Xilinx QEMU${why ? ` (skipped: ${why})` : ''}`, () => {
   beforeAll(() => {

@@ -4,40 +4,19 @@
  * order, TypeScript model modules, external peers, failures, Ctrl-C, and cosim being killed —
  * each ending with the right exit code and nothing left behind (processes, machine path).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, cosim, tempDir } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, cosim } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
+import { expectClean, leftovers, machinePath, scratch } from '../helpers/up.js';
 
 const FIX = path.join(REPO, 'test', 'fixtures', 'up');
 const BOARD = path.join(FIX, 'board.dts');
 const FAKE_QEMU = path.join(FIX, 'fake-qemu.mjs');
 const PEER = path.join(FIX, 'external-peer.mjs');
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
-
-/** A machine path inside a fresh temp dir; cosim creates it and must remove it. */
-function machinePath(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return path.join(t.dir, 'mp');
-}
-
-/** Processes still running whose command line mentions `marker`. */
-function leftovers(marker: string): string[] {
-  const r = spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => l && !l.includes('pgrep'));
-}
-
-function expectClean(mp: string): void {
-  expect(fs.existsSync(mp), `machine path ${mp} left behind`).toBe(false);
-  expect(leftovers(mp)).toEqual([]);
-}
 
 const up = (args: string[], env: NodeJS.ProcessEnv = {}) => cosim(['up', '-q', ...args], { env: { COSIM_QEMU: '', ...env } });
 
@@ -159,9 +138,8 @@ describe('cosim up with a stand-in QEMU', () => {
   });
 
   it('does not start a board with errors, and shows the check report', () => {
-    const t = tempDir({ 'bad.dts': fs.readFileSync(BOARD, 'utf8').replace('remote-ports = <&cosim 9>;', 'remote-ports = <&cosim 2000>;') });
-    cleanups.push(t.cleanup);
-    const r = up([path.join(t.dir, 'bad.dts'), '--qemu', FAKE_QEMU]);
+    const dir = scratch({ 'bad.dts': fs.readFileSync(BOARD, 'utf8').replace('remote-ports = <&cosim 9>;', 'remote-ports = <&cosim 2000>;') });
+    const r = up([path.join(dir, 'bad.dts'), '--qemu', FAKE_QEMU]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad\.dts:\d+:\d+: error/);
     expect(r.stderr).toContain('not starting');

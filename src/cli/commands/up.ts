@@ -8,7 +8,8 @@ import { terminalConsole } from '../../up/console.js';
 import { describePlan, makePlan, PlanError } from '../../up/plan.js';
 import { freshMachinePath, runPlan } from '../../up/run.js';
 import { ATTACHED_VALUE_FLAGS, loadOptionsFrom, platformFlags } from '../platform-flags.js';
-import { normalizeArgv, parseCNumber, usageError } from '../shared.js';
+import { qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
+import { normalizeArgv, usageError } from '../shared.js';
 
 export default class Up extends Command {
   static override summary = 'Run the co-simulation a device tree describes: QEMU, its Remote Port peers and the TypeScript models.';
@@ -27,12 +28,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
   static override strict = false;
   static override flags = {
     ...platformFlags,
-    qemu: Flags.string({ description: 'The QEMU binary (default: $COSIM_QEMU, then qemu-system-<arch> on the PATH).' }),
-    firmware: Flags.string({ multiple: true, description: 'An ELF to load; the first one also sets CPU 0 going at its entry point.' }),
-    loader: Flags.string({ multiple: true, description: 'A further generic loader, as QEMU takes it: addr=0x…,data=0x…,data-len=4' }),
-    'sync-quantum': Flags.string({ description: 'Default sync quantum in ns for adaptors without a sync-quantum property.' }),
-    gdb: Flags.string({ description: 'Start halted with a GDB server on this port (127.0.0.1).' }),
-    semihosting: Flags.boolean({ default: true, allowNo: true, description: 'Let the guest end QEMU with its exit status through semihosting.' }),
+    ...qemuFlags,
     peer: Flags.string({ multiple: true, description: 'Serve an adaptor with an external program: ADAPTOR=COMMAND (label, node path or QOM path; placeholders {socket} {quantum} {machine-path} {adaptor}). Overrides cosim,peer-command.' }),
     model: Flags.string({ multiple: true, description: 'Serve an RP device with a model: NODE=MODEL (label or path; a built-in name or a module path). Overrides cosim,model.' }),
     keep: Flags.boolean({ description: 'Keep the machine path (DTBs, sockets, shared RAM files) at the end.' }),
@@ -43,21 +39,13 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
   };
 
   async run(): Promise<void> {
-    const dash = this.argv.indexOf('--');
-    const own = dash === -1 ? this.argv : this.argv.slice(0, dash);
-    const extra = dash === -1 ? [] : this.argv.slice(dash + 1);
+    const { own, extra } = splitExtra(this.argv);
     const { argv, flags } = await this.parse(Up, normalizeArgv(own, ATTACHED_VALUE_FLAGS));
     const files = argv as string[];
     if (files.length === 0) usageError(this, 'give the board file(s): cosim up <board.dts> [more.dts…]');
-    const number = (name: string, v: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined => {
-      if (v === undefined) return undefined;
-      const n = parseCNumber(v);
-      if (n === undefined || n < 0 || n > max) return usageError(this, `invalid value "${v}" for --${name}`);
-      return n;
-    };
-    const syncQuantum = number('sync-quantum', flags['sync-quantum']);
-    const gdbPort = number('gdb', flags.gdb, 65535);
-    const startTimeout = number('start-timeout', flags['start-timeout'])!;
+    const syncQuantum = numberFlag(this, 'sync-quantum', flags['sync-quantum']);
+    const gdbPort = numberFlag(this, 'gdb', flags.gdb, 65535);
+    const startTimeout = numberFlag(this, 'start-timeout', flags['start-timeout'])!;
     const stallAfter = Number(flags['stall-after']);
     if (!(stallAfter > 0)) return usageError(this, `invalid value "${flags['stall-after']}" for --stall-after`);
     // QEMU runs in the machine path: files given relative to here must be made absolute.
