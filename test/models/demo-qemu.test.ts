@@ -47,7 +47,7 @@ describe.skipIf(!QEMU || noFirmware !== undefined)('the demo firmware on Xilinx 
    * Remote Port answer, so every access costs guest time and the interrupt arrives late by a
    * few round trips. With -icount guest time counts instructions: the firmware polls the
    * clock every ~400 instructions while it waits, so the interrupt is taken within about a
-   * microsecond of the programmed time (the same at every run); in WFI it comes with the
+   * microsecond of the programmed time (on an idle host, the same at every run); in WFI it comes with the
    * SYNC that ends QEMU's quantum (100 µs) of quiet time.
    */
   it.each([
