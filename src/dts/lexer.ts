@@ -18,7 +18,8 @@ import { SourceUnit } from './source-unit.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { FileAccess } from './files.js';
-import { allocBytes } from './tree.js';
+import { allocBytes, Data, type Marker } from './tree.js';
+import { DeferredSpan } from './source.js';
 
 const enum State {
   Initial,
@@ -307,6 +308,65 @@ export class DtsLexer {
     return { bytes: copyOut(out, n), refs, end: j + 1 };
   }
 
+  /**
+   * After a property name at `i`: ` = piece (, piece)* ;` where every piece is a plain
+   * string, cell array or byte string, separated by white space only. Returns the value
+   * with the markers the token-by-token rules would give it, or undefined.
+   */
+  private simpleProperty(unit: SourceUnit, i: number): { value: Data; end: number } | undefined {
+    const s = unit.text;
+    let j = i;
+    while (j < s.length && isSpace(s.charCodeAt(j))) j++;
+    if (s.charCodeAt(j) !== 61 /* = */ || s.charCodeAt(j + 1) === 61) return undefined;
+    j++;
+    const pieces: Array<{ kind: 'string' | 'u32' | 'u8'; bytes: Uint8Array; refs?: CellRef[] }> = [];
+    for (;;) {
+      while (j < s.length && isSpace(s.charCodeAt(j))) j++;
+      const c = s.charCodeAt(j);
+      if (c === 34 /* " */) {
+        const end = stringEnd(s, j);
+        if (end < 0) return undefined;
+        pieces.push({ kind: 'string', bytes: decodeEscapes(s, j + 1, end - 1) });
+        j = end;
+      } else if (c === 60 /* < */) {
+        const next = s.charCodeAt(j + 1);
+        if (next === 60 || next === 61) return undefined;
+        const arr = this.cellArray(s, j);
+        if (!arr) return undefined;
+        pieces.push({ kind: 'u32', bytes: arr.bytes, refs: arr.refs });
+        j = arr.end;
+      } else if (c === 91 /* [ */) {
+        const arr = this.byteArray(s, j);
+        if (!arr) return undefined;
+        pieces.push({ kind: 'u8', bytes: arr.bytes });
+        j = arr.end;
+      } else return undefined;
+      while (j < s.length && isSpace(s.charCodeAt(j))) j++;
+      const d = s.charCodeAt(j);
+      if (d === 59 /* ; */) break;
+      if (d !== 44 /* , */) return undefined;
+      j++;
+    }
+    const markers: Marker[] = [];
+    let bytes: Uint8Array;
+    if (pieces.length === 1) bytes = pieces[0].bytes;
+    else {
+      bytes = allocBytes(pieces.reduce((n, p) => n + p.bytes.length, 0));
+      let o = 0;
+      for (const p of pieces) {
+        bytes.set(p.bytes, o);
+        o += p.bytes.length;
+      }
+    }
+    let offset = 0;
+    for (const p of pieces) {
+      markers.push({ kind: p.kind, offset });
+      if (p.refs) for (const r of p.refs) markers.push({ kind: 'ref-phandle', offset: offset + r.offset, ref: r.ref, loc: new DeferredSpan(unit, r.start, r.end) });
+      offset += p.bytes.length;
+    }
+    return { value: new Data(bytes, markers), end: j + 1 };
+  }
+
   /** `[` followed only by hex pairs and white space up to `]`, like cellArray. */
   private byteArray(s: string, i: number): { bytes: Uint8Array; end: number } | undefined {
     let out = this.scratch;
@@ -430,7 +490,15 @@ export class DtsLexer {
         let j = c === 92 ? i + 1 : i;
         const nameStart = j;
         while (j < n && isPropNodeChar(s.charCodeAt(j))) j++;
-        this.push(T.PropNodeName, unit, i, j, this.intern(s.slice(nameStart, j)));
+        const name = this.intern(s.slice(nameStart, j));
+        const simple = this.simpleProperty(unit, j);
+        if (simple) {
+          this.push(T.SimpleProp, unit, i, simple.end, { name, value: simple.value });
+          this.state = State.PropNodeName; // after its ';'
+          i = simple.end;
+          continue;
+        }
+        this.push(T.PropNodeName, unit, i, j, name);
         this.state = State.V1;
         i = j;
         continue;

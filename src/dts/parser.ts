@@ -267,6 +267,15 @@ class DtsParser extends EmbeddedActionsParser {
   private itemAlts = [
     {
       ALT: () => {
+        const t = this.CONSUME(T.SimpleProp) as DtsToken;
+        if (!this.RECORDING_PHASE) {
+          const v = t.value as { name: string; value: Data };
+          this.addProp(new Property(v.name, v.value, new DeferredSpan(t.unit, t.startOffset, t.endOffset! + 1)));
+        }
+      },
+    },
+    {
+      ALT: () => {
         const kw = this.CONSUME(T.DelProp) as DtsToken;
         const name = this.CONSUME(T.PropNodeName) as DtsToken;
         const end = this.CONSUME(T.Semi) as DtsToken;

@@ -68,12 +68,18 @@ export const OtherChar = t('OtherChar');
 export const CellArray = t('CellArray');
 /** `[ab cd ef]` with only hex pairs and spaces, scanned in one go (value: the bytes). */
 export const ByteArray = t('ByteArray');
+/**
+ * `name = <…>, "…", […];` where every piece takes a fast path above and nothing else
+ * (labels, comments, references as paths, expressions) appears: the whole property in one
+ * token (value: `SimplePropValue`). Most properties of large trees look like this.
+ */
+export const SimpleProp = t('SimpleProp');
 
 export const ALL_TOKENS: TokenType[] = [
   V1, Plugin, MemReserve, Bits, DelProp, DelNode, OmitNoRef, Incbin, Label, Literal, CharLiteral,
   LabelRef, PathRef, Byte, PropNodeName, StringLit, LShift, RShift, LE, GE, EQ, NE, AndAnd, OrOr,
   LBrace, RBrace, Semi, Equals, LAngle, RAngle, LBracket, RBracket, LParen, RParen, Comma, Slash,
-  Amp, Plus, Minus, Star, Percent, Pipe, Caret, Tilde, Bang, Question, Colon, OtherChar, CellArray, ByteArray,
+  Amp, Plus, Minus, Star, Percent, Pipe, Caret, Tilde, Bang, Question, Colon, OtherChar, CellArray, ByteArray, SimpleProp,
 ];
 
 // Make sure every token type has its index assigned before the scanner uses it.
