@@ -17,22 +17,14 @@ import { parseTokens } from '../../src/dts/parser.js';
 import { PhandleAllocator, type PhandleFormat } from '../../src/dts/phandles.js';
 import { SourceUnit } from '../../src/dts/source-unit.js';
 import { nodeByPath, type DtInfo } from '../../src/dts/tree.js';
+import { hasCommand } from '../helpers/cli.js';
+import { CORPUS, corpusAvailable, INPUTS, loadCases as loadCorpusCases, type CorpusCase } from '../helpers/corpus.js';
 
-const CORPUS = process.env.DTC_CORPUS ?? '/work/shared/corpus/dtc-tests';
-const INPUTS = join(CORPUS, 'inputs');
-const DTC = '/usr/bin/dtc';
-const haveCorpus = existsSync(join(CORPUS, 'manifest.json'));
-const haveDtc = existsSync(DTC);
+const DTC = 'dtc';
+const haveCorpus = corpusAvailable();
+const haveDtc = hasCommand(DTC);
 
-interface Case {
-  id: string;
-  input: string;
-  includeDirs: string[];
-  flags: string[];
-  expect: string;
-  exitCode?: number;
-  golden: { stderr?: string; err?: string };
-}
+type Case = CorpusCase;
 
 interface Parsed {
   info: DtInfo;
@@ -138,9 +130,7 @@ function goldenStderr(c: Case): string {
 }
 
 function loadCases(): Case[] {
-  if (!haveCorpus) return [];
-  const manifest = JSON.parse(readFileSync(join(CORPUS, 'manifest.json'), 'utf8')) as { cases: Case[] };
-  return manifest.cases.filter((c) => c.expect === 'ok' || (c.expect === 'error' && c.exitCode === 2));
+  return haveCorpus ? loadCorpusCases().filter((c) => c.expect === 'ok' || (c.expect === 'error' && c.exitCode === 2)) : [];
 }
 
 describe.skipIf(!haveCorpus)('golden corpus (dtc 1.6.1 check messages)', () => {

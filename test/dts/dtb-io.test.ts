@@ -12,26 +12,19 @@ import { readDtb } from '../../src/dts/dtb-reader.js';
 import { writeDtb, type DtbWriteOptions } from '../../src/dts/dtb-writer.js';
 import { writeDts } from '../../src/dts/dts-writer.js';
 import { Data, Node, Property, walk, type DtInfo } from '../../src/dts/tree.js';
+import { hasCommand } from '../helpers/cli.js';
+import { CORPUS, corpusAvailable, loadCases as loadCorpusCases, type CorpusCase } from '../helpers/corpus.js';
 import { rng } from '../helpers/random.js';
 
-const CORPUS = process.env.DTC_CORPUS ?? '/work/shared/corpus/dtc-tests';
-const DTC = '/usr/bin/dtc';
-const haveCorpus = existsSync(join(CORPUS, 'manifest.json'));
-const haveDtc = existsSync(DTC);
+const DTC = 'dtc';
+const haveCorpus = corpusAvailable();
+// The tests that run dtc compile corpus inputs, so they need both.
+const haveDtc = hasCommand(DTC) && haveCorpus;
 
-interface Case {
-  id: string;
-  input: string;
-  flags: string[];
-  expect: string;
-  outDtsCommand?: string[];
-  golden: { dtb?: string; outDts?: string };
-}
+type Case = CorpusCase;
 
 function loadCases(): Case[] {
-  if (!haveCorpus) return [];
-  const manifest = JSON.parse(readFileSync(join(CORPUS, 'manifest.json'), 'utf8')) as { cases: Case[] };
-  return manifest.cases.filter((c) => c.expect === 'ok');
+  return haveCorpus ? loadCorpusCases().filter((c) => c.expect === 'ok') : [];
 }
 
 /** The DTB layout options among a dtc argv; the rest (-@, -f, -H, -W...) change only content. */
