@@ -128,6 +128,9 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       if (unfit) return fail(unfit);
     }
 
+    // Interrupted while probing: stop before starting anything.
+    if (ending) return await report(ending);
+
     // TypeScript peers listen first.
     for (const p of plan.peers) {
       if (p.kind !== 'typescript') continue;
@@ -150,7 +153,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
 
     // External peers: started in their own process groups; their socket must appear.
     for (const p of plan.peers) {
-      if (p.kind !== 'external') continue;
+      if (p.kind !== 'external' || ending) continue;
       // A command from the tree runs beside the tree; one from --peer where cosim was started.
       const cwd = p.from === 'tree' ? path.dirname(path.resolve(p.instance.file)) : process.cwd();
       const proc = new ManagedProcess({ label: `peer ${p.adaptor.qomPath}`, command: '/bin/sh', args: ['-c', `exec ${p.command}`], cwd });
