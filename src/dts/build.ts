@@ -5,7 +5,7 @@
  * These follow dtc's semantics exactly (which entries survive, in which order, which
  * labels move where), because the output must be byte-identical to dtc's.
  */
-import { addLabel, Data, DataBuilder, Node, nodeByPath, Property, type Label } from './tree.js';
+import { addLabel, DataBuilder, Node, nodeByPath, Property, type Label } from './tree.js';
 import type { SpanLike } from './source.js';
 
 /**
@@ -175,8 +175,4 @@ export function appendToProperty(node: Node, name: string, data: Uint8Array, kin
   const piece = new DataBuilder().marker(kind, name).bytes(data).build();
   if (p) p.value = p.value.concat(piece);
   else node.addProp(new Property(name, piece));
-}
-
-export function emptyData(): Data {
-  return new Data();
 }

@@ -19,8 +19,6 @@ export type MarkerKind =
   | 'string' // the data that follows was written as a string
   | 'none'; // untyped data follows (e.g. /incbin/ contents)
 
-export const TYPE_MARKERS: ReadonlySet<MarkerKind> = new Set(['u8', 'u16', 'u32', 'u64', 'string']);
-
 export interface Marker {
   kind: MarkerKind;
   offset: number;
@@ -198,10 +196,6 @@ export function addLabel(labels: Label[], name: string, loc?: SpanLike): void {
     }
   }
   labels.unshift({ name, deleted: false, loc });
-}
-
-export function liveLabels(labels: Label[]): Label[] {
-  return labels.filter((l) => !l.deleted);
 }
 
 export class Property {

@@ -83,13 +83,12 @@ export async function loadModel(spec: string, treeFile: string, scratchDir: stri
 }
 
 /** The adaptor's devices served by models, with the channel each uses on this adaptor. */
-export function modelledDevices(instance: Instance, adaptor: Adaptor, overrides?: ReadonlyMap<Node, string>): HostedDevice[] {
+export function modelledDevices(adaptor: Adaptor, overrides?: ReadonlyMap<Node, string>): HostedDevice[] {
   const out: HostedDevice[] = [];
   for (const [channel, use] of adaptor.channels) {
     const model = modelNameOf(use.device, overrides);
     if (model !== undefined && !out.some((d) => d.device === use.device)) out.push({ device: use.device, channel, model });
   }
-  void instance;
   return out;
 }
 
@@ -99,7 +98,7 @@ export function modelledDevices(instance: Instance, adaptor: Adaptor, overrides?
  */
 export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: HostOptions): Promise<{ peer: RpPeer; devices: HostedDevice[] }> {
   const peer = new RpPeer({ name: adaptor.qomPath, onWarning: (w) => opts.log(adaptor.qomPath, w.message) });
-  const devices = modelledDevices(instance, adaptor, opts.overrides);
+  const devices = modelledDevices(adaptor, opts.overrides);
   const wires = new Map<RpDevice, Wires>();
   const dmas = new Map<RpDevice, MemoryInitiator>();
   const channelOn = (dev: RpDevice): number | undefined => adaptor.uses.find((u) => u.device === dev)?.channel;

@@ -197,17 +197,7 @@ export class RpStreamDecoder {
     this.ended = true;
     const h = this.pendingHello;
     if (h !== undefined) {
-      return this.fail(
-        new RpProtocolError({
-          offset: this.streamPos,
-          packetOffset: h.packetOffset,
-          command: RpCommand.HELLO,
-          dev: h.dev,
-          id: h.id,
-          field: 'caps',
-          problem: `the stream ended before the HELLO's ${h.capsCount} capability codes arrived`,
-        }),
-      );
+      return this.fail(this.helloCapsError(`the stream ended before the HELLO's ${h.capsCount} capability codes arrived`));
     }
     const avail = this.asm.len;
     if (avail === 0) return undefined;
@@ -308,18 +298,17 @@ export class RpStreamDecoder {
       return this.finishHello(dv, pos);
     }
     return this.failStep(
-      new RpProtocolError({
-        offset: this.streamPos,
-        packetOffset: h.packetOffset,
-        command: RpCommand.HELLO,
-        dev: h.dev,
-        id: h.id,
-        field: 'caps',
-        problem:
-          `the HELLO was split by ${h.interleaved} other packet(s) (see spec §17), but what follows them is neither its ` +
+      this.helloCapsError(
+        `the HELLO was split by ${h.interleaved} other packet(s) (see spec §17), but what follows them is neither its ` +
           `${n} capability codes nor another READ/WRITE/INTERRUPT/SYNC packet`,
-      }),
+      ),
     );
+  }
+
+  /** An error about the capability array of the HELLO that is still waiting for it. */
+  private helloCapsError(problem: string): RpProtocolError {
+    const h = this.pendingHello!;
+    return new RpProtocolError({ offset: this.streamPos, packetOffset: h.packetOffset, command: RpCommand.HELLO, dev: h.dev, id: h.id, field: 'caps', problem });
   }
 
   /** 1 if the bytes at `pos` start a header QEMU could have slipped into its HELLO, 0 if not, −N if N bytes are needed to tell. */

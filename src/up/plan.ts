@@ -120,7 +120,7 @@ export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
       const quantum = adaptor.syncQuantum ?? (opts.syncQuantum !== undefined ? BigInt(opts.syncQuantum) : QEMU_DEFAULT_QUANTUM);
       peers.push({ kind: 'external', adaptor, instance, socket, command: expandPeerCommand(command, { socket, quantum, machinePath: platform.machinePath, adaptor: adaptor.qomPath }), from: override ? 'flag' : 'tree' });
     } else {
-      peers.push({ kind: 'typescript', adaptor, instance, socket, devices: modelledDevices(instance, adaptor, modelOverrides) });
+      peers.push({ kind: 'typescript', adaptor, instance, socket, devices: modelledDevices(adaptor, modelOverrides) });
     }
   }
   const links = platform.links.map((l) => ({ socket: path.join(platform.machinePath, l.sides[0].socket.mode === 'machine-path' ? l.sides[0].socket.name : l.key), adaptors: l.sides }));

@@ -70,7 +70,7 @@ describe.skipIf(!QEMU || noFirmware !== undefined)('the demo firmware on Xilinx 
     const peers: RpPeer[] = [];
     cleanups.push(async () => void (await Promise.all(peers.map((p) => p.close()))));
     for (const adaptor of instance.adaptors) {
-      if (modelledDevices(instance, adaptor).length === 0) continue;
+      if (modelledDevices(adaptor).length === 0) continue;
       const { peer } = await hostAdaptor(instance, adaptor, { console: (t) => (consoleText += t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir });
       peers.push(peer);
       expect(adaptor.socket.mode).toBe('machine-path');
