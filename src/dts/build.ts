@@ -84,7 +84,7 @@ export class TreeBuilder {
   }
 
   addNodeLabel(node: Node, name: string, loc?: SpanLike): void {
-    addLabel(node.labels, name, loc);
+    addLabel(node, name, loc);
     this.labels.note(name, node);
   }
 
@@ -102,7 +102,7 @@ export class TreeBuilder {
       }
       const op = old.props.find((p) => p.name === np.name);
       if (op) {
-        for (const l of np.labels) addLabel(op.labels, l.name, l.loc);
+        for (const l of np.labels) addLabel(op, l.name, l.loc);
         op.value = np.value;
         op.deleted = false;
         op.loc = np.loc;

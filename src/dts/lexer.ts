@@ -18,7 +18,7 @@ import { SourceUnit } from './source-unit.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { FileAccess } from './files.js';
-import { allocBytes, Data, type Marker } from './tree.js';
+import { allocBytes, Data, Property, type Marker } from './tree.js';
 import { DeferredSpan } from './source.js';
 
 const enum State {
@@ -29,6 +29,17 @@ const enum State {
 }
 
 const MAX_INCLUDE_DEPTH = 200;
+
+/**
+ * The markers of a value written as one string, cell array or byte string without
+ * references, shared by all such values (markers are never changed in place; anything
+ * that moves them builds a new list).
+ */
+const ONE_PIECE: Record<'string' | 'u32' | 'u8', Marker[]> = {
+  string: Object.freeze([Object.freeze({ kind: 'string', offset: 0 })]) as Marker[],
+  u32: Object.freeze([Object.freeze({ kind: 'u32', offset: 0 })]) as Marker[],
+  u8: Object.freeze([Object.freeze({ kind: 'u8', offset: 0 })]) as Marker[],
+};
 
 /** A phandle reference inside a fast-scanned cell array: its byte offset and source range. */
 export interface CellRef {
@@ -347,21 +358,22 @@ export class DtsLexer {
       if (d !== 44 /* , */) return undefined;
       j++;
     }
-    const markers: Marker[] = [];
-    let bytes: Uint8Array;
-    if (pieces.length === 1) bytes = pieces[0].bytes;
-    else {
-      bytes = allocBytes(pieces.reduce((n, p) => n + p.bytes.length, 0));
-      let o = 0;
-      for (const p of pieces) {
-        bytes.set(p.bytes, o);
-        o += p.bytes.length;
-      }
-    }
-    let offset = 0;
+    if (pieces.length === 1 && !pieces[0].refs) return { value: new Data(pieces[0].bytes, ONE_PIECE[pieces[0].kind]), end: j + 1 };
+    // Exact-size arrays: a pushed-to array keeps spare room, and there is one per value.
+    let count = pieces.length;
+    let size = 0;
     for (const p of pieces) {
-      markers.push({ kind: p.kind, offset });
-      if (p.refs) for (const r of p.refs) markers.push({ kind: 'ref-phandle', offset: offset + r.offset, ref: r.ref, loc: new DeferredSpan(unit, r.start, r.end) });
+      if (p.refs) count += p.refs.length;
+      size += p.bytes.length;
+    }
+    const markers = new Array<Marker>(count);
+    const bytes = pieces.length === 1 ? pieces[0].bytes : allocBytes(size);
+    let offset = 0;
+    let m = 0;
+    for (const p of pieces) {
+      markers[m++] = { kind: p.kind, offset };
+      if (p.refs) for (const r of p.refs) markers[m++] = { kind: 'ref-phandle', offset: offset + r.offset, ref: r.ref, loc: new DeferredSpan(unit, r.start, r.end) };
+      if (bytes !== p.bytes) bytes.set(p.bytes, offset);
       offset += p.bytes.length;
     }
     return { value: new Data(bytes, markers), end: j + 1 };
@@ -493,7 +505,7 @@ export class DtsLexer {
         const name = this.intern(s.slice(nameStart, j));
         const simple = this.simpleProperty(unit, j);
         if (simple) {
-          this.push(T.SimpleProp, unit, i, simple.end, { name, value: simple.value });
+          this.push(T.SimpleProp, unit, i, simple.end, new Property(name, simple.value, new DeferredSpan(unit, i, simple.end)));
           this.state = State.PropNodeName; // after its ';'
           i = simple.end;
           continue;

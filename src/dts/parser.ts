@@ -113,7 +113,7 @@ class DtsParser extends EmbeddedActionsParser {
       this.CONSUME(T.Semi);
       this.ACTION(() => {
         const entry: ReserveEntry = { address: addr.v, size: size.v, labels: [], loc: span(kw) };
-        for (let i = labels.length - 1; i >= 0; i--) addLabel(entry.labels, labels[i].value as string, span(labels[i]));
+        for (let i = labels.length - 1; i >= 0; i--) addLabel(entry, labels[i].value as string, span(labels[i]));
         list.push(entry);
       });
     });
@@ -269,8 +269,8 @@ class DtsParser extends EmbeddedActionsParser {
       ALT: () => {
         const t = this.CONSUME(T.SimpleProp) as DtsToken;
         if (!this.RECORDING_PHASE) {
-          const v = t.value as { name: string; value: Data };
-          this.addProp(new Property(v.name, v.value, new DeferredSpan(t.unit, t.startOffset, t.endOffset! + 1)));
+          // The scanner built the whole property (see T.SimpleProp).
+          this.addProp(t.value as Property);
         }
       },
     },
@@ -346,7 +346,7 @@ class DtsParser extends EmbeddedActionsParser {
     if (omit) this.err('dts-syntax', 'syntax error: /omit-if-no-ref/ applies to nodes, not properties', span(omit));
     if (sawChild) this.err('dts-prop-after-subnode', 'Properties must precede subnodes', p.loc!);
     for (let i = prefix.length - 1; i >= 0; i--) {
-      if (prefix[i].tokenType === T.Label) addLabel(p.labels, prefix[i].value as string, span(prefix[i]));
+      if (prefix[i].tokenType === T.Label) addLabel(p, prefix[i].value as string, span(prefix[i]));
     }
     node.addProp(p);
   }

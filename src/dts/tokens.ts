@@ -71,7 +71,7 @@ export const ByteArray = t('ByteArray');
 /**
  * `name = <…>, "…", […];` where every piece takes a fast path above and nothing else
  * (labels, comments, references as paths, expressions) appears: the whole property in one
- * token (value: `SimplePropValue`). Most properties of large trees look like this.
+ * token (value: the finished `Property`). Most properties of large trees look like this.
  */
 export const SimpleProp = t('SimpleProp');
 

@@ -187,20 +187,28 @@ export interface Label {
   loc?: SpanLike;
 }
 
+/**
+ * The label list of everything that has none yet. Hardly any property carries a label,
+ * and a large tree has hundreds of thousands of properties, so they share this (frozen)
+ * list until addLabel gives one its own.
+ */
+export const NO_LABELS: Label[] = Object.freeze([]) as unknown as Label[];
+
 /** Adds a label the way dtc does: an existing one is revived, a new one goes first. */
-export function addLabel(labels: Label[], name: string, loc?: SpanLike): void {
-  for (const l of labels) {
+export function addLabel(owner: { labels: Label[] }, name: string, loc?: SpanLike): void {
+  for (const l of owner.labels) {
     if (l.name === name) {
       l.deleted = false;
       return;
     }
   }
-  labels.unshift({ name, deleted: false, loc });
+  if (owner.labels === NO_LABELS) owner.labels = [];
+  owner.labels.unshift({ name, deleted: false, loc });
 }
 
 export class Property {
   deleted = false;
-  labels: Label[] = [];
+  labels: Label[] = NO_LABELS;
   private where: SpanLike | undefined;
 
   constructor(
@@ -219,6 +227,26 @@ export class Property {
   set loc(v: SpanLike | undefined) {
     this.where = v;
   }
+}
+
+/** Nodes with at least this many properties also index them by name. */
+const MAP_INDEX_FROM = 24;
+
+/**
+ * Each property name's bit in the per-node masks of getProp. Bits go round-robin to
+ * names in the order they are first seen; two names sharing a bit only cost a scan.
+ * Past a few thousand names new ones are not remembered and match every mask, which
+ * keeps the table bounded in a long-running process.
+ */
+const nameBits = new Map<string, number>();
+let nextBit = 0;
+function nameBit(name: string): number {
+  const known = nameBits.get(name);
+  if (known !== undefined) return known;
+  if (nameBits.size >= 4096) return -1;
+  const bit = 1 << (nextBit++ & 31);
+  nameBits.set(name, bit);
+  return bit;
 }
 
 export class Node {
@@ -285,50 +313,63 @@ export class Node {
   }
 
   /**
-   * The first live property called `name`. Checks ask every node for a dozen names, so
-   * nodes with many properties keep an index by name (entries in list order, deleted
-   * ones included and skipped here). It is rebuilt when the list is replaced or changes
-   * length; code that reorders or swaps properties in place calls propsChanged().
+   * The first live property called `name`. dtc's checks ask every node for some fifty
+   * names, and most of the answers are "no such property"; a 32-bit mask of the node's
+   * property names (one bit per name, see nameBit) answers those at once, and only a
+   * possible hit scans the list. Nodes with very many properties also keep a map. The
+   * mask is rebuilt when the list is replaced or changes length; code that renames,
+   * reorders or swaps properties in place calls propsChanged().
    */
   getProp(name: string): Property | undefined {
     const props = this.props;
-    if (props.length < 8) {
-      for (let i = 0; i < props.length; i++) {
-        const p = props[i];
-        if (p.name === name && !p.deleted) return p;
-      }
+    if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
+    if ((this.nameMask & nameBit(name)) === 0) return undefined;
+    const index = this.propIndex;
+    if (index) {
+      const list = index.get(name);
+      if (list) for (const p of list) if (!p.deleted) return p;
       return undefined;
     }
-    let index = this.propIndex;
-    if (!index || this.indexedList !== props || this.indexedLength !== props.length) {
-      index = new Map();
+    for (let i = 0; i < props.length; i++) {
+      const p = props[i];
+      if (p.name === name && !p.deleted) return p;
+    }
+    return undefined;
+  }
+
+  private nameMask = 0;
+  private maskedList: Property[] | undefined;
+  private maskedLength = 0;
+  private propIndex: Map<string, Property[]> | undefined;
+
+  private indexProps(): void {
+    const props = this.props;
+    let mask = 0;
+    for (let i = 0; i < props.length; i++) mask |= nameBit(props[i].name);
+    this.nameMask = mask;
+    this.maskedList = props;
+    this.maskedLength = props.length;
+    this.propIndex = undefined;
+    if (props.length >= MAP_INDEX_FROM) {
+      const index = new Map<string, Property[]>();
       for (const p of props) {
         const list = index.get(p.name);
         if (list) list.push(p);
         else index.set(p.name, [p]);
       }
       this.propIndex = index;
-      this.indexedList = props;
-      this.indexedLength = props.length;
     }
-    const list = index.get(name);
-    if (list) for (const p of list) if (!p.deleted) return p;
-    return undefined;
   }
 
-  private propIndex: Map<string, Property[]> | undefined;
-  private indexedList: Property[] | undefined;
-  private indexedLength = 0;
-
-  /** Call after reordering or replacing entries of `props` in place. */
+  /** Call after renaming, reordering or replacing entries of `props` in place. */
   propsChanged(): void {
-    this.propIndex = undefined;
+    this.maskedList = undefined;
   }
 
   removeProp(p: Property): void {
     const i = this.props.indexOf(p);
     if (i !== -1) this.props.splice(i, 1);
-    this.propIndex = undefined;
+    this.maskedList = undefined;
   }
 
   getChild(name: string): Node | undefined {
