@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { Diagnostics, FatalDiagnostic, type Diagnostic } from './diagnostics.js';
 import { TreeBuilder } from './build.js';
-import { runChecks } from './checks/index.js';
+import { isErrorCheck, runChecks } from './checks/index.js';
 import { readDtb } from './dtb-reader.js';
 import { FileAccess } from './files.js';
 import { DtsLexer } from './lexer.js';
@@ -178,10 +178,15 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
   let forced = false;
   const refs: RefResolver = builder;
   try {
-    // Every dangling reference, at the reference, before the checks (which stop at the first).
-    const dangling = unresolvedReferences(info, builder);
+    // Every dangling reference, at the reference (the checks stop at the first). When both
+    // reference checks are errors, a failing one stops the run before anything is pruned,
+    // so looking afterwards finds the same references, and a clean tree needs no look.
+    const referenceChecks = ['phandle_references', 'path_references'];
+    const lookAfter = referenceChecks.every((c) => isErrorCheck(c, opts));
+    let dangling = lookAfter ? [] : unresolvedReferences(info, builder);
     const checks = new Diagnostics();
     const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols }, { refs, phandles, outName: opts.outName ?? '<stdout>' }, checks);
+    if (lookAfter && !referenceChecks.every((c) => checked.passed(c))) dangling = unresolvedReferences(info, builder);
     const reportedHere = new Set(['phandle_references', 'path_references']);
     diagnostics.merge(dangling.length > 0 ? [...dangling, ...checks.list.filter((d) => !reportedHere.has(d.code))] : checks.list);
     if (checked.failedError && !opts.force) return result();

@@ -279,7 +279,7 @@ export class DtsLexer {
         let ref: string;
         if (isLabelStart(s.charCodeAt(k))) {
           while (k < s.length && isLabelChar(s.charCodeAt(k))) k++;
-          ref = s.slice(j + 1, k);
+          ref = this.intern(s.slice(j + 1, k));
         } else if (s.charCodeAt(k) === 123 && s.charCodeAt(k + 1) === 47) {
           k += 2;
           while (k < s.length && isPathChar(s.charCodeAt(k))) k++;
@@ -505,7 +505,9 @@ export class DtsLexer {
         const name = this.intern(s.slice(nameStart, j));
         const simple = this.simpleProperty(unit, j);
         if (simple) {
-          this.push(T.SimpleProp, unit, i, simple.end, new Property(name, simple.value, new DeferredSpan(unit, i, simple.end)));
+          const tok = new T.ScannedToken(T.SimpleProp, T.SimpleProp.tokenTypeIdx!, i, simple.end - 1, unit, undefined);
+          tok.value = new Property(name, simple.value, tok);
+          this.tokens.push(tok);
           this.state = State.PropNodeName; // after its ';'
           i = simple.end;
           continue;

@@ -5,7 +5,7 @@
  */
 import { EmbeddedActionsParser, EOF, type IRecognitionException } from 'chevrotain';
 import { Diagnostics, suggest } from './diagnostics.js';
-import { DeferredSpan, resolveSpan, type SourceSpan, type SpanLike } from './source.js';
+import { DeferredSpan, resolveSpan, type LazySpan, type SourceSpan, type SpanLike } from './source.js';
 import { TreeBuilder, deleteNode } from './build.js';
 import { FileAccess } from './files.js';
 import { addLabel, Data, DataBuilder, Node, Property, walk, type DtInfo, type ReserveEntry } from './tree.js';
@@ -40,7 +40,7 @@ export interface ParseContext {
   builder: TreeBuilder;
 }
 
-const span = (t: DtsToken): DeferredSpan => new DeferredSpan(t.unit, t.startOffset, t.endOffset! + 1);
+const span = (t: DtsToken): LazySpan => (t instanceof T.ScannedToken ? t : new DeferredSpan(t.unit, t.startOffset, t.endOffset! + 1));
 const spanOf = (a: DtsToken, b: DtsToken): DeferredSpan =>
   new DeferredSpan(a.unit, a.startOffset, a.unit === b.unit ? b.endOffset! + 1 : a.endOffset! + 1);
 

@@ -170,8 +170,13 @@ export class DeferredSpan {
   }
 }
 
-export type SpanLike = SourceSpan | DeferredSpan;
+/** Anything that works out its span when asked: a DeferredSpan, or a scanned token. */
+export interface LazySpan {
+  resolve(): SourceSpan;
+}
+
+export type SpanLike = SourceSpan | LazySpan;
 
 export function resolveSpan(s: SpanLike | undefined): SourceSpan | undefined {
-  return s instanceof DeferredSpan ? s.resolve() : s;
+  return s !== undefined && 'resolve' in s ? s.resolve() : s;
 }

@@ -8,6 +8,7 @@
  */
 import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
 import type { SourceUnit } from './source-unit.js';
+import type { SourceSpan } from './source.js';
 
 const t = (name: string): TokenType => createToken({ name, pattern: Lexer.NA });
 
@@ -111,5 +112,13 @@ export class ScannedToken implements DtsToken {
 
   get image(): string {
     return this.unit.text.slice(this.startOffset, this.endOffset + 1);
+  }
+
+  /**
+   * The token's own span (it is a LazySpan): what is located at a token keeps the token
+   * instead of a span object of its own, one object less for every property of a tree.
+   */
+  resolve(): SourceSpan {
+    return this.unit.span(this.startOffset, this.endOffset + 1);
   }
 }

@@ -410,9 +410,8 @@ export interface DtInfo {
 }
 
 /** Every live node, parents before children, in tree order. */
-export function* walk(node: Node): Iterable<Node> {
-  yield node;
-  for (const c of node.children) if (!c.deleted) yield* walk(c);
+export function walk(node: Node): Node[] {
+  return preorder(node, true);
 }
 
 /** Looks a node up by path, as dtc does (each component matches a full node name). */
@@ -428,7 +427,22 @@ export function nodeByPath(root: Node, path: string): Node | undefined {
 }
 
 /** Every node, live or not, depth first (for walks that must see deleted entries). */
-export function* walkAll(node: Node): Iterable<Node> {
-  yield node;
-  for (const c of node.children) yield* walkAll(c);
+export function walkAll(node: Node): Node[] {
+  return preorder(node, false);
+}
+
+/**
+ * The subtree in pre-order, as a list made up front (nested generators cost a step per
+ * level for every node, and trees are walked often). Skips deleted subtrees if asked.
+ */
+function preorder(top: Node, liveOnly: boolean): Node[] {
+  const out: Node[] = [];
+  const stack: Node[] = [top];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    out.push(node);
+    const kids = node.children;
+    for (let i = kids.length - 1; i >= 0; i--) if (!liveOnly || !kids[i].deleted) stack.push(kids[i]);
+  }
+  return out;
 }

@@ -18,7 +18,8 @@ export function unresolvedReferences(info: DtInfo, refs: Resolver): Diagnostic[]
   let labels: string[] | undefined;
   let paths: string[] | undefined;
   for (const node of walk(info.root)) {
-    for (const prop of node.liveProps()) {
+    for (const prop of node.props) {
+      if (prop.deleted) continue;
       for (const m of prop.value.markers) {
         if ((m.kind !== 'ref-phandle' && m.kind !== 'ref-path') || m.ref === undefined) continue;
         if (refs.nodeByRef(info.root, m.ref)) continue;

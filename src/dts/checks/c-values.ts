@@ -64,9 +64,25 @@ export function hex(v: number): string {
 
 /** C's strspn: the length of the leading run of characters from `accept`. */
 export function strspn(s: string, accept: string): number {
+  const table = acceptTable(accept);
   let n = 0;
-  while (n < s.length && accept.includes(s[n])) n++;
+  for (; n < s.length; n++) {
+    const c = s.charCodeAt(n);
+    if (c > 0xff || table[c] === 0) break;
+  }
   return n;
+}
+
+/** strspn's character sets as lookup tables: the checks test every name of a tree. */
+const acceptTables = new Map<string, Uint8Array>();
+function acceptTable(accept: string): Uint8Array {
+  let table = acceptTables.get(accept);
+  if (!table) {
+    table = new Uint8Array(256);
+    for (let i = 0; i < accept.length; i++) if (accept.charCodeAt(i) <= 0xff) table[accept.charCodeAt(i)] = 1;
+    acceptTables.set(accept, table);
+  }
+  return table;
 }
 
 /** dtc's strprefixeq(a, n, b): the first `n` characters of `a` are exactly `b`. */

@@ -164,6 +164,11 @@ export class CheckRunner {
     return error;
   }
 
+  passed(name: string): boolean {
+    const c = this.byName.get(name);
+    return c !== undefined && this.state(c).status === 'passed';
+  }
+
   private state(c: CheckDef): CheckState {
     return this.states.get(c)!;
   }
@@ -210,13 +215,39 @@ export class CheckRunner {
       },
     };
     const visit = c.begin(run);
-    // Children are looked at when the walk reaches them, so a node deleted by the
-    // check itself (omit_unused_nodes) takes its subtree out of the walk, as in dtc.
-    const descend = (node: Node): void => {
-      visit(node);
-      for (const child of node.children) if (!child.deleted) descend(child);
+    const { nodes, ends } = this.order();
+    // Whether a node is deleted is looked at when the walk reaches it, so a node deleted
+    // by the check itself (omit_unused_nodes) takes its subtree out of the walk, as in dtc.
+    visit(nodes[0]);
+    for (let i = 1; i < nodes.length; ) {
+      const node = nodes[i];
+      if (node.deleted) i = ends[i];
+      else {
+        visit(node);
+        i++;
+      }
+    }
+  }
+
+  private walkOrder: { nodes: Node[]; ends: Int32Array } | undefined;
+
+  /**
+   * The tree in pre-order with, for each node, the index just past its subtree; made
+   * once, since checks delete nodes (skipped by the walk) but never add or move any.
+   */
+  private order(): { nodes: Node[]; ends: Int32Array } {
+    if (this.walkOrder) return this.walkOrder;
+    const nodes: Node[] = [];
+    const ends: number[] = [];
+    const add = (node: Node): void => {
+      const at = nodes.length;
+      nodes.push(node);
+      ends.push(0);
+      for (const child of node.children) if (!child.deleted) add(child);
+      ends[at] = nodes.length;
     };
-    descend(this.env.root);
+    add(this.env.root);
+    return (this.walkOrder = { nodes, ends: Int32Array.from(ends) });
   }
 
   /** dtc's check_msg. A trailing '\n' in `text` is dtc's own (it prints an empty line). */

@@ -46,6 +46,13 @@ export interface CheckResult {
    * (exit 2) or, with -f, the "output forced" warning. Undefined when nothing failed.
    */
   summary?: string;
+  /** Whether a check ran and passed (as a check or as another's prerequisite). */
+  passed(name: string): boolean;
+}
+
+/** Whether a check is on at error level under these -W/-E options. */
+export function isErrorCheck(name: string, opts: Pick<CheckOptions, 'warn' | 'error'>): boolean {
+  return resolveSwitches(CHECK_TABLE, opts.warn, opts.error).get(name)?.error ?? false;
 }
 
 /** Every check, in dtc's table order. */
@@ -86,5 +93,5 @@ export function runChecks(info: DtInfo, opts: CheckOptions, ctx: CheckContext, d
     if (!opts.force) summary = ABORT_MESSAGE;
     else if (quiet < 3) summary = FORCED_MESSAGE;
   }
-  return { failedError, stderr, summary };
+  return { failedError, stderr, summary, passed: (name) => runner.passed(name) };
 }

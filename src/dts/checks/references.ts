@@ -27,17 +27,37 @@ class FirstLabelSites {
   readonly onNodes = new Map<string, Node>();
   readonly onProps = new Map<string, LabelSite>();
   readonly inValues = new Map<string, LabelSite>();
+  /** Labels placed more than once: only these can be duplicates. */
+  readonly repeated = new Set<string>();
+  private readonly seen = new Set<string>();
 
   constructor(root: Node) {
     for (const node of walk(root)) {
-      for (const l of node.labels) if (!l.deleted && !this.onNodes.has(l.name)) this.onNodes.set(l.name, node);
+      for (const l of node.labels) {
+        if (l.deleted) continue;
+        this.count(l.name);
+        if (!this.onNodes.has(l.name)) this.onNodes.set(l.name, node);
+      }
       for (const prop of liveProps(node)) {
-        for (const l of prop.labels) if (!l.deleted && !this.onProps.has(l.name)) this.onProps.set(l.name, { node, prop });
-        for (const m of prop.value.markers) {
-          if (m.kind === 'label' && m.ref !== undefined && !this.inValues.has(m.ref)) this.inValues.set(m.ref, { node, prop, marker: m });
+        for (const l of prop.labels) {
+          if (l.deleted) continue;
+          this.count(l.name);
+          if (!this.onProps.has(l.name)) this.onProps.set(l.name, { node, prop });
+        }
+        const markers = prop.value.markers;
+        for (let i = 0; i < markers.length; i++) {
+          const m = markers[i];
+          if (m.kind !== 'label' || m.ref === undefined) continue;
+          this.count(m.ref);
+          if (!this.inValues.has(m.ref)) this.inValues.set(m.ref, { node, prop, marker: m });
         }
       }
     }
+  }
+
+  private count(label: string): void {
+    if (this.seen.has(label)) this.repeated.add(label);
+    else this.seen.add(label);
   }
 
   first(label: string): LabelSite | undefined {
@@ -60,12 +80,15 @@ const duplicateLabel: CheckDef = {
   begin: (run) => {
     const sites = new FirstLabelSites(run.env.root);
     const check = (label: string, here: LabelSite): void => {
+      if (!sites.repeated.has(label)) return;
       const other = sites.first(label);
       if (!other) return;
       if (other.node !== here.node || other.prop !== here.prop || other.marker !== here.marker) {
         run.fail(here.node, `Duplicate label '${label}' on ${describeSite(here)} and ${describeSite(other)}`);
       }
     };
+    // Usually no label is placed twice, and then there is nothing to look at.
+    if (sites.repeated.size === 0) return () => {};
     return (node) => {
       for (const l of node.labels) if (!l.deleted) check(l.name, { node });
       for (const prop of liveProps(node)) {

@@ -14,6 +14,17 @@ const PROP_CHARS = LOWERCASE + UPPERCASE + DIGITS + ',._+*#?-';
 /** What the Devicetree specification recommends for both node and property names. */
 const STRICT_CHARS = LOWERCASE + UPPERCASE + DIGITS + ',-';
 
+/** True if two of `items` share a key (the usual answer, no, without building groups). */
+function anySameKey<T>(items: readonly T[], key: (t: T) => string): boolean {
+  const n = items.length;
+  if (n > 16) return new Set(items.map(key)).size < n;
+  for (let i = 1; i < n; i++) {
+    const k = key(items[i]);
+    for (let j = 0; j < i; j++) if (key(items[j]) === k) return true;
+  }
+  return false;
+}
+
 /** Indexes of `items` grouped by key, each group in order. */
 function groupsOf<T>(items: readonly T[], key: (t: T) => string): Map<string, number[]> {
   const groups = new Map<string, number[]>();
@@ -35,6 +46,7 @@ export const STRUCTURE_CHECKS: readonly CheckDef[] = [
     // dtc compares each live child with every later sibling, deleted ones included, and
     // reports the later one; grouping by name keeps that order without the n² scan.
     const kids = node.children;
+    if (!anySameKey(kids, (c) => c.name)) return;
     const groups = groupsOf(kids, (c) => c.name);
     kids.forEach((child, i) => {
       if (child.deleted) return;
@@ -44,6 +56,7 @@ export const STRUCTURE_CHECKS: readonly CheckDef[] = [
 
   defineCheck('duplicate_property_names', 'error', [], 'no two properties of a node may have the same name', (run, node) => {
     const live = liveProps(node);
+    if (!anySameKey(live, (p) => p.name)) return;
     const groups = groupsOf(live, (p) => p.name);
     live.forEach((prop, i) => {
       // Reported once for every later duplicate, at the earlier property.
