@@ -98,7 +98,7 @@ function runSystemCpp(input: string, opts: CompileOptions, diagnostics: Diagnost
 }
 
 /** Reads the input as a DTS source unit, preprocessed as asked. */
-function readSource(input: string, files: FileAccess, opts: CompileOptions, diagnostics: Diagnostics): SourceUnit | undefined {
+function readSource(input: string, inputBytes: Buffer, files: FileAccess, opts: CompileOptions, diagnostics: Diagnostics): SourceUnit | undefined {
   const mode = opts.cpp ?? 'builtin';
   if (mode === 'none') {
     const f = files.open(input, '');
@@ -116,6 +116,8 @@ function readSource(input: string, files: FileAccess, opts: CompileOptions, diag
     undefs: opts.undefs,
     sources: files.sources,
     readFile: (p) => {
+      // The input was read already (to tell DTS from DTB); large trees are tens of MB.
+      if (p === input) return inputBytes.toString('latin1');
       try {
         return fs.readFileSync(p, 'latin1');
       } catch {
@@ -154,7 +156,7 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
       files.read.push(input);
       for (const n of walkAllNodes(info.root)) for (const l of n.labels) builder.labels.note(l.name, n);
     } else {
-      const unit = readSource(input, files, opts, diagnostics);
+      const unit = readSource(input, bytes, files, opts, diagnostics);
       if (!unit) {
         if (!diagnostics.hasErrors()) diagnostics.error('input-unreadable', `couldn't read "${input}"`);
         return result();

@@ -29,6 +29,8 @@ const enum State {
 }
 
 const MAX_INCLUDE_DEPTH = 200;
+/** Size of the lexer's recent-name table (a power of two). */
+const RECENT_NAMES = 1024;
 
 /**
  * The markers of a value written as one string, cell array or byte string without
@@ -217,12 +219,27 @@ export class DtsLexer {
    */
   private names = new Map<string, string>();
 
-  private intern(name: string): string {
-    const known = this.names.get(name);
-    if (known !== undefined) return known;
-    this.names.set(name, name);
-    return name;
+  /**
+   * The shared string for s[start, end). A small table keyed by length and a few
+   * characters remembers recent names, so a repeated name is confirmed in place
+   * without cutting (allocating) a new string and hashing it.
+   */
+  private intern(s: string, start: number, end: number): string {
+    const len = end - start;
+    const slot = (len * 31 + s.charCodeAt(start) * 7 + s.charCodeAt(end - 1) * 131 + s.charCodeAt(start + (len >> 1))) & (RECENT_NAMES - 1);
+    const recent = this.recent[slot];
+    if (recent !== undefined && recent.length === len && s.startsWith(recent, start)) return recent;
+    const name = s.slice(start, end);
+    let known = this.names.get(name);
+    if (known === undefined) {
+      known = name;
+      this.names.set(name, name);
+    }
+    this.recent[slot] = known;
+    return known;
   }
+
+  private recent: Array<string | undefined> = new Array<string | undefined>(RECENT_NAMES).fill(undefined);
 
   /** Reused buffer the array fast paths write into before copying out the exact bytes. */
   private scratch: Uint8Array = new Uint8Array(256);
@@ -279,7 +296,7 @@ export class DtsLexer {
         let ref: string;
         if (isLabelStart(s.charCodeAt(k))) {
           while (k < s.length && isLabelChar(s.charCodeAt(k))) k++;
-          ref = this.intern(s.slice(j + 1, k));
+          ref = this.intern(s, j + 1, k);
         } else if (s.charCodeAt(k) === 123 && s.charCodeAt(k + 1) === 47) {
           k += 2;
           while (k < s.length && isPathChar(s.charCodeAt(k))) k++;
@@ -491,7 +508,7 @@ export class DtsLexer {
         let j = i + 1;
         while (j < n && isLabelChar(s.charCodeAt(j))) j++;
         if (s.charCodeAt(j) === 58 /* : */) {
-          this.push(T.Label, unit, i, j + 1, this.intern(s.slice(i, j)));
+          this.push(T.Label, unit, i, j + 1, this.intern(s, i, j));
           i = j + 1;
           continue;
         }
@@ -502,7 +519,7 @@ export class DtsLexer {
         let j = c === 92 ? i + 1 : i;
         const nameStart = j;
         while (j < n && isPropNodeChar(s.charCodeAt(j))) j++;
-        const name = this.intern(s.slice(nameStart, j));
+        const name = this.intern(s, nameStart, j);
         const simple = this.simpleProperty(unit, j);
         if (simple) {
           const tok = new T.ScannedToken(T.SimpleProp, T.SimpleProp.tokenTypeIdx!, i, simple.end - 1, unit, undefined);
@@ -561,7 +578,7 @@ export class DtsLexer {
         if (isLabelStart(s.charCodeAt(i + 1))) {
           let j = i + 2;
           while (j < n && isLabelChar(s.charCodeAt(j))) j++;
-          this.push(T.LabelRef, unit, i, j, this.intern(s.slice(i + 1, j)));
+          this.push(T.LabelRef, unit, i, j, this.intern(s, i + 1, j));
           i = j;
           continue;
         }

@@ -4,7 +4,7 @@
  * the matching "reg" check then checks each child's unit address against its "reg".
  */
 import type { Node } from '../tree.js';
-import { asCString, cellAt, hex, prefixEq, stringsOf } from './c-values.js';
+import { asCString, cellAt, hex, prefixEq, hasStringEntry } from './c-values.js';
 import { addrCellsOf, sizeCellsOf } from './addresses.js';
 import { defineCheck, liveChildren, liveProps, type BusType, type CheckDef, type CheckEnv } from './framework.js';
 
@@ -15,7 +15,7 @@ function onBus(env: CheckEnv, node: Node, bus: BusType): boolean {
 /** dtc's node_is_compatible: one of the strings of "compatible" is `compat`. */
 function isCompatible(node: Node, compat: string): boolean {
   const prop = node.getProp('compatible');
-  return prop !== undefined && stringsOf(prop.value).includes(compat);
+  return prop !== undefined && hasStringEntry(prop.value, compat);
 }
 
 const I2C_OWN_SLAVE_ADDRESS = 1 << 30;

@@ -122,17 +122,26 @@ export function isStringList(value: Data): boolean {
   return true;
 }
 
-/** The strings of a string list as dtc walks them (the last may lack its NUL). */
-export function stringsOf(value: Data): string[] {
-  const out: string[] = [];
+/**
+ * True if one of the C strings in the value (each up to a NUL or the end) is exactly
+ * `text`, as dtc's node_is_compatible walks them; compared byte by byte, since every
+ * node is asked.
+ */
+export function hasStringEntry(value: Data, text: string): boolean {
   const b = value.bytes;
+  const n = text.length;
   let pos = 0;
   while (pos < b.length) {
-    const s = cString(b, pos);
-    out.push(s);
-    pos += s.length + 1;
+    let end = pos;
+    while (end < b.length && b[end] !== 0) end++;
+    if (end - pos === n) {
+      let k = 0;
+      while (k < n && b[pos + k] === text.charCodeAt(k)) k++;
+      if (k === n) return true;
+    }
+    pos = end + 1;
   }
-  return out;
+  return false;
 }
 
 /**
