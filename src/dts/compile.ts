@@ -149,6 +149,7 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
 
   const builder = new TreeBuilder();
   let info: DtInfo | undefined;
+  let labelsDistinct = false;
   try {
     if (isDtb(bytes)) {
       inputFormat = 'dtb';
@@ -161,7 +162,9 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
         if (!diagnostics.hasErrors()) diagnostics.error('input-unreadable', `couldn't read "${input}"`);
         return result();
       }
-      const tokens = new DtsLexer({ files, diagnostics }).scan(unit);
+      const lexer = new DtsLexer({ files, diagnostics });
+      const tokens = lexer.scan(unit);
+      labelsDistinct = lexer.labelsDistinct;
       info = parseTokens(tokens, { diagnostics, files, builder });
       if (info) info.bootCpuid = guessBootCpuid(info.root);
     }
@@ -187,7 +190,7 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
     const lookAfter = referenceChecks.every((c) => isErrorCheck(c, opts));
     let dangling = lookAfter ? [] : unresolvedReferences(info, builder);
     const checks = new Diagnostics();
-    const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols }, { refs, phandles, outName: opts.outName ?? '<stdout>' }, checks);
+    const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols }, { refs, phandles, outName: opts.outName ?? '<stdout>', labelsDistinct }, checks);
     if (lookAfter && !referenceChecks.every((c) => checked.passed(c))) dangling = unresolvedReferences(info, builder);
     const reportedHere = new Set(['phandle_references', 'path_references']);
     diagnostics.merge(dangling.length > 0 ? [...dangling, ...checks.list.filter((d) => !reportedHere.has(d.code))] : checks.list);

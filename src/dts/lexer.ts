@@ -241,6 +241,14 @@ export class DtsLexer {
 
   private recent: Array<string | undefined> = new Array<string | undefined>(RECENT_NAMES).fill(undefined);
 
+  /**
+   * True while no label name has been written twice. Every label of a source tree is
+   * written somewhere the scanner passes, so when this stays true no label can end up
+   * in two places and dtc's duplicate_label check has nothing to look for.
+   */
+  labelsDistinct = true;
+  private labelNames = new Set<string>();
+
   /** Reused buffer the array fast paths write into before copying out the exact bytes. */
   private scratch: Uint8Array = new Uint8Array(256);
   readonly tokens: DtsToken[] = [];
@@ -508,7 +516,10 @@ export class DtsLexer {
         let j = i + 1;
         while (j < n && isLabelChar(s.charCodeAt(j))) j++;
         if (s.charCodeAt(j) === 58 /* : */) {
-          this.push(T.Label, unit, i, j + 1, this.intern(s, i, j));
+          const label = this.intern(s, i, j);
+          if (this.labelNames.has(label)) this.labelsDistinct = false;
+          else this.labelNames.add(label);
+          this.push(T.Label, unit, i, j + 1, label);
           i = j + 1;
           continue;
         }

@@ -233,20 +233,14 @@ export class Property {
 const MAP_INDEX_FROM = 24;
 
 /**
- * Each property name's bit in the per-node masks of getProp. Bits go round-robin to
- * names in the order they are first seen; two names sharing a bit only cost a scan.
- * Past a few thousand names new ones are not remembered and match every mask, which
- * keeps the table bounded in a long-running process.
+ * A property name's bit in the per-node masks of getProp: a hash of its length and
+ * three of its characters, cheaper than any table lookup. Two names sharing a bit only
+ * cost a scan of the list.
  */
-const nameBits = new Map<string, number>();
-let nextBit = 0;
 function nameBit(name: string): number {
-  const known = nameBits.get(name);
-  if (known !== undefined) return known;
-  if (nameBits.size >= 4096) return -1;
-  const bit = 1 << (nextBit++ & 31);
-  nameBits.set(name, bit);
-  return bit;
+  const n = name.length;
+  if (n === 0) return 1;
+  return 1 << ((n * 7 + name.charCodeAt(0) * 3 + name.charCodeAt(n >> 1) * 5 + name.charCodeAt(n - 1)) & 31);
 }
 
 export class Node {

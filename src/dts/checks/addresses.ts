@@ -4,7 +4,7 @@
  */
 import type { Node } from '../tree.js';
 import { asCString, asInt, cellsToBytes, firstCell, isMultipleOf } from './c-values.js';
-import { defineCheck, liveChildren, type CheckDef, type CheckEnv } from './framework.js';
+import { changingTree, defineCheck, liveChildren, type CheckDef, type CheckEnv } from './framework.js';
 
 /** dtc's raw node->addr_cells: -1 when absent, 0 before addr_size_cells has run. */
 export function rawAddrCells(env: CheckEnv, node: Node): number {
@@ -86,7 +86,7 @@ function uniqueUnitAddressCheck(name: string, level: 'warn' | 'off', skipDisable
 }
 
 export const ADDRESS_CHECKS: readonly CheckDef[] = [
-  defineCheck(
+  changingTree(defineCheck(
     'addr_size_cells',
     'warn',
     ['address_cells_is_cell', 'size_cells_is_cell'],
@@ -99,7 +99,7 @@ export const ADDRESS_CHECKS: readonly CheckDef[] = [
       node.addrCells = a ? asInt(firstCell(a.value)) : -1;
       node.sizeCells = s ? asInt(firstCell(s.value)) : -1;
     },
-  ),
+  )),
 
   defineCheck('reg_format', 'warn', ['addr_size_cells'], '"reg" must be whole (address, size) entries per the parent\'s #address-cells/#size-cells', (run, node) => {
     const prop = node.getProp('reg');

@@ -6,7 +6,7 @@
 import type { Node } from '../tree.js';
 import { asCString, cellAt, hex, prefixEq, hasStringEntry } from './c-values.js';
 import { addrCellsOf, sizeCellsOf } from './addresses.js';
-import { defineCheck, liveChildren, liveProps, type BusType, type CheckDef, type CheckEnv } from './framework.js';
+import { changingTree, defineCheck, liveChildren, liveProps, type BusType, type CheckDef, type CheckEnv } from './framework.js';
 
 function onBus(env: CheckEnv, node: Node, bus: BusType): boolean {
   return node.parent !== null && env.buses.get(node.parent) === bus;
@@ -22,7 +22,7 @@ const I2C_OWN_SLAVE_ADDRESS = 1 << 30;
 const I2C_TEN_BIT_ADDRESS = 0x80000000;
 
 export const BUS_CHECKS: readonly CheckDef[] = [
-  defineCheck('pci_bridge', 'warn', ['device_type_is_string', 'addr_size_cells'], 'PCI bridges (device_type "pci") are named pci/pcie and have ranges, 3 address cells, 2 size cells and a sane bus-range', (run, node) => {
+  changingTree(defineCheck('pci_bridge', 'warn', ['device_type_is_string', 'addr_size_cells'], 'PCI bridges (device_type "pci") are named pci/pcie and have ranges, 3 address cells, 2 size cells and a sane bus-range', (run, node) => {
     const type = node.getProp('device_type');
     if (!type || asCString(type.value) !== 'pci') return;
     run.env.buses.set(node, 'pci');
@@ -41,7 +41,7 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     const last = busRange.value.cell(1);
     if (first > last) run.failProp(node, busRange, '1st cell must be less than or equal to 2nd cell');
     if (last > 0xff) run.failProp(node, busRange, 'maximum bus number must be less than 256');
-  }),
+  })),
 
   defineCheck('pci_device_reg', 'warn', ['reg_format', 'pci_bridge'], 'PCI devices have a configuration-space "reg" matching their unit address (dev[,func])', (run, node) => {
     if (!onBus(run.env, node, 'pci')) return;
@@ -73,9 +73,9 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     if (busNum < min || busNum > max) run.failProp(node, busRange, `PCI bus number ${busNum} out of range, expected (${min} - ${max})`);
   }),
 
-  defineCheck('simple_bus_bridge', 'warn', ['addr_size_cells', 'compatible_is_string_list'], 'recognises simple-bus nodes (compatible "simple-bus")', (run, node) => {
+  changingTree(defineCheck('simple_bus_bridge', 'warn', ['addr_size_cells', 'compatible_is_string_list'], 'recognises simple-bus nodes (compatible "simple-bus")', (run, node) => {
     if (isCompatible(node, 'simple-bus')) run.env.buses.set(node, 'simple-bus');
-  }),
+  })),
 
   defineCheck('simple_bus_reg', 'warn', ['reg_format', 'simple_bus_bridge'], 'children of a simple-bus have "reg" (or "ranges") matching their unit address', (run, node) => {
     const env = run.env;
@@ -104,7 +104,7 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     if (node.unitName !== expected) run.fail(node, `simple-bus unit address format error, expected "${expected}"`);
   }),
 
-  defineCheck('i2c_bus_bridge', 'warn', ['addr_size_cells'], 'I2C buses (named i2c, i2c-bus, i2c-arb) have 1 address cell and 0 size cells', (run, node) => {
+  changingTree(defineCheck('i2c_bus_bridge', 'warn', ['addr_size_cells'], 'I2C buses (named i2c, i2c-bus, i2c-arb) have 1 address cell and 0 size cells', (run, node) => {
     const env = run.env;
     const base = node.baseName;
     if (base === 'i2c-bus' || base === 'i2c-arb') {
@@ -118,7 +118,7 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     if (node.children.length === 0) return;
     if (addrCellsOf(env, node) !== 1) run.fail(node, 'incorrect #address-cells for I2C bus');
     if (sizeCellsOf(env, node) !== 0) run.fail(node, 'incorrect #size-cells for I2C bus');
-  }),
+  })),
 
   defineCheck('i2c_bus_reg', 'warn', ['reg_format', 'i2c_bus_bridge'], 'I2C devices have a 7-bit (or flagged 10-bit) "reg" matching their unit address', (run, node) => {
     if (!onBus(run.env, node, 'i2c-bus')) return;
@@ -145,7 +145,7 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     }
   }),
 
-  defineCheck('spi_bus_bridge', 'warn', ['addr_size_cells'], 'SPI buses are named spi and have 1 address cell (0 for spi-slave) and 0 size cells', (run, node) => {
+  changingTree(defineCheck('spi_bus_bridge', 'warn', ['addr_size_cells'], 'SPI buses are named spi and have 1 address cell (0 for spi-slave) and 0 size cells', (run, node) => {
     const env = run.env;
     if (node.baseName === 'spi') {
       env.buses.set(node, 'spi-bus');
@@ -160,7 +160,7 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     const addrCells = node.getProp('spi-slave') ? 0 : 1;
     if (addrCellsOf(env, node) !== addrCells) run.fail(node, 'incorrect #address-cells for SPI bus');
     if (sizeCellsOf(env, node) !== 0) run.fail(node, 'incorrect #size-cells for SPI bus');
-  }),
+  })),
 
   defineCheck('spi_bus_reg', 'warn', ['reg_format', 'spi_bus_bridge'], 'SPI devices have a "reg" (chip select) matching their unit address', (run, node) => {
     if (!onBus(run.env, node, 'spi-bus')) return;

@@ -12,6 +12,13 @@
  *    short-circuits), not even the remaining prerequisites of the current check;
  *  - a check that is neither a warning nor an error still runs when it is a
  *    prerequisite, but prints nothing.
+ *
+ * How the walks are made is ours: checks that only look at the tree share one walk (a
+ * large tree has tens of thousands of nodes, and eighty walks over them cost more than
+ * the checks themselves). Such a group runs ahead, its findings are held per check, and
+ * each check's findings are released when dtc's order reaches it, or dropped if dtc
+ * would not have run it (a failed prerequisite, an earlier error). Checks that change
+ * the tree or the state later checks read (`changesTree`) walk alone, in their turn.
  */
 import type { Diagnostic, Diagnostics } from '../diagnostics.js';
 import type { PhandleAllocator } from '../phandles.js';
@@ -38,6 +45,18 @@ export interface CheckDef extends CheckInfo {
    * precomputed state reflects the tree as the earlier checks left it.
    */
   readonly begin: (run: CheckRun) => (node: Node) => void;
+  /**
+   * Fills in or prunes the tree, or records what later checks read (cells, buses,
+   * phandles): the check cannot run ahead of its turn with others.
+   */
+  readonly changesTree?: boolean;
+  /** The per-node work of a check made by defineCheck (what `begin` returns, unwrapped). */
+  readonly visit?: (run: CheckRun, node: Node) => void;
+}
+
+/** Marks a check that changes the tree or shared state (see CheckDef.changesTree). */
+export function changingTree(def: CheckDef): CheckDef {
+  return { ...def, changesTree: true };
 }
 
 /**
@@ -67,7 +86,7 @@ export function defineCheck(
   description: string,
   visit: (run: CheckRun, node: Node) => void,
 ): CheckDef {
-  return { name, level, prerequisites, description, begin: (run) => (node) => visit(run, node) };
+  return { name, level, prerequisites, description, begin: (run) => (node) => visit(run, node), visit };
 }
 
 /** Bus kinds a bridge check can attach to a node (dtc's node->bus). */
@@ -91,6 +110,8 @@ export interface CheckEnv {
    * prerequisite (the graph checks) then see.
    */
   cellsFilled: boolean;
+  /** No label name was written twice in the source: duplicate_label has nothing to find. */
+  readonly labelsDistinct: boolean;
 }
 
 /** One check at work: the shared environment plus the means to report failures. */
@@ -104,6 +125,13 @@ export interface CheckRun {
 }
 
 type Status = 'unchecked' | 'prereq' | 'passed' | 'failed';
+
+/** What one check found in a walk, held until dtc's order reaches the check. */
+interface Findings {
+  failures: Array<{ node: Node; prop: Property | undefined; message: string }>;
+  /** The check threw: rethrown if the check really runs. */
+  thrown?: { error: unknown };
+}
 
 /** A check's warn/error switches (both may be on: dtc then reports it as an ERROR). */
 export interface CheckSwitches {
@@ -156,6 +184,7 @@ export class CheckRunner {
 
   /** dtc's process_checks: every enabled check in table order, stopping after an error. */
   runAll(): boolean {
+    this.planWalks();
     let error = false;
     for (const c of this.table) {
       const st = this.state(c);
@@ -200,32 +229,105 @@ export class CheckRunner {
     return error;
   }
 
-  private walk(c: CheckDef): void {
-    const st = this.state(c);
-    const run: CheckRun = {
-      check: c,
-      env: this.env,
-      fail: (node, message) => {
-        st.status = 'failed';
-        this.message(c, node, undefined, message);
-      },
-      failProp: (node, prop, message) => {
-        st.status = 'failed';
-        this.message(c, node, prop, message);
-      },
+  /** Each check's group of checks sharing a walk, and what checks found so far. */
+  private groupOf = new Map<CheckDef, CheckDef[]>();
+  private findings = new Map<CheckDef, Findings>();
+
+  /**
+   * Groups the checks dtc would walk, in the order it would walk them if every check
+   * passed (failures only leave checks out of that order, never reorder it): runs of
+   * checks that do not change the tree share a group, the others are alone.
+   */
+  private planWalks(): void {
+    const order: CheckDef[] = [];
+    const seen = new Set<CheckDef>();
+    const add = (c: CheckDef): void => {
+      if (seen.has(c)) return;
+      seen.add(c);
+      for (const name of c.prerequisites) add(this.byName.get(name)!);
+      order.push(c);
     };
-    const visit = c.begin(run);
+    for (const c of this.table) {
+      const st = this.state(c);
+      if (st.warn || st.error) add(c);
+    }
+    let group: CheckDef[] = [];
+    for (const c of order) {
+      if (c.changesTree) {
+        this.groupOf.set(c, [c]);
+        group = [];
+      } else {
+        group.push(c);
+        this.groupOf.set(c, group);
+      }
+    }
+  }
+
+  /** dtc's walk of one check: its findings (from a shared walk if need be) reported now. */
+  private walk(c: CheckDef): void {
+    if (!this.findings.has(c)) this.walkGroup(this.groupOf.get(c) ?? [c]);
+    const found = this.findings.get(c)!;
+    this.findings.delete(c);
+    if (found.thrown) throw found.thrown.error;
+    const st = this.state(c);
+    for (const f of found.failures) {
+      st.status = 'failed';
+      this.message(c, f.node, f.prop, f.message);
+    }
+  }
+
+  /** One walk of the tree for a group of checks, each visiting a node in group order. */
+  private walkGroup(group: readonly CheckDef[]): void {
+    // Checks made by defineCheck are called directly with their run, one call less per
+    // node and check than going through what `begin` returns.
+    const visits: Array<((run: CheckRun, node: Node) => void) | undefined> = [];
+    const runs: CheckRun[] = [];
+    const found: Findings[] = [];
+    for (const c of group) {
+      const f: Findings = { failures: [] };
+      this.findings.set(c, f);
+      found.push(f);
+      const run: CheckRun = {
+        check: c,
+        env: this.env,
+        fail: (node, message) => f.failures.push({ node, prop: undefined, message }),
+        failProp: (node, prop, message) => f.failures.push({ node, prop, message }),
+      };
+      runs.push(run);
+      try {
+        if (c.visit) visits.push(c.visit);
+        else {
+          const visit = c.begin(run);
+          visits.push((_run, node) => visit(node));
+        }
+      } catch (error) {
+        f.thrown = { error };
+        visits.push(undefined);
+      }
+    }
     const { nodes, ends } = this.order();
+    const n = visits.length;
     // Whether a node is deleted is looked at when the walk reaches it, so a node deleted
     // by the check itself (omit_unused_nodes) takes its subtree out of the walk, as in dtc.
-    visit(nodes[0]);
-    for (let i = 1; i < nodes.length; ) {
+    for (let i = 0; i < nodes.length; ) {
       const node = nodes[i];
-      if (node.deleted) i = ends[i];
-      else {
-        visit(node);
-        i++;
+      if (i > 0 && node.deleted) {
+        i = ends[i];
+        continue;
       }
+      for (let k = 0; k < n; k++) {
+        const visit = visits[k];
+        if (visit === undefined) continue;
+        try {
+          visit(runs[k], node);
+        } catch (error) {
+          // A check run ahead may rely on a prerequisite that in fact failed; what it
+          // throws matters only if dtc's order really reaches it.
+          found[k].thrown = { error };
+          visits[k] = undefined;
+        }
+      }
+      i++;
     }
   }
 

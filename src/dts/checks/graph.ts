@@ -6,7 +6,7 @@
 import type { Node } from '../tree.js';
 import { firstCell, hex, prefixEq } from './c-values.js';
 import { rawAddrCells, rawSizeCells } from './addresses.js';
-import { defineCheck, liveChildren, type CheckDef, type CheckRun } from './framework.js';
+import { changingTree, defineCheck, liveChildren, type CheckDef, type CheckRun } from './framework.js';
 
 function isPortBus(run: CheckRun, node: Node | null): boolean {
   return node !== null && run.env.buses.get(node) === 'graph-port';
@@ -41,7 +41,7 @@ function remoteEndpoint(run: CheckRun, endpoint: Node): Node | undefined {
 }
 
 export const GRAPH_CHECKS: readonly CheckDef[] = [
-  defineCheck('graph_nodes', 'warn', [], 'recognises graph port nodes (with endpoint children) and "ports" containers', (run, node) => {
+  changingTree(defineCheck('graph_nodes', 'warn', [], 'recognises graph port nodes (with endpoint children) and "ports" containers', (run, node) => {
     const buses = run.env.buses;
     for (const child of liveChildren(node)) {
       if (!(prefixEq(child.name, child.baseName.length, 'endpoint') || child.getProp('remote-endpoint'))) continue;
@@ -55,7 +55,7 @@ export const GRAPH_CHECKS: readonly CheckDef[] = [
       if (!buses.has(node.parent) && (node.parent.name === 'ports' || node.getProp('reg'))) buses.set(node.parent, 'graph-ports');
       break;
     }
-  }),
+  })),
 
   defineCheck('graph_child_address', 'warn', ['graph_nodes'], 'a graph node with a single child at address 0 needs no #address-cells/#size-cells', (run, node) => {
     const bus = run.env.buses.get(node);

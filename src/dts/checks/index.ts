@@ -34,6 +34,8 @@ export interface CheckContext {
   phandles: PhandleAllocator;
   /** The output file name ('-' for stdout): dtc's location for messages without one. */
   outName: string;
+  /** The source wrote no label name twice (so none can be duplicated); false if unknown. */
+  labelsDistinct?: boolean;
 }
 
 export interface CheckResult {
@@ -83,6 +85,7 @@ export function runChecks(info: DtInfo, opts: CheckOptions, ctx: CheckContext, d
     phandles: ctx.phandles,
     buses: new Map(),
     cellsFilled: false,
+    labelsDistinct: ctx.labelsDistinct ?? false,
   };
   const quiet = opts.quiet ?? 0;
   const stderr: string[] = [];

@@ -9,7 +9,7 @@
 import { deleteNode } from '../build.js';
 import { allocBytes, Data, type Marker, type Node, type Property, walk } from '../tree.js';
 import { firstCell, hex, writeCell } from './c-values.js';
-import { defineCheck, liveProps, type CheckDef, type CheckRun } from './framework.js';
+import { changingTree, defineCheck, liveProps, type CheckDef, type CheckRun } from './framework.js';
 
 /** Where a label was first seen, in dtc's search order (nodes, then properties, then values). */
 interface LabelSite {
@@ -78,6 +78,7 @@ const duplicateLabel: CheckDef = {
   prerequisites: [],
   description: 'a label may be defined only once (on a node, a property or inside a value)',
   begin: (run) => {
+    if (run.env.labelsDistinct) return () => {};
     const sites = new FirstLabelSites(run.env.root);
     const check = (label: string, here: LabelSite): void => {
       if (!sites.repeated.has(label)) return;
@@ -125,7 +126,7 @@ function explicitPhandle(run: CheckRun, node: Node, propName: string): number {
   return phandle;
 }
 
-const explicitPhandles = defineCheck(
+const explicitPhandles = changingTree(defineCheck(
   'explicit_phandles',
   'error',
   [],
@@ -144,9 +145,9 @@ const explicitPhandles = defineCheck(
     node.phandle = phandle;
     run.env.phandles.noteExplicit(node);
   },
-);
+));
 
-const phandleReferences = defineCheck(
+const phandleReferences = changingTree(defineCheck(
   'phandle_references',
   'error',
   ['duplicate_node_names', 'explicit_phandles'],
@@ -168,7 +169,7 @@ const phandleReferences = defineCheck(
       }
     }
   },
-);
+));
 
 /** Inserts `bytes` where marker `index` stands; the markers after it in the list move along. */
 function insertAtMarker(value: Data, index: number, bytes: Uint8Array): Data {
@@ -181,7 +182,7 @@ function insertAtMarker(value: Data, index: number, bytes: Uint8Array): Data {
   return new Data(out, markers);
 }
 
-const pathReferences = defineCheck(
+const pathReferences = changingTree(defineCheck(
   'path_references',
   'error',
   ['duplicate_node_names'],
@@ -202,9 +203,9 @@ const pathReferences = defineCheck(
       }
     }
   },
-);
+));
 
-const omitUnusedNodes = defineCheck(
+const omitUnusedNodes = changingTree(defineCheck(
   'omit_unused_nodes',
   'error',
   ['phandle_references', 'path_references'],
@@ -217,6 +218,6 @@ const omitUnusedNodes = defineCheck(
       run.env.phandles.invalidate();
     }
   },
-);
+));
 
 export const REFERENCE_CHECKS: readonly CheckDef[] = [duplicateLabel, explicitPhandles, phandleReferences, pathReferences, omitUnusedNodes];
