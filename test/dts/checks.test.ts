@@ -10,13 +10,14 @@ import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TreeBuilder } from '../../src/dts/build.js';
 import { ABORT_MESSAGE, CHECKS, FORCED_MESSAGE, parseCheckOption, runChecks, type CheckOptions } from '../../src/dts/checks/index.js';
+import { changingTree, CheckRunner, defineCheck, type CheckDef, type CheckRun } from '../../src/dts/checks/framework.js';
 import { Diagnostics, FatalDiagnostic } from '../../src/dts/diagnostics.js';
 import { FileAccess } from '../../src/dts/files.js';
 import { DtsLexer } from '../../src/dts/lexer.js';
 import { parseTokens } from '../../src/dts/parser.js';
 import { PhandleAllocator, type PhandleFormat } from '../../src/dts/phandles.js';
 import { SourceUnit } from '../../src/dts/source-unit.js';
-import { nodeByPath, type DtInfo } from '../../src/dts/tree.js';
+import { nodeByPath, type DtInfo, type Node } from '../../src/dts/tree.js';
 import { hasCommand } from '../helpers/cli.js';
 import { CORPUS, corpusAvailable, INPUTS, loadCases as loadCorpusCases, type CorpusCase } from '../helpers/corpus.js';
 
@@ -879,5 +880,70 @@ describe('check options and reporting', () => {
     expect(check(src, { quiet: 1 }).diagnostics.map((d) => d.code)).toEqual(['duplicate_node_names']);
     expect(check(src, { quiet: 2 }).diagnostics).toEqual([]);
     expect(check(src, { quiet: 3, force: true }).result).toMatchObject({ failedError: true, summary: undefined });
+  });
+});
+
+describe('checks sharing a walk', () => {
+  // A small table of our own, run by the same runner as dtc's checks.
+  function runTable(table: CheckDef[], text: string) {
+    const { info, builder } = parseText(text);
+    const env = { info, root: info.root, plugin: false, generateSymbols: false, refs: builder, phandles: new PhandleAllocator(info.root), buses: new Map(), cellsFilled: false, labelsDistinct: false };
+    const lines: string[] = [];
+    const switches = new Map(table.map((c) => [c.name, { warn: c.level === 'warn', error: c.level === 'error' }]));
+    const error = new CheckRunner(table, switches, env, { diagnostics: new Diagnostics(), lines, outName: 'out.dtb', quiet: 0 }).runAll();
+    return { error, lines };
+  }
+  const tree = '/dts-v1/; / { a { x; }; b { y; }; };';
+  const at = (name: string) => (run: CheckRun, node: Node) => {
+    if (node.name === name) run.fail(node, `${run.check.name} at ${name}`);
+  };
+
+  it('reports check by check in dtc order, though the walk visits node by node', () => {
+    const table = [defineCheck('first', 'warn', [], '', at('b')), defineCheck('second', 'warn', [], '', at('a'))];
+    expect(runTable(table, tree).lines).toEqual(['test.dts:1.25-26: Warning (first): /b: first at b', 'test.dts:1.15-16: Warning (second): /a: second at a']);
+  });
+
+  it('drops what a check run ahead found (or threw) when its prerequisite failed', () => {
+    const table = [
+      defineCheck('base', 'warn', [], '', at('a')),
+      defineCheck('dependent', 'warn', ['base'], '', () => {
+        throw new Error('relies on base having passed');
+      }),
+    ];
+    expect(runTable(table, tree).lines).toEqual(['test.dts:1.15-16: Warning (base): /a: base at a', "out.dtb: Warning (dependent): Failed prerequisite 'base'"]);
+  });
+
+  it('nothing after an error is reported, though it ran ahead', () => {
+    const table = [defineCheck('fatal', 'error', [], '', at('a')), defineCheck('later', 'warn', [], '', at('b'))];
+    const r = runTable(table, tree);
+    expect(r.error).toBe(true);
+    expect(r.lines).toEqual(['test.dts:1.15-16: ERROR (fatal): /a: fatal at a']);
+  });
+
+  it('a check that changes the tree walks alone, so the checks after it see the change', () => {
+    const table = [
+      defineCheck('before', 'warn', [], '', (run, node) => {
+        if (node.getProp('x')) run.fail(node, 'has x');
+      }),
+      changingTree(
+        defineCheck('remover', 'warn', [], '', (_run, node) => {
+          const x = node.getProp('x');
+          if (x) node.removeProp(x);
+        }),
+      ),
+      defineCheck('after', 'warn', [], '', (run, node) => {
+        if (node.getProp('x')) run.fail(node, 'still has x');
+      }),
+    ];
+    expect(runTable(table, tree).lines).toEqual(['test.dts:1.15-16: Warning (before): /a: has x']);
+  });
+
+  it('a check that throws when it really runs still fails loudly', () => {
+    const table = [
+      defineCheck('broken', 'warn', [], '', () => {
+        throw new Error('a bug in a check');
+      }),
+    ];
+    expect(() => runTable(table, tree)).toThrow('a bug in a check');
   });
 });
