@@ -162,10 +162,20 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
         if (!diagnostics.hasErrors()) diagnostics.error('input-unreadable', `couldn't read "${input}"`);
         return result();
       }
-      const lexer = new DtsLexer({ files, diagnostics });
-      const tokens = lexer.scan(unit);
+      // The parser reads the tokens as they are scanned. Scanning errors are listed
+      // before parsing errors, as if the whole input had been scanned first.
+      const scanned = new Diagnostics();
+      const parsed = new Diagnostics();
+      const lexer = new DtsLexer({ files, diagnostics: scanned });
+      const stream = lexer.stream(unit);
+      try {
+        info = parseTokens(stream, { diagnostics: parsed, files, builder });
+        stream.finish();
+      } finally {
+        diagnostics.merge(scanned);
+        diagnostics.merge(parsed);
+      }
       labelsDistinct = lexer.labelsDistinct;
-      info = parseTokens(tokens, { diagnostics, files, builder });
       if (info) info.bootCpuid = guessBootCpuid(info.root);
     }
   } catch (e) {

@@ -29,6 +29,9 @@ const enum State {
 }
 
 const MAX_INCLUDE_DEPTH = 200;
+/** How many tokens a TokenStream scans ahead at a time, and lets go of at a time. */
+const SCAN_AHEAD = 512;
+const RELEASE_BATCH = 4096;
 /** Size of the lexer's recent-name table (a power of two). */
 const RECENT_NAMES = 1024;
 
@@ -251,31 +254,108 @@ export class DtsLexer {
 
   /** Reused buffer the array fast paths write into before copying out the exact bytes. */
   private scratch: Uint8Array = new Uint8Array(256);
-  readonly tokens: DtsToken[] = [];
+  /**
+   * Scanned tokens not yet released by the consumer; `base` is the index in the whole
+   * input of the first of them. scan() keeps them all, a TokenStream lets them go.
+   */
+  private out: DtsToken[] = [];
+  private base = 0;
+  /** Source units being scanned (the innermost last) and where each one resumes. */
+  private frames: Array<{ unit: SourceUnit; pos: number }> = [];
+  /** The types of the last two tokens (for afterBits) and the last token itself. */
+  private prevType: TokenType | undefined;
+  private prevPrevType: TokenType | undefined;
+  last: DtsToken | undefined;
 
   constructor(private readonly opts: LexOptions) {}
 
   /** `/bits/ N <`: the array that follows has N-bit elements, so no 32-bit fast path. */
   private afterBits(): boolean {
-    const n = this.tokens.length;
-    return n >= 2 && this.tokens[n - 2].tokenType === T.Bits;
+    return this.prevPrevType === T.Bits;
   }
 
   /** Scans a whole unit (and everything it includes), appending to `tokens`. */
   scan(unit: SourceUnit): DtsToken[] {
+    this.begin(unit);
+    this.pump(Infinity);
+    return this.out;
+  }
+
+  /**
+   * The tokens of a unit (and what it includes) as they are asked for, so that a large
+   * tree's tokens are garbage soon after the parser has used them instead of all
+   * living until parsing ends. Scanning proceeds in the same order either way, so the
+   * tokens and the scanner's diagnostics are the same as scan() gives.
+   */
+  stream(unit: SourceUnit): TokenStream {
+    this.begin(unit);
+    return new TokenStream(this);
+  }
+
+  private begin(unit: SourceUnit): void {
+    this.enter(unit);
+  }
+
+  /** Starts scanning a unit where the current one stands (a top-level unit or an include). */
+  private enter(unit: SourceUnit): void {
     this.depth++;
     this.stack.push(path.resolve(unit.name));
-    try {
-      this.scanUnit(unit);
-    } finally {
-      this.depth--;
-      this.stack.pop();
+    this.frames.push({ unit, pos: 0 });
+  }
+
+  /**
+   * Scans until `want` tokens are waiting (counting from `base`) or the input ends;
+   * false once everything has been scanned.
+   */
+  pump(want: number): boolean {
+    while (this.out.length < want) {
+      const f = this.frames[this.frames.length - 1];
+      if (!f) return false;
+      f.pos = this.scanUnit(f.unit, f.pos, want);
+      // Finished (not merely paused by an include, which pushed a frame of its own).
+      if (f.pos >= f.unit.text.length && this.frames[this.frames.length - 1] === f) {
+        this.frames.pop();
+        this.depth--;
+        this.stack.pop();
+      }
     }
-    return this.tokens;
+    return true;
+  }
+
+  /** Token `i` of the whole input, scanning on as needed; undefined past the end. */
+  tokenAt(i: number): DtsToken | undefined {
+    const j = i - this.base;
+    if (j >= this.out.length) this.pump(j + 1 + SCAN_AHEAD);
+    return this.out[j];
+  }
+
+  /** The consumer will not ask for tokens before `i` again. */
+  release(i: number): void {
+    const drop = i - this.base;
+    if (drop < RELEASE_BATCH) return;
+    this.out = this.out.slice(drop);
+    this.base = i;
+  }
+
+  /** Scans to the end, letting every token go. */
+  drain(): void {
+    for (;;) {
+      const more = this.pump(RELEASE_BATCH);
+      this.base += this.out.length;
+      this.out = [];
+      if (!more) return;
+    }
   }
 
   private push(type: TokenType, unit: SourceUnit, start: number, end: number, value?: unknown): void {
-    this.tokens.push(new T.ScannedToken(type, type.tokenTypeIdx!, start, end - 1, unit, value));
+    this.pushToken(new T.ScannedToken(type, type.tokenTypeIdx!, start, end - 1, unit, value));
+  }
+
+  private pushToken(tok: DtsToken): void {
+    this.out.push(tok);
+    this.prevPrevType = this.prevType;
+    this.prevType = tok.tokenType;
+    this.last = tok;
   }
 
   /**
@@ -432,11 +512,16 @@ export class DtsLexer {
     this.opts.diagnostics.error(code, message, unit.span(start, end));
   }
 
-  private scanUnit(unit: SourceUnit): void {
+  /**
+   * Scans `unit` from `start` until `want` tokens are waiting, the unit ends, or an
+   * include starts (the included unit is then scanned first); returns where to resume.
+   */
+  private scanUnit(unit: SourceUnit, start: number, want: number): number {
     const s = unit.text;
     const n = s.length;
-    let i = 0;
-    while (i < n) {
+    const frames = this.frames.length;
+    let i = start;
+    while (i < n && this.out.length < want) {
       const c = s.charCodeAt(i);
       const bol = i === 0 || s.charCodeAt(i - 1) === 10;
 
@@ -449,7 +534,7 @@ export class DtsLexer {
         const close = s.indexOf('*/', i + 2);
         if (close === -1) {
           this.error(unit, i, i + 2, 'dts-unterminated-comment', 'unterminated comment');
-          return;
+          return n;
         }
         i = close + 2;
         continue;
@@ -476,6 +561,7 @@ export class DtsLexer {
       if (c === 47) {
         const inc = this.include(unit, i);
         if (inc > i) {
+          if (this.frames.length > frames) return inc;
           i = inc;
           continue;
         }
@@ -535,7 +621,7 @@ export class DtsLexer {
         if (simple) {
           const tok = new T.ScannedToken(T.SimpleProp, T.SimpleProp.tokenTypeIdx!, i, simple.end - 1, unit, undefined);
           tok.value = new Property(name, simple.value, tok);
-          this.tokens.push(tok);
+          this.pushToken(tok);
           this.state = State.PropNodeName; // after its ';'
           i = simple.end;
           continue;
@@ -651,6 +737,7 @@ export class DtsLexer {
       else if (ch === '{' || ch === ';') this.state = State.PropNodeName;
       i++;
     }
+    return i;
   }
 
   /** Recognises a line marker at `i`; returns the offset after it, or `i` if none. */
@@ -701,14 +788,7 @@ export class DtsLexer {
       this.opts.diagnostics.error('dts-include-cycle', `include cycle: ${chain.join(' -> ')}`, nameSpan);
       return end;
     }
-    this.depth++;
-    this.stack.push(resolved);
-    try {
-      this.scanUnit(new SourceUnit(found.text, found.name, path.dirname(found.name)));
-    } finally {
-      this.depth--;
-      this.stack.pop();
-    }
+    this.enter(new SourceUnit(found.text, found.name, path.dirname(found.name)));
     return end;
   }
 }
@@ -739,4 +819,31 @@ function charLiteralEnd(s: string, i: number): number {
     if (j - 1 === i || s.charCodeAt(j - 1) !== 92) break;
   }
   return lastEnd;
+}
+
+/**
+ * The scanner's tokens, read by index as the parser asks for them. Tokens a few
+ * thousand places behind the parser are let go (the parser keeps what it needs, such
+ * as the tokens that locate nodes and properties).
+ */
+export class TokenStream {
+  constructor(private readonly lexer: DtsLexer) {}
+
+  at(i: number): DtsToken | undefined {
+    return this.lexer.tokenAt(i);
+  }
+
+  release(before: number): void {
+    this.lexer.release(before);
+  }
+
+  /** The last token scanned so far (where an unexpected end of input is reported). */
+  get last(): DtsToken | undefined {
+    return this.lexer.last;
+  }
+
+  /** Scans whatever the parser did not read (so every scanning error is reported). */
+  finish(): void {
+    this.lexer.drain();
+  }
 }

@@ -3,7 +3,7 @@
  * actions: the tree is built while parsing, because DTS is order-dependent — `&label { }`,
  * `/delete-node/ &x;` and `/omit-if-no-ref/` act on the tree as it stands at that point.
  */
-import { EmbeddedActionsParser, EOF, type IRecognitionException } from 'chevrotain';
+import { createTokenInstance, EmbeddedActionsParser, EOF, type IRecognitionException, type IToken } from 'chevrotain';
 import { Diagnostics, suggest } from './diagnostics.js';
 import { DeferredSpan, resolveSpan, type LazySpan, type SourceSpan, type SpanLike } from './source.js';
 import { TreeBuilder, deleteNode } from './build.js';
@@ -11,7 +11,7 @@ import { FileAccess } from './files.js';
 import { addLabel, Data, DataBuilder, Node, Property, walk, type DtInfo, type ReserveEntry } from './tree.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
-import type { CellArrayValue } from './lexer.js';
+import type { CellArrayValue, TokenStream } from './lexer.js';
 
 const U64 = (1n << 64n) - 1n;
 const u64 = (v: bigint) => v & U64;
@@ -44,6 +44,16 @@ const span = (t: DtsToken): LazySpan => (t instanceof T.ScannedToken ? t : new D
 const spanOf = (a: DtsToken, b: DtsToken): DeferredSpan =>
   new DeferredSpan(a.unit, a.startOffset, a.unit === b.unit ? b.endOffset! + 1 : a.endOffset! + 1);
 
+/** What the parser reads tokens from: the scanner as it goes, or a list scanned before. */
+interface TokenSource {
+  at(i: number): DtsToken | undefined;
+  /** Tokens before `i` are not needed any more. */
+  release(i: number): void;
+}
+
+const END = createTokenInstance(EOF, '', NaN, NaN, NaN, NaN, NaN, NaN);
+const NO_TOKENS: TokenSource = { at: () => undefined, release: () => {} };
+
 class DtsParser extends EmbeddedActionsParser {
   ctx!: ParseContext;
   private plugin = false;
@@ -51,6 +61,39 @@ class DtsParser extends EmbeddedActionsParser {
   constructor() {
     super(T.ALL_TOKENS, { maxLookahead: 2, recoveryEnabled: false, skipValidations: true });
     this.performSelfAnalysis();
+  }
+
+  // Chevrotain reads its input through these (its documented hook for lexers that
+  // run alongside the parser); ours come from a TokenSource instead of a full array.
+  source: TokenSource = NO_TOKENS;
+  private terminated = false;
+  /** Chevrotain's index of the last consumed token (not in its typings). */
+  declare currIdx: number;
+
+  start(source: TokenSource): void {
+    this.input = [];
+    this.source = source;
+    this.terminated = false;
+  }
+
+  protected override LA(howMuch: number): IToken {
+    const i = this.currIdx + howMuch;
+    if (i < 0 || this.terminated) return END;
+    return this.source.at(i) ?? END;
+  }
+
+  protected override LA_FAST(howMuch: number): IToken {
+    return this.LA(howMuch);
+  }
+
+  consumeToken(): void {
+    this.currIdx++;
+    // What lies well behind the parser is never looked at again.
+    if ((this.currIdx & 1023) === 0) this.source.release(this.currIdx - 64);
+  }
+
+  moveToTerminatedState(): void {
+    this.terminated = true;
   }
 
   private err(code: string, message: string, at: SpanLike, hint?: string): void {
@@ -682,17 +725,24 @@ function expectedFrom(e: IRecognitionException): string | undefined {
  * Parses tokens into a tree. Returns undefined on a syntax error (reported in the
  * diagnostics); semantic errors are reported and parsing goes on.
  */
-export function parseTokens(tokens: DtsToken[], ctx: ParseContext): DtInfo | undefined {
+export function parseTokens(tokens: DtsToken[] | TokenStream, ctx: ParseContext): DtInfo | undefined {
   shared ??= new DtsParser();
   const p = shared;
   p.ctx = ctx;
   (p as unknown as { plugin: boolean }).plugin = false;
-  p.input = tokens;
-  const info = p.sourceFile();
+  p.start(Array.isArray(tokens) ? { at: (i) => tokens[i], release: () => {} } : tokens);
+  let info: DtInfo | undefined;
+  try {
+    info = p.sourceFile();
+  } finally {
+    // Nothing of the input stays with the shared parser (its errors are read below).
+    p.source = NO_TOKENS;
+  }
   if (p.errors.length > 0) {
     const e = p.errors[0];
     const tok = e.token as DtsToken;
-    const real = tok.tokenType === EOF || !tok.unit ? tokens[tokens.length - 1] : tok;
+    const last = Array.isArray(tokens) ? tokens[tokens.length - 1] : tokens.last;
+    const real = tok.tokenType === EOF || !tok.unit ? last : tok;
     const at: SourceSpan = real ? span(real).resolve() : { file: '<input>', line: 1, col: 1 };
     const expected = expectedFrom(e);
     const found = tok.tokenType === EOF || !tok.unit ? 'end of input' : describe(tok);
