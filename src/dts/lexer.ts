@@ -79,6 +79,8 @@ const isPropNodeChar = (c: number) => c < 128 && PROPNODE[c] === 1;
 const isPathChar = (c: number) => isPropNodeChar(c) || c === 47;
 /** [[:space:]]: space, \t, \n, \v, \f, \r */
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+/** After a hex pair in a byte string: nothing that could continue a label. */
+const isHexPairEnd = (c: number) => isSpace(c) || c === 93;
 
 const KEYWORDS: Array<[string, TokenType, State | null]> = [
   ['/dts-v1/', T.V1, State.V1],
@@ -329,6 +331,15 @@ export class DtsLexer {
     return this.out[j];
   }
 
+  /** The tokens kept, from token number windowBase on. */
+  get window(): readonly DtsToken[] {
+    return this.out;
+  }
+
+  get windowBase(): number {
+    return this.base;
+  }
+
   /** The consumer will not ask for tokens before `i` again. */
   release(i: number): void {
     const drop = i - this.base;
@@ -358,22 +369,33 @@ export class DtsLexer {
     this.last = tok;
   }
 
+  // The fast paths below append to `scratch` (`filled` bytes so far) and note the
+  // references they meet in `cellRefs`; `fastEnd` is the offset just after what they
+  // read. A whole property is assembled there and copied out once.
+  private filled = 0;
+  private cellRefs: CellRef[] = [];
+  /** How many entries of `cellRefs` belong to the value being assembled. */
+  private refCount = 0;
+  private fastEnd = 0;
+
+  private room(extra: number): Uint8Array {
+    if (this.filled + extra > this.scratch.length) this.scratch = growBytes(this.scratch, this.filled + extra);
+    return this.scratch;
+  }
+
   /**
-   * `<` followed only by plain literals and white space up to a lone `>`: the cells as
-   * bytes and the offset after `>`; undefined if anything else (a label, a reference, an
-   * expression, a comment, a bad or 33-bit literal) is inside, so the ordinary rules run.
+   * `<` followed only by plain literals, phandle references and white space up to a
+   * lone `>`: appends the cells; false if anything else (a label, an expression, a
+   * comment, a bad or 33-bit literal) is inside, so the ordinary rules run.
    */
-  private cellArray(s: string, i: number): CellArrayValue | undefined {
-    let out = this.scratch;
-    let n = 0; // bytes written
-    let refs: CellRef[] | undefined;
+  private cellsInto(s: string, i: number): boolean {
     let j = i + 1;
     for (;;) {
       while (j < s.length && isSpace(s.charCodeAt(j))) j++;
       const c = s.charCodeAt(j);
       if (c === 62 /* > */) {
         const next = s.charCodeAt(j + 1);
-        if (next === 62 || next === 61) return undefined; // '>>' or '>=' are operators
+        if (next === 62 || next === 61) return false; // '>>' or '>=' are operators
         break;
       }
       let value: number;
@@ -388,11 +410,11 @@ export class DtsLexer {
         } else if (s.charCodeAt(k) === 123 && s.charCodeAt(k + 1) === 47) {
           k += 2;
           while (k < s.length && isPathChar(s.charCodeAt(k))) k++;
-          if (s.charCodeAt(k) !== 125) return undefined;
+          if (s.charCodeAt(k) !== 125) return false;
           ref = s.slice(j + 2, k);
           k++;
-        } else return undefined;
-        (refs ??= []).push({ offset: n, ref, start: j, end: k });
+        } else return false;
+        this.cellRefs[this.refCount++] = { offset: this.filled, ref, start: j, end: k };
         value = 0xffffffff;
       } else if (c === 48 && (s.charCodeAt(j + 1) | 0x20) === 120 && isHex(s.charCodeAt(j + 2))) {
         k = j + 2;
@@ -408,54 +430,103 @@ export class DtsLexer {
           value = value * 10 + (s.charCodeAt(k) - 48);
           k++;
         }
-        if (c === 48 && k - j > 1) return undefined; // octal: leave it to the full rules
-      } else return undefined;
-      if (value > 0xffffffff) return undefined; // out of range: the full rules report it
+        if (c === 48 && k - j > 1) return false; // octal: leave it to the full rules
+      } else return false;
+      if (value > 0xffffffff) return false; // out of range: the full rules report it
       const after = s.charCodeAt(k);
-      if (!(isSpace(after) || after === 62)) return undefined; // suffixes, glued tokens
-      if (n + 4 > out.length) out = this.scratch = growBytes(out, n + 4);
+      if (!(isSpace(after) || after === 62)) return false; // suffixes, glued tokens
+      const out = this.room(4);
+      const n = this.filled;
       out[n] = value >>> 24;
       out[n + 1] = (value >>> 16) & 0xff;
       out[n + 2] = (value >>> 8) & 0xff;
       out[n + 3] = value & 0xff;
-      n += 4;
+      this.filled = n + 4;
       j = k;
     }
-    return { bytes: copyOut(out, n), refs, end: j + 1 };
+    this.fastEnd = j + 1;
+    return true;
   }
+
+  /** `[` followed only by hex pairs and white space up to `]`: appends the bytes (see cellsInto). */
+  private bytesInto(s: string, i: number): boolean {
+    let j = i + 1;
+    for (;;) {
+      while (j < s.length && isSpace(s.charCodeAt(j))) j++;
+      const c = s.charCodeAt(j);
+      if (c === 93 /* ] */) break;
+      const d = s.charCodeAt(j + 1);
+      if (!(isHex(c) && isHex(d))) return false;
+      // A label such as `ab:` would win over the byte `ab`; leave such text to the full
+      // rules. Only a label character right after the pair can start one.
+      if ((isLabelStart(c) || isLabelStart(d)) && !isHexPairEnd(s.charCodeAt(j + 2))) {
+        let k = j;
+        while (k < s.length && isLabelChar(s.charCodeAt(k))) k++;
+        if (s.charCodeAt(k) === 58) return false;
+      }
+      this.room(1)[this.filled++] = hexValue(c) * 16 + hexValue(d);
+      j += 2;
+    }
+    this.fastEnd = j + 1;
+    return true;
+  }
+
+  /** A plain `<…>` as a CellArray token's value (see cellsInto). */
+  private cellArray(s: string, i: number): CellArrayValue | undefined {
+    this.filled = 0;
+    this.refCount = 0;
+    if (!this.cellsInto(s, i)) return undefined;
+    const refs = this.refCount > 0 ? this.cellRefs.slice(0, this.refCount) : undefined;
+    return { bytes: copyOut(this.scratch, this.filled), refs, end: this.fastEnd };
+  }
+
+  /** A plain `[…]` as a ByteArray token's value and the offset after it. */
+  private byteArray(s: string, i: number): { bytes: Uint8Array; end: number } | undefined {
+    this.filled = 0;
+    if (!this.bytesInto(s, i)) return undefined;
+    return { bytes: copyOut(this.scratch, this.filled), end: this.fastEnd };
+  }
+
+  /** Kinds and byte offsets of the pieces of the property being assembled. */
+  private pieceKinds: Array<'string' | 'u32' | 'u8'> = [];
+  private pieceStarts: number[] = [];
 
   /**
    * After a property name at `i`: ` = piece (, piece)* ;` where every piece is a plain
    * string, cell array or byte string, separated by white space only. Returns the value
-   * with the markers the token-by-token rules would give it, or undefined.
+   * with the markers the token-by-token rules would give it (`fastEnd` is then the
+   * offset after the `;`), or undefined.
    */
-  private simpleProperty(unit: SourceUnit, i: number): { value: Data; end: number } | undefined {
+  private simpleProperty(unit: SourceUnit, i: number): Data | undefined {
     const s = unit.text;
     let j = i;
     while (j < s.length && isSpace(s.charCodeAt(j))) j++;
     if (s.charCodeAt(j) !== 61 /* = */ || s.charCodeAt(j + 1) === 61) return undefined;
     j++;
-    const pieces: Array<{ kind: 'string' | 'u32' | 'u8'; bytes: Uint8Array; refs?: CellRef[] }> = [];
+    this.filled = 0;
+    this.refCount = 0;
+    // Reused arrays with counts: setting an array's length is a slow runtime call.
+    const kinds = this.pieceKinds;
+    const starts = this.pieceStarts;
+    let pieces = 0;
     for (;;) {
       while (j < s.length && isSpace(s.charCodeAt(j))) j++;
       const c = s.charCodeAt(j);
+      starts[pieces] = this.filled;
       if (c === 34 /* " */) {
         const end = stringEnd(s, j);
-        if (end < 0) return undefined;
-        pieces.push({ kind: 'string', bytes: decodeEscapes(s, j + 1, end - 1) });
+        if (end < 0 || !this.plainStringInto(s, j + 1, end - 1)) return undefined;
+        kinds[pieces++] = 'string';
         j = end;
       } else if (c === 60 /* < */) {
         const next = s.charCodeAt(j + 1);
-        if (next === 60 || next === 61) return undefined;
-        const arr = this.cellArray(s, j);
-        if (!arr) return undefined;
-        pieces.push({ kind: 'u32', bytes: arr.bytes, refs: arr.refs });
-        j = arr.end;
+        if (next === 60 || next === 61 || !this.cellsInto(s, j)) return undefined;
+        kinds[pieces++] = 'u32';
+        j = this.fastEnd;
       } else if (c === 91 /* [ */) {
-        const arr = this.byteArray(s, j);
-        if (!arr) return undefined;
-        pieces.push({ kind: 'u8', bytes: arr.bytes });
-        j = arr.end;
+        if (!this.bytesInto(s, j)) return undefined;
+        kinds[pieces++] = 'u8';
+        j = this.fastEnd;
       } else return undefined;
       while (j < s.length && isSpace(s.charCodeAt(j))) j++;
       const d = s.charCodeAt(j);
@@ -463,49 +534,40 @@ export class DtsLexer {
       if (d !== 44 /* , */) return undefined;
       j++;
     }
-    if (pieces.length === 1 && !pieces[0].refs) return { value: new Data(pieces[0].bytes, ONE_PIECE[pieces[0].kind]), end: j + 1 };
+    this.fastEnd = j + 1;
+    const bytes = copyOut(this.scratch, this.filled);
+    const refs = this.cellRefs;
+    const nrefs = this.refCount;
+    if (pieces === 1 && nrefs === 0) return new Data(bytes, ONE_PIECE[kinds[0]]);
     // Exact-size arrays: a pushed-to array keeps spare room, and there is one per value.
-    let count = pieces.length;
-    let size = 0;
-    for (const p of pieces) {
-      if (p.refs) count += p.refs.length;
-      size += p.bytes.length;
-    }
-    const markers = new Array<Marker>(count);
-    const bytes = pieces.length === 1 ? pieces[0].bytes : allocBytes(size);
-    let offset = 0;
+    const markers = new Array<Marker>(pieces + nrefs);
     let m = 0;
-    for (const p of pieces) {
-      markers[m++] = { kind: p.kind, offset };
-      if (p.refs) for (const r of p.refs) markers[m++] = { kind: 'ref-phandle', offset: offset + r.offset, ref: r.ref, loc: new DeferredSpan(unit, r.start, r.end) };
-      if (bytes !== p.bytes) bytes.set(p.bytes, offset);
-      offset += p.bytes.length;
+    let r = 0;
+    for (let k = 0; k < pieces; k++) {
+      markers[m++] = { kind: kinds[k], offset: starts[k] };
+      const next = k + 1 < pieces ? starts[k + 1] : this.filled;
+      for (; r < nrefs && refs[r].offset < next; r++) {
+        markers[m++] = { kind: 'ref-phandle', offset: refs[r].offset, ref: refs[r].ref, loc: new DeferredSpan(unit, refs[r].start, refs[r].end) };
+      }
     }
-    return { value: new Data(bytes, markers), end: j + 1 };
+    return new Data(bytes, markers);
   }
 
-  /** `[` followed only by hex pairs and white space up to `]`, like cellArray. */
-  private byteArray(s: string, i: number): { bytes: Uint8Array; end: number } | undefined {
-    let out = this.scratch;
-    let n = 0;
-    let j = i + 1;
-    for (;;) {
-      while (j < s.length && isSpace(s.charCodeAt(j))) j++;
-      const c = s.charCodeAt(j);
-      if (c === 93 /* ] */) break;
-      const d = s.charCodeAt(j + 1);
-      if (!(isHex(c) && isHex(d))) return undefined;
-      // A label such as `ab:` would win over the byte `ab`; leave such text to the full rules.
-      if (isLabelStart(c) || isLabelStart(d)) {
-        let k = j;
-        while (k < s.length && isLabelChar(s.charCodeAt(k))) k++;
-        if (s.charCodeAt(k) === 58) return undefined;
-      }
-      if (n + 1 > out.length) out = this.scratch = growBytes(out, n + 1);
-      out[n++] = hexValue(c) * 16 + hexValue(d);
-      j += 2;
+  /**
+   * Appends a string's bytes and its NUL when it has no escapes (those take the full
+   * rules); false otherwise.
+   */
+  private plainStringInto(s: string, start: number, end: number): boolean {
+    const out = this.room(end - start + 1);
+    let n = this.filled;
+    for (let k = start; k < end; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 92 /* \ */ || c > 0xff) return false;
+      out[n++] = c;
     }
-    return { bytes: copyOut(out, n), end: j + 1 };
+    out[n++] = 0;
+    this.filled = n;
+    return true;
   }
 
   private error(unit: SourceUnit, start: number, end: number, code: string, message: string): void {
@@ -619,11 +681,12 @@ export class DtsLexer {
         const name = this.intern(s, nameStart, j);
         const simple = this.simpleProperty(unit, j);
         if (simple) {
-          const tok = new T.ScannedToken(T.SimpleProp, T.SimpleProp.tokenTypeIdx!, i, simple.end - 1, unit, undefined);
-          tok.value = new Property(name, simple.value, tok);
+          const end = this.fastEnd;
+          const tok = new T.ScannedToken(T.SimpleProp, T.SimpleProp.tokenTypeIdx!, i, end - 1, unit, undefined);
+          tok.value = new Property(name, simple, tok);
           this.pushToken(tok);
           this.state = State.PropNodeName; // after its ';'
-          i = simple.end;
+          i = end;
           continue;
         }
         this.push(T.PropNodeName, unit, i, j, name);
@@ -828,6 +891,14 @@ function charLiteralEnd(s: string, i: number): number {
  */
 export class TokenStream {
   constructor(private readonly lexer: DtsLexer) {}
+
+  get window(): readonly DtsToken[] {
+    return this.lexer.window;
+  }
+
+  get base(): number {
+    return this.lexer.windowBase;
+  }
 
   at(i: number): DtsToken | undefined {
     return this.lexer.tokenAt(i);

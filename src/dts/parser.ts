@@ -44,15 +44,26 @@ const span = (t: DtsToken): LazySpan => (t instanceof T.ScannedToken ? t : new D
 const spanOf = (a: DtsToken, b: DtsToken): DeferredSpan =>
   new DeferredSpan(a.unit, a.startOffset, a.unit === b.unit ? b.endOffset! + 1 : a.endOffset! + 1);
 
-/** What the parser reads tokens from: the scanner as it goes, or a list scanned before. */
+/**
+ * What the parser reads tokens from: the scanner as it goes, or a list scanned before.
+ * `window` holds tokens `base`, `base + 1`, … (the array grows as more are scanned and
+ * is replaced when old ones are released).
+ */
 interface TokenSource {
+  readonly window: readonly DtsToken[];
+  readonly base: number;
+  /** Token `i`, scanning on if need be; undefined past the end. */
   at(i: number): DtsToken | undefined;
   /** Tokens before `i` are not needed any more. */
   release(i: number): void;
 }
 
 const END = createTokenInstance(EOF, '', NaN, NaN, NaN, NaN, NaN, NaN);
-const NO_TOKENS: TokenSource = { at: () => undefined, release: () => {} };
+const NO_TOKENS: TokenSource = listSource([]);
+
+function listSource(tokens: readonly DtsToken[]): TokenSource {
+  return { window: tokens, base: 0, at: (i) => tokens[i], release: () => {} };
+}
 
 class DtsParser extends EmbeddedActionsParser {
   ctx!: ParseContext;
@@ -66,6 +77,9 @@ class DtsParser extends EmbeddedActionsParser {
   // Chevrotain reads its input through these (its documented hook for lexers that
   // run alongside the parser); ours come from a TokenSource instead of a full array.
   source: TokenSource = NO_TOKENS;
+  /** The source's window as last seen (LA reads it directly while it holds the token). */
+  private win: readonly DtsToken[] = [];
+  private winBase = 0;
   private terminated = false;
   /** Chevrotain's index of the last consumed token (not in its typings). */
   declare currIdx: number;
@@ -74,12 +88,25 @@ class DtsParser extends EmbeddedActionsParser {
     this.input = [];
     this.source = source;
     this.terminated = false;
+    this.refresh();
+  }
+
+  private refresh(): void {
+    this.win = this.terminated ? [] : this.source.window;
+    this.winBase = this.source.base;
   }
 
   protected override LA(howMuch: number): IToken {
-    const i = this.currIdx + howMuch;
+    const j = this.currIdx + howMuch - this.winBase;
+    if (j >= 0 && j < this.win.length) return this.win[j];
+    return this.laSlow(this.currIdx + howMuch);
+  }
+
+  private laSlow(i: number): IToken {
     if (i < 0 || this.terminated) return END;
-    return this.source.at(i) ?? END;
+    const t = this.source.at(i);
+    this.refresh();
+    return t ?? END;
   }
 
   protected override LA_FAST(howMuch: number): IToken {
@@ -89,11 +116,15 @@ class DtsParser extends EmbeddedActionsParser {
   consumeToken(): void {
     this.currIdx++;
     // What lies well behind the parser is never looked at again.
-    if ((this.currIdx & 1023) === 0) this.source.release(this.currIdx - 64);
+    if ((this.currIdx & 1023) === 0) {
+      this.source.release(this.currIdx - 64);
+      this.refresh();
+    }
   }
 
   moveToTerminatedState(): void {
     this.terminated = true;
+    this.refresh();
   }
 
   private err(code: string, message: string, at: SpanLike, hint?: string): void {
@@ -730,7 +761,7 @@ export function parseTokens(tokens: DtsToken[] | TokenStream, ctx: ParseContext)
   const p = shared;
   p.ctx = ctx;
   (p as unknown as { plugin: boolean }).plugin = false;
-  p.start(Array.isArray(tokens) ? { at: (i) => tokens[i], release: () => {} } : tokens);
+  p.start(Array.isArray(tokens) ? listSource(tokens) : tokens);
   let info: DtInfo | undefined;
   try {
     info = p.sourceFile();
