@@ -91,11 +91,11 @@ const duplicateLabel: CheckDef = {
     // Usually no label is placed twice, and then there is nothing to look at.
     if (sites.repeated.size === 0) return () => {};
     return (node) => {
-      for (const l of node.labels) if (!l.deleted) check(l.name, { node });
-      for (const prop of liveProps(node)) {
-        for (const l of prop.labels) if (!l.deleted) check(l.name, { node, prop });
-        for (const m of prop.value.markers) if (m.kind === 'label' && m.ref !== undefined) check(m.ref, { node, prop, marker: m });
-      }
+        for (const l of node.labels) if (!l.deleted) check(l.name, { node });
+        for (const prop of liveProps(node)) {
+          for (const l of prop.labels) if (!l.deleted) check(l.name, { node, prop });
+          for (const m of prop.value.markers) if (m.kind === 'label' && m.ref !== undefined) check(m.ref, { node, prop, marker: m });
+        }
     };
   },
 };
@@ -147,29 +147,49 @@ const explicitPhandles = changingTree(defineCheck(
   },
 ));
 
-const phandleReferences = changingTree(defineCheck(
-  'phandle_references',
-  'error',
-  ['duplicate_node_names', 'explicit_phandles'],
-  'every <&label> must name a node (fills in the phandle cells, allocating phandles)',
-  (run, node) => {
-    const { root, refs, phandles, plugin } = run.env;
-    for (const prop of liveProps(node)) {
-      for (const m of prop.value.markers) {
-        if (m.kind !== 'ref-phandle') continue;
-        const target = refs.nodeByRef(root, m.ref ?? '');
-        if (!target) {
-          // In an overlay the reference is resolved when it is applied: mark the cell.
-          if (!plugin) run.fail(node, `Reference to non-existent node or label "${m.ref}"\n`);
-          else writeCell(prop.value.bytes, m.offset, 0xffffffff);
-          continue;
-        }
-        writeCell(prop.value.bytes, m.offset, phandles.phandleOf(target));
-        target.isReferenced = true;
-      }
+/**
+ * Looks references up once per check run: a large tree names the same few nodes many
+ * times over, and while these checks run no label moves and no node comes or goes.
+ */
+function referenceFinder(run: CheckRun): (ref: string) => Node | undefined {
+  const { root, refs } = run.env;
+  const found = new Map<string, Node | undefined>();
+  return (ref) => {
+    let target = found.get(ref);
+    if (target === undefined && !found.has(ref)) {
+      target = refs.nodeByRef(root, ref);
+      found.set(ref, target);
     }
+    return target;
+  };
+}
+
+const phandleReferences: CheckDef = changingTree({
+  name: 'phandle_references',
+  level: 'error',
+  prerequisites: ['duplicate_node_names', 'explicit_phandles'],
+  description: 'every <&label> must name a node (fills in the phandle cells, allocating phandles)',
+  begin: (run) => {
+    const find = referenceFinder(run);
+    const { phandles, plugin } = run.env;
+    return (node) => {
+      for (const prop of liveProps(node)) {
+        for (const m of prop.value.markers) {
+          if (m.kind !== 'ref-phandle') continue;
+          const target = find(m.ref ?? '');
+          if (!target) {
+            // In an overlay the reference is resolved when it is applied: mark the cell.
+            if (!plugin) run.fail(node, `Reference to non-existent node or label "${m.ref}"\n`);
+            else writeCell(prop.value.bytes, m.offset, 0xffffffff);
+            continue;
+          }
+          writeCell(prop.value.bytes, m.offset, phandles.phandleOf(target));
+          target.isReferenced = true;
+        }
+      }
+    };
   },
-));
+});
 
 /** Inserts `bytes` where marker `index` stands; the markers after it in the list move along. */
 function insertAtMarker(value: Data, index: number, bytes: Uint8Array): Data {
@@ -182,28 +202,30 @@ function insertAtMarker(value: Data, index: number, bytes: Uint8Array): Data {
   return new Data(out, markers);
 }
 
-const pathReferences = changingTree(defineCheck(
-  'path_references',
-  'error',
-  ['duplicate_node_names'],
-  'every &{/path} or &label used as a string must name a node (inserts the full path)',
-  (run, node) => {
-    const { root, refs } = run.env;
-    for (const prop of liveProps(node)) {
-      for (let i = 0; i < prop.value.markers.length; i++) {
-        const m = prop.value.markers[i];
-        if (m.kind !== 'ref-path') continue;
-        const target = refs.nodeByRef(root, m.ref ?? '');
-        if (!target) {
-          run.fail(node, `Reference to non-existent node or label "${m.ref}"\n`);
-          continue;
+const pathReferences: CheckDef = changingTree({
+  name: 'path_references',
+  level: 'error',
+  prerequisites: ['duplicate_node_names'],
+  description: 'every &{/path} or &label used as a string must name a node (inserts the full path)',
+  begin: (run) => {
+    const find = referenceFinder(run);
+    return (node) => {
+      for (const prop of liveProps(node)) {
+        for (let i = 0; i < prop.value.markers.length; i++) {
+          const m = prop.value.markers[i];
+          if (m.kind !== 'ref-path') continue;
+          const target = find(m.ref ?? '');
+          if (!target) {
+            run.fail(node, `Reference to non-existent node or label "${m.ref}"\n`);
+            continue;
+          }
+          prop.value = insertAtMarker(prop.value, i, Buffer.from(target.path + '\0', 'latin1'));
+          target.isReferenced = true;
         }
-        prop.value = insertAtMarker(prop.value, i, Buffer.from(target.path + '\0', 'latin1'));
-        target.isReferenced = true;
       }
-    }
+    };
   },
-));
+});
 
 const omitUnusedNodes = changingTree(defineCheck(
   'omit_unused_nodes',
