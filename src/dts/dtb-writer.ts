@@ -80,7 +80,10 @@ export interface DtbWriteOptions {
   diagnostics?: Diagnostics;
 }
 
-/** A byte buffer that doubles when full; the hot path of the writer. */
+/**
+ * A byte buffer that doubles when full; the hot path of the writer. It only ever
+ * appends, so everything past `length` is still zero (padding needs no writing).
+ */
 export class GrowableBytes {
   bytes: Uint8Array;
   length = 0;
@@ -189,8 +192,20 @@ export class StringTable {
   private used = 0;
   private firstNul = -1;
 
+  /** Offsets already given out, by name: a tree repeats the same names many times. */
+  private known = new Map<string, number>();
+
   /** The offset of `name` in the block, appending it if no existing string ends with it. */
   offsetOf(name: string): number {
+    let off = this.known.get(name);
+    if (off === undefined) {
+      off = this.findOrAdd(name);
+      this.known.set(name, off);
+    }
+    return off;
+  }
+
+  private findOrAdd(name: string): number {
     const n = name.length;
     if (n === 0) return this.offsetOfEmpty();
     let h1 = H1_SEED;
@@ -392,17 +407,41 @@ function finishStruct(out: GrowableBytes): GrowableBytes {
 
 function emitProperties(out: GrowableBytes, node: Node, lay: VersionLayout, strings: StringTable): void {
   let seenNameProp = false;
-  for (const prop of node.props) {
+  const props = node.props;
+  for (let i = 0; i < props.length; i++) {
+    const prop = props[i];
     if (prop.deleted) continue;
     if (prop.name === 'name') seenNameProp = true;
     const nameOff = strings.offsetOf(prop.name);
-    const len = prop.value.bytes.length;
-    out.u32(FDT_PROP);
-    out.u32(len);
-    out.u32(nameOff);
-    if (lay.varAlign && len >= 8) out.alignTo(8);
-    out.append(prop.value.bytes);
-    out.alignTo(4);
+    const value = prop.value.bytes;
+    const len = value.length;
+    if (lay.varAlign) {
+      out.u32(FDT_PROP);
+      out.u32(len);
+      out.u32(nameOff);
+      if (len >= 8) out.alignTo(8);
+      out.append(value);
+      out.alignTo(4);
+      continue;
+    }
+    // Written in place: header, value, and padding to 4 (already zero, see GrowableBytes).
+    out.ensure(12 + len + 3);
+    const b = out.bytes;
+    let o = out.length;
+    b[o + 3] = FDT_PROP;
+    b[o + 4] = len >>> 24;
+    b[o + 5] = len >>> 16;
+    b[o + 6] = len >>> 8;
+    b[o + 7] = len;
+    b[o + 8] = nameOff >>> 24;
+    b[o + 9] = nameOff >>> 16;
+    b[o + 10] = nameOff >>> 8;
+    b[o + 11] = nameOff;
+    o += 12;
+    // Copying a short value by hand beats the call into TypedArray#set.
+    if (len <= 32) for (let k = 0; k < len; k++) b[o + k] = value[k];
+    else b.set(value, o);
+    out.length = (o + len + 3) & ~3;
   }
   if (lay.nameProps && !seenNameProp) emitNameProperty(out, node, lay, strings);
 }
