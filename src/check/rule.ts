@@ -4,7 +4,7 @@
  */
 import type { Diagnostic, Severity } from '../dts/diagnostics.js';
 import { resolveSpan, type SourceSpan, type SpanLike } from '../dts/source.js';
-import type { Node, Property } from '../dts/tree.js';
+import { propLoc, type Node, type Property } from '../dts/tree.js';
 import type { Instance } from '../graph/instance.js';
 import type { Platform } from '../graph/platform.js';
 
@@ -50,7 +50,7 @@ export interface CheckDiagnostic extends Diagnostic {
 
 /** Turns a finding into a diagnostic: code = rule id, message prefixed by the node path as dtc does. */
 export function toDiagnostic(rule: Rule, f: Finding, file: string | undefined): CheckDiagnostic {
-  const span = resolveSpan(f.at) ?? f.prop?.loc ?? f.node.loc;
+  const span = resolveSpan(f.at) ?? (f.prop && propLoc(f.prop)) ?? f.node.loc;
   const where = f.prop ? `${f.node.path}:${f.prop.name}` : f.node.path;
   const d: CheckDiagnostic = { severity: rule.severity, code: rule.id, message: `${where}: ${f.message}`, path: f.node.path };
   if (span) d.span = span;

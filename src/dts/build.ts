@@ -5,7 +5,7 @@
  * These follow dtc's semantics exactly (which entries survive, in which order, which
  * labels move where), because the output must be byte-identical to dtc's.
  */
-import { addLabel, DataBuilder, Node, nodeByPath, Property, type Label } from './tree.js';
+import { addLabel, DataBuilder, Node, nodeByPath, newProperty, type Label, type Property } from './tree.js';
 import type { SpanLike } from './source.js';
 
 /**
@@ -105,7 +105,7 @@ export class TreeBuilder {
         for (const l of np.labels) addLabel(op, l.name, l.loc);
         op.value = np.value;
         op.deleted = false;
-        op.loc = np.loc;
+        op.where = np.where;
       } else old.addProp(np);
     }
 
@@ -134,11 +134,11 @@ export class TreeBuilder {
     if (ref.startsWith('/')) {
       const b = new DataBuilder().marker('string', ref);
       b.bytes(Buffer.from(ref + '\0', 'latin1'));
-      prop = new Property('target-path', b.build());
+      prop = newProperty('target-path', b.build());
     } else {
       const b = new DataBuilder().marker('ref-phandle', ref, refLoc);
       b.cell(0xffffffff);
-      prop = new Property('target', b.build());
+      prop = newProperty('target', b.build());
     }
     newNode.name = '__overlay__';
     const fragment = new Node(`fragment@${this.nextFragment++}`);
@@ -174,5 +174,5 @@ export function appendToProperty(node: Node, name: string, data: Uint8Array, kin
   const p = node.getProp(name);
   const piece = new DataBuilder().marker(kind, name).bytes(data).build();
   if (p) p.value = p.value.concat(piece);
-  else node.addProp(new Property(name, piece));
+  else node.addProp(newProperty(name, piece));
 }

@@ -18,7 +18,7 @@ import { SourceUnit } from './source-unit.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { FileAccess } from './files.js';
-import { allocBytes, Data, Property, type Marker } from './tree.js';
+import { allocBytes, Data, newProperty, type Marker } from './tree.js';
 import { DeferredSpan } from './source.js';
 
 const enum State {
@@ -683,7 +683,7 @@ export class DtsLexer {
         if (simple) {
           const end = this.fastEnd;
           const tok = new T.ScannedToken(T.SimpleProp, T.SimpleProp.tokenTypeIdx!, i, end - 1, unit, undefined);
-          tok.value = new Property(name, simple, tok);
+          tok.value = newProperty(name, simple, tok);
           this.pushToken(tok);
           this.state = State.PropNodeName; // after its ';'
           i = end;

@@ -8,7 +8,7 @@ import { Diagnostics, suggest } from './diagnostics.js';
 import { DeferredSpan, resolveSpan, type LazySpan, type SourceSpan, type SpanLike } from './source.js';
 import { TreeBuilder, deleteNode } from './build.js';
 import { FileAccess } from './files.js';
-import { addLabel, Data, DataBuilder, Node, Property, walk, type DtInfo, type ReserveEntry } from './tree.js';
+import { addLabel, Data, DataBuilder, Node, newProperty, walk, type DtInfo, type ReserveEntry, type Property } from './tree.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { CellArrayValue, TokenStream } from './lexer.js';
@@ -354,7 +354,7 @@ class DtsParser extends EmbeddedActionsParser {
         const name = this.CONSUME(T.PropNodeName) as DtsToken;
         const end = this.CONSUME(T.Semi) as DtsToken;
         if (!this.RECORDING_PHASE) {
-          const p = new Property(name.value as string, new Data(), spanOf(kw, end));
+          const p = newProperty(name.value as string, new Data(), spanOf(kw, end));
           p.deleted = true;
           this.addProp(p);
         }
@@ -402,14 +402,14 @@ class DtsParser extends EmbeddedActionsParser {
         this.CONSUME(T.Equals);
         const value = this.SUBRULE(this.propdata);
         const end = this.CONSUME3(T.Semi) as DtsToken;
-        if (!this.RECORDING_PHASE) this.addProp(new Property(name.value as string, value, spanOf(name, end)));
+        if (!this.RECORDING_PHASE) this.addProp(newProperty(name.value as string, value, spanOf(name, end)));
       },
     },
     {
       ALT: () => {
         const name = this.nameTok!;
         const end = this.CONSUME4(T.Semi) as DtsToken;
-        if (!this.RECORDING_PHASE) this.addProp(new Property(name.value as string, new Data(), spanOf(name, end)));
+        if (!this.RECORDING_PHASE) this.addProp(newProperty(name.value as string, new Data(), spanOf(name, end)));
       },
     },
   ];
@@ -418,7 +418,7 @@ class DtsParser extends EmbeddedActionsParser {
     const { node, prefix, sawChild } = this.frame;
     const omit = prefix.find((t) => t.tokenType === T.OmitNoRef);
     if (omit) this.err('dts-syntax', 'syntax error: /omit-if-no-ref/ applies to nodes, not properties', span(omit));
-    if (sawChild) this.err('dts-prop-after-subnode', 'Properties must precede subnodes', p.loc!);
+    if (sawChild) this.err('dts-prop-after-subnode', 'Properties must precede subnodes', p.where!);
     for (let i = prefix.length - 1; i >= 0; i--) {
       if (prefix[i].tokenType === T.Label) addLabel(p, prefix[i].value as string, span(prefix[i]));
     }

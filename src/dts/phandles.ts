@@ -6,7 +6,7 @@
  * referenced (or, with -@, labelled). Our allocator keeps the values in use in a set, so
  * allocation does not walk the whole tree each time as dtc does.
  */
-import { DataBuilder, Node, Property, walk } from './tree.js';
+import { DataBuilder, Node, newProperty, walk } from './tree.js';
 
 /** -H: which phandle properties a new phandle is written to. */
 export type PhandleFormat = 'legacy' | 'epapr' | 'both';
@@ -54,8 +54,8 @@ export class PhandleAllocator {
     node.phandle = ph;
     used.set(ph, node);
     const value = () => new DataBuilder().marker('u32').cell(ph).build();
-    if (!node.getProp('linux,phandle') && this.format !== 'epapr') node.addProp(new Property('linux,phandle', value()));
-    if (!node.getProp('phandle') && this.format !== 'legacy') node.addProp(new Property('phandle', value()));
+    if (!node.getProp('linux,phandle') && this.format !== 'epapr') node.addProp(newProperty('linux,phandle', value()));
+    if (!node.getProp('phandle') && this.format !== 'legacy') node.addProp(newProperty('phandle', value()));
     return ph;
   }
 }

@@ -6,7 +6,7 @@
 import { FatalDiagnostic } from './diagnostics.js';
 import { appendToProperty } from './build.js';
 import type { PhandleAllocator } from './phandles.js';
-import { DataBuilder, Node, Property, type DtInfo } from './tree.js';
+import { DataBuilder, Node, newProperty, propLoc, type DtInfo, type Property } from './tree.js';
 
 export interface RefResolver {
   nodeByRef(root: Node, ref: string): Node | undefined;
@@ -51,7 +51,7 @@ export function generateLabelTree(info: DtInfo, name: string, phandles: PhandleA
         }
         const path = node.path;
         const value = new DataBuilder().marker('string').bytes(Buffer.from(path + '\0', 'latin1')).build();
-        an.addProp(new Property(l.name, value));
+        an.addProp(newProperty(l.name, value));
       }
       if (phandles) phandles.phandleOf(node);
     }
@@ -80,7 +80,7 @@ export function generateFixupsTree(info: DtInfo, refs: RefResolver): void {
     if (!unresolved(r.ref)) continue;
     const path = r.node.path;
     if (path.includes(':') || r.prop.name.includes(':')) {
-      throw new FatalDiagnostic({ severity: 'error', code: 'dts-fixup-colon', message: `cannot record a fixup for ${path}:${r.prop.name}: names must not contain ':'`, span: r.prop.loc });
+      throw new FatalDiagnostic({ severity: 'error', code: 'dts-fixup-colon', message: `cannot record a fixup for ${path}:${r.prop.name}: names must not contain ':'`, span: propLoc(r.prop) });
     }
     appendToProperty(fn, r.ref, Buffer.from(`${path}:${r.prop.name}:${r.offset}\0`, 'latin1'), 'string');
   }

@@ -206,27 +206,29 @@ export function addLabel(owner: { labels: Label[] }, name: string, loc?: SpanLik
   owner.labels.unshift({ name, deleted: false, loc });
 }
 
-export class Property {
-  deleted = false;
-  labels: Label[] = NO_LABELS;
-  private where: SpanLike | undefined;
+export interface Property {
+  name: string;
+  value: Data;
+  deleted: boolean;
+  labels: Label[];
+  /** Where the property was (last) defined, worked out when asked (see propLoc). */
+  where: SpanLike | undefined;
+}
 
-  constructor(
-    public name: string,
-    public value: Data,
-    loc?: SpanLike,
-  ) {
-    this.where = loc;
-  }
+/**
+ * A new property, made by an object literal on purpose: V8 moves objects from an
+ * allocation site whose objects mostly survive straight to the old generation, and in
+ * Node 20 it tracks that for literals but not for `new` of a class. A large tree has
+ * hundreds of thousands of properties, and copying each through the young generation
+ * was a large part of compiling it.
+ */
+export function newProperty(name: string, value: Data, where?: SpanLike): Property {
+  return { name, value, deleted: false, labels: NO_LABELS, where };
+}
 
-  /** Where the property was (last) defined. */
-  get loc(): SourceSpan | undefined {
-    return resolveSpan(this.where);
-  }
-
-  set loc(v: SpanLike | undefined) {
-    this.where = v;
-  }
+/** Where a property was (last) defined. */
+export function propLoc(p: Property): SourceSpan | undefined {
+  return resolveSpan(p.where);
 }
 
 /** Nodes with at least this many properties also index them by name. */

@@ -6,7 +6,7 @@
  */
 import { suggest, type Diagnostic } from './diagnostics.js';
 import { resolveSpan } from './source.js';
-import { walk, type DtInfo, type Node } from './tree.js';
+import { propLoc, walk, type DtInfo, type Node } from './tree.js';
 
 export interface Resolver {
   nodeByRef(root: Node, ref: string): Node | undefined;
@@ -35,7 +35,7 @@ export function unresolvedReferences(info: DtInfo, refs: Resolver): Diagnostic[]
           const s = suggest(m.ref, labels);
           if (s) hint = `did you mean '&${s}'?`;
         }
-        const span = resolveSpan(m.loc) ?? prop.loc ?? node.loc;
+        const span = resolveSpan(m.loc) ?? propLoc(prop) ?? node.loc;
         out.push({ severity: 'error', code: 'dts-unknown-ref', message: `${node.path}:${prop.name}: reference to a non-existent ${m.ref.startsWith('/') ? 'node' : 'label'} "${m.ref}"`, span, path: node.path, ...(hint ? { hint } : {}) });
       }
     }

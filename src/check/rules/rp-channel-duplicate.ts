@@ -1,5 +1,6 @@
 import { resolveSpan } from '../../dts/source.js';
 import type { ChannelUse } from '../../graph/remote-port.js';
+import { propLoc } from '../../dts/tree.js';
 import { defineRule, eachInstance } from '../rule.js';
 import { at } from './shared.js';
 
@@ -31,7 +32,7 @@ export default defineRule({
             prop: u.device.ports,
             at: u.pair.refLoc,
             message: `channel ${u.channel}${role(u)} of ${a.node.path} is already bound by ${prev.device.node.path}${role(prev)}: QEMU keeps only the later binding, so traffic for ${prev.device.node.path} is lost`,
-            hint: `first bound at ${at(resolveSpan(prev.pair.refLoc) ?? prev.device.ports?.loc)}`,
+            hint: `first bound at ${at(resolveSpan(prev.pair.refLoc) ?? (prev.device.ports && propLoc(prev.device.ports)))}`,
           });
         }
       }

@@ -1,6 +1,6 @@
 /** Small pieces several rules use to word their findings. */
 import type { SourceSpan } from '../../dts/source.js';
-import type { Node, Property } from '../../dts/tree.js';
+import { propLoc, type Node, type Property } from '../../dts/tree.js';
 import type { GicInfo, IrqEdge } from '../../graph/interrupts.js';
 import type { Platform } from '../../graph/platform.js';
 import type { RuleContext } from '../rule.js';
@@ -13,7 +13,7 @@ export function at(span: SourceSpan | undefined): string {
 
 /** Where a node (or one of its properties) was written. */
 export function whereIs(node: Node, prop?: Property): string {
-  return at(prop?.loc ?? node.loc);
+  return at((prop && propLoc(prop)) ?? node.loc);
 }
 
 /** "/cosim channel 9" */

@@ -23,7 +23,7 @@
 import type { Diagnostic, Diagnostics } from '../diagnostics.js';
 import type { PhandleAllocator } from '../phandles.js';
 import type { SourceSpan } from '../source.js';
-import type { DtInfo, Node, Property } from '../tree.js';
+import { propLoc, type DtInfo, type Node, type Property } from '../tree.js';
 
 /** A check's default level: dtc's WARNING(), ERROR() and CHECK() (off unless asked for). */
 export type CheckLevel = 'warn' | 'error' | 'off';
@@ -363,7 +363,7 @@ export class CheckRunner {
     const path = node && (node.deleted ? '(null)' : node.path);
     const prefix = node ? (prop ? `${path}:${prop.name}: ` : `${path}: `) : '';
     const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-    const span = prop?.loc ?? node?.loc;
+    const span = (prop && propLoc(prop)) ?? node?.loc;
     const also = !prop && node?.loc ? node.extraLocs : [];
     const d: Diagnostic = { severity, code: c.name, message: prefix + body, span };
     if (node) d.path = node.path;
