@@ -19,7 +19,7 @@ import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { FileAccess } from './files.js';
 import { allocBytes, Data, newProperty, type Marker } from './tree.js';
-import { DeferredSpan } from './source.js';
+import { offsetSpan } from './source.js';
 
 const enum State {
   Initial,
@@ -547,7 +547,7 @@ export class DtsLexer {
       markers[m++] = { kind: kinds[k], offset: starts[k] };
       const next = k + 1 < pieces ? starts[k + 1] : this.filled;
       for (; r < nrefs && refs[r].offset < next; r++) {
-        markers[m++] = { kind: 'ref-phandle', offset: refs[r].offset, ref: refs[r].ref, loc: new DeferredSpan(unit, refs[r].start, refs[r].end) };
+        markers[m++] = { kind: 'ref-phandle', offset: refs[r].offset, ref: refs[r].ref, loc: offsetSpan(unit, refs[r].start, refs[r].end) };
       }
     }
     return new Data(bytes, markers);
@@ -682,9 +682,7 @@ export class DtsLexer {
         const simple = this.simpleProperty(unit, j);
         if (simple) {
           const end = this.fastEnd;
-          const tok = new T.ScannedToken(T.SimpleProp, T.SimpleProp.tokenTypeIdx!, i, end - 1, unit, undefined);
-          tok.value = newProperty(name, simple, tok);
-          this.pushToken(tok);
+          this.push(T.SimpleProp, unit, i, end, newProperty(name, simple, offsetSpan(unit, i, end)));
           this.state = State.PropNodeName; // after its ';'
           i = end;
           continue;

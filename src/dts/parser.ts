@@ -5,7 +5,7 @@
  */
 import { createTokenInstance, EmbeddedActionsParser, EOF, type IRecognitionException, type IToken } from 'chevrotain';
 import { Diagnostics, suggest } from './diagnostics.js';
-import { DeferredSpan, resolveSpan, type LazySpan, type SourceSpan, type SpanLike } from './source.js';
+import { DeferredSpan, offsetSpan, resolveSpan, type LazySpan, type SourceSpan, type SpanLike } from './source.js';
 import { TreeBuilder, deleteNode } from './build.js';
 import { FileAccess } from './files.js';
 import { addLabel, Data, DataBuilder, Node, newProperty, walk, type DtInfo, type ReserveEntry, type Property } from './tree.js';
@@ -497,7 +497,7 @@ class DtsParser extends EmbeddedActionsParser {
         const base = b.length;
         b.bytes(arr.bytes);
         // Reference markers at their cells' offsets, as the token-by-token rule places them.
-        if (arr.refs) for (const r of arr.refs) b.markers.push({ kind: 'ref-phandle', offset: base + r.offset, ref: r.ref, loc: new DeferredSpan(t.unit, r.start, r.end) });
+        if (arr.refs) for (const r of arr.refs) b.markers.push({ kind: 'ref-phandle', offset: base + r.offset, ref: r.ref, loc: offsetSpan(t.unit, r.start, r.end) });
       },
     },
     {

@@ -184,8 +184,26 @@ export interface LazySpan {
   resolve(): SourceSpan;
 }
 
-export type SpanLike = SourceSpan | LazySpan;
+/**
+ * A range of a scanned unit, resolved when asked. A plain object made by one literal
+ * (offsetSpan) rather than a class instance: a large tree has one per property, and V8
+ * moves long-lived objects of a literal straight to the old generation.
+ */
+export interface OffsetSpan {
+  unit: SpanProvider;
+  start: number;
+  end: number;
+}
+
+export function offsetSpan(unit: SpanProvider, start: number, end: number): OffsetSpan {
+  return { unit, start, end };
+}
+
+export type SpanLike = SourceSpan | LazySpan | OffsetSpan;
 
 export function resolveSpan(s: SpanLike | undefined): SourceSpan | undefined {
-  return s !== undefined && 'resolve' in s ? s.resolve() : s;
+  if (s === undefined) return undefined;
+  if ('resolve' in s) return s.resolve();
+  if ('unit' in s) return s.unit.span(s.start, s.end);
+  return s;
 }
