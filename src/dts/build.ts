@@ -5,7 +5,7 @@
  * These follow dtc's semantics exactly (which entries survive, in which order, which
  * labels move where), because the output must be byte-identical to dtc's.
  */
-import { addLabel, DataBuilder, Node, nodeByPath, newProperty, type Label, type Property } from './tree.js';
+import { addLabel, concatData, DataBuilder, Node, nodeByPath, newProperty, type Label, type Property } from './tree.js';
 import type { SpanLike } from './source.js';
 
 /**
@@ -173,6 +173,6 @@ function deleteLabels(labels: Label[]): void {
 export function appendToProperty(node: Node, name: string, data: Uint8Array, kind: 'string' | 'u32'): void {
   const p = node.getProp(name);
   const piece = new DataBuilder().marker(kind, name).bytes(data).build();
-  if (p) p.value = p.value.concat(piece);
+  if (p) p.value = concatData(p.value, piece);
   else node.addProp(newProperty(name, piece));
 }

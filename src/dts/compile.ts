@@ -18,7 +18,7 @@ import { SourceUnit } from './source-unit.js';
 import type { SourceRegistry } from './source.js';
 import { unresolvedReferences } from './unresolved.js';
 import { generateFixupsTree, generateLabelTree, generateLocalFixupsTree, sortTree, type RefResolver } from './symbols.js';
-import { nodeByPath, type DtInfo, type Node } from './tree.js';
+import { dataCell, type DtInfo, type Node, nodeByPath } from './tree.js';
 
 export const FDT_MAGIC_BYTES = [0xd0, 0x0d, 0xfe, 0xed];
 
@@ -76,7 +76,7 @@ function guessBootCpuid(root: Node): number {
   const cpus = nodeByPath(root, '/cpus');
   const first = cpus?.children[0];
   const reg = first?.getProp('reg');
-  return reg && reg.value.length === 4 ? reg.value.cell(0) : 0;
+  return reg && reg.value.bytes.length === 4 ? dataCell(reg.value, 0) : 0;
 }
 
 function runSystemCpp(input: string, opts: CompileOptions, diagnostics: Diagnostics): string | undefined {

@@ -13,7 +13,7 @@
  * belong to the checks that run afterwards.
  */
 import { FatalDiagnostic, type Diagnostics } from './diagnostics.js';
-import { Data, Node, newProperty, type DtInfo, type ReserveEntry } from './tree.js';
+import { Data, type DtInfo, newData, newProperty, Node, type ReserveEntry } from './tree.js';
 import {
   FDT_BEGIN_NODE,
   FDT_END,
@@ -275,7 +275,7 @@ function readStructBlock(r: BlobReader, h: Header, diags: Diagnostics | undefine
         const nameOff = cur.word();
         const name = readPropertyName(r, h, nameOff, at, nameCache);
         if (oldFormat && len >= 8) cur.realign(8);
-        top.node.addProp(newProperty(name, new Data(cur.bytes(len))));
+        top.node.addProp(newProperty(name, newData(cur.bytes(len))));
         break;
       }
       case FDT_BEGIN_NODE: {

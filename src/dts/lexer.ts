@@ -18,7 +18,7 @@ import { SourceUnit } from './source-unit.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { FileAccess } from './files.js';
-import { allocBytes, Data, newProperty, type Marker } from './tree.js';
+import { allocBytes, Data, type Marker, newData, newProperty } from './tree.js';
 import { offsetSpan } from './source.js';
 
 const enum State {
@@ -538,7 +538,7 @@ export class DtsLexer {
     const bytes = copyOut(this.scratch, this.filled);
     const refs = this.cellRefs;
     const nrefs = this.refCount;
-    if (pieces === 1 && nrefs === 0) return new Data(bytes, ONE_PIECE[kinds[0]]);
+    if (pieces === 1 && nrefs === 0) return newData(bytes, ONE_PIECE[kinds[0]]);
     // Exact-size arrays: a pushed-to array keeps spare room, and there is one per value.
     const markers = new Array<Marker>(pieces + nrefs);
     let m = 0;
@@ -550,7 +550,7 @@ export class DtsLexer {
         markers[m++] = { kind: 'ref-phandle', offset: refs[r].offset, ref: refs[r].ref, loc: offsetSpan(unit, refs[r].start, refs[r].end) };
       }
     }
-    return new Data(bytes, markers);
+    return newData(bytes, markers);
   }
 
   /**
@@ -585,11 +585,11 @@ export class DtsLexer {
     let i = start;
     while (i < n && this.out.length < want) {
       const c = s.charCodeAt(i);
-      const bol = i === 0 || s.charCodeAt(i - 1) === 10;
 
       // Whitespace, comments (active in every state).
       if (isSpace(c)) {
         i++;
+        while (i < n && isSpace(s.charCodeAt(i))) i++;
         continue;
       }
       if (c === 47 /* / */ && s.charCodeAt(i + 1) === 42 /* * */) {
@@ -611,7 +611,7 @@ export class DtsLexer {
       }
 
       // Line markers: ^#(line)?[ \t]+N[ \t]+"file"([ \t]+N)*
-      if (c === 35 /* # */ && bol) {
+      if (c === 35 /* # */ && (i === 0 || s.charCodeAt(i - 1) === 10)) {
         const end = this.lineMarker(unit, i);
         if (end > i) {
           i = end;

@@ -8,7 +8,7 @@ import { Diagnostics, suggest } from './diagnostics.js';
 import { DeferredSpan, offsetSpan, resolveSpan, type LazySpan, type SourceSpan, type SpanLike } from './source.js';
 import { TreeBuilder, deleteNode } from './build.js';
 import { FileAccess } from './files.js';
-import { addLabel, Data, DataBuilder, Node, newProperty, walk, type DtInfo, type ReserveEntry, type Property } from './tree.js';
+import { addLabel, Data, DataBuilder, type DtInfo, newData, newProperty, Node, type Property, type ReserveEntry, walk } from './tree.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { CellArrayValue, TokenStream } from './lexer.js';
@@ -326,7 +326,8 @@ class DtsParser extends EmbeddedActionsParser {
 
   /** One entry of a node body: labels and /omit-if-no-ref/, then a property or a child. */
   private nodeItem = (): void => {
-    if (!this.RECORDING_PHASE) this.frame.prefix.length = 0;
+    // (Setting an array's length is a runtime call; most items have no prefix.)
+    if (!this.RECORDING_PHASE && this.frame.prefix.length !== 0) this.frame.prefix.length = 0;
     this.MANY2(this.itemPrefix);
     this.OR2(this.itemAlts);
   };
@@ -354,7 +355,7 @@ class DtsParser extends EmbeddedActionsParser {
         const name = this.CONSUME(T.PropNodeName) as DtsToken;
         const end = this.CONSUME(T.Semi) as DtsToken;
         if (!this.RECORDING_PHASE) {
-          const p = newProperty(name.value as string, new Data(), spanOf(kw, end));
+          const p = newProperty(name.value as string, newData(), spanOf(kw, end));
           p.deleted = true;
           this.addProp(p);
         }
@@ -409,7 +410,7 @@ class DtsParser extends EmbeddedActionsParser {
       ALT: () => {
         const name = this.nameTok!;
         const end = this.CONSUME4(T.Semi) as DtsToken;
-        if (!this.RECORDING_PHASE) this.addProp(newProperty(name.value as string, new Data(), spanOf(name, end)));
+        if (!this.RECORDING_PHASE) this.addProp(newProperty(name.value as string, newData(), spanOf(name, end)));
       },
     },
   ];

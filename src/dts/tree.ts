@@ -28,58 +28,56 @@ export interface Marker {
   loc?: SpanLike;
 }
 
-/** A property value: raw big-endian bytes plus markers ordered by offset. */
-export class Data {
-  constructor(
-    public bytes: Uint8Array = EMPTY_BYTES,
-    public markers: Marker[] = [],
-  ) {}
+/**
+ * A property value: raw big-endian bytes plus markers ordered by offset. A plain object
+ * (made by newData, one literal) for the same reason as Property: see newProperty.
+ */
+export interface Data {
+  bytes: Uint8Array;
+  markers: Marker[];
+}
 
-  get length(): number {
-    return this.bytes.length;
-  }
+export function newData(bytes: Uint8Array = EMPTY_BYTES, markers: Marker[] = []): Data {
+  return { bytes, markers };
+}
 
-  static empty(): Data {
-    return new Data();
-  }
+export function cloneData(d: Data): Data {
+  return newData(d.bytes, d.markers.map((m) => ({ ...m })));
+}
 
-  clone(): Data {
-    return new Data(this.bytes, this.markers.map((m) => ({ ...m })));
-  }
+/** A new value: `a` followed by `b` (b's markers shifted by a's length). */
+export function concatData(a: Data, b: Data): Data {
+  if (b.bytes.length === 0 && b.markers.length === 0) return a;
+  const shift = a.bytes.length;
+  const bytes = allocBytes(shift + b.bytes.length);
+  bytes.set(a.bytes, 0);
+  bytes.set(b.bytes, shift);
+  return newData(bytes, [...a.markers, ...b.markers.map((m) => ({ ...m, offset: m.offset + shift }))]);
+}
 
-  /** A new value: this one followed by `other` (markers shifted by this length). */
-  concat(other: Data): Data {
-    if (other.length === 0 && other.markers.length === 0) return this;
-    const bytes = allocBytes(this.length + other.length);
-    bytes.set(this.bytes, 0);
-    bytes.set(other.bytes, this.length);
-    const shift = this.length;
-    return new Data(bytes, [...this.markers, ...other.markers.map((m) => ({ ...m, offset: m.offset + shift }))]);
-  }
+/** True if the whole value is one NUL-terminated string with no NUL inside. */
+export function isOneString(d: Data): boolean {
+  const b = d.bytes;
+  const n = b.length;
+  if (n === 0 || b[n - 1] !== 0) return false;
+  for (let i = 0; i < n - 1; i++) if (b[i] === 0) return false;
+  return true;
+}
 
-  /** True if the whole value is one NUL-terminated string with no NUL inside. */
-  isOneString(): boolean {
-    const b = this.bytes;
-    const n = b.length;
-    if (n === 0 || b[n - 1] !== 0) return false;
-    for (let i = 0; i < n - 1; i++) if (b[i] === 0) return false;
-    return true;
-  }
+/** Cell `index` (4-byte big-endian word) of a value. */
+export function dataCell(d: Data, index: number): number {
+  const b = d.bytes;
+  const o = index * 4;
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
 
-  cell(index: number): number {
-    const b = this.bytes;
-    const o = index * 4;
-    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-  }
-
-  setCell(index: number, value: number): void {
-    const o = index * 4;
-    const b = this.bytes;
-    b[o] = (value >>> 24) & 0xff;
-    b[o + 1] = (value >>> 16) & 0xff;
-    b[o + 2] = (value >>> 8) & 0xff;
-    b[o + 3] = value & 0xff;
-  }
+export function setDataCell(d: Data, index: number, value: number): void {
+  const o = index * 4;
+  const b = d.bytes;
+  b[o] = (value >>> 24) & 0xff;
+  b[o + 1] = (value >>> 16) & 0xff;
+  b[o + 2] = (value >>> 8) & 0xff;
+  b[o + 3] = value & 0xff;
 }
 
 export const EMPTY_BYTES = new Uint8Array(0);
@@ -177,7 +175,7 @@ export class DataBuilder {
 
   build(): Data {
     const exact = this.len === this.buf.length;
-    return new Data(exact ? this.buf : this.buf.subarray(0, this.len), this.markers);
+    return newData(exact ? this.buf : this.buf.subarray(0, this.len), this.markers);
   }
 }
 

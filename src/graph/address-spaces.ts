@@ -9,7 +9,7 @@
  * select one with `mr`/`memory`). QEMU never reads `ranges`: addresses add up along the
  * container chain.
  */
-import type { Node, Property } from '../dts/tree.js';
+import { dataCell, type Node, type Property } from '../dts/tree.js';
 import { cpuAddress, decodeTuples, dtCells, dtReg, qemuCells, qemuReg, RangesCache, type CellCounts } from './addressing.js';
 import type { QomKind, QomModel } from './machine.js';
 import type { NodeTable } from './node-table.js';
@@ -85,7 +85,7 @@ const PLAIN_RP_KINDS = new Set(['memory-slave', 'stream', 'net', 'ats', 'pci-dev
 
 function linkOf(node: Node, name: string, phandles: PhandleIndex): Node | undefined {
   const p = qemuProp(node, name);
-  return p && p.value.length >= 4 ? phandles.get(p.value.cell(0)) : undefined;
+  return p && p.value.bytes.length >= 4 ? phandles.get(dataCell(p.value, 0)) : undefined;
 }
 
 /** The region of a memory-region node, placed from its `reg` (one contiguous range) or addr/size/priority. */

@@ -11,7 +11,7 @@
  *    `#priority-cells` cells too, and `ranges` is never read — a region lands at its
  *    `reg` address inside its parent's memory region.
  */
-import type { Node } from '../dts/tree.js';
+import { dataCell, type Node } from '../dts/tree.js';
 import type { Inherited } from './phandles.js';
 import { cellsOf, cellsValue } from './values.js';
 
@@ -26,7 +26,7 @@ export interface CellCounts {
 
 function ownCell(node: Node, name: string): number | undefined {
   const p = node.getProp(name);
-  return p && p.value.length === 4 ? p.value.cell(0) : undefined;
+  return p && p.value.bytes.length === 4 ? dataCell(p.value, 0) : undefined;
 }
 
 /** The counts a child of `parent` uses for its `reg`, as the DT spec (and dtc) read them. */
@@ -100,7 +100,7 @@ export type Ranges = { kind: 'absent' } | { kind: 'identity' } | { kind: 'map'; 
 export function readRanges(bus: Node, name: 'ranges' | 'dma-ranges' = 'ranges'): Ranges {
   const p = bus.getProp(name);
   if (!p) return { kind: 'absent' };
-  if (p.value.length === 0) return { kind: 'identity' };
+  if (p.value.bytes.length === 0) return { kind: 'identity' };
   const cells = cellsOf(p.value) ?? [];
   const childCells = dtCells(bus);
   const parentAddr = bus.parent ? dtCells(bus.parent).address : 2;

@@ -15,7 +15,7 @@
  * cells. A map written for other address widths is misread; that is reported.
  */
 import type { SpanLike } from '../dts/source.js';
-import type { Node, Property } from '../dts/tree.js';
+import { dataCell, type Node, type Property } from '../dts/tree.js';
 import { readPhandleArgs, type Inherited, type PhandleArgsStop, type PhandleIndex } from './phandles.js';
 import type { NodeTable } from './node-table.js';
 import { cellsOf, stringsOf, u32Of, valueIncludes } from './values.js';
@@ -170,7 +170,7 @@ function resolveInterrupts(node: Node, prop: Property, ownParent: Property | und
   let parent: Node | undefined;
   let n: number | undefined;
   if (ip) {
-    parent = ip.prop.value.length >= 4 ? phandles.get(ip.prop.value.cell(0)) : undefined;
+    parent = ip.prop.value.bytes.length >= 4 ? phandles.get(dataCell(ip.prop.value, 0)) : undefined;
     if (!parent) {
       model.problems.push({ source: node, prop, index: 0, reason: 'bad-parent' });
       return;

@@ -7,7 +7,7 @@
  * as much again. So the table holds them in arrays by position, and the models loop
  * over positions.
  */
-import type { Node, Property } from '../dts/tree.js';
+import { dataCell, type Node, type Property } from '../dts/tree.js';
 import { GPIO_LISTS } from './interrupts.js';
 
 export class NodeTable {
@@ -60,10 +60,10 @@ export class NodeTable {
           interruptParent = p;
           break;
         case 'phandle':
-          if (!phandle && p.value.length === 4) phandle = p.value.cell(0);
+          if (!phandle && p.value.bytes.length === 4) phandle = dataCell(p.value, 0);
           break;
         case 'linux,phandle':
-          if (p.value.length === 4) legacy = p.value.cell(0);
+          if (p.value.bytes.length === 4) legacy = dataCell(p.value, 0);
           break;
         case 'device_type':
           cpu = isCpuValue(p);

@@ -8,7 +8,7 @@
  * readable, because QEMU ignores the rest of a list after the first bad entry.
  */
 import type { SpanLike } from '../dts/source.js';
-import { walk, type Node, type Property } from '../dts/tree.js';
+import { dataCell, type Node, type Property, walk } from '../dts/tree.js';
 import { NodeTable } from './node-table.js';
 import { cellsOf } from './values.js';
 
@@ -37,9 +37,9 @@ export class PhandleIndex {
 function phandleProp(n: Node): number {
   let legacy = 0;
   for (const p of n.props) {
-    if (p.deleted || p.value.length !== 4) continue;
-    if (p.name === 'phandle') return p.value.cell(0);
-    if (p.name === 'linux,phandle') legacy = p.value.cell(0);
+    if (p.deleted || p.value.bytes.length !== 4) continue;
+    if (p.name === 'phandle') return dataCell(p.value, 0);
+    if (p.name === 'linux,phandle') legacy = dataCell(p.value, 0);
   }
   return legacy;
 }
@@ -100,7 +100,7 @@ export function readPhandleArgs(prop: Property, cellsName: string, phandles: Pha
       return out;
     }
     const cp = provider.getProp(cellsName);
-    const n = cp && cp.value.length === 4 ? cp.value.cell(0) : defaultCells;
+    const n = cp && cp.value.bytes.length === 4 ? dataCell(cp.value, 0) : defaultCells;
     if (n === undefined) {
       out.stop = { cell: i, reason: 'no-cells-property', phandle, provider };
       return out;
@@ -159,6 +159,6 @@ export class Inherited {
   /** The first cell of the nearest such property, or undefined. */
   cell(node: Node, name: string): number | undefined {
     const f = this.find(node, name);
-    return f && f.prop.value.length >= 4 ? f.prop.value.cell(0) : undefined;
+    return f && f.prop.value.bytes.length >= 4 ? dataCell(f.prop.value, 0) : undefined;
   }
 }

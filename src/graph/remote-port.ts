@@ -8,7 +8,7 @@
  */
 import { suggest } from '../dts/diagnostics.js';
 import type { SpanLike } from '../dts/source.js';
-import type { Node, Property } from '../dts/tree.js';
+import { dataCell, type Node, type Property } from '../dts/tree.js';
 import type { QomModel } from './machine.js';
 import type { PhandleIndex } from './phandles.js';
 import { parseChardesc, qomFileName, type Socket } from './sockets.js';
@@ -204,7 +204,7 @@ function intSetting(node: Node, name: string): bigint | undefined {
 
 function linkTarget(node: Node, name: string, phandles: PhandleIndex): Node | undefined {
   const p = qemuProp(node, name);
-  return p && p.value.length >= 4 ? phandles.get(p.value.cell(0)) : undefined;
+  return p && p.value.bytes.length >= 4 ? phandles.get(dataCell(p.value, 0)) : undefined;
 }
 
 export function socketOf(node: Node, qomPath: string, pci: boolean): Socket {

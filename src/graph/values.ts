@@ -6,7 +6,7 @@
  * little-endian hosts QEMU runs on), strips vendor prefixes from property and type
  * names, and treats `compatible` as a list. These helpers keep those rules in one place.
  */
-import type { Data, Node, Property } from '../dts/tree.js';
+import { type Data, dataCell, isOneString, type Node, type Property } from '../dts/tree.js';
 
 const latin1 = new TextDecoder('latin1');
 
@@ -20,9 +20,9 @@ function decode(b: Uint8Array): string {
 
 /** The 32-bit cells of a value, or undefined when its length is not a multiple of 4. */
 export function cellsOf(value: Data): number[] | undefined {
-  if (value.length % 4 !== 0) return undefined;
-  const out = new Array<number>(value.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = value.cell(i);
+  if (value.bytes.length % 4 !== 0) return undefined;
+  const out = new Array<number>(value.bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = dataCell(value, i);
   return out;
 }
 
@@ -35,7 +35,7 @@ export function cellsValue(cells: readonly number[], index: number, n: number): 
 
 /** The first cell of a 4-byte value, or undefined for any other length. */
 export function u32Of(prop: Property | undefined): number | undefined {
-  return prop && prop.value.length === 4 ? prop.value.cell(0) : undefined;
+  return prop && prop.value.bytes.length === 4 ? dataCell(prop.value, 0) : undefined;
 }
 
 /** The strings of a NUL-separated string list (a trailing piece without NUL counts too). */
@@ -55,8 +55,8 @@ export function stringsOf(value: Data): string[] {
 
 /** A one-string value as text; undefined when the value is not a single string. */
 export function stringOf(prop: Property | undefined): string | undefined {
-  if (!prop || !prop.value.isOneString()) return undefined;
-  return decode(prop.value.bytes.subarray(0, prop.value.length - 1));
+  if (!prop || !isOneString(prop.value)) return undefined;
+  return decode(prop.value.bytes.subarray(0, prop.value.bytes.length - 1));
 }
 
 /** The node's `compatible` strings (empty when it has none). */
@@ -115,7 +115,7 @@ export function qemuInt(value: Data): QemuInt {
   let written = 0n;
   for (let i = 0; i < n; i++) written = (written << 8n) | BigInt(b[i]);
   if (n !== 1 && n !== 2 && n !== 4 && n !== 8) return { ok: false, value: 0n, written, length: n };
-  return { ok: true, value: n === 8 ? BigInt(value.cell(0)) : written, written, length: n };
+  return { ok: true, value: n === 8 ? BigInt(dataCell(value, 0)) : written, written, length: n };
 }
 
 /** An integer property's value as QEMU reads it, or `fallback` when absent or unreadable. */

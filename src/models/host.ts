@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Instance } from '../graph/instance.js';
 import type { Adaptor, RpDevice } from '../graph/remote-port.js';
-import type { Node, Property } from '../dts/tree.js';
+import { dataCell, type Node, type Property } from '../dts/tree.js';
 import { MemoryInitiator, RpPeer, Wires } from '../rp/index.js';
 import { ModelOptionError, type ModelContext, type ModelDefinition, type ModelLine, type ModelOptions, type ModelWindow } from './api.js';
 import { BUILTIN_MODELS } from './builtins.js';
@@ -55,8 +55,8 @@ function stringValue(p: Property): string | undefined {
 
 function numberValue(p: Property): bigint | undefined {
   const v = p.value;
-  if (v.length === 4) return BigInt(v.cell(0));
-  if (v.length === 8) return (BigInt(v.cell(0)) << 32n) | BigInt(v.cell(1));
+  if (v.bytes.length === 4) return BigInt(dataCell(v, 0));
+  if (v.bytes.length === 8) return (BigInt(dataCell(v, 0)) << 32n) | BigInt(dataCell(v, 1));
   return undefined;
 }
 
@@ -115,8 +115,8 @@ export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: Ho
     const refTarget = (name: string): { node: Node; prop: Property; cells: number[] } | undefined => {
       const p = option(name);
       if (!p) return undefined;
-      if (p.value.length < 4 || p.value.length % 4 !== 0) throw new ModelBindingError(`cosim,${name} must be <&node …>`, device.node, p);
-      const cells = Array.from({ length: p.value.length / 4 }, (_, i) => p.value.cell(i));
+      if (p.value.bytes.length < 4 || p.value.bytes.length % 4 !== 0) throw new ModelBindingError(`cosim,${name} must be <&node …>`, device.node, p);
+      const cells = Array.from({ length: p.value.bytes.length / 4 }, (_, i) => dataCell(p.value, i));
       const node = instance.phandles.get(cells[0]);
       if (!node) throw new ModelBindingError(`cosim,${name}: no node has phandle ${cells[0]}`, device.node, p);
       return { node, prop: p, cells };

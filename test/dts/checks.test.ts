@@ -17,7 +17,7 @@ import { DtsLexer } from '../../src/dts/lexer.js';
 import { parseTokens } from '../../src/dts/parser.js';
 import { PhandleAllocator, type PhandleFormat } from '../../src/dts/phandles.js';
 import { SourceUnit } from '../../src/dts/source-unit.js';
-import { nodeByPath, type DtInfo, type Node } from '../../src/dts/tree.js';
+import { dataCell, nodeByPath, type DtInfo, type Node } from '../../src/dts/tree.js';
 import { hasCommand } from '../helpers/cli.js';
 import { CORPUS, corpusAvailable, INPUTS, loadCases as loadCorpusCases, type CorpusCase } from '../helpers/corpus.js';
 
@@ -712,7 +712,7 @@ function check(text: string, opts: CheckOptions = {}) {
   };
   const cells = (path: string, prop: string): number[] => {
     const v = node(path).getProp(prop)!.value;
-    return Array.from({ length: v.length / 4 }, (_, i) => v.cell(i));
+    return Array.from({ length: v.bytes.length / 4 }, (_, i) => dataCell(v, i));
   };
   const text_ = (path: string, prop: string): string => Buffer.from(node(path).getProp(prop)!.value.bytes).toString('latin1');
   return { info, result, diagnostics: diagnostics.list, node, cells, text: text_, phandles };
@@ -770,7 +770,7 @@ describe('fixups that change the tree', () => {
     const t = check('/dts-v1/; / { a: a { b: b { }; }; u { p = &a, "mid", &b; q = <&b>, &{/a}; }; };');
     expect(t.text('/u', 'p')).toBe('/a\0mid\0/a/b\0');
     const q = t.node('/u').getProp('q')!.value;
-    expect(q.cell(0)).toBe(t.node('/a/b').phandle);
+    expect(dataCell(q, 0)).toBe(t.node('/a/b').phandle);
     expect(Buffer.from(q.bytes.subarray(4)).toString('latin1')).toBe('/a\0');
     expect(q.markers.filter((m) => m.kind === 'ref-path').map((m) => m.offset)).toEqual([4]);
     expect(t.node('/a').isReferenced).toBe(true);

@@ -11,7 +11,7 @@ import { FatalDiagnostic } from '../../src/dts/diagnostics.js';
 import { readDtb } from '../../src/dts/dtb-reader.js';
 import { writeDtb, type DtbWriteOptions } from '../../src/dts/dtb-writer.js';
 import { writeDts } from '../../src/dts/dts-writer.js';
-import { Data, Node, newProperty, walk, type DtInfo, type Property } from '../../src/dts/tree.js';
+import { isOneString, newData, Node, newProperty, walk, type Data, type DtInfo, type Property } from '../../src/dts/tree.js';
 import { hasCommand } from '../helpers/cli.js';
 import { CORPUS, corpusAvailable, loadCases as loadCorpusCases, type CorpusCase } from '../helpers/corpus.js';
 import { rng } from '../helpers/random.js';
@@ -79,7 +79,7 @@ function applyDtcNameCheck(info: DtInfo): void {
     nodes.some((n) => !NODE_CHARS.test(n.name)) ||
     nodes.some((n) => n.unitName.includes('@')) ||
     nodes.some((n) => live(n).some((p) => !PROP_CHARS.test(p.name))) ||
-    nodes.some((n) => firstName(n)?.value.isOneString() === false);
+    nodes.some((n) => (firstName(n) ? isOneString(firstName(n)!.value) : undefined) === false);
   if (earlierChecksFail) return;
   for (const n of nodes) {
     const p = n.props.find((q) => q.name === 'name');
@@ -276,7 +276,7 @@ describe.skipIf(!haveDtc)('blobs made by the installed dtc', () => {
     const node = new Node('node@1');
     node.labels.push({ name: 'foo', deleted: false });
     const b = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
-    const prop = (name: string, bytes: Uint8Array, markers: Data['markers']): void => node.addProp(newProperty(name, new Data(bytes, markers)));
+    const prop = (name: string, bytes: Uint8Array, markers: Data['markers']): void => node.addProp(newProperty(name, newData(bytes, markers)));
     prop('phandle', b('00000001'), [{ kind: 'u32', offset: 0 }]);
     prop('a', b('000000010000000100000002'), [
       { kind: 'u32', offset: 0 },
@@ -357,7 +357,7 @@ describe.skipIf(!haveDtc)('blobs made by the installed dtc', () => {
     writeFileSync(src, '/dts-v1/;\n/plugin/;\n/ { a = <1>; };\n');
     const want = dtc(['-I', 'dts', '-O', 'dts', src]).stdout.toString('latin1');
     const root = new Node('');
-    root.addProp(newProperty('a', new Data(Uint8Array.from([0, 0, 0, 1]), [{ kind: 'u32', offset: 0 }])));
+    root.addProp(newProperty('a', newData(Uint8Array.from([0, 0, 0, 1]), [{ kind: 'u32', offset: 0 }])));
     expect(writeDts({ v1: true, plugin: true, reserves: [], bootCpuid: 0, root })).toBe(want);
   });
 
@@ -541,7 +541,7 @@ describe.skipIf(!haveCorpus)('readDtb robustness', () => {
 describe('writer details', () => {
   const tree = (names: string[]): DtInfo => {
     const root = new Node('');
-    for (const n of names) root.addProp(newProperty(n, new Data(new Uint8Array(4))));
+    for (const n of names) root.addProp(newProperty(n, newData(new Uint8Array(4))));
     return { v1: true, plugin: false, reserves: [], bootCpuid: 0, root };
   };
   const stringsOf = (blob: Uint8Array): string => {

@@ -3,7 +3,7 @@
  * (`cosim,peer-command` or cosim's TypeScript runtime) and which devices the models use.
  */
 import * as path from 'node:path';
-import type { Property } from '../../dts/tree.js';
+import { dataCell, type Property } from '../../dts/tree.js';
 import type { Instance } from '../../graph/instance.js';
 import type { Adaptor, RpDevice } from '../../graph/remote-port.js';
 import type { RuleContext } from '../rule.js';
@@ -25,8 +25,8 @@ export function devicesUsedByModels(inst: Instance): Set<RpDevice> {
   for (const d of inst.devices) {
     if (!d.cosim.has('cosim,model')) continue;
     for (const [name, p] of d.cosim) {
-      if (name === 'cosim,model' || p.value.length < 4 || p.value.length % 4 !== 0) continue;
-      const target = inst.phandles.get(p.value.cell(0));
+      if (name === 'cosim,model' || p.value.bytes.length < 4 || p.value.bytes.length % 4 !== 0) continue;
+      const target = inst.phandles.get(dataCell(p.value, 0));
       const dev = target && inst.deviceOf.get(target);
       if (dev) used.add(dev);
     }

@@ -10,7 +10,7 @@ export default defineRule({
   run(ctx) {
     eachInstance(ctx, (inst) => {
       for (const { node, prop } of allQomIntProps(inst)) {
-        if (prop.value.length !== 8) continue;
+        if (prop.value.bytes.length !== 8) continue;
         const v = qemuInt(prop.value);
         if (v.value === v.written) continue;
         ctx.report({

@@ -8,7 +8,7 @@ export default defineRule({
   run(ctx) {
     eachInstance(ctx, (inst) => {
       for (const { node, prop, type } of allQomIntProps(inst)) {
-        const n = prop.value.length;
+        const n = prop.value.bytes.length;
         if (n === 1 || n === 2 || n === 4 || n === 8) continue;
         const what = n === 0 ? 'is empty' : `is ${n} bytes`;
         ctx.report({

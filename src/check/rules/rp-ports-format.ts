@@ -7,9 +7,9 @@ export default defineRule({
   run(ctx) {
     eachInstance(ctx, (inst) => {
       for (const d of inst.devices) {
-        if (!d.ports || d.ports.value.length === 0) continue;
+        if (!d.ports || d.ports.value.bytes.length === 0) continue;
         if (d.portsLeftover === -1) {
-          ctx.report({ node: d.node, prop: d.ports, message: `is ${d.ports.value.length} bytes, not a list of cells: QEMU cannot read any (adaptor, channel) pair from it` });
+          ctx.report({ node: d.node, prop: d.ports, message: `is ${d.ports.value.bytes.length} bytes, not a list of cells: QEMU cannot read any (adaptor, channel) pair from it` });
         } else if (d.portsLeftover === 1) {
           const n = d.pairs.length * 2 + 1;
           ctx.report({

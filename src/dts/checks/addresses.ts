@@ -40,7 +40,7 @@ function rangesCheck(name: string, propName: string): CheckDef {
     const pSize = sizeCellsOf(env, node.parent);
     const cAddr = addrCellsOf(env, node);
     const cSize = sizeCellsOf(env, node);
-    const len = prop.value.length;
+    const len = prop.value.bytes.length;
     if (len === 0) {
       if (pAddr !== cAddr)
         run.failProp(node, prop, `empty "${propName}" property but its #address-cells (${cAddr}) differs from ${node.parent.path} (${pAddr})`);
@@ -108,7 +108,7 @@ export const ADDRESS_CHECKS: readonly CheckDef[] = [
       run.fail(node, 'Root node has a "reg" property');
       return;
     }
-    const len = prop.value.length;
+    const len = prop.value.bytes.length;
     if (len === 0) run.failProp(node, prop, 'property is empty');
     const addr = addrCellsOf(run.env, node.parent);
     const size = sizeCellsOf(run.env, node.parent);
@@ -124,7 +124,7 @@ export const ADDRESS_CHECKS: readonly CheckDef[] = [
     let prop = node.getProp('reg');
     if (!prop) {
       prop = node.getProp('ranges');
-      if (prop && prop.value.length === 0) prop = undefined;
+      if (prop && prop.value.bytes.length === 0) prop = undefined;
     }
     if (prop) {
       if (node.unitName === '') run.fail(node, 'node has a reg or ranges property, but no unit name');

@@ -3,7 +3,7 @@
  * node (recording the bus type for the node, as dtc's node->bus) and checks its cells;
  * the matching "reg" check then checks each child's unit address against its "reg".
  */
-import type { Node } from '../tree.js';
+import { dataCell, type Node } from '../tree.js';
 import { asCString, cellAt, hex, prefixEq, hasStringEntry } from './c-values.js';
 import { addrCellsOf, sizeCellsOf } from './addresses.js';
 import { changingTree, defineCheck, liveChildren, liveProps, type BusType, type CheckDef, type CheckEnv } from './framework.js';
@@ -33,12 +33,12 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     if (sizeCellsOf(run.env, node) !== 2) run.fail(node, 'incorrect #size-cells for PCI bridge');
     const busRange = node.getProp('bus-range');
     if (!busRange) return;
-    if (busRange.value.length !== 8) {
+    if (busRange.value.bytes.length !== 8) {
       run.failProp(node, busRange, 'value must be 2 cells');
       return;
     }
-    const first = busRange.value.cell(0);
-    const last = busRange.value.cell(1);
+    const first = dataCell(busRange.value, 0);
+    const last = dataCell(busRange.value, 1);
     if (first > last) run.failProp(node, busRange, '1st cell must be less than or equal to 2nd cell');
     if (last > 0xff) run.failProp(node, busRange, 'maximum bus number must be less than 256');
   })),
@@ -85,10 +85,10 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     let at = 0;
     const reg = node.getProp('reg');
     if (reg) {
-      if (reg.value.length > 0) bytes = reg.value.bytes;
+      if (reg.value.bytes.length > 0) bytes = reg.value.bytes;
     } else {
       const ranges = node.getProp('ranges');
-      if (ranges && ranges.value.length > 0) {
+      if (ranges && ranges.value.bytes.length > 0) {
         bytes = ranges.value.bytes;
         at = addrCellsOf(env, node) * 4; // skip the child address
       }
@@ -123,7 +123,7 @@ export const BUS_CHECKS: readonly CheckDef[] = [
   defineCheck('i2c_bus_reg', 'warn', ['reg_format', 'i2c_bus_bridge'], 'I2C devices have a 7-bit (or flagged 10-bit) "reg" matching their unit address', (run, node) => {
     if (!onBus(run.env, node, 'i2c-bus')) return;
     const reg = node.getProp('reg');
-    if (!reg || reg.value.length === 0) {
+    if (!reg || reg.value.bytes.length === 0) {
       run.fail(node, 'missing or empty reg property');
       return;
     }
@@ -166,7 +166,7 @@ export const BUS_CHECKS: readonly CheckDef[] = [
     if (!onBus(run.env, node, 'spi-bus')) return;
     if (node.parent!.getProp('spi-slave')) return;
     const reg = node.getProp('reg');
-    if (!reg || reg.value.length === 0) {
+    if (!reg || reg.value.bytes.length === 0) {
       run.fail(node, 'missing or empty reg property');
       return;
     }

@@ -24,12 +24,12 @@ export function cString(bytes: Uint8Array, offset = 0): string {
 
 /** A value as dtc prints it with %s: an empty value is a NULL pointer, "(null)" in glibc. */
 export function printed(value: Data): string {
-  return value.length === 0 ? '(null)' : cString(value.bytes);
+  return value.bytes.length === 0 ? '(null)' : cString(value.bytes);
 }
 
 /** The value compared with strcmp, or undefined where dtc would pass a NULL pointer. */
 export function asCString(value: Data): string | undefined {
-  return value.length === 0 ? undefined : cString(value.bytes);
+  return value.bytes.length === 0 ? undefined : cString(value.bytes);
 }
 
 /** The big-endian cell at a byte offset; bytes past the end read as 0 (dtc reads garbage there). */
@@ -106,9 +106,7 @@ export function cellsToBytes(n: number): number {
 }
 
 /** True if the value is one NUL-terminated string with no NUL inside (data_is_one_string). */
-export function isOneString(value: Data): boolean {
-  return value.isOneString();
-}
+export { isOneString } from '../tree.js';
 
 /** True if every piece of the value is NUL-terminated (an empty value counts). */
 export function isStringList(value: Data): boolean {

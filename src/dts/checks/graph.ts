@@ -16,7 +16,7 @@ function isPortBus(run: CheckRun, node: Node | null): boolean {
 function checkGraphReg(run: CheckRun, node: Node): void {
   const reg = node.getProp('reg');
   if (!reg) return;
-  if (reg.value.length !== 4) {
+  if (reg.value.bytes.length !== 4) {
     run.fail(node, "graph node malformed 'reg' property");
     return;
   }

@@ -19,7 +19,7 @@ export function requireStringList(run: CheckRun, node: Node, propName: string): 
 
 export function requireCell(run: CheckRun, node: Node, propName: string): void {
   const prop = node.getProp(propName);
-  if (prop && prop.value.length !== 4) run.failProp(node, prop, 'property is not a single cell');
+  if (prop && prop.value.bytes.length !== 4) run.failProp(node, prop, 'property is not a single cell');
 }
 
 export function stringCheck(name: string, propName: string, level: CheckLevel = 'warn'): CheckDef {

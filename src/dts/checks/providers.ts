@@ -2,7 +2,7 @@
  * Provider/consumer properties: `clocks = <&clk 1 2>`-style lists whose argument count
  * comes from the provider's `#…-cells`, GPIO properties, and interrupts.
  */
-import type { Node, Property } from '../tree.js';
+import { dataCell, type Node, type Property } from '../tree.js';
 import { asInt, cellsToBytes, firstCell, isMultipleOf, strends } from './c-values.js';
 import { defineCheck, liveProps, type CheckDef, type CheckRun } from './framework.js';
 import { cellCheck } from './property-types.js';
@@ -18,7 +18,7 @@ interface Provider {
 
 /** dtc's check_property_phandle_args: walks (phandle, args…) groups of a property. */
 function checkPhandleArgs(run: CheckRun, node: Node, prop: Property, provider: Provider): void {
-  const len = prop.value.length;
+  const len = prop.value.bytes.length;
   if (!isMultipleOf(len, 4)) {
     run.failProp(node, prop, `property size (${len}) is invalid, expected multiple of 4`);
     return;
@@ -28,7 +28,7 @@ function checkPhandleArgs(run: CheckRun, node: Node, prop: Property, provider: P
   // `cell` is a C int compared against an unsigned count: once it wraps negative the
   // loop ends, which is how dtc gets out of huge argument counts.
   for (let cell = 0; cell >= 0 && cell < cellCount; cell = (cell + cellSize + 1) | 0) {
-    const phandle = prop.value.cell(cell);
+    const phandle = dataCell(prop.value, cell);
     // 0 and -1 stand for unused entries in some bindings.
     if (phandle === 0 || phandle === 0xffffffff) {
       if (run.env.plugin) break; // an overlay's external references are not known yet
@@ -97,7 +97,7 @@ function isInterruptProvider(node: Node): boolean {
 function checkInterrupts(run: CheckRun, node: Node): void {
   const irqProp = node.getProp('interrupts');
   if (!irqProp) return;
-  const len = irqProp.value.length;
+  const len = irqProp.value.bytes.length;
   if (!isMultipleOf(len, 4)) run.failProp(node, irqProp, `size (${len}) is invalid, expected multiple of 4`);
 
   // The interrupt parent: the nearest provider ancestor, or what the nearest

@@ -7,7 +7,7 @@
  * /omit-if-no-ref/ nodes. The output is only right after they have run.
  */
 import { deleteNode } from '../build.js';
-import { allocBytes, Data, type Marker, type Node, type Property, walk } from '../tree.js';
+import { allocBytes, Data, type Marker, newData, type Node, type Property, walk } from '../tree.js';
 import { firstCell, hex, writeCell } from './c-values.js';
 import { changingTree, defineCheck, liveProps, type CheckDef, type CheckRun } from './framework.js';
 
@@ -107,8 +107,8 @@ const duplicateLabel: CheckDef = {
 function explicitPhandle(run: CheckRun, node: Node, propName: string): number {
   const prop = node.getProp(propName);
   if (!prop) return 0;
-  if (prop.value.length !== 4) {
-    run.failProp(node, prop, `bad length (${prop.value.length}) ${prop.name} property`);
+  if (prop.value.bytes.length !== 4) {
+    run.failProp(node, prop, `bad length (${prop.value.bytes.length}) ${prop.name} property`);
     return 0;
   }
   const ref = prop.value.markers.find((m) => m.kind === 'ref-phandle');
@@ -194,12 +194,12 @@ const phandleReferences: CheckDef = changingTree({
 /** Inserts `bytes` where marker `index` stands; the markers after it in the list move along. */
 function insertAtMarker(value: Data, index: number, bytes: Uint8Array): Data {
   const at = value.markers[index].offset;
-  const out = allocBytes(value.length + bytes.length);
+  const out = allocBytes(value.bytes.length + bytes.length);
   out.set(value.bytes.subarray(0, at), 0);
   out.set(bytes, at);
   out.set(value.bytes.subarray(at), at + bytes.length);
   const markers = value.markers.map((m, i) => (i > index ? { ...m, offset: m.offset + bytes.length } : m));
-  return new Data(out, markers);
+  return newData(out, markers);
 }
 
 const pathReferences: CheckDef = changingTree({

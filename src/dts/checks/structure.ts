@@ -123,7 +123,7 @@ export const STRUCTURE_CHECKS: readonly CheckDef[] = [
       const base = node.baseName;
       const v = prop.value;
       // A byte comparison of the first base-name-length bytes, as dtc's memcmp.
-      if (v.length !== base.length + 1 || bytesText(v.bytes.subarray(0, base.length)) !== base) {
+      if (v.bytes.length !== base.length + 1 || bytesText(v.bytes.subarray(0, base.length)) !== base) {
         run.fail(node, `"name" property is incorrect ("${printed(v)}" instead of base node name)`);
       } else {
         node.removeProp(prop);
