@@ -18,7 +18,7 @@ import { SourceUnit } from './source-unit.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { FileAccess } from './files.js';
-import { allocBytes, Data, type Marker, newData, newProperty } from './tree.js';
+import { allocBytes, Data, newData, newProperty, type Marker, type Property } from './tree.js';
 import { offsetSpan } from './source.js';
 
 const enum State {
@@ -312,7 +312,10 @@ export class DtsLexer {
   pump(want: number): boolean {
     while (this.out.length < want) {
       const f = this.frames[this.frames.length - 1];
-      if (!f) return false;
+      if (!f) {
+        this.flushRun();
+        return this.out.length >= want;
+      }
       f.pos = this.scanUnit(f.unit, f.pos, want);
       // Finished (not merely paused by an include, which pushed a frame of its own).
       if (f.pos >= f.unit.text.length && this.frames[this.frames.length - 1] === f) {
@@ -321,6 +324,7 @@ export class DtsLexer {
         this.stack.pop();
       }
     }
+    this.flushRun();
     return true;
   }
 
@@ -362,7 +366,21 @@ export class DtsLexer {
     this.pushToken(new T.ScannedToken(type, type.tokenTypeIdx!, start, end - 1, unit, value));
   }
 
+  /**
+   * The run of simple properties being scanned: it joins `out` (where the parser can
+   * see it) only once complete, i.e. before any other token and before pump returns.
+   */
+  private run: T.ScannedToken | undefined;
+
+  private flushRun(): void {
+    const run = this.run;
+    if (run === undefined) return;
+    this.run = undefined;
+    this.pushToken(run);
+  }
+
   private pushToken(tok: DtsToken): void {
+    if (this.run !== undefined && tok !== this.run) this.flushRun();
     this.out.push(tok);
     this.prevPrevType = this.prevType;
     this.prevType = tok.tokenType;
@@ -682,7 +700,16 @@ export class DtsLexer {
         const simple = this.simpleProperty(unit, j);
         if (simple) {
           const end = this.fastEnd;
-          this.push(T.SimpleProp, unit, i, end, newProperty(name, simple, offsetSpan(unit, i, end)));
+          const prop = newProperty(name, simple, offsetSpan(unit, i, end));
+          // Consecutive simple properties make one token (see T.SimpleProp).
+          const run = this.run;
+          if (run !== undefined && run.unit === unit) {
+            (run.value as Property[]).push(prop);
+            run.endOffset = end - 1;
+          } else {
+            this.flushRun();
+            this.run = new T.ScannedToken(T.SimpleProp, T.SimpleProp.tokenTypeIdx!, i, end - 1, unit, [prop]);
+          }
           this.state = State.PropNodeName; // after its ';'
           i = end;
           continue;

@@ -344,8 +344,14 @@ class DtsParser extends EmbeddedActionsParser {
       ALT: () => {
         const t = this.CONSUME(T.SimpleProp) as DtsToken;
         if (!this.RECORDING_PHASE) {
-          // The scanner built the whole property (see T.SimpleProp).
-          this.addProp(t.value as Property);
+          // The scanner built whole properties (see T.SimpleProp); labels and the like
+          // written before the run belong to its first property.
+          const props = t.value as Property[];
+          this.addProp(props[0]);
+          if (props.length > 1) {
+            this.frame.prefix.length = 0;
+            for (let i = 1; i < props.length; i++) this.addProp(props[i]);
+          }
         }
       },
     },

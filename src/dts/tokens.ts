@@ -71,8 +71,9 @@ export const CellArray = t('CellArray');
 export const ByteArray = t('ByteArray');
 /**
  * `name = <…>, "…", […];` where every piece takes a fast path above and nothing else
- * (labels, comments, references as paths, expressions) appears: the whole property in one
- * token (value: the finished `Property`). Most properties of large trees look like this.
+ * (labels, comments, references as paths, expressions) appears: whole properties in one
+ * token. Consecutive ones share a token (value: the finished `Property[]`, in order),
+ * so a large tree's many plain properties cost the parser one step per run.
  */
 export const SimpleProp = t('SimpleProp');
 
