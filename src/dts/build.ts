@@ -14,12 +14,15 @@ import type { SpanLike } from './source.js';
  * keeps only the candidates that still carry the label and still stand in the tree.
  */
 export class LabelIndex {
-  private byName = new Map<string, Node[]>();
+  /** The node of each label, or the nodes when it was put on several (rare). */
+  private byName = new Map<string, Node | Node[]>();
 
   note(name: string, node: Node): void {
-    const list = this.byName.get(name);
-    if (!list) this.byName.set(name, [node]);
-    else if (!list.includes(node)) list.push(node);
+    const known = this.byName.get(name);
+    if (known === undefined) this.byName.set(name, node);
+    else if (Array.isArray(known)) {
+      if (!known.includes(node)) known.push(node);
+    } else if (known !== node) this.byName.set(name, [known, node]);
   }
 
   /** Notes every label of `node` and its descendants (after they were attached). */
@@ -33,8 +36,9 @@ export class LabelIndex {
   }
 
   lookup(root: Node, name: string): Node | undefined {
-    const list = this.byName.get(name);
-    if (!list) return undefined;
+    const known = this.byName.get(name);
+    if (known === undefined) return undefined;
+    const list = Array.isArray(known) ? known : [known];
     let found: Node | undefined;
     for (const n of list) {
       if (n.merged || !n.hasLiveLabel(name) || !isAttached(n, root)) continue;

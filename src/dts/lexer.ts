@@ -678,9 +678,11 @@ export class DtsLexer {
       }
 
       // Labels: [a-zA-Z_][a-zA-Z0-9_]*:  (longest match beats a name without the colon)
+      let labelEnd = i; // how far label characters reach (all of them name characters too)
       if (isLabelStart(c)) {
         let j = i + 1;
         while (j < n && isLabelChar(s.charCodeAt(j))) j++;
+        labelEnd = j;
         if (s.charCodeAt(j) === 58 /* : */) {
           const label = this.intern(s, i, j);
           if (this.labelNames.has(label)) this.labelsDistinct = false;
@@ -693,8 +695,8 @@ export class DtsLexer {
 
       // Property and node names.
       if (this.state === State.PropNodeName && (isPropNodeChar(c) || (c === 92 && isPropNodeChar(s.charCodeAt(i + 1))))) {
-        let j = c === 92 ? i + 1 : i;
-        const nameStart = j;
+        const nameStart = c === 92 ? i + 1 : i;
+        let j = c === 92 ? nameStart : labelEnd;
         while (j < n && isPropNodeChar(s.charCodeAt(j))) j++;
         const name = this.intern(s, nameStart, j);
         const simple = this.simpleProperty(unit, j);
