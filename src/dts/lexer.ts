@@ -107,7 +107,9 @@ function twoCharOperator(c: number, d: number): TokenType | undefined {
 
 function copyOut(scratch: Uint8Array, n: number): Uint8Array {
   const b = allocBytes(n);
-  b.set(scratch.subarray(0, n));
+  // A loop for short values saves making a subarray view just to copy from it.
+  if (n <= 64) for (let i = 0; i < n; i++) b[i] = scratch[i];
+  else b.set(scratch.subarray(0, n));
   return b;
 }
 

@@ -83,13 +83,26 @@ export function setDataCell(d: Data, index: number, value: number): void {
 export const EMPTY_BYTES = new Uint8Array(0);
 
 /**
- * Uninitialised bytes for the caller to fill completely. Small requests come out of
- * Node's shared pool: a large tree has hundreds of thousands of values, and giving each
- * its own ArrayBuffer makes the garbage collector the slowest part of compiling it.
+ * Bytes for the caller to fill. Small requests are views into shared 64 KiB blocks: a
+ * large tree has hundreds of thousands of values, and giving each its own ArrayBuffer
+ * makes the garbage collector the slowest part of compiling it (a plain Uint8Array is
+ * also quicker to make than a Buffer from Node's pool).
  */
 export function allocBytes(n: number): Uint8Array {
-  return Buffer.allocUnsafe(n);
+  if (n > SMALL_BYTES) return new Uint8Array(n);
+  if (blockUsed + n > BLOCK_BYTES) {
+    block = new ArrayBuffer(BLOCK_BYTES);
+    blockUsed = 0;
+  }
+  const bytes = new Uint8Array(block, blockUsed, n);
+  blockUsed += n;
+  return bytes;
 }
+
+const BLOCK_BYTES = 1 << 16;
+const SMALL_BYTES = 1024;
+let block = new ArrayBuffer(BLOCK_BYTES);
+let blockUsed = 0;
 
 /**
  * Builds a value piece by piece (the parser's hot path). Most values are one piece — a
@@ -329,6 +342,15 @@ export class Node {
       if (p.name === name && !p.deleted) return p;
     }
     return undefined;
+  }
+
+  /** The index in `props` of the first property called `name`, deleted or not; -1 if none. */
+  propIndexOf(name: string): number {
+    const props = this.props;
+    if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
+    if ((this.nameMask & nameBit(name)) === 0) return -1;
+    for (let i = 0; i < props.length; i++) if (props[i].name === name) return i;
+    return -1;
   }
 
   private nameMask = 0;

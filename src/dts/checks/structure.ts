@@ -117,7 +117,7 @@ export const STRUCTURE_CHECKS: readonly CheckDef[] = [
     'a "name" property must equal the node\'s base name (a correct one is removed as redundant)',
     (run, node) => {
       // dtc looks through the raw list, deleted properties included.
-      const index = node.props.findIndex((p) => p.name === 'name');
+      const index = node.propIndexOf('name');
       if (index === -1) return;
       const prop: Property = node.props[index];
       const base = node.baseName;
