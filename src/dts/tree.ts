@@ -246,14 +246,14 @@ export function propLoc(p: Property): SourceSpan | undefined {
 const MAP_INDEX_FROM = 24;
 
 /**
- * A property name's bit in the per-node masks of getProp: a hash of its length and
- * three of its characters, cheaper than any table lookup. Two names sharing a bit only
- * cost a scan of the list.
+ * A property name's bit in the per-node masks of getProp: a hash of the whole name
+ * (families such as "#…-cells" differ only in the middle), cheaper than a table lookup
+ * for names this short. Two names sharing a bit only cost a scan of the list.
  */
-function nameBit(name: string): number {
-  const n = name.length;
-  if (n === 0) return 1;
-  return 1 << ((n * 7 + name.charCodeAt(0) * 3 + name.charCodeAt(n >> 1) * 5 + name.charCodeAt(n - 1)) & 31);
+export function nameBit(name: string): number {
+  let h = name.length;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return 1 << ((h ^ (h >>> 15)) & 31);
 }
 
 export class Node {
@@ -342,6 +342,16 @@ export class Node {
       if (p.name === name && !p.deleted) return p;
     }
     return undefined;
+  }
+
+  /**
+   * False when the node surely has no property (live or deleted) whose name's bit is in
+   * `mask` (made with nameBit); true when it may have one.
+   */
+  mayHaveProps(mask: number): boolean {
+    const props = this.props;
+    if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
+    return (this.nameMask & mask) !== 0;
   }
 
   /** The index in `props` of the first property called `name`, deleted or not; -1 if none. */

@@ -23,7 +23,7 @@
 import type { Diagnostic, Diagnostics } from '../diagnostics.js';
 import type { PhandleAllocator } from '../phandles.js';
 import type { SourceSpan } from '../source.js';
-import { propLoc, type DtInfo, type Node, type Property } from '../tree.js';
+import { nameBit, propLoc, type DtInfo, type Node, type Property } from '../tree.js';
 
 /** A check's default level: dtc's WARNING(), ERROR() and CHECK() (off unless asked for). */
 export type CheckLevel = 'warn' | 'error' | 'off';
@@ -52,6 +52,16 @@ export interface CheckDef extends CheckInfo {
   readonly changesTree?: boolean;
   /** The per-node work of a check made by defineCheck (what `begin` returns, unwrapped). */
   readonly visit?: (run: CheckRun, node: Node) => void;
+  /**
+   * The check does nothing at a node without one of these properties, so the walk may
+   * pass such nodes by (most checks look at one well-known property).
+   */
+  readonly needs?: readonly string[];
+}
+
+/** Declares that a check only acts on nodes having one of `props` (see CheckDef.needs). */
+export function needing(props: readonly string[], def: CheckDef): CheckDef {
+  return { ...def, needs: props };
 }
 
 /** Marks a check that changes the tree or shared state (see CheckDef.changesTree). */
@@ -282,6 +292,8 @@ export class CheckRunner {
     // node and check than going through what `begin` returns.
     const visits: Array<((run: CheckRun, node: Node) => void) | undefined> = [];
     const runs: CheckRun[] = [];
+    // Name-mask bits of the properties a check needs (0: it looks at every node).
+    const needs: number[] = [];
     const found: Findings[] = [];
     for (const c of group) {
       const f: Findings = { failures: [] };
@@ -294,6 +306,7 @@ export class CheckRunner {
         failProp: (node, prop, message) => f.failures.push({ node, prop, message }),
       };
       runs.push(run);
+      needs.push(c.needs ? c.needs.reduce((mask, name) => mask | nameBit(name), 0) : 0);
       try {
         if (c.visit) visits.push(c.visit);
         else {
@@ -318,6 +331,8 @@ export class CheckRunner {
       for (let k = 0; k < n; k++) {
         const visit = visits[k];
         if (visit === undefined) continue;
+        const mask = needs[k];
+        if (mask !== 0 && !node.mayHaveProps(mask)) continue;
         try {
           visit(runs[k], node);
         } catch (error) {

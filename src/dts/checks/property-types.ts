@@ -4,7 +4,7 @@
  */
 import type { Node } from '../tree.js';
 import { isOneString, isStringList, strends } from './c-values.js';
-import { defineCheck, liveProps, type CheckDef, type CheckLevel, type CheckRun } from './framework.js';
+import { defineCheck, liveProps, needing, type CheckDef, type CheckLevel, type CheckRun } from './framework.js';
 
 /** Fails if `node`'s property `propName` is present but not one string. */
 export function requireString(run: CheckRun, node: Node, propName: string): void {
@@ -23,15 +23,15 @@ export function requireCell(run: CheckRun, node: Node, propName: string): void {
 }
 
 export function stringCheck(name: string, propName: string, level: CheckLevel = 'warn'): CheckDef {
-  return defineCheck(name, level, [], `"${propName}" must be a string`, (run, node) => requireString(run, node, propName));
+  return needing([propName], defineCheck(name, level, [], `"${propName}" must be a string`, (run, node) => requireString(run, node, propName)));
 }
 
 export function stringListCheck(name: string, propName: string): CheckDef {
-  return defineCheck(name, 'warn', [], `"${propName}" must be a list of strings`, (run, node) => requireStringList(run, node, propName));
+  return needing([propName], defineCheck(name, 'warn', [], `"${propName}" must be a list of strings`, (run, node) => requireStringList(run, node, propName)));
 }
 
 export function cellCheck(name: string, propName: string): CheckDef {
-  return defineCheck(name, 'warn', [], `"${propName}" must be a single cell`, (run, node) => requireCell(run, node, propName));
+  return needing([propName], defineCheck(name, 'warn', [], `"${propName}" must be a single cell`, (run, node) => requireCell(run, node, propName)));
 }
 
 export const PROPERTY_TYPE_CHECKS: readonly CheckDef[] = [

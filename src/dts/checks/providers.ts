@@ -4,7 +4,7 @@
  */
 import { dataCell, type Node, type Property } from '../tree.js';
 import { asInt, cellsToBytes, firstCell, isMultipleOf, strends } from './c-values.js';
-import { defineCheck, liveProps, type CheckDef, type CheckRun } from './framework.js';
+import { defineCheck, liveProps, needing, type CheckDef, type CheckRun } from './framework.js';
 import { cellCheck } from './property-types.js';
 
 interface Provider {
@@ -68,15 +68,18 @@ function checkPhandleArgs(run: CheckRun, node: Node, prop: Property, provider: P
 function providerChecks(id: string, propName: string, cellsName: string, optional = false): CheckDef[] {
   const provider: Provider = { propName, cellsName, optional };
   return [
-    defineCheck(
-      `${id}_property`,
-      'warn',
-      [`${id}_is_cell`, 'phandle_references'],
-      `"${propName}" entries are a provider phandle followed by its ${cellsName} arguments`,
-      (run, node) => {
-        const prop = node.getProp(propName);
-        if (prop) checkPhandleArgs(run, node, prop, provider);
-      },
+    needing(
+      [propName],
+      defineCheck(
+        `${id}_property`,
+        'warn',
+        [`${id}_is_cell`, 'phandle_references'],
+        `"${propName}" entries are a provider phandle followed by its ${cellsName} arguments`,
+        (run, node) => {
+          const prop = node.getProp(propName);
+          if (prop) checkPhandleArgs(run, node, prop, provider);
+        },
+      ),
     ),
     cellCheck(`${id}_is_cell`, cellsName),
   ];
