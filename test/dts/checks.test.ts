@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TreeBuilder } from '../../src/dts/build.js';
 import { ABORT_MESSAGE, CHECKS, FORCED_MESSAGE, parseCheckOption, runChecks, type CheckOptions } from '../../src/dts/checks/index.js';
-import { changingTree, CheckRunner, defineCheck, type CheckDef, type CheckRun } from '../../src/dts/checks/framework.js';
+import { changingTree, CheckRunner, defineCheck, needing, type CheckDef, type CheckRun } from '../../src/dts/checks/framework.js';
 import { Diagnostics, FatalDiagnostic } from '../../src/dts/diagnostics.js';
 import { FileAccess } from '../../src/dts/files.js';
 import { DtsLexer } from '../../src/dts/lexer.js';
@@ -936,6 +936,15 @@ describe('checks sharing a walk', () => {
       }),
     ];
     expect(runTable(table, tree).lines).toEqual(['test.dts:1.15-16: Warning (before): /a: has x']);
+  });
+
+  it('a check that needs a property is visited only where the property may be', () => {
+    const seen: string[] = [];
+    const table = [needing(['x'], defineCheck('x_only', 'warn', [], '', (_run, node) => void seen.push(node.name)))];
+    runTable(table, tree);
+    // The name mask may let an unrelated node through, never keep /a (which has x) out.
+    expect(seen).toContain('a');
+    expect(seen.length).toBeLessThanOrEqual(2);
   });
 
   it('a check that throws when it really runs still fails loudly', () => {
