@@ -2,7 +2,9 @@
  * `cosim compile` against dtc 1.6.1, measured in one run, printed as ratios.
  *
  *  (a) a generated tree of 50 000 labelled nodes / ~500 000 properties (~45 MB of DTS),
- *      whole process each side, and how our time grows from 5 000 to 50 000 nodes;
+ *      whole process each side, and how our time grows from 5 000 to 50 000 nodes (cosim
+ *      is run three times and its median taken, since one run of it is short enough for
+ *      a busy machine to swing it by 10-20%; dtc is run once);
  *  (b) every ok case of the dtc corpus compiled in one cosim process, against one dtc
  *      process per case;
  *  (c) one small board (dts/demo-board.dts), whole process, cold: median of several runs.
@@ -56,11 +58,12 @@ try {
     const dts = path.join(tmp, `gen${n}.dts`);
     fs.writeFileSync(dts, generateTree(n));
     const mb = fs.statSync(dts).size / 1e6;
-    const a = timed(process.execPath, [BIN, 'compile', dts, '-o', path.join(tmp, `ours${n}.dtb`)]);
+    const runs = [0, 1, 2].map(() => timed(process.execPath, [BIN, 'compile', dts, '-o', path.join(tmp, `ours${n}.dtb`)]).ms);
+    const a = { ms: median(runs) };
     const d = timed('dtc', ['-I', 'dts', '-O', 'dtb', '-o', path.join(tmp, `dtc${n}.dtb`), dts]);
     const same = fs.readFileSync(path.join(tmp, `ours${n}.dtb`)).equals(fs.readFileSync(path.join(tmp, `dtc${n}.dtb`)));
     ours.set(n, a.ms);
-    console.log(`  ${String(n).padStart(6)} nodes (${mb.toFixed(1)} MB): cosim ${fmt(a.ms).padStart(8)}  dtc ${fmt(d.ms).padStart(8)}  dtc/cosim ${(d.ms / a.ms).toFixed(2)}x  ${same ? 'identical' : 'DIFFERENT OUTPUT'}`);
+    console.log(`  ${String(n).padStart(6)} nodes (${mb.toFixed(1)} MB): cosim ${fmt(a.ms).padStart(8)} (runs ${runs.map(fmt).join(', ')})  dtc ${fmt(d.ms).padStart(8)}  dtc/cosim ${(d.ms / a.ms).toFixed(2)}x  ${same ? 'identical' : 'DIFFERENT OUTPUT'}`);
     fs.rmSync(dts);
   }
   const lo = sizes[0];
