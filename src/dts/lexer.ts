@@ -235,7 +235,12 @@ export class DtsLexer {
     const len = end - start;
     const slot = (len * 31 + s.charCodeAt(start) * 7 + s.charCodeAt(end - 1) * 131 + s.charCodeAt(start + (len >> 1))) & (RECENT_NAMES - 1);
     const recent = this.recent[slot];
-    if (recent !== undefined && recent.length === len && s.startsWith(recent, start)) return recent;
+    if (recent !== undefined && recent.length === len) {
+      // Compared here rather than with startsWith: names are short, and the call costs more.
+      let k = 0;
+      while (k < len && recent.charCodeAt(k) === s.charCodeAt(start + k)) k++;
+      if (k === len) return recent;
+    }
     const name = s.slice(start, end);
     let known = this.names.get(name);
     if (known === undefined) {
@@ -534,8 +539,8 @@ export class DtsLexer {
       const c = s.charCodeAt(j);
       starts[pieces] = this.filled;
       if (c === 34 /* " */) {
-        const end = stringEnd(s, j);
-        if (end < 0 || !this.plainStringInto(s, j + 1, end - 1)) return undefined;
+        const end = this.plainStringInto(s, j);
+        if (end < 0) return undefined;
         kinds[pieces++] = 'string';
         j = end;
       } else if (c === 60 /* < */) {
@@ -574,20 +579,28 @@ export class DtsLexer {
   }
 
   /**
-   * Appends a string's bytes and its NUL when it has no escapes (those take the full
-   * rules); false otherwise.
+   * The string whose opening quote is at `i`, when it has no escapes: appends its bytes
+   * and a NUL (in one pass) and returns the offset after the closing quote; -1 for
+   * anything else (escapes, no closing quote), which the full rules then handle.
    */
-  private plainStringInto(s: string, start: number, end: number): boolean {
-    const out = this.room(end - start + 1);
+  private plainStringInto(s: string, i: number): number {
+    let out = this.scratch;
     let n = this.filled;
-    for (let k = start; k < end; k++) {
+    for (let k = i + 1; k < s.length; k++) {
       const c = s.charCodeAt(k);
-      if (c === 92 /* \ */ || c > 0xff) return false;
+      if (c === 92 /* \ */ || c > 0xff) return -1;
+      if (n >= out.length) {
+        this.filled = n;
+        out = this.room(64);
+      }
+      if (c === 34 /* " */) {
+        out[n++] = 0;
+        this.filled = n;
+        return k + 1;
+      }
       out[n++] = c;
     }
-    out[n++] = 0;
-    this.filled = n;
-    return true;
+    return -1;
   }
 
   private error(unit: SourceUnit, start: number, end: number, code: string, message: string): void {
@@ -686,7 +699,7 @@ export class DtsLexer {
         while (j < n && isLabelChar(s.charCodeAt(j))) j++;
         labelEnd = j;
         if (s.charCodeAt(j) === 58 /* : */) {
-          const label = this.intern(s, i, j);
+          const label = s.slice(i, j); // (labels are mostly unique: not worth interning)
           if (this.labelNames.has(label)) this.labelsDistinct = false;
           else this.labelNames.add(label);
           this.push(T.Label, unit, i, j + 1, label);
