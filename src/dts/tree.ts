@@ -246,14 +246,26 @@ export function propLoc(p: Property): SourceSpan | undefined {
 const MAP_INDEX_FROM = 24;
 
 /**
- * A property name's bit in the per-node masks of getProp: a hash of the whole name
- * (families such as "#…-cells" differ only in the middle), cheaper than a table lookup
- * for names this short. Two names sharing a bit only cost a scan of the list.
+ * A property name's slot (0–63) in the per-node name masks of getProp: a hash of the
+ * whole name (families such as "#…-cells" differ only in the middle), cheaper than a
+ * table lookup for names this short. Two names sharing a slot only cost a scan.
  */
-export function nameBit(name: string): number {
+export function nameSlot(name: string): number {
   let h = name.length;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return 1 << ((h ^ (h >>> 15)) & 31);
+  return (h ^ (h >>> 15)) & 63;
+}
+
+/** The low and high masks of a set of names (see Node.mayHaveProps). */
+export function nameMasks(names: readonly string[]): [number, number] {
+  let lo = 0;
+  let hi = 0;
+  for (const name of names) {
+    const slot = nameSlot(name);
+    if (slot < 32) lo |= 1 << slot;
+    else hi |= 1 << slot;
+  }
+  return [lo, hi];
 }
 
 export class Node {
@@ -321,8 +333,8 @@ export class Node {
 
   /**
    * The first live property called `name`. dtc's checks ask every node for some fifty
-   * names, and most of the answers are "no such property"; a 32-bit mask of the node's
-   * property names (one bit per name, see nameBit) answers those at once, and only a
+   * names, and most of the answers are "no such property"; a 64-slot mask of the node's
+   * property names (one bit per name slot, see nameSlot) answers those at once, and only a
    * possible hit scans the list. Nodes with very many properties also keep a map. The
    * mask is rebuilt when the list is replaced or changes length; code that renames,
    * reorders or swaps properties in place calls propsChanged().
@@ -330,7 +342,7 @@ export class Node {
   getProp(name: string): Property | undefined {
     const props = this.props;
     if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
-    if ((this.nameMask & nameBit(name)) === 0) return undefined;
+    if (!this.hasSlot(nameSlot(name))) return undefined;
     const index = this.propIndex;
     if (index) {
       const list = index.get(name);
@@ -346,33 +358,45 @@ export class Node {
 
   /**
    * False when the node surely has no property (live or deleted) whose name's bit is in
-   * `mask` (made with nameBit); true when it may have one.
+   * the masks (made by nameMasks); true when it may have one.
    */
-  mayHaveProps(mask: number): boolean {
+  mayHaveProps(lo: number, hi: number): boolean {
     const props = this.props;
     if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
-    return (this.nameMask & mask) !== 0;
+    return (this.maskLo & lo) !== 0 || (this.maskHi & hi) !== 0;
+  }
+
+  private hasSlot(slot: number): boolean {
+    return ((slot < 32 ? this.maskLo : this.maskHi) & (1 << slot)) !== 0;
   }
 
   /** The index in `props` of the first property called `name`, deleted or not; -1 if none. */
   propIndexOf(name: string): number {
     const props = this.props;
     if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
-    if ((this.nameMask & nameBit(name)) === 0) return -1;
+    if (!this.hasSlot(nameSlot(name))) return -1;
     for (let i = 0; i < props.length; i++) if (props[i].name === name) return i;
     return -1;
   }
 
-  private nameMask = 0;
+  /** Which name slots (nameSlot) the node's properties take: 0–31 and 32–63. */
+  private maskLo = 0;
+  private maskHi = 0;
   private maskedList: Property[] | undefined;
   private maskedLength = 0;
   private propIndex: Map<string, Property[]> | undefined;
 
   private indexProps(): void {
     const props = this.props;
-    let mask = 0;
-    for (let i = 0; i < props.length; i++) mask |= nameBit(props[i].name);
-    this.nameMask = mask;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < props.length; i++) {
+      const slot = nameSlot(props[i].name);
+      if (slot < 32) lo |= 1 << slot;
+      else hi |= 1 << slot;
+    }
+    this.maskLo = lo;
+    this.maskHi = hi;
     this.maskedList = props;
     this.maskedLength = props.length;
     this.propIndex = undefined;

@@ -4,7 +4,7 @@
  */
 import type { Node } from '../tree.js';
 import { asCString, asInt, cellsToBytes, firstCell, isMultipleOf } from './c-values.js';
-import { changingTree, defineCheck, liveChildren, type CheckDef, type CheckEnv } from './framework.js';
+import { changingTree, defineCheck, liveChildren, needing, type CheckDef, type CheckEnv } from './framework.js';
 
 /** dtc's raw node->addr_cells: -1 when absent, 0 before addr_size_cells has run. */
 export function rawAddrCells(env: CheckEnv, node: Node): number {
@@ -28,7 +28,7 @@ export function sizeCellsOf(env: CheckEnv, node: Node): number {
 }
 
 function rangesCheck(name: string, propName: string): CheckDef {
-  return defineCheck(name, 'warn', ['addr_size_cells'], `"${propName}" must be empty or whole (child address, parent address, size) entries`, (run, node) => {
+  return needing([propName], defineCheck(name, 'warn', ['addr_size_cells'], `"${propName}" must be empty or whole (child address, parent address, size) entries`, (run, node) => {
     const prop = node.getProp(propName);
     if (!prop) return;
     if (!node.parent) {
@@ -53,7 +53,7 @@ function rangesCheck(name: string, propName: string): CheckDef {
         `"${propName}" property has invalid length (${len} bytes) (parent #address-cells == ${pAddr}, child #address-cells == ${cAddr}, #size-cells == ${cSize})`,
       );
     }
-  });
+  }));
 }
 
 /** dtc's node_is_disabled: status is exactly "disabled". */
@@ -101,7 +101,7 @@ export const ADDRESS_CHECKS: readonly CheckDef[] = [
     },
   )),
 
-  defineCheck('reg_format', 'warn', ['addr_size_cells'], '"reg" must be whole (address, size) entries per the parent\'s #address-cells/#size-cells', (run, node) => {
+  needing(['reg'], defineCheck('reg_format', 'warn', ['addr_size_cells'], '"reg" must be whole (address, size) entries per the parent\'s #address-cells/#size-cells', (run, node) => {
     const prop = node.getProp('reg');
     if (!prop) return;
     if (!node.parent) {
@@ -114,7 +114,7 @@ export const ADDRESS_CHECKS: readonly CheckDef[] = [
     const size = sizeCellsOf(run.env, node.parent);
     if (!isMultipleOf(len, cellsToBytes(addr + size)))
       run.failProp(node, prop, `property has invalid length (${len} bytes) (#address-cells == ${addr}, #size-cells == ${size})`);
-  }),
+  })),
 
   rangesCheck('ranges_format', 'ranges'),
   rangesCheck('dma_ranges_format', 'dma-ranges'),

@@ -23,7 +23,7 @@
 import type { Diagnostic, Diagnostics } from '../diagnostics.js';
 import type { PhandleAllocator } from '../phandles.js';
 import type { SourceSpan } from '../source.js';
-import { nameBit, propLoc, type DtInfo, type Node, type Property } from '../tree.js';
+import { nameMasks, propLoc, type DtInfo, type Node, type Property } from '../tree.js';
 
 /** A check's default level: dtc's WARNING(), ERROR() and CHECK() (off unless asked for). */
 export type CheckLevel = 'warn' | 'error' | 'off';
@@ -292,8 +292,8 @@ export class CheckRunner {
     // node and check than going through what `begin` returns.
     const visits: Array<((run: CheckRun, node: Node) => void) | undefined> = [];
     const runs: CheckRun[] = [];
-    // Name-mask bits of the properties a check needs (0: it looks at every node).
-    const needs: number[] = [];
+    // Name masks of the properties a check needs (undefined: it looks at every node).
+    const needs: Array<[number, number] | undefined> = [];
     const found: Findings[] = [];
     for (const c of group) {
       const f: Findings = { failures: [] };
@@ -306,7 +306,7 @@ export class CheckRunner {
         failProp: (node, prop, message) => f.failures.push({ node, prop, message }),
       };
       runs.push(run);
-      needs.push(c.needs ? c.needs.reduce((mask, name) => mask | nameBit(name), 0) : 0);
+      needs.push(c.needs ? nameMasks(c.needs) : undefined);
       try {
         if (c.visit) visits.push(c.visit);
         else {
@@ -331,8 +331,8 @@ export class CheckRunner {
       for (let k = 0; k < n; k++) {
         const visit = visits[k];
         if (visit === undefined) continue;
-        const mask = needs[k];
-        if (mask !== 0 && !node.mayHaveProps(mask)) continue;
+        const need = needs[k];
+        if (need !== undefined && !node.mayHaveProps(need[0], need[1])) continue;
         try {
           visit(runs[k], node);
         } catch (error) {

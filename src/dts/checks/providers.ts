@@ -171,11 +171,14 @@ export const PROVIDER_CHECKS: readonly CheckDef[] = [
   }),
 
   // dtc declares this one with phandle_references as its data, not as a prerequisite.
-  defineCheck('interrupts_property', 'warn', [], '"interrupts" has an interrupt parent and a multiple of its #interrupt-cells', checkInterrupts),
+  needing(['interrupts'], defineCheck('interrupts_property', 'warn', [], '"interrupts" has an interrupt parent and a multiple of its #interrupt-cells', checkInterrupts)),
 
-  defineCheck('interrupt_provider', 'warn', [], 'interrupt providers have #interrupt-cells and #address-cells', (run, node) => {
-    if (!isInterruptProvider(node)) return;
-    if (!node.getProp('#interrupt-cells')) run.fail(node, 'Missing #interrupt-cells in interrupt provider');
-    if (!node.getProp('#address-cells')) run.fail(node, 'Missing #address-cells in interrupt provider');
-  }),
+  needing(
+    ['interrupt-controller', 'interrupt-map'],
+    defineCheck('interrupt_provider', 'warn', [], 'interrupt providers have #interrupt-cells and #address-cells', (run, node) => {
+      if (!isInterruptProvider(node)) return;
+      if (!node.getProp('#interrupt-cells')) run.fail(node, 'Missing #interrupt-cells in interrupt provider');
+      if (!node.getProp('#address-cells')) run.fail(node, 'Missing #address-cells in interrupt provider');
+    }),
+  ),
 ];
