@@ -199,9 +199,9 @@ export interface Label {
 }
 
 /**
- * The label list of everything that has none yet. Hardly any property carries a label,
+ * The label list of a property that has none yet. Hardly any property carries a label,
  * and a large tree has hundreds of thousands of properties, so they share this (frozen)
- * list until addLabel gives one its own.
+ * list until addLabel gives one its own: label properties with addLabel, not by pushing.
  */
 export const NO_LABELS: Label[] = Object.freeze([]) as unknown as Label[];
 
@@ -213,8 +213,10 @@ export function addLabel(owner: { labels: Label[] }, name: string, loc?: SpanLik
       return;
     }
   }
-  if (owner.labels === NO_LABELS) owner.labels = [];
-  owner.labels.unshift({ name, deleted: false, loc });
+  const label = { name, deleted: false, loc };
+  // A list of one made exactly (an array grown from empty keeps room for 16).
+  if (owner.labels === NO_LABELS) owner.labels = [label];
+  else owner.labels.unshift(label);
 }
 
 export interface Property {
