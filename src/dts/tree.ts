@@ -215,7 +215,7 @@ export function addLabel(owner: { labels: Label[] }, name: string, loc?: SpanLik
   }
   const label = { name, deleted: false, loc };
   // A list of one made exactly (an array grown from empty keeps room for 16).
-  if (owner.labels === NO_LABELS) owner.labels = [label];
+  if (owner.labels.length === 0) owner.labels = [label];
   else owner.labels.unshift(label);
 }
 
