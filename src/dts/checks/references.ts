@@ -9,7 +9,7 @@
 import { deleteNode } from '../build.js';
 import { allocBytes, Data, type Marker, newData, type Node, type Property, walk } from '../tree.js';
 import { firstCell, hex, writeCell } from './c-values.js';
-import { changingTree, defineCheck, liveProps, type CheckDef, type CheckRun } from './framework.js';
+import { changingTree, defineCheck, liveProps, needing, type CheckDef, type CheckRun } from './framework.js';
 
 /** Where a label was first seen, in dtc's search order (nodes, then properties, then values). */
 interface LabelSite {
@@ -126,7 +126,7 @@ function explicitPhandle(run: CheckRun, node: Node, propName: string): number {
   return phandle;
 }
 
-const explicitPhandles = changingTree(defineCheck(
+const explicitPhandles = needing(['phandle', 'linux,phandle'], changingTree(defineCheck(
   'explicit_phandles',
   'error',
   [],
@@ -145,7 +145,7 @@ const explicitPhandles = changingTree(defineCheck(
     node.phandle = phandle;
     run.env.phandles.noteExplicit(node);
   },
-));
+)));
 
 /**
  * Looks references up once per check run: a large tree names the same few nodes many

@@ -4,7 +4,7 @@
  */
 import type { Property } from '../tree.js';
 import { bytesText, printed, strspn } from './c-values.js';
-import { changingTree, defineCheck, liveProps, type CheckDef } from './framework.js';
+import { changingTree, defineCheck, liveProps, needing, type CheckDef } from './framework.js';
 
 const LOWERCASE = 'abcdefghijklmnopqrstuvwxyz';
 const UPPERCASE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -110,7 +110,7 @@ export const STRUCTURE_CHECKS: readonly CheckDef[] = [
     },
   ),
 
-  changingTree(defineCheck(
+  needing(['name'], changingTree(defineCheck(
     'name_properties',
     'error',
     ['name_is_string'],
@@ -129,5 +129,5 @@ export const STRUCTURE_CHECKS: readonly CheckDef[] = [
         node.removeProp(prop);
       }
     },
-  )),
+  ))),
 ];
