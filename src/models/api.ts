@@ -73,6 +73,12 @@ export interface ModelContext {
   readonly options: ModelOptions;
   /** The simulation's console (what a UART prints): the user's terminal under `cosim up`. */
   readonly console: (text: string) => void;
+  /**
+   * Asks for what the user types at the simulation's console. One model has the
+   * keyboard: the first to ask (models bind in tree order). Returns false for the others
+   * (and where there is no console to type at), whose input then stays idle.
+   */
+  readonly takeConsoleInput: (receive: (bytes: Uint8Array) => void) => boolean;
   /** A diagnostic line, shown prefixed with the model's path. */
   readonly log: (message: string) => void;
 }

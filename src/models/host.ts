@@ -11,6 +11,7 @@ import { dataCell, type Node, type Property } from '../dts/tree.js';
 import { MemoryInitiator, RpPeer, Wires } from '../rp/index.js';
 import { ModelOptionError, type ModelContext, type ModelDefinition, type ModelLine, type ModelOptions, type ModelWindow } from './api.js';
 import { BUILTIN_MODELS } from './builtins.js';
+import type { ConsoleInput } from './console-input.js';
 import { compileModelModule } from './load.js';
 
 /** A problem with a model binding, located at the property that causes it. */
@@ -26,6 +27,8 @@ export class ModelBindingError extends Error {
 
 export interface HostOptions {
   console: (text: string) => void;
+  /** The console's keyboard, for the model that asks for it first (none: nobody types). */
+  input?: ConsoleInput;
   log: (source: string, message: string) => void;
   /** Model overrides by device (node path or label): `--model NODE=MODEL`. */
   overrides?: ReadonlyMap<Node, string>;
@@ -180,6 +183,7 @@ export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: Ho
       relative: device.relative === true,
       options,
       console: opts.console,
+      takeConsoleInput: (receive) => opts.input?.claim(device.node.path, receive) ?? false,
       log: (m) => opts.log(device.node.path, m),
     };
     try {

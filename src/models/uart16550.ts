@@ -1,8 +1,10 @@
 /**
  * `uart16550`: enough of a National Semiconductor 16550A for a bare-metal or Linux console.
  * What the guest transmits goes to the simulation's console at once (no baud-rate timing).
- * There is no input yet except the loopback mode, so RBR reads 0 and LSR.DR stays clear
- * outside loopback.
+ * What the user types arrives in the receive FIFO (the first UART of the tree has the
+ * keyboard, see ModelContext.takeConsoleInput). Typed or piped text waits outside the FIFO
+ * and moves in as the guest reads, as if the line were paced by its baud rate, so none is
+ * lost; only loopback can overrun. RBR reads 0 when nothing waits.
  *
  * Options:
  * - `cosim,reg-shift = <N>` (0…3, default 0): register i is at byte offset i << N (2 for
@@ -69,6 +71,8 @@ class Uart16550 {
   private fifoEnabled = false;
   private trigger = 1;
   private readonly rx: number[] = [];
+  /** Console input not yet in the FIFO (the "line" still delivering it). */
+  private readonly typed: number[] = [];
   private overrun = false;
   private thrEmptyPending = false;
   private msrDelta = 0;
@@ -112,7 +116,20 @@ class Uart16550 {
   }
 
   readRbr(): number {
-    return this.rx.shift() ?? 0;
+    const v = this.rx.shift() ?? 0;
+    this.refill();
+    return v;
+  }
+
+  /** Bytes from the console's keyboard: they enter the FIFO as it has room. */
+  type(bytes: Uint8Array): void {
+    for (const b of bytes) this.typed.push(b);
+    this.refill();
+  }
+
+  private refill(): void {
+    const room = this.fifoEnabled ? FIFO_DEPTH : 1;
+    while (this.typed.length > 0 && this.rx.length < room) this.rx.push(this.typed.shift()!);
   }
 
   writeIer(v: number): void {
@@ -133,6 +150,7 @@ class Uart16550 {
     if (enable !== this.fifoEnabled || v & 0x02) this.rx.length = 0;
     this.fifoEnabled = enable;
     this.trigger = enable ? TRIGGER_LEVELS[(v >> 6) & 3]! : 1;
+    this.refill();
   }
 
   writeMcr(v: number): void {
@@ -176,6 +194,10 @@ export const uart16550: ModelDefinition = {
     const span = 8 << shift;
     const window = singleWindow(ctx, 'uart16550', BigInt(span), `8 registers at cosim,reg-shift ${shift}`);
     const u = new Uart16550(ctx.console, irq);
+    ctx.takeConsoleInput((bytes) => {
+      u.type(bytes);
+      u.sync();
+    });
 
     const reg = (index: number, name: string, read: () => number, write?: (v: number) => void): Register => ({
       name,

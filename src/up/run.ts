@@ -18,10 +18,12 @@ import * as path from 'node:path';
 import type { RpPeer } from '../rp/index.js';
 import { hardwareDtb } from '../qemu/hw-dtb.js';
 import { probeQemuCached, unfitMessage } from '../qemu/probe.js';
+import { ConsoleInput } from '../models/console-input.js';
 import { hostAdaptor, ModelBindingError } from '../models/host.js';
 import type { Plan } from './plan.js';
 import { ManagedProcess, Reaper } from './processes.js';
 import type { Console } from './console.js';
+import { attachKeyboard } from './keyboard.js';
 
 /** How long a peer's exit waits for QEMU's exit to be seen before it counts as a failure. */
 const PEER_EXIT_GRACE_MS = 750;
@@ -49,6 +51,8 @@ export interface RunOptions {
   startTimeoutMs: number;
   /** A request QEMU waits on longer than this is reported (ms). */
   stallMs: number;
+  /** Where the console's keyboard reads from (process.stdin by default). */
+  stdin?: NodeJS.ReadStream;
 }
 
 interface Running {
@@ -85,6 +89,8 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   let created = false;
   let ending: Ending | undefined;
   let watchdog: NodeJS.Timeout | undefined;
+  const input = new ConsoleInput();
+  let detachKeyboard: (() => void) | undefined;
   let endNow!: (e: Ending) => void;
   const ended = new Promise<Ending>((resolve) => {
     endNow = (e) => {
@@ -137,6 +143,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       try {
         const hosted = await hostAdaptor(p.instance, p.adaptor, {
           console: (t) => con.console(t),
+          input,
           log: (src, m) => con.line(src, m),
           overrides: plan.modelOverrides,
           scratchDir: path.join(mp, 'models'),
@@ -204,6 +211,10 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
         return fail(`QEMU did not connect to ${missing.join(', ')} within ${opts.startTimeoutMs / 1000} s${qemuWaitingHint(running)}`, EXIT.qemu);
       }
       if (outcome === 'ok') watchdog = startWatchdog();
+      if (outcome === 'ok' && input.owner) {
+        detachKeyboard = attachKeyboard(input, onInt, opts.stdin);
+        con.step(`console input goes to ${input.owner}`);
+      }
       if (outcome === 'ok') con.running(`running (${plan.qemu.length} QEMU, ${running.peers.length + running.external.length} peer${running.peers.length + running.external.length === 1 ? '' : 's'}; start-up ${Date.now() - started} ms after QEMU)`);
     }
 
@@ -212,6 +223,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   } catch (e) {
     return fail(`internal error: ${(e as Error).stack ?? e}`);
   } finally {
+    detachKeyboard?.();
     if (watchdog) clearInterval(watchdog);
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compile } from '../../src/dts/compile.js';
 import { buildInstance, type Instance } from '../../src/graph/instance.js';
+import type { ConsoleInput } from '../../src/models/console-input.js';
 import { hostAdaptor } from '../../src/models/host.js';
 import { QemuInitiator, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer } from '../../src/rp/index.js';
 
@@ -89,6 +90,8 @@ export interface RigOptions {
   slave?: MemoryTargetModel;
   /** The initiator's sync quantum (QEMU's `sync-quantum`); none by default. */
   syncQuantum?: bigint;
+  /** The console's keyboard (none by default: no model gets input). */
+  input?: ConsoleInput;
 }
 
 function tempDir(): string {
@@ -136,7 +139,7 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    peer = (await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir })).peer;
+    peer = (await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir, input: options.input })).peer;
     const q = new QemuInitiator({ name: adaptor.qomPath, syncQuantum: options.syncQuantum, onWarning: (w) => logs.push(`initiator: ${w.message}`) });
     qemu = q;
     const masters = new Map<string, { port: MemoryInitiator; base: bigint }>();

@@ -1,7 +1,8 @@
 /** The `uart16550` model over a real socket, driven by the QEMU-role initiator. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RpBusError, toLE } from '../../src/rp/index.js';
-import { bindOnly, modelBoard, startRig, type Rig } from './rig.js';
+import { ConsoleInput } from '../../src/models/console-input.js';
+import { bindOnly, eventually, modelBoard, startRig, type Rig } from './rig.js';
 
 const UART = (props: string) => modelBoard('uart', 0xa000_0000, 1, 'uart16550', props);
 
@@ -119,6 +120,38 @@ describe('uart16550', () => {
     const err = await m.read(0xa000_0008n, 4).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpBusError);
     expect((err as RpBusError).response).toBe(2);
+  });
+
+  it('receives what is typed at the console: paced into the FIFO as the guest reads, with the rx interrupt', async () => {
+    const input = new ConsoleInput();
+    const second = `\tuart2: uart2@a0001000 {\n\t\tcompatible = "remote-port-memory-master";\n\t\tremote-ports = <&cosim 2>;\n\t\treg = <0x0 0xa0001000 0x0 0x1000>;\n\t\tcosim,model = "uart16550";\n\t};\n`;
+    rig = await startRig(UART('\t\tcosim,reg-shift = <2>;\n\t\tcosim,irq = <&irqs 1>;').replace('\n};\n', `\n${second}};\n`), { input });
+    // The first UART in the tree has the keyboard.
+    expect(input.owner).toBe('/uart@a0000000');
+    const drain = async (): Promise<string> => {
+      let s = '';
+      while ((await rig!.read32('uart', LSR)) & 0x01) s += String.fromCharCode(await rig!.read32('uart', THR));
+      return s;
+    };
+    // FIFOs off (one byte of room): a whole line typed at once still arrives, byte by byte.
+    input.deliver(Buffer.from('ls -l\r'));
+    expect(await drain()).toBe('ls -l\r');
+    expect(await rig.read32('uart', LSR)).toBe(0x60);
+    expect(await rig.read32('uart', THR)).toBe(0);
+
+    // FIFOs on, trigger level 4, rx interrupt enabled: two bytes (below the trigger) give
+    // the timeout indication, reading them lowers the line; no overrun from typing.
+    await rig.write32('uart', FCR, 0x41);
+    await rig.write32('uart', IER, 0x01);
+    input.deliver(Buffer.from('ok'));
+    await eventually(() => rig!.level(1), 'the rx interrupt');
+    expect(await rig.read32('uart', IIR)).toBe(0xcc);
+    expect(await drain()).toBe('ok');
+    await eventually(() => !rig!.level(1), 'the interrupt to drop');
+    input.deliver(Buffer.alloc(40, 0x61));
+    expect(await rig.read32('uart', IIR)).toBe(0xc4); // 16 in the FIFO: at the trigger level
+    expect(await drain()).toBe('a'.repeat(40));
+    expect((await rig.read32('uart', LSR)) & 0x02).toBe(0);
   });
 
   it('rejects bad options naming the node and the property', async () => {

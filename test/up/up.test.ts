@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cosim } from '../helpers/cli.js';
+import { BIN, cosim, hasCommand } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 import { expectClean, leftovers, machinePath, scratch } from '../helpers/up.js';
 
@@ -18,7 +18,7 @@ const FAKE_QEMU = path.join(FIX, 'fake-qemu.mjs');
 const PEER = path.join(FIX, 'external-peer.mjs');
 
 
-const up = (args: string[], env: NodeJS.ProcessEnv = {}) => cosim(['up', '-q', ...args], { env: { COSIM_QEMU: '', ...env } });
+const up = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string) => cosim(['up', '-q', ...args], { env: { COSIM_QEMU: '', ...env }, input });
 
 describe('cosim up with a stand-in QEMU', () => {
   it('--dry-run prints the plan and starts nothing', () => {
@@ -42,6 +42,47 @@ describe('cosim up with a stand-in QEMU', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('fake-qemu: read 0xa0000000 = 78563412\n');
     expect(r.code).toBe(0);
+    expectClean(mp);
+  });
+
+  it('what is typed (here piped) reaches the TypeScript UART, and the guest\'s echo comes back', () => {
+    const mp = machinePath();
+    const r = up([path.join(FIX, 'uart-board.dts'), '--qemu', FAKE_QEMU, '--machine-path', mp], { FAKE_QEMU_SCENARIO: 'echo' }, 'hello, uart.');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hello, uart.');
+    expect(r.code).toBe(0);
+    expectClean(mp);
+    // Without -q the start-up steps say who has the keyboard.
+    const loud = cosim(['up', path.join(FIX, 'uart-board.dts'), '--qemu', FAKE_QEMU, '--machine-path', mp], { env: { COSIM_QEMU: '', FAKE_QEMU_SCENARIO: 'echo' }, input: '.' });
+    expect(loud.stderr).toContain('cosim: console input goes to /regs@a0000000');
+    expect(loud.code).toBe(0);
+    expectClean(mp);
+  });
+
+  // `script` gives cosim a terminal (a pseudo-TTY); its output is what the terminal shows.
+  const onTerminal = async (mp: string, keys: string): Promise<{ code: number | null; screen: string }> => {
+    const cmd = `${process.execPath} ${BIN} up ${path.join(FIX, 'uart-board.dts')} --qemu ${FAKE_QEMU} --machine-path ${mp}; s=$?; stty -a | grep -o ' -*icanon'; exit $s`;
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, COSIM_QEMU: '', FAKE_QEMU_SCENARIO: 'echo', NO_COLOR: '1' } });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += d));
+    for (let i = 0; i < 300 && !screen.includes('cosim: running'); i++) await new Promise((r) => setTimeout(r, 100));
+    child.stdin.write(keys);
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    return { code, screen: screen.replace(/\r/g, '') };
+  };
+
+  it.skipIf(!hasCommand('script'))('on a terminal keys go one by one without local echo; Ctrl-C still stops the run and gives the terminal back', async () => {
+    const mp = machinePath();
+    const typed = await onTerminal(mp, 'hi.');
+    expect(typed.code).toBe(0);
+    // Once, from the guest: the terminal itself did not echo (raw mode), and is cooked again after.
+    expect(typed.screen.split('hi.').length).toBe(2);
+    expect(typed.screen).toContain(' icanon');
+    expectClean(mp);
+    const stopped = await onTerminal(mp, 'h\x03');
+    expect(stopped.code).toBe(130);
+    expect(stopped.screen).toContain('cosim: interrupted: stopping');
+    expect(stopped.screen).toContain(' icanon');
     expectClean(mp);
   });
 
