@@ -26,6 +26,8 @@ export interface StartOptions {
   onStderr?: (line: string) => void;
   /** Relay stdout raw, unprefixed and unbuffered (QEMU's serial console). */
   rawStdout?: NodeJS.WritableStream;
+  /** Give the process a stdin to write to (see `type`); otherwise it reads nothing. */
+  input?: boolean;
 }
 
 function lines(stream: NodeJS.ReadableStream, each: (line: string) => void): void {
@@ -58,8 +60,10 @@ export class ManagedProcess {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    // A process that stops reading (it exited) just stops getting input.
+    this.child.stdin?.on('error', () => {});
     this.exited = new Promise((resolve) => {
       this.child.on('error', (e) => {
         this.recentStderr.push(`could not start ${opts.command}: ${e.message}`);
@@ -83,6 +87,12 @@ export class ManagedProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** Writes to the process's stdin (started with `input`), as typed on its terminal. */
+  type(bytes: Uint8Array): void {
+    const stdin = this.child.stdin;
+    if (stdin && !stdin.destroyed && !this.exit) stdin.write(bytes);
   }
 
   get hasExited(): boolean {

@@ -90,6 +90,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   let ending: Ending | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   const input = new ConsoleInput();
+  let keyboardQemu: ManagedProcess | undefined;
   let detachKeyboard: (() => void) | undefined;
   let endNow!: (e: Ending) => void;
   const ended = new Promise<Ending>((resolve) => {
@@ -179,7 +180,10 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     if (!ending) {
       for (const q of plan.qemu) {
         const label = plan.qemu.length > 1 ? `qemu ${path.basename(q.instance.file)}` : 'qemu';
-        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, rawStdout: process.stdout, onStderr: (l) => con.line(label, l) });
+        // Without a TypeScript UART, the keyboard goes to the first QEMU's serial on stdio.
+        const typedInto = !input.owner && keyboardQemu === undefined && servesStdio(q.args);
+        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, rawStdout: process.stdout, onStderr: (l) => con.line(label, l), input: typedInto });
+        if (typedInto) keyboardQemu = proc;
         reaper.watchGroup(proc.pid);
         running.qemu.push(proc);
         void proc.exited.then((e) => endNow({ why: 'qemu-exit', proc, code: e.code, signal: e.signal }));
@@ -212,8 +216,12 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       }
       if (outcome === 'ok') watchdog = startWatchdog();
       if (outcome === 'ok' && input.owner) {
-        detachKeyboard = attachKeyboard(input, onInt, opts.stdin);
+        detachKeyboard = attachKeyboard((b) => input.deliver(b), onInt, opts.stdin);
         con.step(`console input goes to ${input.owner}`);
+      } else if (outcome === 'ok' && keyboardQemu) {
+        const qemu = keyboardQemu;
+        detachKeyboard = attachKeyboard((b) => qemu.type(b), onInt, opts.stdin);
+        con.step(`console input goes to ${qemu.label}'s serial port`);
       }
       if (outcome === 'ok') con.running(`running (${plan.qemu.length} QEMU, ${running.peers.length + running.external.length} peer${running.peers.length + running.external.length === 1 ? '' : 's'}; start-up ${Date.now() - started} ms after QEMU)`);
     }
@@ -319,6 +327,11 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     if (opts.keep) con.step(`machine path kept: ${mp}`);
     reaper.release();
   }
+}
+
+/** The command line sends a serial port of QEMU's to its stdio. */
+function servesStdio(args: readonly string[]): boolean {
+  return args.some((a, i) => (a === 'stdio' || a === 'mon:stdio') && args[i - 1] === '-serial');
 }
 
 const delay = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref());

@@ -59,6 +59,17 @@ describe('cosim up with a stand-in QEMU', () => {
     expectClean(mp);
   });
 
+  it('without a TypeScript UART, what is typed goes to QEMU\'s own serial port on stdio', () => {
+    const mp = machinePath();
+    const board = path.join(FIX, 'serial-board.dts');
+    expect(cosim(['up', board, '--dry-run', '--qemu', FAKE_QEMU, '--machine-path', mp]).stdout).toContain('-serial stdio');
+    const r = cosim(['up', board, '--qemu', FAKE_QEMU, '--machine-path', mp], { env: { COSIM_QEMU: '', FAKE_QEMU_SCENARIO: 'stdio-echo' }, input: 'to qemu.' });
+    expect(r.stdout).toBe('to qemu.');
+    expect(r.stderr).toContain("cosim: console input goes to qemu's serial port");
+    expect(r.code).toBe(0);
+    expectClean(mp);
+  });
+
   // `script` gives cosim a terminal (a pseudo-TTY); its output is what the terminal shows.
   const onTerminal = async (mp: string, keys: string): Promise<{ code: number | null; screen: string }> => {
     const cmd = `${process.execPath} ${BIN} up ${path.join(FIX, 'uart-board.dts')} --qemu ${FAKE_QEMU} --machine-path ${mp}; s=$?; stty -a | grep -o ' -*icanon'; exit $s`;
