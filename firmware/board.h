@@ -26,6 +26,7 @@
 #define UART_MCR UART_REG(4)
 #define UART_LSR UART_REG(5)
 #define UART_SCR UART_REG(7)
+#define UART_LSR_DR 0x01u
 #define UART_LSR_THRE 0x20u
 #define UART_LSR_TEMT 0x40u
 #define UART_IRQ GIC_SPI(40)

@@ -1,7 +1,7 @@
 /*
  * cosim demo: a bare-metal program for dts/demo-board.dts whose peripherals are cosim's
  * TypeScript models behind QEMU's Remote Port. It
- *   - prints through the uart16550 model (polling LSR),
+ *   - prints through the uart16550 model (polling LSR), and echoes what was typed,
  *   - sets up the GICv2 and takes real interrupts at EL3,
  *   - times a one-shot interrupt and three periodic ones (waiting in WFI) with the timer
  *     model, which counts simulated nanoseconds,
@@ -198,6 +198,23 @@ static int wait_count(volatile unsigned *counter, unsigned target, uint64_t time
 
 /* --- tests --------------------------------------------------------------------------- */
 
+/*
+ * Whatever was typed at cosim up's console by now (cosim hands it to the UART as soon as
+ * the simulation runs), echoed back: shows that the keyboard reaches the guest.
+ */
+static void echo_typed(void) {
+	char buf[64];
+	unsigned n = 0;
+	while (n < sizeof buf - 1 && (read32(UART_LSR) & UART_LSR_DR))
+		buf[n++] = (char)read32(UART_RBR);
+	if (n == 0)
+		return;
+	buf[n] = 0;
+	puts_uart("demo: typed at the console: ");
+	puts_uart(buf);
+	puts_uart("\n");
+}
+
 static void test_uart(void) {
 	puts_uart("uart16550:\n");
 	write32(UART_SCR, 0x5a);
@@ -314,6 +331,7 @@ int main(void) {
 	test_dma();
 	test_sram();
 
+	echo_typed();
 	check(spurious == 0, "no spurious interrupts");
 	if (failures) {
 		puts_uart("demo: ");

@@ -4,7 +4,8 @@
  * What the user types arrives in the receive FIFO (the first UART of the tree has the
  * keyboard, see ModelContext.takeConsoleInput). Typed or piped text waits outside the FIFO
  * and moves in as the guest reads, as if the line were paced by its baud rate, so none is
- * lost; only loopback can overrun. RBR reads 0 when nothing waits.
+ * lost: not even to a FIFO reset while the guest sets the UART up (typed bytes go back on
+ * the line); only loopback can overrun. RBR reads 0 when nothing waits.
  *
  * Options:
  * - `cosim,reg-shift = <N>` (0…3, default 0): register i is at byte offset i << N (2 for
@@ -58,6 +59,8 @@ const LSR_TEMT = 0x40;
 const MSR_CONNECTED = 0x80 | 0x20 | 0x10;
 
 const FIFO_DEPTH = 16;
+/** Marks a FIFO entry that came from the console's keyboard (not loopback). */
+const FROM_CONSOLE = 0x100;
 const TRIGGER_LEVELS = [1, 4, 8, 14] as const;
 
 /** The UART's state and behaviour, apart from how registers are laid out on the bus. */
@@ -70,6 +73,7 @@ class Uart16550 {
   dlm = 0;
   private fifoEnabled = false;
   private trigger = 1;
+  /** The receive FIFO; bytes that came from the console carry FROM_CONSOLE. */
   private readonly rx: number[] = [];
   /** Console input not yet in the FIFO (the "line" still delivering it). */
   private readonly typed: number[] = [];
@@ -116,7 +120,7 @@ class Uart16550 {
   }
 
   readRbr(): number {
-    const v = this.rx.shift() ?? 0;
+    const v = (this.rx.shift() ?? 0) & 0xff;
     this.refill();
     return v;
   }
@@ -129,7 +133,14 @@ class Uart16550 {
 
   private refill(): void {
     const room = this.fifoEnabled ? FIFO_DEPTH : 1;
-    while (this.typed.length > 0 && this.rx.length < room) this.rx.push(this.typed.shift()!);
+    while (this.typed.length > 0 && this.rx.length < room) this.rx.push(this.typed.shift()! | FROM_CONSOLE);
+  }
+
+  /** Empties the receive FIFO; what the console sent goes back to wait for room. */
+  private clearRx(): void {
+    const typed = this.rx.filter((v) => v & FROM_CONSOLE).map((v) => v & 0xff);
+    this.rx.length = 0;
+    this.typed.unshift(...typed);
   }
 
   writeIer(v: number): void {
@@ -147,7 +158,7 @@ class Uart16550 {
 
   writeFcr(v: number): void {
     const enable = (v & 0x01) !== 0;
-    if (enable !== this.fifoEnabled || v & 0x02) this.rx.length = 0;
+    if (enable !== this.fifoEnabled || v & 0x02) this.clearRx();
     this.fifoEnabled = enable;
     this.trigger = enable ? TRIGGER_LEVELS[(v >> 6) & 3]! : 1;
     this.refill();

@@ -38,6 +38,15 @@ describe.skipIf(why !== undefined)(`cosim up on Xilinx QEMU${why ? ` (skipped: $
     expectClean(mp);
   });
 
+  it('what is typed at the console reaches the firmware through the TypeScript UART', () => {
+    const mp = machinePath();
+    const r = cosim(['up', '-q', BOARD, '--firmware', FIRMWARE, '--machine-path', mp], { env: { COSIM_QEMU: QEMU }, input: 'hello, guest' });
+    expect(r.stdout).toContain('demo: typed at the console: hello, guest\r\n');
+    expect(r.stdout).toMatch(/demo: all tests passed\r?\n$/);
+    expect(r.code).toBe(0);
+    expectClean(mp);
+  });
+
   it('a peer that dies mid-run: clear message, exit 3, QEMU stopped, nothing left', () => {
     const mp = machinePath();
     // The external peer serves only channel 9, so the firmware's first UART access keeps
