@@ -35,6 +35,8 @@ function buildFirmware(): string | undefined {
 }
 
 const noFirmware = QEMU ? buildFirmware() : undefined;
+/** The demo board's sync-quantum (dts/demo-board.dts). */
+const QUANTUM_NS = 100_000;
 
 describe.skipIf(!QEMU || noFirmware !== undefined)('the demo firmware on Xilinx QEMU (COSIM_QEMU)', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -108,7 +110,9 @@ describe.skipIf(!QEMU || noFirmware !== undefined)('the demo firmware on Xilinx 
     expect(oneShot && periodic, report).toBeTruthy();
     if (slack !== undefined) {
       expect(Number(oneShot![1]) - 1_000_000, report).toBeLessThan(slack);
-      expect(Number(periodic![1]) - 600_000, report).toBeLessThan(slack);
+      // In WFI the interrupt comes with the SYNC that ends a quiet quantum (see above):
+      // late by up to one quantum, plus the same load slack (seen 38 µs on a busy host).
+      expect(Number(periodic![1]) - 600_000, report).toBeLessThan(QUANTUM_NS + slack);
     }
     expect(consoleText, report).toContain('demo: all tests passed');
     expect(consoleText, report).not.toContain('FAIL');
