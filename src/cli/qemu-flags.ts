@@ -12,7 +12,11 @@ export const qemuFlags = {
   'sync-quantum': Flags.string({ description: 'Default sync quantum in ns for adaptors without a sync-quantum property (-sync-quantum).' }),
   gdb: Flags.string({ description: 'Start halted with a GDB server on this port (127.0.0.1).' }),
   semihosting: Flags.boolean({ default: true, allowNo: true, description: 'Let the guest end QEMU with its exit status through semihosting.' }),
+  icount: Flags.string({ description: 'Deterministic virtual time: -icount shift=SHIFT,sleep=off -rtc clock=vm (SHIFT 0…10: each instruction takes 2^SHIFT ns).' }),
 };
+
+/** The largest -icount shift QEMU takes. */
+export const MAX_ICOUNT_SHIFT = 10;
 
 /** The command's own arguments, and what follows `--` (for QEMU). */
 export function splitExtra(argv: string[]): { own: string[]; extra: string[] } {

@@ -23,6 +23,11 @@ export interface QemuCommandSpec {
   gdbPort?: number;
   /** Let the guest end QEMU with its own exit status (semihosting SYS_EXIT). */
   semihosting?: boolean;
+  /**
+   * Deterministic virtual time: count instructions, 2^shift ns each, without sleeping in
+   * idle, and base the guest's RTC on that clock (the co-simulation recipe, spec §4).
+   */
+  icountShift?: number;
   /** Arguments given after `--`, appended verbatim. */
   extra?: string[];
 }
@@ -36,6 +41,7 @@ export function buildQemuArgs(spec: QemuCommandSpec): string[] {
   for (let i = 0; i < spec.serialPorts; i++) args.push('-serial', i === 0 ? 'stdio' : 'null');
   args.push('-monitor', 'none', '-display', 'none');
   if (spec.semihosting) args.push('-semihosting-config', 'enable=on,target=native');
+  if (spec.icountShift !== undefined) args.push('-icount', `shift=${spec.icountShift},sleep=off`, '-rtc', 'clock=vm');
   if (spec.gdbPort !== undefined) args.push('-gdb', `tcp:127.0.0.1:${spec.gdbPort}`, '-S');
   args.push(...(spec.extra ?? []));
   return args;

@@ -19,6 +19,8 @@ export interface QemuPlanOptions {
   syncQuantum?: number;
   gdbPort?: number;
   semihosting?: boolean;
+  /** `--icount SHIFT`, for every instance (linked QEMUs must keep time alike). */
+  icountShift?: number;
   extra?: string[];
 }
 
@@ -68,6 +70,7 @@ export function planQemu(platform: Platform, opts: QemuPlanOptions = {}): Instan
       gdbPort: first ? opts.gdbPort : undefined,
       // Semihosting exists for Arm and RISC-V guests only.
       semihosting: opts.semihosting && !inst.machine.startsWith('microblaze'),
+      icountShift: opts.icountShift,
       extra: first ? opts.extra : undefined,
     };
     return { instance: inst, binary: spec.binary, found, qemuMissing, hwDtb: dtbs[i], args: buildQemuArgs(spec) };

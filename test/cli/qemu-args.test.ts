@@ -51,6 +51,19 @@ describe('cosim qemu-args', () => {
     ]);
   });
 
+  it('--icount gives every QEMU deterministic virtual time, and takes only QEMU\'s shifts', () => {
+    const r = cosim(['qemu-args', dts('zynqmp-apu.dts'), dts('zynqmp-pmu.dts'), '--machine-path', '/tmp/zu', '--icount', '1', '--', '-d', 'guest_errors'], { env: NO_QEMU });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      'qemu-system-aarch64 -M arm-generic-fdt -hw-dtb /tmp/zu/zynqmp-apu.dtb -machine-path /tmp/zu -serial stdio -monitor none -display none -semihosting-config enable=on,target=native -icount shift=1,sleep=off -rtc clock=vm -d guest_errors',
+      'qemu-system-microblazeel -M microblaze-fdt -hw-dtb /tmp/zu/zynqmp-pmu.dtb -machine-path /tmp/zu -serial null -monitor none -display none -icount shift=1,sleep=off -rtc clock=vm',
+      '',
+    ]);
+    const bad = cosim(['qemu-args', dts('demo-board.dts'), '--icount', '11'], { env: NO_QEMU });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('invalid value "11" for --icount');
+  });
+
   it('writes the DTBs it names, without cosim,* properties', () => {
     const t = tempDir({
       'b.dts': '/dts-v1/;\n/ { #address-cells = <1>; #size-cells = <1>; cosim,machine = "arm-generic-fdt"; rp: rp { compatible = "remote-port"; cosim,peer-command = "x"; }; };\n',

@@ -6,7 +6,7 @@ import { formatCommand } from '../../qemu/command.js';
 import { hardwareDtb } from '../../qemu/hw-dtb.js';
 import { planQemu } from '../../qemu/plan.js';
 import { ATTACHED_VALUE_FLAGS, loadForView, platformFlags } from '../platform-flags.js';
-import { qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
+import { MAX_ICOUNT_SHIFT, qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
 import { normalizeArgv, usageError } from '../shared.js';
 
 export default class QemuArgs extends Command {
@@ -34,7 +34,8 @@ Without --machine-path the directory is /tmp/cosim-<board>.`;
     const gdbPort = numberFlag(this, 'gdb', flags.gdb, 65535);
     const machinePath = flags['machine-path'] ?? (files[0] ? path.join(os.tmpdir(), `cosim-${path.basename(files[0]).replace(/\.[^.]*$/, '')}`) : undefined);
     const platform = loadForView(this, files, { ...flags, 'machine-path': machinePath });
-    const commands = planQemu(platform, { qemu: flags.qemu, firmware: flags.firmware, loaders: flags.loader, syncQuantum, gdbPort, semihosting: flags.semihosting, extra });
+    const icountShift = numberFlag(this, 'icount', flags.icount, MAX_ICOUNT_SHIFT);
+    const commands = planQemu(platform, { qemu: flags.qemu, firmware: flags.firmware, loaders: flags.loader, syncQuantum, gdbPort, semihosting: flags.semihosting, icountShift, extra });
     for (const c of commands) {
       if (c.qemuMissing && flags.qemu) usageError(this, c.qemuMissing.message);
       process.stdout.write(formatCommand(c.binary, c.args) + '\n');

@@ -8,7 +8,7 @@ import { terminalConsole } from '../../up/console.js';
 import { describePlan, makePlan, PlanError } from '../../up/plan.js';
 import { freshMachinePath, runPlan } from '../../up/run.js';
 import { ATTACHED_VALUE_FLAGS, loadOptionsFrom, platformFlags } from '../platform-flags.js';
-import { qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
+import { MAX_ICOUNT_SHIFT, qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
 import { normalizeArgv, usageError } from '../shared.js';
 
 export default class Up extends Command {
@@ -47,6 +47,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     if (files.length === 0) usageError(this, 'give the board file(s): cosim up <board.dts> [more.dts…]');
     const syncQuantum = numberFlag(this, 'sync-quantum', flags['sync-quantum']);
     const gdbPort = numberFlag(this, 'gdb', flags.gdb, 65535);
+    const icountShift = numberFlag(this, 'icount', flags.icount, MAX_ICOUNT_SHIFT);
     const startTimeout = numberFlag(this, 'start-timeout', flags['start-timeout'])!;
     const stallAfter = Number(flags['stall-after']);
     if (!(stallAfter > 0)) return usageError(this, `invalid value "${flags['stall-after']}" for --stall-after`);
@@ -69,7 +70,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
 
     let plan;
     try {
-      plan = makePlan(checked.platform, { qemu: flags.qemu, firmware, loaders, syncQuantum, gdbPort, semihosting: flags.semihosting, extra, peers: flags.peer, models: flags.model });
+      plan = makePlan(checked.platform, { qemu: flags.qemu, firmware, loaders, syncQuantum, gdbPort, semihosting: flags.semihosting, icountShift, extra, peers: flags.peer, models: flags.model });
     } catch (e) {
       if (!(e instanceof PlanError)) throw e;
       process.stderr.write(`cosim: error: ${e.message}\n`);
