@@ -90,6 +90,11 @@ describe('cosim up with a stand-in QEMU', () => {
     expect(typed.screen.split('hi.').length).toBe(2);
     expect(typed.screen).toContain(' icanon');
     expectClean(mp);
+    // Ctrl-A sends the next key as it is: here a Ctrl-C and a Ctrl-A reach the guest.
+    const escaped = await onTerminal(mp, 'a\x01\x03b\x01\x01c.');
+    expect(escaped.code).toBe(0);
+    expect(escaped.screen).toContain('a\x03b\x01c.');
+    expectClean(mp);
     const stopped = await onTerminal(mp, 'h\x03');
     expect(stopped.code).toBe(130);
     expect(stopped.screen).toContain('cosim: interrupted: stopping');

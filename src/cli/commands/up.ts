@@ -18,7 +18,7 @@ starts cosim's TypeScript peers (and any external peers the tree names with cosi
 listening on their sockets, launches QEMU, waits until every connection has said HELLO, and
 supervises: QEMU's serial console on the terminal, other output prefixed by where it comes from;
 what is typed goes to the first TypeScript UART, else to QEMU's serial on stdio (key by key on
-a terminal; Ctrl-C still stops the run).
+a terminal; Ctrl-C still stops the run, Ctrl-A sends the next key as it is, e.g. a Ctrl-C).
 It ends when QEMU exits (with the guest's status), a peer dies, or on Ctrl-C / SIGTERM, and then
 stops everything and removes the machine path. Exit codes: the guest's status when QEMU exits;
 1 errors in the boards or plan; 3 a peer failed; 4 QEMU failed; 130 Ctrl-C; 143 SIGTERM.`;
