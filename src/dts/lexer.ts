@@ -60,6 +60,25 @@ export interface CellArrayValue {
   end: number;
 }
 
+/**
+ * The scanner's tokens, read by index as the parser asks for them (DtsLexer.stream).
+ * `window` holds tokens `base`, `base + 1`, …: it grows as more are scanned and is
+ * replaced when old ones are released, a few thousand behind the parser (which keeps
+ * what it needs, such as the tokens that locate nodes).
+ */
+export interface TokenStream {
+  readonly window: readonly DtsToken[];
+  readonly base: number;
+  /** Token `i` of the whole input, scanning on as needed; undefined past the end. */
+  at(i: number): DtsToken | undefined;
+  /** The reader will not ask for tokens before `i` again. */
+  release(i: number): void;
+  /** The last token scanned so far (where an unexpected end of input is reported). */
+  readonly last: DtsToken | undefined;
+  /** Scans whatever was not read (so every scanning error is reported), keeping nothing. */
+  finish(): void;
+}
+
 export interface LexOptions {
   files: FileAccess;
   diagnostics: Diagnostics;
@@ -214,7 +233,7 @@ function parseLiteral(image: string): { value: bigint; error?: string } {
   return { value };
 }
 
-export class DtsLexer {
+export class DtsLexer implements TokenStream {
   private state = State.Initial;
   private depth = 0;
   /** Files being scanned, outermost first: an include of one of them would never end. */
@@ -268,7 +287,7 @@ export class DtsLexer {
    * input of the first of them. scan() keeps them all, a TokenStream lets them go.
    */
   private out: DtsToken[] = [];
-  private base = 0;
+  private windowStart = 0;
   /** Source units being scanned (the innermost last) and where each one resumes. */
   private frames: Array<{ unit: SourceUnit; pos: number }> = [];
   /** The types of the last two tokens (for afterBits) and the last token itself. */
@@ -285,7 +304,7 @@ export class DtsLexer {
 
   /** Scans a whole unit (and everything it includes), appending to `tokens`. */
   scan(unit: SourceUnit): DtsToken[] {
-    this.begin(unit);
+    this.enter(unit);
     this.pump(Infinity);
     return this.out;
   }
@@ -297,12 +316,8 @@ export class DtsLexer {
    * tokens and the scanner's diagnostics are the same as scan() gives.
    */
   stream(unit: SourceUnit): TokenStream {
-    this.begin(unit);
-    return new TokenStream(this);
-  }
-
-  private begin(unit: SourceUnit): void {
     this.enter(unit);
+    return this;
   }
 
   /** Starts scanning a unit where the current one stands (a top-level unit or an include). */
@@ -316,7 +331,7 @@ export class DtsLexer {
    * Scans until `want` tokens are waiting (counting from `base`) or the input ends;
    * false once everything has been scanned.
    */
-  pump(want: number): boolean {
+  private pump(want: number): boolean {
     while (this.out.length < want) {
       const f = this.frames[this.frames.length - 1];
       if (!f) {
@@ -335,35 +350,33 @@ export class DtsLexer {
     return true;
   }
 
-  /** Token `i` of the whole input, scanning on as needed; undefined past the end. */
-  tokenAt(i: number): DtsToken | undefined {
-    const j = i - this.base;
+  // TokenStream: how the parser reads the tokens while they are scanned.
+
+  at(i: number): DtsToken | undefined {
+    const j = i - this.windowStart;
     if (j >= this.out.length) this.pump(j + 1 + SCAN_AHEAD);
     return this.out[j];
   }
 
-  /** The tokens kept, from token number windowBase on. */
   get window(): readonly DtsToken[] {
     return this.out;
   }
 
-  get windowBase(): number {
-    return this.base;
+  get base(): number {
+    return this.windowStart;
   }
 
-  /** The consumer will not ask for tokens before `i` again. */
   release(i: number): void {
-    const drop = i - this.base;
+    const drop = i - this.windowStart;
     if (drop < RELEASE_BATCH) return;
     this.out = this.out.slice(drop);
-    this.base = i;
+    this.windowStart = i;
   }
 
-  /** Scans to the end, letting every token go. */
-  drain(): void {
+  finish(): void {
     for (;;) {
       const more = this.pump(RELEASE_BATCH);
-      this.base += this.out.length;
+      this.windowStart += this.out.length;
       this.out = [];
       if (!more) return;
     }
@@ -924,39 +937,4 @@ function charLiteralEnd(s: string, i: number): number {
     if (j - 1 === i || s.charCodeAt(j - 1) !== 92) break;
   }
   return lastEnd;
-}
-
-/**
- * The scanner's tokens, read by index as the parser asks for them. Tokens a few
- * thousand places behind the parser are let go (the parser keeps what it needs, such
- * as the tokens that locate nodes and properties).
- */
-export class TokenStream {
-  constructor(private readonly lexer: DtsLexer) {}
-
-  get window(): readonly DtsToken[] {
-    return this.lexer.window;
-  }
-
-  get base(): number {
-    return this.lexer.windowBase;
-  }
-
-  at(i: number): DtsToken | undefined {
-    return this.lexer.tokenAt(i);
-  }
-
-  release(before: number): void {
-    this.lexer.release(before);
-  }
-
-  /** The last token scanned so far (where an unexpected end of input is reported). */
-  get last(): DtsToken | undefined {
-    return this.lexer.last;
-  }
-
-  /** Scans whatever the parser did not read (so every scanning error is reported). */
-  finish(): void {
-    this.lexer.drain();
-  }
 }

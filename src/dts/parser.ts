@@ -44,19 +44,8 @@ const span = (t: DtsToken): LazySpan => (t instanceof T.ScannedToken ? t : new D
 const spanOf = (a: DtsToken, b: DtsToken): DeferredSpan =>
   new DeferredSpan(a.unit, a.startOffset, a.unit === b.unit ? b.endOffset! + 1 : a.endOffset! + 1);
 
-/**
- * What the parser reads tokens from: the scanner as it goes, or a list scanned before.
- * `window` holds tokens `base`, `base + 1`, … (the array grows as more are scanned and
- * is replaced when old ones are released).
- */
-interface TokenSource {
-  readonly window: readonly DtsToken[];
-  readonly base: number;
-  /** Token `i`, scanning on if need be; undefined past the end. */
-  at(i: number): DtsToken | undefined;
-  /** Tokens before `i` are not needed any more. */
-  release(i: number): void;
-}
+/** What the parser reads tokens from: the scanner as it goes, or a list scanned before. */
+type TokenSource = Pick<TokenStream, 'window' | 'base' | 'at' | 'release'>;
 
 const END = createTokenInstance(EOF, '', NaN, NaN, NaN, NaN, NaN, NaN);
 const NO_TOKENS: TokenSource = listSource([]);

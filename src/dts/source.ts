@@ -55,14 +55,9 @@ export class SourceFile {
   /** The 1-based line/column of a character offset. */
   posAt(offset: number): SourcePos {
     const starts = this.starts();
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { file: this.path, line: lo + 1, col: offset - starts[lo] + 1 };
+    // The last line starting at or before the offset (line 1 starts at 0).
+    const line = Math.max(0, upperBound(starts, offset) - 1);
+    return { file: this.path, line: line + 1, col: offset - starts[line] + 1 };
   }
 
   /** The text of a 1-based line, without its line terminator. */

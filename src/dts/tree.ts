@@ -342,9 +342,8 @@ export class Node {
    * reorders or swaps properties in place calls propsChanged().
    */
   getProp(name: string): Property | undefined {
-    const props = this.props;
-    if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
     if (!this.hasSlot(nameSlot(name))) return undefined;
+    const props = this.props;
     const index = this.propIndex;
     if (index) {
       const list = index.get(name);
@@ -363,20 +362,24 @@ export class Node {
    * the masks (made by nameMasks); true when it may have one.
    */
   mayHaveProps(lo: number, hi: number): boolean {
-    const props = this.props;
-    if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
+    this.currentMasks();
     return (this.maskLo & lo) !== 0 || (this.maskHi & hi) !== 0;
   }
 
   private hasSlot(slot: number): boolean {
+    this.currentMasks();
     return ((slot < 32 ? this.maskLo : this.maskHi) & (1 << slot)) !== 0;
+  }
+
+  /** Rebuilds the name masks (and map) when `props` was replaced or changed length. */
+  private currentMasks(): void {
+    if (this.maskedList !== this.props || this.maskedLength !== this.props.length) this.indexProps();
   }
 
   /** The index in `props` of the first property called `name`, deleted or not; -1 if none. */
   propIndexOf(name: string): number {
-    const props = this.props;
-    if (this.maskedList !== props || this.maskedLength !== props.length) this.indexProps();
     if (!this.hasSlot(nameSlot(name))) return -1;
+    const props = this.props;
     for (let i = 0; i < props.length; i++) if (props[i].name === name) return i;
     return -1;
   }

@@ -6,7 +6,7 @@
  * little-endian hosts QEMU runs on), strips vendor prefixes from property and type
  * names, and treats `compatible` as a list. These helpers keep those rules in one place.
  */
-import { type Data, dataCell, isOneString, type Node, type Property } from '../dts/tree.js';
+import { dataCell, isOneString, type Data, type Node, type Property } from '../dts/tree.js';
 
 const latin1 = new TextDecoder('latin1');
 

@@ -215,13 +215,11 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
         return fail(`QEMU did not connect to ${missing.join(', ')} within ${opts.startTimeoutMs / 1000} s${qemuWaitingHint(running)}`, EXIT.qemu);
       }
       if (outcome === 'ok') watchdog = startWatchdog();
-      if (outcome === 'ok' && input.owner) {
-        detachKeyboard = attachKeyboard((b) => input.deliver(b), onInt, opts.stdin);
-        con.step(`console input goes to ${input.owner}`);
-      } else if (outcome === 'ok' && keyboardQemu) {
-        const qemu = keyboardQemu;
-        detachKeyboard = attachKeyboard((b) => qemu.type(b), onInt, opts.stdin);
-        con.step(`console input goes to ${qemu.label}'s serial port`);
+      const qemu = keyboardQemu;
+      const keyboard = input.owner ? { to: input.owner, deliver: (b: Uint8Array) => input.deliver(b) } : qemu ? { to: `${qemu.label}'s serial port`, deliver: (b: Uint8Array) => qemu.type(b) } : undefined;
+      if (outcome === 'ok' && keyboard) {
+        detachKeyboard = attachKeyboard(keyboard.deliver, onInt, opts.stdin);
+        con.step(`console input goes to ${keyboard.to}`);
       }
       if (outcome === 'ok') con.running(`running (${plan.qemu.length} QEMU, ${running.peers.length + running.external.length} peer${running.peers.length + running.external.length === 1 ? '' : 's'}; start-up ${Date.now() - started} ms after QEMU)`);
     }

@@ -105,8 +105,6 @@ export function cellsToBytes(n: number): number {
   return Math.imul(n | 0, 4);
 }
 
-/** True if the value is one NUL-terminated string with no NUL inside (data_is_one_string). */
-export { isOneString } from '../tree.js';
 
 /** True if every piece of the value is NUL-terminated (an empty value counts). */
 export function isStringList(value: Data): boolean {

@@ -2,8 +2,8 @@
  * Checks that well-known properties have the right type: a string, a string list or a
  * single cell. Absent properties are fine.
  */
-import type { Node } from '../tree.js';
-import { isOneString, isStringList, strends } from './c-values.js';
+import { isOneString, type Node } from '../tree.js';
+import { isStringList, strends } from './c-values.js';
 import { defineCheck, liveProps, needing, type CheckDef, type CheckLevel, type CheckRun } from './framework.js';
 
 /** Fails if `node`'s property `propName` is present but not one string. */

@@ -6,7 +6,7 @@
  * does a new map segment start, so a large file that needs no changes is one slice and
  * one segment.
  */
-import type { SourcePos } from '../source.js';
+import { upperBound, type SourcePos } from '../source.js';
 import type { PpFile } from './pp-file.js';
 import { SourceMapBuilder } from './source-map-builder.js';
 
@@ -50,14 +50,7 @@ export class OutputBuilder {
   private markSplices(f: PpFile, start: number, end: number): void {
     const base = this.outLen - start;
     const pts = f.splicePoints;
-    let lo = 0;
-    let hi = pts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (pts[mid] <= start) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let k = lo; k < pts.length && pts[k] < end; k++) this.map.add(base + pts[k], f.locate(pts[k]), true);
+    for (let k = upperBound(pts, start); k < pts.length && pts[k] < end; k++) this.map.add(base + pts[k], f.locate(pts[k]), true);
   }
 
   /** Output text that is not a copy of the source; every character maps to `pos`. */

@@ -7,7 +7,7 @@
  * offsets into the spliced text; `locate` turns them back into the user's line and column,
  * honouring `#line` and `# N "file"` markers seen so far.
  */
-import type { SourcePos, SourceFile } from '../source.js';
+import { upperBound, type SourcePos, type SourceFile } from '../source.js';
 
 /** A backslash, optional trailing blanks (GCC accepts them with a warning), then a newline. */
 const SPLICE = /\\[ \t\f\v]*\r?\n/g;
@@ -63,14 +63,7 @@ export class PpFile {
   rawOffset(offset: number): number {
     const pts = this.splicePoints;
     if (pts.length === 0 || offset < pts[0]) return offset;
-    let lo = 0;
-    let hi = pts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (pts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return offset + this.removedBefore[lo];
+    return offset + this.removedBefore[upperBound(pts, offset) - 1];
   }
 
   /**
