@@ -14,11 +14,12 @@ export interface CliResult {
   stdoutBytes: Buffer;
 }
 
-export function cosim(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
+export function cosim(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     input: opts.input,
+    timeout: opts.timeout, // killed after this many ms (code -1): a hang fails the test instead of stalling it
     maxBuffer: 1 << 28,
   });
   return { code: r.status ?? -1, stdout: r.stdout.toString('latin1'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };

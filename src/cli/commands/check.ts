@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { Args, Command, Flags } from '@oclif/core';
 import { formatHuman } from '../../check/report/human.js';
 import { formatJson } from '../../check/report/json.js';
@@ -6,8 +5,8 @@ import { formatSarif } from '../../check/report/sarif.js';
 import { ALL_RULES } from '../../check/registry.js';
 import { checkFiles, UsageError } from '../../check/run.js';
 import { ATTACHED_VALUE_FLAGS, loadOptionsFrom, platformFlags } from '../platform-flags.js';
+import { writeOutput } from '../output.js';
 import { normalizeArgv, usageError } from '../shared.js';
-import { writeAtomically } from './compile.js';
 
 export default class Check extends Command {
   static override summary = 'Check board device trees for everything that makes a co-simulation hang or crash.';
@@ -16,7 +15,8 @@ co-simulation wiring QEMU and the peers depend on: Remote Port channels, adaptor
 integer widths QEMU aborts on, GPIO line counts, address-space overlaps, main memory, GIC
 interrupt ranges. Several boards given together are the QEMU instances of one platform sharing a
 machine path; their links and shared RAM files are matched too.
-Exit code: 0 clean (warnings allowed), 1 errors (or warnings with --warnings-as-errors), 2 usage.`;
+Exit code: 0 clean (warnings allowed), 1 errors (or warnings with --warnings-as-errors), 2 usage
+(an -o that cannot be written among them).`;
   static override examples = [
     '<%= config.bin %> check dts/demo-board.dts',
     '<%= config.bin %> check dts/zynqmp-apu.dts dts/zynqmp-pmu.dts',
@@ -59,8 +59,7 @@ Exit code: 0 clean (warnings allowed), 1 errors (or warnings with --warnings-as-
         : flags.format === 'sarif'
           ? formatSarif(result, { version: this.config.version, cwd: process.cwd() })
           : formatHuman(result, files, { color: !toFile && process.stdout.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length });
-    if (toFile) writeAtomically(flags.output!, Buffer.from(report));
-    else process.stdout.write(report);
+    writeOutput(this, flags.output ?? '-', Buffer.from(report));
     if (result.errors > 0) this.exit(1);
   }
 }

@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { parseCheckOption } from '../../dts/checks/index.js';
 import { compile } from '../../dts/compile.js';
@@ -7,6 +5,7 @@ import { Diagnostics, FatalDiagnostic } from '../../dts/diagnostics.js';
 import { writeDtb } from '../../dts/dtb-writer.js';
 import { writeDts } from '../../dts/dts-writer.js';
 import type { PhandleFormat } from '../../dts/phandles.js';
+import { writeOutput } from '../output.js';
 import { cppFlags, cppOptions, formatFlag, normalizeArgv, parseCNumber, printDiagnostics, usageError } from '../shared.js';
 
 const numberFlag = (char: 'V' | 'R' | 'S' | 'p' | 'a' | 'b', description: string) => Flags.string({ char, description });
@@ -15,13 +14,13 @@ export default class Compile extends Command {
   static override summary = 'Compile a device tree to a DTB (or DTS) exactly as dtc 1.6.1 does.';
   static override description = `Reads a .dts (run through the C preprocessor) or a .dtb, checks it with dtc's checks,
 and writes the result. Every error is reported with file:line:col and a caret; the exit code is
-0 on success, 1 on errors in the input, 2 on usage errors.`;
+0 on success, 1 on errors in the input, 2 on usage errors (an -o that cannot be written among them).`;
   static override examples = ['<%= config.bin %> compile dts/demo-board.dts -o board.dtb', '<%= config.bin %> compile board.dtb -O dts'];
 
   static override args = { input: Args.string({ required: true, description: 'Input .dts or .dtb file.' }) };
 
   static override flags = {
-    output: Flags.string({ char: 'o', default: '-', description: 'Output file ("-" = stdout).' }),
+    output: Flags.string({ char: 'o', default: '-', description: 'Output file ("-" = stdout); symlinks are followed, FIFOs and devices written through.' }),
     'out-format': Flags.string({ char: 'O', options: ['dtb', 'dts'], description: 'Output format (default: from the -o extension, else dtb for DTS input and dts for DTB input).' }),
     ...cppFlags,
     symbols: Flags.boolean({ description: 'Emit __symbols__ so overlays can refer to labels (dtc -@; `-@` works too).' }),
@@ -93,19 +92,6 @@ and writes the result. Every error is reported with file:line:col and a caret; t
     }
     printDiagnostics(diagnostics.list, result.sources, flags.format);
     if (!bytes) this.exit(1);
-    if (out === '-') process.stdout.write(bytes);
-    else writeAtomically(out, bytes);
-  }
-}
-
-/** Writes via a temporary file in the same directory, so a failed run leaves no half file. */
-export function writeAtomically(file: string, bytes: Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
+    writeOutput(this, out, bytes);
   }
 }

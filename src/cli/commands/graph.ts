@@ -3,8 +3,8 @@ import { Args, Command, Flags } from '@oclif/core';
 import { platformDot } from '../../graph/views/diagram.js';
 import { renderDiagram, type DiagramFormat } from '../../graph/views/render.js';
 import { ATTACHED_VALUE_FLAGS, loadForView, platformFlags } from '../platform-flags.js';
+import { writeOutput } from '../output.js';
 import { normalizeArgv, usageError } from '../shared.js';
-import { writeAtomically } from './compile.js';
 
 export default class Graph extends Command {
   static override summary = 'Draw the platform: QEMU instances, RP adaptors and sockets, channels, peers, memory windows, interrupt and GPIO wiring.';
@@ -31,7 +31,6 @@ Graphviz install needed), or the Graphviz DOT source. The format follows the -o 
     const platform = loadForView(this, files, flags);
     const title = `cosim platform: ${files.join(' + ')}`;
     const text = await renderDiagram(platformDot(platform, title), format!, title);
-    if (out === '-') process.stdout.write(text);
-    else writeAtomically(out, Buffer.from(text));
+    writeOutput(this, out, Buffer.from(text));
   }
 }
