@@ -8,6 +8,7 @@
  * `qemu-memory-*` file (qemu-fdt-cosim.md §5). Every other adaptor is served by a peer
  * outside QEMU (a TypeScript model, a SystemC simulator).
  */
+import * as path from 'node:path';
 import type { Region } from './address-spaces.js';
 import type { Instance } from './instance.js';
 import type { Adaptor } from './remote-port.js';
@@ -72,7 +73,8 @@ export function buildPlatform(instances: Instance[], opts: PlatformOptions = {})
   }
   return {
     instances,
-    machinePath: opts.machinePath ?? defaultMachinePath(),
+    // Absolute, once: QEMU runs inside it, and socket lengths are measured on the real path.
+    machinePath: path.resolve(opts.machinePath ?? defaultMachinePath()),
     machinePathGiven: opts.machinePath !== undefined,
     links,
     peerServed: instances.flatMap((i) => i.adaptors.filter((a) => !linked.has(a))),

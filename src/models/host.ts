@@ -2,26 +2,33 @@
  * Hosts the TypeScript models of one adaptor: creates its `RpPeer`, finds the model of
  * every device on it (`cosim,model`, or an override from the command line), builds each
  * model's context (windows, options, interrupt lines, DMA ports) and lets it bind itself.
+ * It works from the adaptor's plain description (binding.ts), so the same code runs in the
+ * thread that isolates the models under `cosim up` and in-process in tests.
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Instance } from '../graph/instance.js';
-import type { Adaptor, RpDevice } from '../graph/remote-port.js';
-import { dataCell, type Node, type Property } from '../dts/tree.js';
-import { MemoryInitiator, RpPeer, Wires } from '../rp/index.js';
+import type { Adaptor } from '../graph/remote-port.js';
+import { describeAdaptor, modelledDevices, numberOf, stringOf, type AdaptorBinding, type HostedDevice, type OptionTarget } from './binding.js';
+import type { Node } from '../dts/tree.js';
+import { MemoryInitiator, RpPeer, Wires, type RpAdaptorOptions } from '../rp/index.js';
 import { ModelOptionError, type ModelContext, type ModelDefinition, type ModelLine, type ModelOptions, type ModelWindow } from './api.js';
 import { BUILTIN_MODELS } from './builtins.js';
 import type { ConsoleInput } from './console-input.js';
 import { compileModelModule } from './load.js';
 
-/** A problem with a model binding, located at the property that causes it. */
+/**
+ * A problem with a model binding: names the device node and, where it is one, the option
+ * (`cosim,<option>`; none means `cosim,model` itself) the supervisor locates in the tree.
+ */
 export class ModelBindingError extends Error {
   constructor(
     message: string,
-    readonly node: Node,
-    readonly prop?: Property,
+    readonly devicePath: string,
+    readonly option?: string,
   ) {
     super(message);
+    this.name = 'ModelBindingError';
   }
 }
 
@@ -32,35 +39,10 @@ export interface HostOptions {
   log: (source: string, message: string) => void;
   /** Model overrides by device (node path or label): `--model NODE=MODEL`. */
   overrides?: ReadonlyMap<Node, string>;
-  /** Where compiled TypeScript model modules go (the machine path). */
+  /** Where compiled TypeScript model modules go (a private directory of the run). */
   scratchDir: string;
-}
-
-export interface HostedDevice {
-  device: RpDevice;
-  channel: number;
-  model: string;
-}
-
-/** The model named for `device`: an override, else its `cosim,model` string. */
-export function modelNameOf(device: RpDevice, overrides?: ReadonlyMap<Node, string>): string | undefined {
-  const o = overrides?.get(device.node);
-  if (o !== undefined) return o;
-  const p = device.cosim.get('cosim,model');
-  return p ? stringValue(p) : undefined;
-}
-
-function stringValue(p: Property): string | undefined {
-  const b = p.value.bytes;
-  if (b.length === 0 || b[b.length - 1] !== 0) return undefined;
-  return Buffer.from(b.subarray(0, b.length - 1)).toString('utf8');
-}
-
-function numberValue(p: Property): bigint | undefined {
-  const v = p.value;
-  if (v.bytes.length === 4) return BigInt(dataCell(v, 0));
-  if (v.bytes.length === 8) return (BigInt(dataCell(v, 0)) << 32n) | BigInt(dataCell(v, 1));
-  return undefined;
+  /** Told of each READ/WRITE before its model handles it (see RpAdaptorOptions.onDispatch). */
+  onDispatch?: RpAdaptorOptions['onDispatch'];
 }
 
 /** Loads a model definition: a built-in name, or a module path relative to the tree. */
@@ -85,75 +67,66 @@ export async function loadModel(spec: string, treeFile: string, scratchDir: stri
   return def;
 }
 
-/** The adaptor's devices served by models, with the channel each uses on this adaptor. */
-export function modelledDevices(adaptor: Adaptor, overrides?: ReadonlyMap<Node, string>): HostedDevice[] {
-  const out: HostedDevice[] = [];
-  for (const [channel, use] of adaptor.channels) {
-    const model = modelNameOf(use.device, overrides);
-    if (model !== undefined && !out.some((d) => d.device === use.device)) out.push({ device: use.device, channel, model });
-  }
-  return out;
+/**
+ * Creates the runtime of one adaptor with every model bound, from the tree. Does not
+ * connect: the caller listens on the socket (before QEMU starts).
+ */
+export function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: HostOptions): Promise<{ peer: RpPeer; devices: HostedDevice[] }> {
+  return hostBinding(describeAdaptor(instance, adaptor, opts.overrides), opts).then((peer) => ({ peer, devices: modelledDevices(adaptor, opts.overrides) }));
 }
 
-/**
- * Creates the runtime of one adaptor with every model bound. Does not connect: the caller
- * listens on the socket (before QEMU starts).
- */
-export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: HostOptions): Promise<{ peer: RpPeer; devices: HostedDevice[] }> {
-  const peer = new RpPeer({ name: adaptor.qomPath, onWarning: (w) => opts.log(adaptor.qomPath, w.message) });
-  const devices = modelledDevices(adaptor, opts.overrides);
-  const wires = new Map<RpDevice, Wires>();
-  const dmas = new Map<RpDevice, MemoryInitiator>();
-  const channelOn = (dev: RpDevice): number | undefined => adaptor.uses.find((u) => u.device === dev)?.channel;
+/** Creates the runtime of one adaptor with every model bound, from its plain description. */
+export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): Promise<RpPeer> {
+  const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch });
+  const wires = new Map<number, Wires>();
+  const dmas = new Map<number, MemoryInitiator>();
+  const treeDir = path.dirname(binding.treeFile);
 
-  for (const hosted of devices) {
-    const { device } = hosted;
-    const def = await loadModel(hosted.model, instance.file, opts.scratchDir).catch((e: Error) => {
-      throw new ModelBindingError(e.message, device.node, device.cosim.get('cosim,model'));
-    });
-    if (!def.kinds.includes(device.kind)) {
-      throw new ModelBindingError(`model "${def.name}" serves ${def.kinds.join('/')} devices, but ${device.node.path} is a ${device.kind} (${device.type})`, device.node, device.cosim.get('cosim,model'));
-    }
-    const option = (name: string) => device.cosim.get(`cosim,${name}`);
-    const refTarget = (name: string): { node: Node; prop: Property; cells: number[] } | undefined => {
-      const p = option(name);
-      if (!p) return undefined;
-      if (p.value.bytes.length < 4 || p.value.bytes.length % 4 !== 0) throw new ModelBindingError(`cosim,${name} must be <&node …>`, device.node, p);
-      const cells = Array.from({ length: p.value.bytes.length / 4 }, (_, i) => dataCell(p.value, i));
-      const node = instance.phandles.get(cells[0]);
-      if (!node) throw new ModelBindingError(`cosim,${name}: no node has phandle ${cells[0]}`, device.node, p);
-      return { node, prop: p, cells };
+  for (const device of binding.devices) {
+    const fail = (message: string, option?: string): never => {
+      throw new ModelBindingError(message, device.path, option);
+    };
+    const def = await loadModel(device.model, binding.treeFile, opts.scratchDir).catch((e: Error) => fail(e.message));
+    if (!def.kinds.includes(device.kind)) fail(`model "${def.name}" serves ${def.kinds.join('/')} devices, but ${device.path} is a ${device.kind} (${device.type})`);
+    const option = (name: string) => device.options.find((o) => o.name === name);
+    const refTarget = (name: string): { target: OptionTarget; cells: number[] } | undefined => {
+      const o = option(name);
+      if (!o) return undefined;
+      if (o.bytes.length < 4 || o.bytes.length % 4 !== 0) fail(`cosim,${name} must be <&node …>`, name);
+      const view = new DataView(o.bytes.buffer, o.bytes.byteOffset, o.bytes.byteLength);
+      const cells = Array.from({ length: o.bytes.length / 4 }, (_, i) => view.getUint32(i * 4));
+      if (!o.target) fail(`cosim,${name}: no node has phandle ${cells[0]}`, name);
+      return { target: o.target!, cells };
     };
     const options: ModelOptions = {
-      names: () => [...device.cosim.keys()].map((n) => n.slice('cosim,'.length)).filter((n) => n !== 'model'),
+      names: () => device.options.map((o) => o.name),
       has: (name) => option(name) !== undefined,
       string: (name) => {
-        const p = option(name);
-        return p ? stringValue(p) : undefined;
+        const o = option(name);
+        return o ? stringOf(o.bytes) : undefined;
       },
       number: (name) => {
-        const p = option(name);
-        return p ? numberValue(p) : undefined;
+        const o = option(name);
+        return o ? numberOf(o.bytes) : undefined;
       },
       path: (name) => {
-        const p = option(name);
-        const s = p ? stringValue(p) : undefined;
-        return s === undefined ? undefined : path.resolve(path.dirname(instance.file), s);
+        const o = option(name);
+        const s = o ? stringOf(o.bytes) : undefined;
+        return s === undefined ? undefined : path.resolve(treeDir, s);
       },
       line: (name) => {
         const t = refTarget(name);
         if (!t) return undefined;
-        const gpio = instance.deviceOf.get(t.node);
-        const ch = gpio && gpio.kind === 'gpio' ? channelOn(gpio) : undefined;
-        if (!gpio || ch === undefined) throw new ModelBindingError(`cosim,${name} must point at a remote-port-gpio on adaptor ${adaptor.qomPath}`, device.node, t.prop);
+        const ch = t.target.kind === 'gpio' ? t.target.channel : undefined;
+        if (ch === undefined) return fail(`cosim,${name} must point at a remote-port-gpio on adaptor ${binding.name}`, name);
         const line = t.cells[1] ?? 0;
-        const lines = gpio.numGpios ?? 16;
-        if (line >= lines) throw new ModelBindingError(`cosim,${name}: line ${line} is beyond ${t.node.path}'s ${lines} lines (num-gpios)`, device.node, t.prop);
-        let w = wires.get(gpio);
-        if (!w) wires.set(gpio, (w = peer.wires(ch, { lines })));
+        const lines = t.target.lines ?? 16;
+        if (line >= lines) fail(`cosim,${name}: line ${line} is beyond ${t.target.path}'s ${lines} lines (num-gpios)`, name);
+        let w = wires.get(ch);
+        if (!w) wires.set(ch, (w = peer.wires(ch, { lines })));
         const wire = w;
         const l: ModelLine = {
-          description: `${t.node.path} line ${line}`,
+          description: `${t.target.path} line ${line}`,
           set: (level) => wire.set(line, level),
           raise: () => wire.set(line, true),
           lower: () => wire.set(line, false),
@@ -163,36 +136,32 @@ export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: Ho
       dma: (name) => {
         const t = refTarget(name);
         if (!t) return undefined;
-        const slave = instance.deviceOf.get(t.node);
-        const ch = slave && slave.kind === 'memory-slave' ? channelOn(slave) : undefined;
-        if (!slave || ch === undefined) throw new ModelBindingError(`cosim,${name} must point at a remote-port-memory-slave on adaptor ${adaptor.qomPath}`, device.node, t.prop);
-        let d = dmas.get(slave);
-        if (!d) dmas.set(slave, (d = peer.memoryInitiator(ch)));
+        const ch = t.target.kind === 'memory-slave' ? t.target.channel : undefined;
+        if (ch === undefined) return fail(`cosim,${name} must point at a remote-port-memory-slave on adaptor ${binding.name}`, name);
+        let d = dmas.get(ch);
+        if (!d) dmas.set(ch, (d = peer.memoryInitiator(ch)));
         return d;
       },
     };
-    const windows: ModelWindow[] = instance.address.regions
-      .filter((r) => r.device === device && r.kind === 'rp-window')
-      .map((r) => ({ base: r.base ?? r.offset, size: r.size }));
     const ctx: ModelContext = {
-      path: device.node.path,
+      path: device.path,
       peer,
-      channel: hosted.channel,
+      channel: device.channel,
       kind: device.kind,
-      windows,
-      relative: device.relative === true,
+      windows: device.windows,
+      relative: device.relative,
       options,
       console: opts.console,
-      takeConsoleInput: (receive) => opts.input?.claim(device.node.path, receive) ?? false,
-      log: (m) => opts.log(device.node.path, m),
+      takeConsoleInput: (receive) => opts.input?.claim(device.path, receive) ?? false,
+      log: (m) => opts.log(device.path, m),
     };
     try {
       await def.create(ctx);
     } catch (e) {
       if (e instanceof ModelBindingError) throw e;
-      if (e instanceof ModelOptionError) throw new ModelBindingError(e.message, device.node, option(e.option) ?? device.cosim.get('cosim,model'));
-      throw new ModelBindingError(`model "${def.name}" failed to start: ${(e as Error).message}`, device.node, device.cosim.get('cosim,model'));
+      if (e instanceof ModelOptionError) fail(e.message, option(e.option) ? e.option : undefined);
+      fail(`model "${def.name}" failed to start: ${(e as Error).message}`);
     }
   }
-  return { peer, devices };
+  return peer;
 }

@@ -15,7 +15,8 @@ export async function compileModelModule(file: string, scratchDir: string): Prom
   fs.mkdirSync(scratchDir, { recursive: true });
   const out = path.join(scratchDir, `${path.basename(file).replace(/\.[^.]+$/, '')}-${fs.readdirSync(scratchDir).length}.mjs`);
   try {
-    await build({ entryPoints: [file], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'silent' });
+    // The inline source map lets a model's stack (in a crash report) name its own .ts lines.
+    await build({ entryPoints: [file], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'silent', sourcemap: 'inline' });
   } catch (e) {
     const errors = (e as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } }> }).errors ?? [];
     const first = errors[0];

@@ -23,6 +23,8 @@ export interface RpAdaptorOptions {
   onWarning?: (warning: RpWarning) => void;
   /** Largest accepted packet `length` (default 64 KiB + header). */
   maxLength?: number;
+  /** See `RpSessionOptions.onDispatch`. */
+  onDispatch?: RpSessionOptions['onDispatch'];
 }
 
 /** Where to connect: a descriptor (`unix:PATH`, `tcp:HOST:PORT`, …, see transport.ts) or an endpoint. */
@@ -46,7 +48,7 @@ export abstract class RpAdaptor implements RpChannelHost {
   }
 
   /** Role-specific session settings. */
-  protected abstract sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength'>;
+  protected abstract sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength' | 'onDispatch'>;
 
   busActivity(): void {}
 
@@ -151,6 +153,7 @@ export abstract class RpAdaptor implements RpChannelHost {
       capabilities: this.options.capabilities,
       onWarning: this.options.onWarning,
       maxLength: this.options.maxLength,
+      onDispatch: this.options.onDispatch,
       ...this.sessionOptions(),
     });
     for (const [dev, h] of this.bindings) s.bind(dev, h);

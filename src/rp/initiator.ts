@@ -59,7 +59,7 @@ export class QemuInitiator extends RpAdaptor {
     this.interleave = options.helloInterleave;
   }
 
-  protected sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength'> {
+  protected sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength' | 'onDispatch'> {
     const hooks = this.interleave;
     return {
       role: 'qemu',

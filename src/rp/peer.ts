@@ -42,7 +42,7 @@ export class RpPeer extends RpAdaptor {
     this.onSyncHook = options.onSync;
   }
 
-  protected sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength'> {
+  protected sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength' | 'onDispatch'> {
     const clock = this.clock;
     const hook = this.onSyncHook;
     return {

@@ -134,6 +134,11 @@ export interface RpSessionOptions {
   /** Default: `console.warn`. */
   onWarning?: (warning: RpWarning) => void;
   /**
+   * Told of each READ/WRITE request (posted or not) just before its handler runs, for a
+   * supervisor that must name what a handler stuck in a synchronous loop was serving.
+   */
+  onDispatch?: (request: Readonly<RpWaitingRequest>) => void;
+  /**
    * QEMU role, for reproducing §17 in tests: `before` runs before QEMU's HELLO is written,
    * `between` after its fixed part and before its capability array; whatever they send lands
    * there, each part going out as its own write.
@@ -178,6 +183,7 @@ export class RpSession {
   private readonly onRemoteTime: ((t: bigint) => void) | undefined;
   private readonly onSync: ((r: RpSyncRequest) => bigint | Promise<bigint>) | undefined;
   private readonly onWarning: (w: RpWarning) => void;
+  private readonly onDispatch: RpSessionOptions['onDispatch'];
   private readonly helloInterleave: RpSessionOptions['helloInterleave'];
   /** Largest READ we can answer: its response must fit the packet size we accept ourselves. */
   private readonly maxReadLen: number;
@@ -205,6 +211,7 @@ export class RpSession {
     this.onRemoteTime = options.onRemoteTime;
     this.onSync = options.onSync;
     this.onWarning = options.onWarning ?? ((w) => console.warn(`RP adaptor '${w.adaptor}': ${w.message}`));
+    this.onDispatch = options.onDispatch;
     this.helloInterleave = options.helloInterleave;
     this.maxReadLen = (options.maxLength ?? RP_DEFAULT_MAX_LENGTH) - (RP_BUSACCESS_EXT_SIZE - RP_HEADER_SIZE);
     this.decoder = new RpStreamDecoder({
@@ -599,8 +606,13 @@ export class RpSession {
       }
       return;
     }
-    if ((p.kind === 'read-request' || p.kind === 'write-request') && !isPosted(p)) {
-      this.waiting.set(requestKey(p.dev, p.id), { dev: p.dev, id: p.id, command: p.kind === 'read-request' ? 'read' : 'write', addr: p.addr, len: p.len, handler: ch.description, since: performance.now() });
+    if (p.kind === 'read-request' || p.kind === 'write-request') {
+      const posted = isPosted(p);
+      if (!posted || this.onDispatch !== undefined) {
+        const w: RpWaitingRequest = { dev: p.dev, id: p.id, command: p.kind === 'read-request' ? 'read' : 'write', addr: p.addr, len: p.len, handler: ch.description, since: performance.now() };
+        if (!posted) this.waiting.set(requestKey(p.dev, p.id), w);
+        this.onDispatch?.(w);
+      }
     }
     try {
       ch.handle(p, this);

@@ -10,7 +10,7 @@ import type { Instance } from '../graph/instance.js';
 import type { Platform } from '../graph/platform.js';
 import type { Adaptor } from '../graph/remote-port.js';
 import { describeSocket } from '../graph/sockets.js';
-import { modelledDevices, type HostedDevice } from '../models/host.js';
+import { modelledDevices, type HostedDevice } from '../models/binding.js';
 import { formatCommand, shellQuote } from '../qemu/command.js';
 import { planQemu, type InstanceCommand, type QemuPlanOptions } from '../qemu/plan.js';
 

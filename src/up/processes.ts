@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CreatedEntry } from './created.js';
 
 export interface ProcessExit {
   code: number | null;
@@ -128,14 +129,18 @@ export class ManagedProcess {
   }
 }
 
-/** dist/up/reaper.js, found from this module whether it runs from src/, dist/ or the bundle. */
-export function reaperScript(): string {
+/**
+ * A script of the build (`dist/<relative>`) that runs in a process or thread of its own
+ * (the reaper, the models' threads), found whether cosim runs from src/, dist/ or the bundle.
+ */
+export function distScript(relative: string): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'dist', 'up', 'reaper.js'))) return path.join(dir, 'dist', 'up', 'reaper.js');
+    const candidate = path.join(dir, 'dist', relative);
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
     dir = path.dirname(dir);
   }
-  throw new Error('dist/up/reaper.js not found: run `npm run build`');
+  throw new Error(`dist/${relative} not found: run \`npm run build\``);
 }
 
 /** The reaper process (see reaper.ts) and the pipe to it. */
@@ -143,7 +148,7 @@ export class Reaper {
   private readonly child: ChildProcess;
 
   constructor() {
-    this.child = spawn(process.execPath, [reaperScript()], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    this.child = spawn(process.execPath, [distScript('up/reaper.js')], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     this.child.unref();
     this.child.stdin!.on('error', () => {});
   }
@@ -156,8 +161,9 @@ export class Reaper {
     if (pgid !== undefined) this.send({ group: pgid });
   }
 
-  watchPath(p: string): void {
-    this.send({ path: p });
+  /** Something the run created, to remove if cosim dies (see created.ts). */
+  watchCreated(entry: CreatedEntry): void {
+    this.send({ created: entry });
   }
 
   /** Everything was cleaned up by cosim itself: let the reaper go. */

@@ -4,19 +4,22 @@
  *
  * `cosim up` starts it first and keeps a pipe to its standard input, writing one JSON
  * line per thing to clean: `{"group": PGID}` for each process group it starts (QEMU,
- * external peers) and `{"path": DIR}` for the machine path. A normal end writes
- * `{"done": true}` before closing. If the pipe closes without that, cosim died: the reaper
- * terminates the groups (SIGTERM, then SIGKILL after a grace period) and removes the
- * paths, so no process, socket or shared-memory file is left behind — ever.
+ * external peers) and `{"created": {kind, path}}` for each file or directory the run
+ * creates in the machine path (see created.ts). A normal end writes `{"done": true}` before
+ * closing. If the pipe closes without that, cosim died: the reaper terminates the groups
+ * (SIGTERM, then SIGKILL after a grace period) and removes exactly what the run created,
+ * so no process, socket, lock or shared-memory file of the run is left behind, and nothing
+ * else is touched.
  *
- * Kept free of imports beyond Node's own so it starts in a few milliseconds.
+ * Kept free of imports beyond Node's own (and created.ts, which has none) so it starts in a
+ * few milliseconds.
  */
-import * as fs from 'node:fs';
+import { removeCreated, type CreatedEntry } from './created.js';
 
 const GRACE_MS = 2000;
 
 const groups = new Set<number>();
-const paths = new Set<string>();
+const created: CreatedEntry[] = [];
 let done = false;
 let buffered = '';
 
@@ -48,7 +51,7 @@ function cleanUp(): void {
       return;
     }
     signalAll('SIGKILL');
-    for (const p of paths) fs.rmSync(p, { recursive: true, force: true });
+    removeCreated(created);
     process.exit(0);
   };
   finish();
@@ -64,10 +67,11 @@ process.stdin.on('data', (chunk: string) => {
     const line = buffered.slice(0, nl);
     buffered = buffered.slice(nl + 1);
     try {
-      const msg = JSON.parse(line) as { group?: number; path?: string; done?: boolean; forget?: number };
+      const msg = JSON.parse(line) as { group?: number; created?: CreatedEntry; done?: boolean; forget?: number };
       if (typeof msg.group === 'number') groups.add(msg.group);
       if (typeof msg.forget === 'number') groups.delete(msg.forget);
-      if (typeof msg.path === 'string') paths.add(msg.path);
+      const c = msg.created;
+      if (c && typeof c.path === 'string' && (c.kind === 'file' || c.kind === 'tree' || c.kind === 'dir')) created.push({ kind: c.kind, path: c.path });
       if (msg.done) done = true;
     } catch {
       // not ours; ignore

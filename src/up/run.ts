@@ -13,17 +13,20 @@
  *     removing the machine path. A detached reaper does the same if cosim itself is killed.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import type { RpPeer } from '../rp/index.js';
 import { hardwareDtb } from '../qemu/hw-dtb.js';
 import { probeQemuCached, unfitMessage } from '../qemu/probe.js';
-import { ConsoleInput } from '../models/console-input.js';
-import { hostAdaptor, ModelBindingError } from '../models/host.js';
+import { formatLocation } from '../dts/diagnostics.js';
+import { propLoc } from '../dts/tree.js';
+import { resolveSpan } from '../dts/source.js';
+import type { Instance } from '../graph/instance.js';
+import { describeAdaptor, optionProperty } from '../models/binding.js';
+import { ModelThread, ModelThreadBindingError } from './model-thread.js';
 import type { Plan } from './plan.js';
 import { ManagedProcess, Reaper } from './processes.js';
 import type { Console } from './console.js';
 import { attachKeyboard } from './keyboard.js';
+import { LOCK_NAME, MachinePath, MachinePathError } from './machine-path.js';
 
 /** How long a peer's exit waits for QEMU's exit to be seen before it counts as a failure. */
 const PEER_EXIT_GRACE_MS = 750;
@@ -43,7 +46,7 @@ export const EXIT = {
 } as const;
 
 export interface RunOptions {
-  /** The machine path was given (-machine-path): create it if missing, never remove it. */
+  /** The machine path was given (--machine-path): it may exist already; only what the run creates is removed. */
   machinePathGiven: boolean;
   /** Keep the machine path at the end. */
   keep: boolean;
@@ -56,12 +59,12 @@ export interface RunOptions {
 }
 
 interface Running {
-  peers: Array<{ name: string; peer: RpPeer }>;
+  peers: ModelThread[];
   external: ManagedProcess[];
   qemu: ManagedProcess[];
 }
 
-type Ending = { why: 'qemu-exit'; proc: ManagedProcess; code: number | null; signal: NodeJS.Signals | null } | { why: 'peer-exit'; proc: ManagedProcess; code: number | null; signal: NodeJS.Signals | null } | { why: 'session-end'; name: string; reason: string; error?: string } | { why: 'signal'; signal: NodeJS.Signals } | { why: 'failure'; code: number; message: string };
+type Ending = { why: 'qemu-exit'; proc: ManagedProcess; code: number | null; signal: NodeJS.Signals | null } | { why: 'peer-exit'; proc: ManagedProcess; code: number | null; signal: NodeJS.Signals | null } | { why: 'session-end'; name: string; reason: string; error?: string } | { why: 'signal'; signal: NodeJS.Signals } | { why: 'model-failure'; name: string; message: string; stack?: string } | { why: 'failure'; code: number; message: string };
 
 function waitForFile(file: string, timeoutMs: number, giveUp: Promise<unknown>): Promise<boolean> {
   return new Promise((resolve) => {
@@ -86,10 +89,10 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   const reaper = new Reaper();
   const running: Running = { peers: [], external: [], qemu: [] };
   const mp = plan.machinePath;
-  let created = false;
+  let machine: MachinePath | undefined;
   let ending: Ending | undefined;
   let watchdog: NodeJS.Timeout | undefined;
-  const input = new ConsoleInput();
+  let keyboardModel: { thread: ModelThread; path: string } | undefined;
   let keyboardQemu: ManagedProcess | undefined;
   let detachKeyboard: (() => void) | undefined;
   let endNow!: (e: Ending) => void;
@@ -109,23 +112,19 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   process.on('SIGHUP', onTerm);
 
   try {
-    // The machine path: private and empty, so nothing stale (sockets, RAM files) joins in.
-    if (opts.machinePathGiven) {
-      if (fs.existsSync(mp)) {
-        const stale = fs.readdirSync(mp).filter((f) => f.startsWith('qemu-rport-') || f.startsWith('qemu-memory-'));
-        if (stale.length > 0) return fail(`the machine path ${mp} holds files of another run (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}): QEMU would reuse them (spec §5). Remove them or choose another path.`);
-      } else {
-        fs.mkdirSync(mp, { recursive: true, mode: 0o700 });
-        created = true;
-        reaper.watchPath(mp);
-      }
-    } else {
-      fs.mkdirSync(mp, { mode: 0o700 });
-      created = true;
-      reaper.watchPath(mp);
+    // The machine path: absolute, private, locked, and free of another run's files.
+    try {
+      machine = MachinePath.open(mp, { given: opts.machinePathGiven, boards: plan.qemu.map((q) => q.instance.file), onRecord: (e) => (!opts.keep || path.basename(e.path) === LOCK_NAME) && reaper.watchCreated(e) });
+      con.step(`machine path ${mp}`);
+      // What QEMU and the peers will create there under the plan's names is the run's too.
+      for (const p of plan.peers) machine.record('file', p.socket);
+      for (const l of plan.links) machine.record('file', l.socket);
+      for (const f of plan.platform.sharedRam) if (!f.file.includes('/')) machine.record('file', machine.file(f.file));
+      for (const q of plan.qemu) machine.writeNew(path.basename(q.hwDtb), hardwareDtb(q.instance.info));
+    } catch (e) {
+      if (e instanceof MachinePathError) return fail(e.message);
+      throw e;
     }
-    con.step(`machine path ${mp}`);
-    for (const q of plan.qemu) fs.writeFileSync(q.hwDtb, hardwareDtb(q.instance.info));
 
     // QEMU must be able to run the machines before anything starts.
     for (const q of plan.qemu) if (q.qemuMissing) return fail(`${q.qemuMissing.message}. ${q.qemuMissing.hint}`);
@@ -138,33 +137,41 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     // Interrupted while probing: stop before starting anything.
     if (ending) return await report(ending);
 
-    // TypeScript peers listen first.
+    // TypeScript peers listen first, each adaptor's models in a thread of their own.
     for (const p of plan.peers) {
-      if (p.kind !== 'typescript') continue;
+      if (p.kind !== 'typescript' || ending) continue;
+      const binding = describeAdaptor(p.instance, p.adaptor, plan.modelOverrides);
       try {
-        const hosted = await hostAdaptor(p.instance, p.adaptor, {
+        const thread = await ModelThread.start(binding, {
+          scratchDir: machine.scratchDir('models'),
+          socket: p.socket,
+          mayTakeKeyboard: keyboardModel === undefined,
           console: (t) => con.console(t),
-          input,
           log: (src, m) => con.line(src, m),
-          overrides: plan.modelOverrides,
-          scratchDir: path.join(mp, 'models'),
         });
-        running.peers.push({ name: p.adaptor.qomPath, peer: hosted.peer });
-        if (hosted.devices.length === 0) con.warn(`nobody serves ${p.adaptor.qomPath}: no cosim,peer-command and no cosim,model on its devices, so QEMU's accesses on its channels get errors`);
-        await hosted.peer.listen(`unix:${p.socket}`);
-        con.step(`peer ${p.adaptor.qomPath}: ${hosted.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening`);
+        running.peers.push(thread);
+        keyboardModel ??= thread.keyboard === undefined ? undefined : { thread, path: thread.keyboard };
+        void thread.failure.then((f) => endNow({ why: 'model-failure', name: thread.name, message: f.message, stack: f.stack }));
       } catch (e) {
-        if (e instanceof ModelBindingError) return fail(`${e.node.path}: ${e.message}`);
-        throw e;
+        if (e instanceof ModelThreadBindingError) return fail(locateBindingError(p.instance, e));
+        return fail(`peer ${p.adaptor.qomPath}: ${(e as Error).message}`, EXIT.peer);
       }
+      if (p.devices.length === 0) con.warn(`nobody serves ${p.adaptor.qomPath}: no cosim,peer-command and no cosim,model on its devices, so QEMU's accesses on its channels get errors`);
+      con.step(`peer ${p.adaptor.qomPath}: ${p.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening`);
     }
+
+    // From here on a model may hold its thread: the watchdog names it (QEMU's first access
+    // can arrive in the same breath as its HELLO).
+    watchdog = startWatchdog();
 
     // External peers: started in their own process groups; their socket must appear.
     for (const p of plan.peers) {
       if (p.kind !== 'external' || ending) continue;
       // A command from the tree runs beside the tree; one from --peer where cosim was started.
       const cwd = p.from === 'tree' ? path.dirname(path.resolve(p.instance.file)) : process.cwd();
-      const proc = new ManagedProcess({ label: `peer ${p.adaptor.qomPath}`, command: '/bin/sh', args: ['-c', `exec ${p.command}`], cwd });
+      // Run by the shell as written (`cd sim && ./peer …`, `FOO=1 ./peer …`); its process
+      // group holds whatever the shell starts, so stopping the group stops the peer.
+      const proc = new ManagedProcess({ label: `peer ${p.adaptor.qomPath}`, command: '/bin/sh', args: ['-c', p.command], cwd });
       reaper.watchGroup(proc.pid);
       running.external.push(proc);
       // A peer ending because QEMU just went away (EOF) is no failure: give QEMU's own exit
@@ -181,7 +188,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       for (const q of plan.qemu) {
         const label = plan.qemu.length > 1 ? `qemu ${path.basename(q.instance.file)}` : 'qemu';
         // Without a TypeScript UART, the keyboard goes to the first QEMU's serial on stdio.
-        const typedInto = !input.owner && keyboardQemu === undefined && servesStdio(q.args);
+        const typedInto = !keyboardModel && keyboardQemu === undefined && servesStdio(q.args);
         const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, rawStdout: process.stdout, onStderr: (l) => con.line(label, l), input: typedInto });
         if (typedInto) keyboardQemu = proc;
         reaper.watchGroup(proc.pid);
@@ -194,29 +201,30 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     // Every TypeScript peer says HELLO (or start-up fails, naming the adaptor).
     if (!ending) {
       const started = Date.now();
-      const hellos = running.peers.map(async ({ name, peer }) => {
+      const hellos = running.peers.map(async (thread) => {
         try {
-          const session = await peer.connected();
-          await session.hello();
-          con.step(`peer ${name}: connected, HELLO exchanged`);
-          void session.ended.then((end) => {
+          await thread.hello;
+          con.step(`peer ${thread.name}: connected, HELLO exchanged`);
+          void thread.ended.then((end) => {
             // A session that breaks as QEMU exits is QEMU's exit, not a peer failure.
-            if (end.error) setTimeout(() => endNow({ why: 'session-end', name, reason: end.reason, error: end.error!.message }), PEER_EXIT_GRACE_MS).unref();
+            if (end.error) setTimeout(() => endNow({ why: 'session-end', name: thread.name, reason: end.reason, error: end.error }), PEER_EXIT_GRACE_MS).unref();
           });
         } catch (e) {
-          setTimeout(() => endNow({ why: 'session-end', name, reason: 'error', error: (e as Error).message }), PEER_EXIT_GRACE_MS).unref();
+          setTimeout(() => endNow({ why: 'session-end', name: thread.name, reason: 'error', error: (e as Error).message }), PEER_EXIT_GRACE_MS).unref();
           await ended;
         }
       });
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.startTimeoutMs).unref());
       const outcome = await Promise.race([Promise.all(hellos).then(() => 'ok' as const), timeout, ended.then(() => 'ended' as const)]);
       if (outcome === 'timeout') {
-        const missing = running.peers.filter((p) => !p.peer.isConnected).map((p) => p.name);
+        const stuck = running.peers.find((p) => p.silentFor() >= opts.startTimeoutMs / 2);
+        if (stuck) return fail(`the models of ${stuck.name} have held the CPU for ${(stuck.silentFor() / 1000).toFixed(1)} s, since before HELLO could be seen: a model is stuck in a synchronous loop`, EXIT.peer);
+        const missing = running.peers.filter((p) => !p.isConnected).map((p) => p.name);
         return fail(`QEMU did not connect to ${missing.join(', ')} within ${opts.startTimeoutMs / 1000} s${qemuWaitingHint(running)}`, EXIT.qemu);
       }
-      if (outcome === 'ok') watchdog = startWatchdog();
       const qemu = keyboardQemu;
-      const keyboard = input.owner ? { to: input.owner, deliver: (b: Uint8Array) => input.deliver(b) } : qemu ? { to: `${qemu.label}'s serial port`, deliver: (b: Uint8Array) => qemu.type(b) } : undefined;
+      const model = keyboardModel;
+      const keyboard = model ? { to: model.path, deliver: (b: Uint8Array) => model.thread.type(b) } : qemu ? { to: `${qemu.label}'s serial port`, deliver: (b: Uint8Array) => qemu.type(b) } : undefined;
       if (outcome === 'ok' && keyboard) {
         detachKeyboard = attachKeyboard(keyboard.deliver, onInt, opts.stdin);
         con.step(`console input goes to ${keyboard.to}`);
@@ -249,17 +257,32 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       if (p.kind !== 'typescript') continue;
       for (const d of p.devices) modelOf.set(`${p.adaptor.qomPath}:${d.channel}`, `${d.device.node.path}, model ${d.model}`);
     }
+    const describeAccess = (name: string, a: { dev: number; command: string; len: number; addr: bigint }) =>
+      `${name} channel ${a.dev} (${modelOf.get(`${name}:${a.dev}`) ?? 'no model'}) to answer its ${a.command.toUpperCase()} of ${a.len} bytes at 0x${a.addr.toString(16)}`;
+    const busy = new Set<ModelThread>();
     const t = setInterval(() => {
-      const now = performance.now();
-      for (const { name, peer } of running.peers) {
-        if (!peer.isConnected) continue;
-        for (const w of peer.session().waitingOnUs) {
-          const key = `${name}:${w.dev}:${w.id}:${w.since}`;
-          if (now - w.since < opts.stallMs || reported.has(key)) continue;
-          reported.add(key);
-          const who = modelOf.get(`${name}:${w.dev}`) ?? `no model, ${w.handler}`;
-          con.warn(`stall: QEMU has waited ${((now - w.since) / 1000).toFixed(1)} s for ${name} channel ${w.dev} (${who}) to answer its ${w.command.toUpperCase()} of ${w.len} bytes at 0x${w.addr.toString(16)}`);
+      const now = Date.now();
+      for (const thread of running.peers) {
+        // A thread whose event loop stopped: a model holds the CPU (a synchronous loop).
+        const silent = thread.silentFor();
+        if (silent >= opts.stallMs) {
+          if (!busy.has(thread)) {
+            busy.add(thread);
+            const stuck = thread.stuckIn();
+            con.warn(`stall: the models of ${thread.name} have not let go of the CPU for ${(silent / 1000).toFixed(1)} s${stuck ? `; QEMU waits for ${describeAccess(thread.name, stuck)}` : ' (outside any access: a timer or promise of a model)'}. A model is stuck in a synchronous loop? Ctrl-C stops the run`);
+          }
+          continue;
         }
+        busy.delete(thread);
+        if (!thread.isConnected) continue;
+        void thread.waitingOnUs(Math.min(1000, opts.stallMs)).then((list) => {
+          for (const w of list ?? []) {
+            const key = `${thread.name}:${w.dev}:${w.addr}:${w.since}`;
+            if (now - w.since < opts.stallMs || reported.has(key)) continue;
+            reported.add(key);
+            con.warn(`stall: QEMU has waited ${((now - w.since) / 1000).toFixed(1)} s for ${describeAccess(thread.name, w)}`);
+          }
+        });
       }
     }, Math.min(1000, opts.stallMs));
     t.unref();
@@ -307,6 +330,9 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       case 'session-end':
         con.error(`peer ${e.name}: ${e.error ?? e.reason}`);
         return EXIT.peer;
+      case 'model-failure':
+        con.error(`peer ${e.name}: ${e.message}${e.stack ? `\n${modelStack(e.stack)}` : ''}`);
+        return EXIT.peer;
       case 'signal':
         con.step(`${e.signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping`);
         return e.signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
@@ -318,11 +344,10 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   async function teardown(): Promise<void> {
     // QEMU first (it is what waits on the peers), then the peers, then the files.
     await Promise.all(running.qemu.map((p) => p.stop()));
-    await Promise.all(running.peers.map((p) => p.peer.close().catch(() => {})));
+    await Promise.all(running.peers.map((p) => p.close()));
     await Promise.all(running.external.map((p) => p.stop()));
-    if (created && !opts.keep) fs.rmSync(mp, { recursive: true, force: true });
-    else if (!opts.keep) for (const f of fs.existsSync(mp) ? fs.readdirSync(mp) : []) if (/^qemu-(rport|memory)-|\.dtb$|^models$/.test(f)) fs.rmSync(path.join(mp, f), { recursive: true, force: true });
-    if (opts.keep) con.step(`machine path kept: ${mp}`);
+    machine?.release(opts.keep);
+    if (opts.keep && machine) con.step(`machine path kept: ${mp}`);
     reaper.release();
   }
 }
@@ -347,12 +372,16 @@ function qemuWaitingHint(r: Running): string {
   return '';
 }
 
-/** A fresh private machine path, short enough for socket names (§3.4, #25). */
-export function freshMachinePath(): string {
-  const base = fs.existsSync('/tmp') ? '/tmp' : os.tmpdir();
-  for (let i = 0; i < 100; i++) {
-    const p = path.join(base, `cosim-${Math.random().toString(36).slice(2, 8)}`);
-    if (!fs.existsSync(p)) return p;
-  }
-  throw new Error('could not find a free machine path name');
+/** A binding problem found in a models' thread, located at the property in the tree. */
+function locateBindingError(instance: Instance, e: ModelThreadBindingError): string {
+  const at = optionProperty(instance, e.devicePath, e.option);
+  const span = at && ((at.prop && propLoc(at.prop)) ?? resolveSpan(at.node.loc));
+  const message = e.message.startsWith(`${e.devicePath}:`) ? e.message : `${e.devicePath}: ${e.message}`;
+  return span ? `${formatLocation(span)}: ${message}` : message;
+}
+
+/** A model's stack, without the frames of cosim's own machinery below it. */
+function modelStack(stack: string): string {
+  const frames = stack.split('\n').filter((l) => /^\s+at /.test(l) && !/node:internal|\/dist\/(up|rp)\//.test(l));
+  return frames.slice(0, 8).map((l) => `  ${l.trim()}`).join('\n');
 }

@@ -162,7 +162,7 @@ describe('uart16550', () => {
     const shift = bindOnly(UART('\t\tcosim,reg-shift = <5>;'));
     await expect(shift).rejects.toThrow('/uart@a0000000: cosim,reg-shift = <5> is out of range: the uart16550 model takes 0…3');
     // Located at the property itself, for `cosim up` to quote.
-    await expect(shift).rejects.toMatchObject({ prop: { name: 'cosim,reg-shift' } });
+    await expect(shift).rejects.toMatchObject({ devicePath: '/uart@a0000000', option: 'reg-shift' });
     await expect(bindOnly(UART('\t\tcosim,reg-shift = "2";'))).rejects.toThrow('/uart@a0000000: cosim,reg-shift must be a number');
     await expect(bindOnly(UART('\t\tcosim,irqs = <&irqs 0>;'))).rejects.toThrow(/\/uart@a0000000: cosim,irqs is not an option of the uart16550 model .*did you mean cosim,irq\?/);
     await expect(bindOnly(UART('\t\tcosim,irq = <&dma_port 0>;'))).rejects.toThrow('cosim,irq must point at a remote-port-gpio');

@@ -6,7 +6,8 @@ import { ALL_RULES } from '../../check/registry.js';
 import { checkFiles } from '../../check/run.js';
 import { terminalConsole } from '../../up/console.js';
 import { describePlan, makePlan, PlanError } from '../../up/plan.js';
-import { freshMachinePath, runPlan } from '../../up/run.js';
+import { freshMachinePathName } from '../../up/machine-path.js';
+import { runPlan } from '../../up/run.js';
 import { ATTACHED_VALUE_FLAGS, loadOptionsFrom, platformFlags } from '../platform-flags.js';
 import { MAX_ICOUNT_SHIFT, qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
 import { normalizeArgv, usageError } from '../shared.js';
@@ -58,7 +59,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     const load = loadOptionsFrom(flags);
     if (typeof load === 'string') return usageError(this, load);
     const machinePathGiven = flags['machine-path'] !== undefined;
-    const machinePath = flags['machine-path'] ?? freshMachinePath();
+    const machinePath = path.resolve(flags['machine-path'] ?? freshMachinePathName());
 
     const checked = checkFiles(files, { ...load, machinePath });
     if (checked.errors > 0 || !checked.platform) {

@@ -162,6 +162,11 @@ export class MemoryTarget implements RpChannelHandler {
 
   private answerRead(req: RpReadRequest, reply: MemoryReadReply, session: RpSession): void {
     if ((req.flags & RpFlag.POSTED) !== 0 && session.role === 'peer') return;
+    const problem = unsupportedReadReply(reply);
+    if (problem !== undefined) {
+      session.handlerFailed(req, this, new Error(`the model answered a READ with ${problem}: a READ handler returns a Uint8Array, a number, a bigint, undefined (address error) or { data, response, delay }`));
+      return;
+    }
     let data: Uint8Array | number | bigint | undefined;
     let response: number = RpResp.OK;
     let delay = 0n;
@@ -183,6 +188,11 @@ export class MemoryTarget implements RpChannelHandler {
   }
 
   private answerWrite(req: RpWriteRequest, reply: MemoryWriteReply, session: RpSession): void {
+    const problem = unsupportedWriteReply(reply);
+    if (problem !== undefined) {
+      session.handlerFailed(req, this, new Error(`the model answered a WRITE with ${problem}: a WRITE handler returns nothing, an RpResp code or { response, delay }`));
+      return;
+    }
     // QEMU's memory slave answers even posted writes (flags 0x6); a peer does not (§11.4).
     if ((req.flags & RpFlag.POSTED) !== 0 && session.role === 'peer') return;
     let response: number = RpResp.OK;
@@ -194,4 +204,39 @@ export class MemoryTarget implements RpChannelHandler {
     }
     session.respond(writeResponse(req, response, req.timestamp + delay));
   }
+}
+
+/** Describes a value a model should not have answered with (so it is not taken as 0). */
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
+  if (typeof v === 'object') return `an object with ${Object.keys(v).length > 0 ? `keys ${Object.keys(v).slice(0, 4).join(', ')}` : 'no keys'}`;
+  return `${typeof v === 'number' ? 'the number' : 'a'} ${typeof v === 'number' ? String(v) : typeof v}`;
+}
+
+const isCode = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xff);
+const isDelay = (v: unknown): boolean => v === undefined || (typeof v === 'bigint' && v >= 0n);
+const isValue = (v: unknown): boolean => v instanceof Uint8Array || typeof v === 'bigint' || (typeof v === 'number' && Number.isFinite(v));
+
+/** Why a READ answer is not one of the documented shapes; undefined when it is. */
+function unsupportedReadReply(r: unknown): string | undefined {
+  if (r === undefined || isValue(r)) return undefined;
+  if (typeof r === 'object' && r !== null && !Array.isArray(r)) {
+    const o = r as { data?: unknown; response?: unknown; delay?: unknown };
+    const extra = Object.keys(o).filter((k) => k !== 'data' && k !== 'response' && k !== 'delay');
+    if (extra.length === 0 && (o.data === undefined || isValue(o.data)) && isCode(o.response) && isDelay(o.delay)) return undefined;
+  }
+  return describeValue(r);
+}
+
+/** Why a WRITE answer is not one of the documented shapes; undefined when it is. */
+function unsupportedWriteReply(r: unknown): string | undefined {
+  if (r === undefined || isCode(r)) return undefined;
+  if (typeof r === 'object' && r !== null && !Array.isArray(r)) {
+    const o = r as { response?: unknown; delay?: unknown; data?: unknown };
+    // `data: undefined` is allowed: one reply shape can serve both directions (tlm.ts).
+    const extra = Object.keys(o).filter((k) => k !== 'response' && k !== 'delay' && !(k === 'data' && o.data === undefined));
+    if (extra.length === 0 && isCode(o.response) && isDelay(o.delay)) return undefined;
+  }
+  return describeValue(r);
 }

@@ -1,0 +1,129 @@
+/**
+ * What the models of one adaptor need to know about the tree, as plain data: which device
+ * each model serves, on which channel, its windows, and its `cosim,*` options with the
+ * references in them already resolved. It is made from the hardware graph where the tree
+ * lives (the supervisor) and crosses into the thread that runs the models, which never sees
+ * the tree itself; a problem found there names the device and option, and the supervisor
+ * locates it in the tree.
+ */
+import type { Node, Property } from '../dts/tree.js';
+import { dataCell } from '../dts/tree.js';
+import type { Instance } from '../graph/instance.js';
+import type { Adaptor, RpDevice, RpKind } from '../graph/remote-port.js';
+import type { ModelWindow } from './api.js';
+
+/** The node a `<&node …>` option points at, as the models' side needs it. */
+export interface OptionTarget {
+  path: string;
+  /** The RP device kind of that node, if it is an RP device. */
+  kind?: RpKind;
+  /** Its channel on this adaptor, if it is bound to this adaptor. */
+  channel?: number;
+  /** `num-gpios` of a gpio (QEMU's default 16 otherwise). */
+  lines?: number;
+}
+
+export interface OptionValue {
+  /** The property name without `cosim,`. */
+  name: string;
+  bytes: Uint8Array;
+  /** When the value is cells and the first one is a phandle: the node it names. */
+  target?: OptionTarget;
+}
+
+export interface DeviceBinding {
+  /** The device node's path, for every message. */
+  path: string;
+  /** The model spec: a built-in name or a module path (relative to the tree). */
+  model: string;
+  kind: RpKind;
+  type: string;
+  channel: number;
+  windows: ModelWindow[];
+  relative: boolean;
+  options: OptionValue[];
+}
+
+export interface AdaptorBinding {
+  /** The adaptor's QOM path. */
+  name: string;
+  /** The tree file, against which model modules and file options are resolved. */
+  treeFile: string;
+  devices: DeviceBinding[];
+}
+
+/** The model named for `device`: an override, else its `cosim,model` string. */
+export function modelNameOf(device: RpDevice, overrides?: ReadonlyMap<Node, string>): string | undefined {
+  const o = overrides?.get(device.node);
+  if (o !== undefined) return o;
+  const p = device.cosim.get('cosim,model');
+  return p ? stringOf(p.value.bytes) : undefined;
+}
+
+/** A NUL-terminated string value, or undefined. One place decides how options read strings. */
+export function stringOf(b: Uint8Array): string | undefined {
+  if (b.length === 0 || b[b.length - 1] !== 0) return undefined;
+  return Buffer.from(b.subarray(0, b.length - 1)).toString('utf8');
+}
+
+/** A one-cell or two-cell (64-bit) number value, or undefined. */
+export function numberOf(b: Uint8Array): bigint | undefined {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length === 4) return BigInt(view.getUint32(0));
+  if (b.length === 8) return (BigInt(view.getUint32(0)) << 32n) | BigInt(view.getUint32(4));
+  return undefined;
+}
+
+export interface HostedDevice {
+  device: RpDevice;
+  channel: number;
+  model: string;
+}
+
+/** The adaptor's devices served by models, with the channel each uses on this adaptor. */
+export function modelledDevices(adaptor: Adaptor, overrides?: ReadonlyMap<Node, string>): HostedDevice[] {
+  const out: HostedDevice[] = [];
+  for (const [channel, use] of adaptor.channels) {
+    const model = modelNameOf(use.device, overrides);
+    if (model !== undefined && !out.some((d) => d.device === use.device)) out.push({ device: use.device, channel, model });
+  }
+  return out;
+}
+
+/** The plain description of an adaptor's models (see the top of this file). */
+export function describeAdaptor(instance: Instance, adaptor: Adaptor, overrides?: ReadonlyMap<Node, string>): AdaptorBinding {
+  const channelOn = (dev: RpDevice): number | undefined => adaptor.uses.find((u) => u.device === dev)?.channel;
+  const targetOf = (p: Property): Pick<OptionValue, 'target'> => {
+    const v = p.value;
+    if (v.bytes.length < 4 || v.bytes.length % 4 !== 0) return {};
+    const node = instance.phandles.get(dataCell(v, 0));
+    if (!node) return {};
+    const dev = instance.deviceOf.get(node);
+    return { target: { path: node.path, kind: dev?.kind, channel: dev ? channelOn(dev) : undefined, lines: dev?.kind === 'gpio' ? (dev.numGpios ?? 16) : undefined } };
+  };
+  return {
+    name: adaptor.qomPath,
+    treeFile: instance.file,
+    devices: modelledDevices(adaptor, overrides).map(({ device, channel, model }) => ({
+      path: device.node.path,
+      model,
+      kind: device.kind,
+      type: device.type,
+      channel,
+      windows: instance.address.regions.filter((r) => r.device === device && r.kind === 'rp-window').map((r) => ({ base: r.base ?? r.offset, size: r.size })),
+      relative: device.relative === true,
+      options: [...device.cosim.entries()]
+        .filter(([name]) => name !== 'cosim,model')
+        .map(([name, p]) => ({ name: name.slice('cosim,'.length), bytes: Uint8Array.from(p.value.bytes), ...targetOf(p) })),
+    })),
+  };
+}
+
+/** The property a models'-side problem with `option` of `devicePath` is located at. */
+export function optionProperty(instance: Instance, devicePath: string, option: string | undefined): { node: Node; prop?: Property } | undefined {
+  const node = instance.nodes.find((n) => n.path === devicePath);
+  if (!node) return undefined;
+  const device = instance.deviceOf.get(node);
+  const prop = (option !== undefined ? device?.cosim.get(`cosim,${option}`) : undefined) ?? device?.cosim.get('cosim,model');
+  return { node, prop };
+}

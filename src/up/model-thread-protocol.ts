@@ -1,0 +1,91 @@
+/**
+ * What the supervisor and a models' thread (model-worker.ts) say to each other, and the
+ * pulse they share: a few numbers in shared memory the models' thread writes and the
+ * supervisor reads without asking — so that a thread stuck in a model's synchronous loop,
+ * which answers no message, can still be named with what it was doing.
+ */
+import type { AdaptorBinding } from '../models/binding.js';
+
+/** How often the models' thread beats (ms). */
+export const BEAT_MS = 100;
+
+export interface ModelThreadData {
+  binding: AdaptorBinding;
+  scratchDir: string;
+  /** The Remote Port socket to listen on. */
+  socket: string;
+  /** No earlier adaptor's model took the keyboard: a model here may. */
+  mayTakeKeyboard: boolean;
+  /** The shared memory of `Pulse`. */
+  pulse: SharedArrayBuffer;
+}
+
+export interface WaitingAccess {
+  dev: number;
+  command: 'read' | 'write';
+  addr: bigint;
+  len: number;
+  /** When it arrived, ms since the epoch. */
+  since: number;
+}
+
+export type ToSupervisor =
+  | { t: 'listening'; keyboard: string | undefined }
+  | { t: 'binding-error'; message: string; devicePath: string; option?: string }
+  | { t: 'listen-error'; message: string }
+  | { t: 'hello' }
+  | { t: 'session-end'; reason: string; error?: string }
+  | { t: 'console'; text: string }
+  | { t: 'log'; source: string; message: string }
+  | { t: 'waiting'; list: WaitingAccess[] }
+  | { t: 'crash'; what: string; message: string; stack?: string; devices: string[] }
+  | { t: 'exit-called'; code: number; stack?: string; devices: string[] }
+  | { t: 'closed' };
+
+export type ToModels = { t: 'input'; bytes: Uint8Array } | { t: 'poll' } | { t: 'close' };
+
+const BEAT = 0;
+const DISPATCHED_AT = 1;
+const DEV = 2;
+const LEN = 3;
+const IS_WRITE = 4;
+
+/**
+ * The shared pulse: when the models' thread last ran its event loop, and the last READ or
+ * WRITE it handed to a model. A beat older than the last dispatch means the thread has been
+ * inside (or after) that access ever since.
+ */
+export class Pulse {
+  private readonly nums: Float64Array;
+  private readonly addr: BigUint64Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(48)) {
+    this.nums = new Float64Array(buffer, 0, 5);
+    this.addr = new BigUint64Array(buffer, 40, 1);
+  }
+
+  beat(): void {
+    this.nums[BEAT] = Date.now();
+  }
+
+  dispatched(w: { dev: number; command: 'read' | 'write'; addr: bigint; len: number }): void {
+    const n = this.nums;
+    n[DISPATCHED_AT] = Date.now();
+    n[DEV] = w.dev;
+    n[LEN] = w.len;
+    n[IS_WRITE] = w.command === 'write' ? 1 : 0;
+    this.addr[0] = w.addr;
+  }
+
+  /** Milliseconds since the thread's event loop last ran. */
+  silentFor(now = Date.now()): number {
+    return now - this.nums[BEAT];
+  }
+
+  /** The access the thread has been in since its last beat, if that is where it stopped. */
+  stuckIn(): Omit<WaitingAccess, 'since'> | undefined {
+    const n = this.nums;
+    if (n[DISPATCHED_AT] === 0 || n[DISPATCHED_AT] < n[BEAT]) return undefined;
+    return { dev: n[DEV], command: n[IS_WRITE] === 1 ? 'write' : 'read', addr: this.addr[0], len: n[LEN] };
+  }
+}

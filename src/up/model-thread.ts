@@ -1,0 +1,203 @@
+/**
+ * The supervisor's handle on the thread that runs one adaptor's models (model-worker.ts).
+ *
+ * Why a worker thread per adaptor, not a child process: the socket to QEMU lives in the
+ * thread with the models, so an MMIO round trip crosses no thread at all; a thread starts in
+ * tens of milliseconds and shares cosim's installed modules; and `terminate()` stops it even
+ * inside an endless synchronous loop. What a model can still do to the whole process —
+ * exhaust its memory, kill it outright — is what any code run with the user's rights can do,
+ * and is why a tree's models are trusted like a Makefile (README).
+ */
+import { Worker } from 'node:worker_threads';
+import type { AdaptorBinding } from '../models/binding.js';
+import { distScript } from './processes.js';
+import { Pulse, type ModelThreadData, type ToModels, type ToSupervisor, type WaitingAccess } from './model-thread-protocol.js';
+
+/** How a models' thread failed: it crashed, a model exited, or the thread died otherwise. */
+export interface ModelFailure {
+  message: string;
+  stack?: string;
+}
+
+/** A model binding problem found in the thread: the supervisor locates it in the tree. */
+export class ModelThreadBindingError extends Error {
+  constructor(
+    message: string,
+    readonly devicePath: string,
+    readonly option?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ModelThreadOptions {
+  scratchDir: string;
+  socket: string;
+  mayTakeKeyboard: boolean;
+  console: (text: string) => void;
+  log: (source: string, message: string) => void;
+}
+
+/** How long a closing thread gets to close its session before it is terminated. */
+const CLOSE_GRACE_MS = 500;
+
+export class ModelThread {
+  private readonly worker: Worker;
+  private readonly pulse = new Pulse();
+  private polls: Array<(list: WaitingAccess[]) => void> = [];
+  private closing = false;
+  private exited = false;
+  private connectedNow = false;
+  private resolveFailure!: (f: ModelFailure) => void;
+  private resolveHello!: () => void;
+  private rejectHello!: (e: Error) => void;
+  private resolveEnded!: (e: { reason: string; error?: string }) => void;
+  private resolveClosed!: () => void;
+  /** The path of the model that took the keyboard, if one here did. */
+  keyboard: string | undefined;
+  /** Resolves if the thread fails (never once it is being closed). */
+  readonly failure = new Promise<ModelFailure>((r) => (this.resolveFailure = r));
+  /** Resolves once QEMU connected and HELLO was exchanged; rejects if the session failed first. */
+  readonly hello = new Promise<void>((res, rej) => ((this.resolveHello = res), (this.rejectHello = rej)));
+  /** Resolves when the session ends. */
+  readonly ended = new Promise<{ reason: string; error?: string }>((r) => (this.resolveEnded = r));
+  private readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
+
+  private constructor(
+    readonly binding: AdaptorBinding,
+    private readonly opts: ModelThreadOptions,
+    onReady: (e?: Error) => void,
+  ) {
+    this.hello.catch(() => {});
+    const data: ModelThreadData = { binding, scratchDir: opts.scratchDir, socket: opts.socket, mayTakeKeyboard: opts.mayTakeKeyboard, pulse: this.pulse.buffer };
+    this.worker = new Worker(distScript('up/model-worker.js'), { workerData: data, stdout: false, stderr: false });
+    this.worker.on('message', (m: ToSupervisor) => this.onMessage(m, onReady));
+    this.worker.on('error', (e) => this.fail({ message: `the models' thread failed: ${e.message}`, stack: e.stack }, onReady));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.resolveClosed();
+      this.fail({ message: `the models' thread ended unexpectedly (code ${code})` }, onReady);
+    });
+  }
+
+  /** Starts the thread; resolves once every model is bound and the socket listens. */
+  static start(binding: AdaptorBinding, opts: ModelThreadOptions): Promise<ModelThread> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const t: ModelThread = new ModelThread(binding, opts, (e) => {
+        if (settled) return;
+        settled = true;
+        if (e) void t.close().then(() => reject(e));
+        else resolve(t);
+      });
+    });
+  }
+
+  get name(): string {
+    return this.binding.name;
+  }
+
+  get isConnected(): boolean {
+    return this.connectedNow;
+  }
+
+  /** Keyboard input for the model that took it. */
+  type(bytes: Uint8Array): void {
+    this.send({ t: 'input', bytes });
+  }
+
+  /** Milliseconds the thread's event loop has not run: a model holding on to the CPU. */
+  silentFor(): number {
+    return this.pulse.silentFor();
+  }
+
+  /** The access a silent thread is stuck in, if it is in one. */
+  stuckIn(): ReturnType<Pulse['stuckIn']> {
+    return this.pulse.stuckIn();
+  }
+
+  /** QEMU's accesses the models have not answered yet (undefined: the thread did not answer in time). */
+  waitingOnUs(timeoutMs: number): Promise<WaitingAccess[] | undefined> {
+    if (this.exited) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      this.polls.push((list) => {
+        clearTimeout(timer);
+        resolve(list);
+      });
+      this.send({ t: 'poll' });
+    });
+  }
+
+  /** Closes the session and ends the thread (terminated if it does not close in time). */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    this.closing = true;
+    this.send({ t: 'close' });
+    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_GRACE_MS);
+    const closedOrExited = await Promise.race([new Promise<'closed'>((r) => this.closedMessage.push(() => r('closed'))), this.closed.then(() => 'exited' as const)]);
+    clearTimeout(timer);
+    if (closedOrExited === 'closed') await this.worker.terminate();
+  }
+
+  private readonly closedMessage: Array<() => void> = [];
+
+  private send(m: ToModels): void {
+    if (!this.exited) this.worker.postMessage(m);
+  }
+
+  private fail(f: ModelFailure, onReady: (e?: Error) => void): void {
+    onReady(new Error(f.message));
+    this.rejectHello(new Error(f.message));
+    if (!this.closing) this.resolveFailure(f);
+  }
+
+  private onMessage(m: ToSupervisor, onReady: (e?: Error) => void): void {
+    switch (m.t) {
+      case 'listening':
+        this.keyboard = m.keyboard;
+        onReady();
+        break;
+      case 'binding-error':
+        onReady(new ModelThreadBindingError(m.message, m.devicePath, m.option));
+        break;
+      case 'listen-error':
+        onReady(new Error(m.message));
+        break;
+      case 'hello':
+        this.connectedNow = true;
+        this.resolveHello();
+        break;
+      case 'session-end':
+        this.connectedNow = false;
+        this.rejectHello(new Error(m.error ?? m.reason));
+        this.resolveEnded({ reason: m.reason, error: m.error });
+        break;
+      case 'console':
+        this.opts.console(m.text);
+        break;
+      case 'log':
+        this.opts.log(m.source, m.message);
+        break;
+      case 'waiting': {
+        const polls = this.polls;
+        this.polls = [];
+        for (const p of polls) p(m.list);
+        break;
+      }
+      case 'crash':
+        this.fail({ message: `${describe(m.devices)} ${m.what}: ${m.message}`, stack: m.stack }, onReady);
+        break;
+      case 'exit-called':
+        this.fail({ message: `${describe(m.devices)} called process.exit(${m.code}), which would end cosim; a model ends the simulation through the guest, or fails by throwing`, stack: m.stack }, onReady);
+        break;
+      case 'closed':
+        for (const c of this.closedMessage.splice(0)) c();
+        break;
+    }
+  }
+}
+
+function describe(devices: string[]): string {
+  return devices.length === 1 ? `the model of ${devices[0]}` : `a model of ${devices.join(' or ')}`;
+}

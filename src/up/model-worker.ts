@@ -1,0 +1,108 @@
+/**
+ * The thread that runs the TypeScript models of one adaptor under `cosim up`, away from the
+ * supervisor's thread: whatever a model does — loop forever, throw from a timer, reject a
+ * promise nobody awaits, call process.exit — the supervisor keeps its watchdog, its signal
+ * handlers and its teardown. The adaptor's socket lives here too, so QEMU's accesses reach
+ * the models without crossing threads; only console text, logs, keyboard input and
+ * supervision messages do (see model-thread.ts for the other side and the messages).
+ */
+import * as path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ConsoleInput } from '../models/console-input.js';
+import { hostBinding, ModelBindingError } from '../models/host.js';
+import type { RpPeer } from '../rp/index.js';
+import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
+
+const data = workerData as ModelThreadData;
+const port = parentPort!;
+const post = (m: ToSupervisor): void => port.postMessage(m);
+const pulse = new Pulse(data.pulse);
+
+// Stacks of user modules point at their own .ts lines (load.ts bundles with a source map).
+process.setSourceMapsEnabled(true);
+
+/** The devices a stack points into (their model module's file), else every device here. */
+function culprits(stack: string | undefined): string[] {
+  const treeDir = path.dirname(data.binding.treeFile);
+  const named = data.binding.devices.filter((d) => /[./]/.test(d.model) && stack?.includes(path.resolve(treeDir, d.model)));
+  return (named.length > 0 ? named : data.binding.devices).map((d) => `${d.path} (model ${d.model})`);
+}
+
+function crashed(what: string, e: unknown): void {
+  const err = e instanceof Error ? e : undefined;
+  post({ t: 'crash', what, message: err ? err.message : String(e), stack: err?.stack, devices: culprits(err?.stack) });
+}
+
+process.on('uncaughtException', (e) => {
+  crashed('threw an uncaught exception', e);
+  realExit(70);
+});
+process.on('unhandledRejection', (e) => {
+  crashed('left a promise rejection unhandled', e);
+  realExit(70);
+});
+// process.exit() in a model ends only this thread; say who called it, so that a model's
+// exit is never taken for the guest's status.
+const realExit = process.exit.bind(process);
+process.exit = ((code?: number | string | null) => {
+  const stack = new Error('process.exit').stack;
+  post({ t: 'exit-called', code: code === undefined || code === null ? 0 : Number(code), stack, devices: culprits(stack) });
+  realExit(code ?? undefined);
+}) as typeof process.exit;
+
+setInterval(() => pulse.beat(), BEAT_MS).unref();
+pulse.beat();
+
+const input = new ConsoleInput();
+let peer: RpPeer | undefined;
+
+async function start(): Promise<void> {
+  try {
+    peer = await hostBinding(data.binding, {
+      console: (text) => post({ t: 'console', text }),
+      input: data.mayTakeKeyboard ? input : undefined,
+      log: (source, message) => post({ t: 'log', source, message }),
+      scratchDir: data.scratchDir,
+      onDispatch: (w) => pulse.dispatched(w),
+    });
+  } catch (e) {
+    if (e instanceof ModelBindingError) post({ t: 'binding-error', message: e.message, devicePath: e.devicePath, option: e.option });
+    else crashed('failed to start', e);
+    return;
+  }
+  try {
+    await peer.listen(`unix:${data.socket}`);
+  } catch (e) {
+    post({ t: 'listen-error', message: (e as Error).message });
+    return;
+  }
+  post({ t: 'listening', keyboard: input.owner });
+  const p = peer;
+  try {
+    const session = await p.connected();
+    await session.hello();
+    post({ t: 'hello' });
+    const end = await session.ended;
+    post({ t: 'session-end', reason: end.reason, error: end.error?.message });
+  } catch (e) {
+    post({ t: 'session-end', reason: 'error', error: (e as Error).message });
+  }
+}
+
+port.on('message', (m: ToModels) => {
+  switch (m.t) {
+    case 'input':
+      input.deliver(m.bytes);
+      break;
+    case 'poll': {
+      const waiting = peer?.isConnected ? peer.session().waitingOnUs : [];
+      post({ t: 'waiting', list: waiting.map((w) => ({ dev: w.dev, command: w.command, addr: w.addr, len: w.len, since: performance.timeOrigin + w.since })) });
+      break;
+    }
+    case 'close':
+      void (peer?.close() ?? Promise.resolve()).catch(() => {}).then(() => post({ t: 'closed' }));
+      break;
+  }
+});
+
+void start();
