@@ -217,27 +217,7 @@ export class MachinePath {
 
   /** Makes the directory (and, when given, its missing parents), each private and recorded. */
   private create(given: boolean): void {
-    const missing: string[] = [];
-    let existing = this.dir;
-    while (!fs.existsSync(existing)) {
-      missing.unshift(existing);
-      const parent = path.dirname(existing);
-      if (parent === existing) break;
-      existing = parent;
-    }
-    if (!given && missing.length > 1) throw new MachinePathError(`cannot create the machine path ${this.dir}: ${path.dirname(this.dir)} does not exist`);
-    // Checked before mkdir: Node's recursive mkdir spins forever under /proc.
-    if (!fs.statSync(existing).isDirectory()) throw new MachinePathError(`cannot create the machine path ${this.dir}: ${existing} is not a directory`);
-    const pseudo = pseudoFileSystem(existing);
-    if (pseudo) throw new MachinePathError(`cannot create the machine path ${this.dir}: ${existing} is on the kernel's ${pseudo} file system`);
-    for (const d of missing) {
-      try {
-        fs.mkdirSync(d, { mode: 0o700 });
-      } catch (e) {
-        throw new MachinePathError(`cannot create the machine path ${this.dir}: mkdir ${d}: ${errorText(e)}`);
-      }
-      this.record('dir', d);
-    }
+    makePrivateDirectory(this.dir, { parents: given, made: (d) => this.record('dir', d) });
   }
 
   private lock(boards: string[]): void {
@@ -274,6 +254,34 @@ export class MachinePath {
     if (stale.length > 0) {
       throw new MachinePathError(`the machine path ${this.dir} holds files of another run (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}): QEMU would reuse them (spec §5). Remove them or choose another path.`);
     }
+  }
+}
+
+/**
+ * Makes `dir` (and with `parents` its missing parents) one directory at a time, mode 0700,
+ * telling `made` of each. The nearest existing ancestor is checked first: Node's recursive
+ * mkdir spins forever under /proc, and nothing of ours belongs on a kernel file system.
+ */
+export function makePrivateDirectory(dir: string, opts: { parents: boolean; made?: (dir: string) => void }): void {
+  const missing: string[] = [];
+  let existing = dir;
+  while (!fs.existsSync(existing)) {
+    missing.unshift(existing);
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  if (!opts.parents && missing.length > 1) throw new MachinePathError(`cannot create the machine path ${dir}: ${path.dirname(dir)} does not exist`);
+  if (!fs.statSync(existing).isDirectory()) throw new MachinePathError(`cannot create the machine path ${dir}: ${existing} is not a directory`);
+  const pseudo = pseudoFileSystem(existing);
+  if (pseudo) throw new MachinePathError(`cannot create the machine path ${dir}: ${existing} is on the kernel's ${pseudo} file system`);
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      throw new MachinePathError(`cannot create the machine path ${dir}: mkdir ${d}: ${errorText(e)}`);
+    }
+    opts.made?.(d);
   }
 }
 

@@ -77,6 +77,10 @@ describe('cosim qemu-args', () => {
     expect(dtb.includes(Buffer.from('cosim,'))).toBe(false);
     expect(dtb.includes(Buffer.from('remote-port'))).toBe(true);
     expect((fs.statSync(mp).mode & 0o777).toString(8)).toBe('700');
+    // Under /proc it stops at once with a message (Node's recursive mkdir would spin forever there).
+    const proc = cosim(['qemu-args', path.join(t.dir, 'b.dts'), '--machine-path', '/proc/cosim-test/mp', '--write-dtb'], { env: NO_QEMU, timeout: 10_000 });
+    expect(proc.code).toBe(2);
+    expect(proc.stderr).toContain("/proc is on the kernel's proc file system");
   });
 
   it('refuses --qemu pointing nowhere, with exit 2', () => {

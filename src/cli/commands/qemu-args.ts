@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, Flags } from '@oclif/core';
@@ -7,6 +6,8 @@ import { hardwareDtb } from '../../qemu/hw-dtb.js';
 import { planQemu } from '../../qemu/plan.js';
 import { ATTACHED_VALUE_FLAGS, loadForView, platformFlags } from '../platform-flags.js';
 import { MAX_ICOUNT_SHIFT, qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
+import { makePrivateDirectory, MachinePathError } from '../../up/machine-path.js';
+import { writeOutput } from '../output.js';
 import { normalizeArgv, usageError } from '../shared.js';
 
 export default class QemuArgs extends Command {
@@ -41,8 +42,13 @@ Without --machine-path the directory is /tmp/cosim-<board>.`;
       process.stdout.write(formatCommand(c.binary, c.args) + '\n');
     }
     if (flags['write-dtb']) {
-      fs.mkdirSync(platform.machinePath, { recursive: true, mode: 0o700 });
-      for (const c of commands) fs.writeFileSync(c.hwDtb, hardwareDtb(c.instance.info));
+      try {
+        makePrivateDirectory(platform.machinePath, { parents: true });
+      } catch (e) {
+        if (!(e instanceof MachinePathError)) throw e;
+        usageError(this, e.message);
+      }
+      for (const c of commands) writeOutput(this, c.hwDtb, hardwareDtb(c.instance.info));
     }
   }
 }
