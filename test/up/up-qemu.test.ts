@@ -70,11 +70,11 @@ describe.skipIf(why !== undefined)(`cosim up on Xilinx QEMU${why ? ` (skipped: $
 
   it('an external peer that never connects: start-up fails naming the socket, exit 3', () => {
     const mp = machinePath();
-    const r = cosim(['up', '-q', BOARD, '--firmware', FIRMWARE, '--machine-path', mp, '--start-timeout', '2', '--peer', 'cosim=sleep 32'], { env: { COSIM_QEMU: QEMU } });
+    const r = cosim(['up', '-q', BOARD, '--firmware', FIRMWARE, '--machine-path', mp, '--start-timeout', '2', '--peer', 'cosim=sleep 32.417'], { env: { COSIM_QEMU: QEMU } });
     expect(r.stderr).toContain(`the external peer for /cosim did not create ${mp}/qemu-rport-_cosim within 2 s`);
     expect(r.code).toBe(3);
     expectClean(mp);
-    expect(leftovers('sleep 32')).toEqual([]);
+    expect(leftovers('sleep 32.417')).toEqual([]);
   });
 
   it('Ctrl-C while QEMU runs: exit 130, everything stopped', async () => {

@@ -132,11 +132,11 @@ describe('cosim up with a stand-in QEMU', () => {
 
   it('an external peer that never opens its socket fails start-up with exit 3, naming the socket', () => {
     const mp = machinePath();
-    const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--start-timeout', '1', '--peer', 'cosim=sleep 30']);
+    const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--start-timeout', '1', '--peer', 'cosim=sleep 30.417']);
     expect(r.stderr).toContain(`the external peer for /cosim did not create ${mp}/qemu-rport-_cosim within 1 s`);
     expect(r.code).toBe(3);
     expectClean(mp);
-    expect(leftovers('sleep 30')).toEqual([]);
+    expect(leftovers('sleep 30.417')).toEqual([]);
   });
 
   it('a crashing QEMU ends the run with exit 4 and its last words', () => {
@@ -162,7 +162,7 @@ describe('cosim up with a stand-in QEMU', () => {
 
   it('Ctrl-C during start-up stops everything with exit 130', async () => {
     const mp = machinePath();
-    const child = spawn(process.execPath, [BIN, 'up', '-q', BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--start-timeout', '30', '--peer', 'cosim=sleep 31'], { env: { ...process.env, COSIM_QEMU: '' } });
+    const child = spawn(process.execPath, [BIN, 'up', '-q', BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--start-timeout', '30', '--peer', 'cosim=sleep 31.417'], { env: { ...process.env, COSIM_QEMU: '' } });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     await new Promise((r) => setTimeout(r, 1500));
@@ -171,7 +171,7 @@ describe('cosim up with a stand-in QEMU', () => {
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     expect(code).toBe(130);
     expectClean(mp);
-    expect(leftovers('sleep 31')).toEqual([]);
+    expect(leftovers('sleep 31.417')).toEqual([]);
   });
 
   it('if cosim itself is killed, its reaper stops QEMU and the peers and removes the machine path', async () => {
