@@ -76,8 +76,9 @@ export interface RpConnectOptions {
 }
 
 /**
- * Listens on `endpoint`. A stale Unix socket file is replaced, as QEMU and the reference peer
- * do; any other kind of file at that path is an error (it is not ours to delete).
+ * Listens on `endpoint`. A stale Unix socket file (nobody accepts on it) is replaced, as QEMU
+ * and the reference peer do; a live one — another process listening — and any other kind of
+ * file at that path are errors: they are not ours to delete.
  */
 export async function listen(endpoint: RpEndpoint): Promise<RpListener> {
   const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: true });
@@ -247,7 +248,32 @@ function removeStaleSocket(p: string): void {
     return;
   }
   if (!st.isSocket()) throw new Error(`cannot listen on ${p}: it exists and is not a socket`);
+  if (isListening(p)) throw new Error(`cannot listen on ${p}: another process is listening there`);
   fs.rmSync(p, { force: true });
+}
+
+/** Flag of a listening socket in /proc/net/unix (__SO_ACCEPTCON). */
+const ACCEPTING = 0x10000;
+
+/**
+ * Whether some process listens on the Unix socket `p`, asked of the kernel's socket table
+ * rather than by connecting: a probe connection would be taken as the peer by a listener that
+ * accepts one connection, as QEMU's and ours do. Where the table cannot be read (not Linux),
+ * or the socket was bound under a shorter relative name, it counts as stale, as QEMU has it.
+ */
+function isListening(p: string): boolean {
+  let table: string;
+  try {
+    table = fs.readFileSync('/proc/net/unix', 'latin1');
+  } catch {
+    return false;
+  }
+  for (const line of table.split('\n')) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 8 && f.slice(7).join(' ') === p && (parseInt(f[3], 16) & ACCEPTING) !== 0) return true;
+  }
+  return false;
 }
 
 /**

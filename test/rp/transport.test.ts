@@ -118,6 +118,15 @@ describe('Unix sockets', () => {
     await roundTrip(mm);
   });
 
+  it('refuses to take over a live socket: another process listens there', async () => {
+    const d = dir();
+    const sock = path.join(d, 'live');
+    const first = await listen({ transport: 'unix', path: sock });
+    cleanups.push(() => first.close());
+    await expect(listen({ transport: 'unix', path: sock })).rejects.toThrow(`cannot listen on ${sock}: another process is listening there`);
+    expect(existsSync(sock)).toBe(true);
+  });
+
   it('refuses to replace something that is not a socket', async () => {
     const d = dir();
     await expect(listen({ transport: 'unix', path: d })).rejects.toThrow(/exists and is not a socket/);
