@@ -30,6 +30,7 @@ export interface WaitingAccess {
 }
 
 export type ToSupervisor =
+  | { t: 'loaded' }
   | { t: 'listening'; keyboard: string | undefined }
   | { t: 'binding-error'; message: string; devicePath: string; option?: string }
   | { t: 'listen-error'; message: string }
@@ -42,7 +43,7 @@ export type ToSupervisor =
   | { t: 'exit-called'; code: number; stack?: string; devices: string[] }
   | { t: 'closed' };
 
-export type ToModels = { t: 'input'; bytes: Uint8Array } | { t: 'poll' } | { t: 'close' };
+export type ToModels = { t: 'start'; data: ModelThreadData } | { t: 'input'; bytes: Uint8Array } | { t: 'poll' } | { t: 'close' };
 
 const BEAT = 0;
 const DISPATCHED_AT = 1;

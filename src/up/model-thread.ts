@@ -38,6 +38,25 @@ export interface ModelThreadOptions {
   log: (source: string, message: string) => void;
 }
 
+/**
+ * Threads started ahead of need (`prestartModelThreads`): a thread spends most of its start
+ * loading cosim's modules, which it can do on the other core while the supervisor compiles
+ * and checks the boards. One not taken costs nothing at exit (it is unref'd).
+ */
+const warm: Worker[] = [];
+
+function newWorker(): Worker {
+  const w = new Worker(distScript('up/model-worker.js'), { stdout: false, stderr: false });
+  w.on('error', () => {});
+  w.unref();
+  return w;
+}
+
+/** Starts `n` models' threads now, for the adaptors a run is about to have. */
+export function prestartModelThreads(n = 1): void {
+  for (let i = 0; i < n; i++) warm.push(newWorker());
+}
+
 /** How long a closing thread gets to close its session before it is terminated. */
 const CLOSE_GRACE_MS = 500;
 
@@ -70,7 +89,9 @@ export class ModelThread {
   ) {
     this.hello.catch(() => {});
     const data: ModelThreadData = { binding, scratchDir: opts.scratchDir, socket: opts.socket, mayTakeKeyboard: opts.mayTakeKeyboard, pulse: this.pulse.buffer };
-    this.worker = new Worker(distScript('up/model-worker.js'), { workerData: data, stdout: false, stderr: false });
+    this.worker = warm.shift() ?? newWorker();
+    this.worker.ref();
+    this.worker.postMessage({ t: 'start', data } satisfies ToModels);
     this.worker.on('message', (m: ToSupervisor) => this.onMessage(m, onReady));
     this.worker.on('error', (e) => this.fail({ message: `the models' thread failed: ${e.message}`, stack: e.stack }, onReady));
     this.worker.on('exit', (code) => {
@@ -190,6 +211,8 @@ export class ModelThread {
         break;
       case 'exit-called':
         this.fail({ message: `${describe(m.devices)} called process.exit(${m.code}), which would end cosim; a model ends the simulation through the guest, or fails by throwing`, stack: m.stack }, onReady);
+        break;
+      case 'loaded':
         break;
       case 'closed':
         for (const c of this.closedMessage.splice(0)) c();

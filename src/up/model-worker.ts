@@ -7,22 +7,24 @@
  * supervision messages do (see model-thread.ts for the other side and the messages).
  */
 import * as path from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { ConsoleInput } from '../models/console-input.js';
 import { hostBinding, ModelBindingError } from '../models/host.js';
 import type { RpPeer } from '../rp/index.js';
 import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
 
-const data = workerData as ModelThreadData;
+// The thread may be started before its adaptor is known (to load while the supervisor
+// compiles the boards): what it serves comes with the 'start' message.
+let data: ModelThreadData | undefined;
 const port = parentPort!;
 const post = (m: ToSupervisor): void => port.postMessage(m);
-const pulse = new Pulse(data.pulse);
 
 // Stacks of user modules point at their own .ts lines (load.ts bundles with a source map).
 process.setSourceMapsEnabled(true);
 
 /** The devices a stack points into (their model module's file), else every device here. */
 function culprits(stack: string | undefined): string[] {
+  if (!data) return [];
   const treeDir = path.dirname(data.binding.treeFile);
   const named = data.binding.devices.filter((d) => /[./]/.test(d.model) && stack?.includes(path.resolve(treeDir, d.model)));
   return (named.length > 0 ? named : data.binding.devices).map((d) => `${d.path} (model ${d.model})`);
@@ -50,20 +52,22 @@ process.exit = ((code?: number | string | null) => {
   realExit(code ?? undefined);
 }) as typeof process.exit;
 
-setInterval(() => pulse.beat(), BEAT_MS).unref();
-pulse.beat();
 
 const input = new ConsoleInput();
 let peer: RpPeer | undefined;
 
-async function start(): Promise<void> {
+async function start(d: ModelThreadData): Promise<void> {
+  data = d;
+  const beats = new Pulse(d.pulse);
+  setInterval(() => beats.beat(), BEAT_MS).unref();
+  beats.beat();
   try {
-    peer = await hostBinding(data.binding, {
+    peer = await hostBinding(d.binding, {
       console: (text) => post({ t: 'console', text }),
-      input: data.mayTakeKeyboard ? input : undefined,
+      input: d.mayTakeKeyboard ? input : undefined,
       log: (source, message) => post({ t: 'log', source, message }),
-      scratchDir: data.scratchDir,
-      onDispatch: (w) => pulse.dispatched(w),
+      scratchDir: d.scratchDir,
+      onDispatch: (w) => beats.dispatched(w),
     });
   } catch (e) {
     if (e instanceof ModelBindingError) post({ t: 'binding-error', message: e.message, devicePath: e.devicePath, option: e.option });
@@ -71,7 +75,7 @@ async function start(): Promise<void> {
     return;
   }
   try {
-    await peer.listen(`unix:${data.socket}`);
+    await peer.listen(`unix:${d.socket}`);
   } catch (e) {
     post({ t: 'listen-error', message: (e as Error).message });
     return;
@@ -91,6 +95,9 @@ async function start(): Promise<void> {
 
 port.on('message', (m: ToModels) => {
   switch (m.t) {
+    case 'start':
+      void start(m.data);
+      break;
     case 'input':
       input.deliver(m.bytes);
       break;
@@ -105,4 +112,4 @@ port.on('message', (m: ToModels) => {
   }
 });
 
-void start();
+post({ t: 'loaded' });

@@ -22,7 +22,7 @@ import { resolveSpan } from '../dts/source.js';
 import type { Instance } from '../graph/instance.js';
 import { describeAdaptor, optionProperty } from '../models/binding.js';
 import { ModelThread, ModelThreadBindingError } from './model-thread.js';
-import type { Plan } from './plan.js';
+import type { PeerPlan, Plan } from './plan.js';
 import { ManagedProcess, Reaper } from './processes.js';
 import type { Console } from './console.js';
 import { attachKeyboard } from './keyboard.js';
@@ -137,28 +137,34 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     // Interrupted while probing: stop before starting anything.
     if (ending) return await report(ending);
 
-    // TypeScript peers listen first, each adaptor's models in a thread of their own.
-    for (const p of plan.peers) {
-      if (p.kind !== 'typescript' || ending) continue;
-      const binding = describeAdaptor(p.instance, p.adaptor, plan.modelOverrides);
-      try {
-        const thread = await ModelThread.start(binding, {
-          scratchDir: machine.scratchDir('models'),
-          socket: p.socket,
-          mayTakeKeyboard: keyboardModel === undefined,
-          console: (t) => con.console(t),
-          log: (src, m) => con.line(src, m),
-        });
-        running.peers.push(thread);
-        keyboardModel ??= thread.keyboard === undefined ? undefined : { thread, path: thread.keyboard };
-        void thread.failure.then((f) => endNow({ why: 'model-failure', name: thread.name, message: f.message, stack: f.stack }));
-      } catch (e) {
+    // TypeScript peers listen first, each adaptor's models in a thread of their own; the
+    // threads start together, and the first (in tree order) whose model asks gets the keyboard.
+    const tsPeers = plan.peers.filter((p): p is Extract<PeerPlan, { kind: 'typescript' }> => p.kind === 'typescript');
+    const starting = tsPeers.map((p) =>
+      ModelThread.start(describeAdaptor(p.instance, p.adaptor, plan.modelOverrides), {
+        scratchDir: machine!.scratchDir('models'),
+        socket: p.socket,
+        mayTakeKeyboard: true,
+        console: (t) => con.console(t),
+        log: (src, m) => con.line(src, m),
+      }),
+    );
+    const started = await Promise.allSettled(starting);
+    for (const r of started) if (r.status === 'fulfilled') running.peers.push(r.value);
+    for (const [i, p] of tsPeers.entries()) {
+      const r = started[i];
+      if (r.status === 'rejected') {
+        const e = r.reason as Error;
         if (e instanceof ModelThreadBindingError) return fail(locateBindingError(p.instance, e));
-        return fail(`peer ${p.adaptor.qomPath}: ${(e as Error).message}`, EXIT.peer);
+        return fail(`peer ${p.adaptor.qomPath}: ${e.message}`, EXIT.peer);
       }
+      const thread = r.value;
+      keyboardModel ??= thread.keyboard === undefined ? undefined : { thread, path: thread.keyboard };
+      void thread.failure.then((f) => endNow({ why: 'model-failure', name: thread.name, message: f.message, stack: f.stack }));
       if (p.devices.length === 0) con.warn(`nobody serves ${p.adaptor.qomPath}: no cosim,peer-command and no cosim,model on its devices, so QEMU's accesses on its channels get errors`);
       con.step(`peer ${p.adaptor.qomPath}: ${p.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening`);
     }
+    if (ending) return await report(ending);
 
     // From here on a model may hold its thread: the watchdog names it (QEMU's first access
     // can arrive in the same breath as its HELLO).

@@ -7,6 +7,7 @@ import { checkFiles } from '../../check/run.js';
 import { terminalConsole } from '../../up/console.js';
 import { describePlan, makePlan, PlanError } from '../../up/plan.js';
 import { freshMachinePathName } from '../../up/machine-path.js';
+import { prestartModelThreads } from '../../up/model-thread.js';
 import { runPlan } from '../../up/run.js';
 import { ATTACHED_VALUE_FLAGS, loadOptionsFrom, platformFlags } from '../platform-flags.js';
 import { MAX_ICOUNT_SHIFT, qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
@@ -61,6 +62,8 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     const machinePathGiven = flags['machine-path'] !== undefined;
     const machinePath = path.resolve(flags['machine-path'] ?? freshMachinePathName());
 
+    // A models' thread loads on the other core while this one compiles the boards.
+    if (!flags['dry-run']) prestartModelThreads();
     const checked = checkFiles(files, { ...load, machinePath });
     if (checked.errors > 0 || !checked.platform) {
       process.stderr.write(formatHuman(checked, files, { color: process.stderr.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length }));
