@@ -4,7 +4,7 @@
  */
 import type { Diagnostic, Severity } from '../dts/diagnostics.js';
 import { resolveSpan, type SourceSpan, type SpanLike } from '../dts/source.js';
-import { propLoc, type Node, type Property } from '../dts/tree.js';
+import { propLoc, shownPath, type Node, type Property } from '../dts/tree.js';
 import type { Instance } from '../graph/instance.js';
 import type { Platform } from '../graph/platform.js';
 
@@ -51,8 +51,9 @@ export interface CheckDiagnostic extends Diagnostic {
 /** Turns a finding into a diagnostic: code = rule id, message prefixed by the node path as dtc does. */
 export function toDiagnostic(rule: Rule, f: Finding, file: string | undefined): CheckDiagnostic {
   const span = resolveSpan(f.at) ?? (f.prop && propLoc(f.prop)) ?? f.node.loc;
-  const where = f.prop ? `${f.node.path}:${f.prop.name}` : f.node.path;
-  const d: CheckDiagnostic = { severity: rule.severity, code: rule.id, message: `${where}: ${f.message}`, path: f.node.path };
+  const path = shownPath(f.node); // (shortened for very deep nodes)
+  const where = f.prop ? `${path}:${f.prop.name}` : path;
+  const d: CheckDiagnostic = { severity: rule.severity, code: rule.id, message: `${where}: ${f.message}`, path };
   if (span) d.span = span;
   else if (file) d.file = file;
   if (f.hint) d.hint = f.hint;

@@ -4,7 +4,7 @@
  */
 import { Command, Flags } from '@oclif/core';
 import type { CompileOptions, CppMode } from '../dts/compile.js';
-import { diagnosticsToJson, formatDiagnostics, type Diagnostic } from '../dts/diagnostics.js';
+import { diagnosticsToJson, FatalDiagnostic, formatDiagnostics, type Diagnostic, type Diagnostics } from '../dts/diagnostics.js';
 import type { SourceRegistry } from '../dts/source.js';
 
 /**
@@ -69,4 +69,15 @@ export function printDiagnostics(list: Diagnostic[], sources: SourceRegistry | u
 export function usageError(cmd: Command, message: string): never {
   process.stderr.write(`error: ${message}\n`);
   return cmd.exit(2);
+}
+
+/** Runs a writer; its FatalDiagnostic (output too large for the format) becomes a diagnostic. */
+export function produceOutput<T>(diagnostics: Diagnostics, write: () => T): T | undefined {
+  try {
+    return write();
+  } catch (e) {
+    if (!(e instanceof FatalDiagnostic)) throw e;
+    diagnostics.add(e.diagnostic);
+    return undefined;
+  }
 }

@@ -5,7 +5,7 @@
  * These follow dtc's semantics exactly (which entries survive, in which order, which
  * labels move where), because the output must be byte-identical to dtc's.
  */
-import { addLabel, concatData, DataBuilder, Node, nodeByPath, newProperty, type Label, type Property } from './tree.js';
+import { addLabel, concatData, DataBuilder, Node, nodeByPath, newProperty, walk, walkAll, type Label, type Property } from './tree.js';
 import type { SpanLike } from './source.js';
 
 /**
@@ -27,8 +27,7 @@ export class LabelIndex {
 
   /** Notes every label of `node` and its descendants (after they were attached). */
   noteTree(node: Node): void {
-    for (const l of node.labels) this.note(l.name, node);
-    for (const c of node.children) this.noteTree(c);
+    for (const n of walkAll(node)) for (const l of n.labels) this.note(l.name, n);
   }
 
   names(): Iterable<string> {
@@ -92,8 +91,41 @@ export class TreeBuilder {
     this.labels.note(name, node);
   }
 
-  /** Folds `newNode` into `old`: labels, properties (replacing by name), children (recursively). */
+  /**
+   * Folds `newNode` into `old`: labels, properties (replacing by name), children (a
+   * child of the same name is folded in turn, before the next child is looked at, as in
+   * dtc's recursion). The folds under way are frames on a stack, not JS calls, so no
+   * depth of tree can overflow the call stack.
+   */
   mergeNodes(old: Node, newNode: Node): Node {
+    const stack = [this.beginMerge(old, newNode)];
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1];
+      if (f.next < f.children.length) {
+        const nc = f.children[f.next++];
+        nc.parent = null;
+        if (nc.deleted) {
+          const victim = f.old.children.find((c) => c.name === nc.name);
+          if (victim) deleteNode(victim);
+          nc.merged = true;
+          continue;
+        }
+        const oc = f.old.children.find((c) => c.name === nc.name);
+        if (oc) stack.push(this.beginMerge(oc, nc));
+        else f.old.addChild(nc);
+        continue;
+      }
+      f.newNode.props = [];
+      f.newNode.children = [];
+      f.newNode.merged = true;
+      f.old.addLocsOf(f.newNode);
+      stack.pop();
+    }
+    return old;
+  }
+
+  /** Folds labels and properties; the children are left to mergeNodes' loop. */
+  private beginMerge(old: Node, newNode: Node): { old: Node; newNode: Node; children: Node[]; next: number } {
     old.deleted = false;
     // dtc walks the new list head first and prepends each, so the order flips.
     for (const l of newNode.labels) this.addNodeLabel(old, l.name, l.loc);
@@ -112,24 +144,7 @@ export class TreeBuilder {
         op.where = np.where;
       } else old.addProp(np);
     }
-
-    for (const nc of newNode.children) {
-      nc.parent = null;
-      if (nc.deleted) {
-        const victim = old.children.find((c) => c.name === nc.name);
-        if (victim) deleteNode(victim);
-        nc.merged = true;
-        continue;
-      }
-      const oc = old.children.find((c) => c.name === nc.name);
-      if (oc) this.mergeNodes(oc, nc);
-      else old.addChild(nc);
-    }
-    newNode.props = [];
-    newNode.children = [];
-    newNode.merged = true;
-    old.addLocsOf(newNode);
-    return old;
+    return { old, newNode, children: newNode.children, next: 0 };
   }
 
   /** An overlay fragment for `&ref { … }` in a plugin: fragment@N { target…; __overlay__ { … } }. */
@@ -162,11 +177,14 @@ export function deleteProperty(p: Property): void {
   deleteLabels(p.labels);
 }
 
+/** Marks `node` and its live descendants deleted, with their properties and labels. */
 export function deleteNode(node: Node): void {
-  node.deleted = true;
-  for (const c of node.children) if (!c.deleted) deleteNode(c);
-  for (const p of node.props) if (!p.deleted) deleteProperty(p);
-  deleteLabels(node.labels);
+  // (Each node's own entries are marked whenever it is reached: the order is not seen.)
+  for (const n of walk(node)) {
+    n.deleted = true;
+    for (const p of n.props) if (!p.deleted) deleteProperty(p);
+    deleteLabels(n.labels);
+  }
 }
 
 function deleteLabels(labels: Label[]): void {

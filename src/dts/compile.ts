@@ -4,21 +4,20 @@
  * generate aliases (-A), __symbols__ (-@) and overlay fixups, and sort (-s).
  */
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { Diagnostics, FatalDiagnostic, type Diagnostic } from './diagnostics.js';
 import { TreeBuilder } from './build.js';
 import { isErrorCheck, runChecks } from './checks/index.js';
 import { readDtb } from './dtb-reader.js';
-import { FileAccess } from './files.js';
+import { FileAccess, formatSize, isFileProblem } from './files.js';
 import { DtsLexer } from './lexer.js';
 import { parseTokens } from './parser.js';
 import { PhandleAllocator, type PhandleFormat } from './phandles.js';
-import { preprocessFile } from './preprocessor/index.js';
+import { MAX_PREPROCESSED_CHARS, preprocessFile } from './preprocessor/index.js';
 import { SourceUnit } from './source-unit.js';
 import type { SourceRegistry } from './source.js';
 import { unresolvedReferences } from './unresolved.js';
 import { generateFixupsTree, generateLabelTree, generateLocalFixupsTree, sortTree, type RefResolver } from './symbols.js';
-import { dataCell, type DtInfo, type Node, nodeByPath } from './tree.js';
+import { dataCell, type DtInfo, type Node, nodeByPath, walkAll } from './tree.js';
 
 export const FDT_MAGIC_BYTES = [0xd0, 0x0d, 0xfe, 0xed];
 
@@ -71,6 +70,36 @@ export function isDtb(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && FDT_MAGIC_BYTES.every((b, i) => bytes[i] === b);
 }
 
+/**
+ * A file that is meant to be a DTB but lacks the magic: named `.dtb`/`.dtbo` (dtc too
+ * reads a `.dtb` as a blob whatever it holds), or starting with a near miss of the magic
+ * (three of its four bytes, or all four byte-swapped), which no DTS text does.
+ */
+function meantAsDtb(bytes: Uint8Array, input: string): boolean {
+  if (/\.dtbo?$/i.test(input)) return true;
+  let same = 0;
+  for (let i = 0; i < 4; i++) if (bytes[i] === FDT_MAGIC_BYTES[i]) same++;
+  return same >= 3 || swappedMagic(bytes);
+}
+
+function swappedMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && FDT_MAGIC_BYTES.every((b, i) => bytes[3 - i] === b);
+}
+
+/** dtb-bad-magic for a file meantAsDtb: what it starts with instead. */
+function badMagic(bytes: Uint8Array, input: string): Diagnostic {
+  const expected = FDT_MAGIC_BYTES.map(hex2).join('');
+  const message =
+    bytes.length < 4
+      ? `${input}: not a DTB: ${bytes.length === 0 ? 'the file is empty' : `only ${bytes.length} byte${bytes.length === 1 ? '' : 's'}`}, too short for the magic 0x${expected}`
+      : `${input}: not a DTB: bad magic 0x${[...bytes.subarray(0, 4)].map(hex2).join('')} (a DTB starts with 0x${expected})`;
+  return { severity: 'error', code: 'dtb-bad-magic', message, ...(swappedMagic(bytes) ? { hint: 'the magic is byte-swapped: the blob was written little-endian' } : {}) };
+}
+
+function hex2(b: number): string {
+  return b.toString(16).padStart(2, '0');
+}
+
 /** dtc's guess: the `reg` of the first child of /cpus, when it is one cell. */
 function guessBootCpuid(root: Node): number {
   const cpus = nodeByPath(root, '/cpus');
@@ -85,7 +114,11 @@ function runSystemCpp(input: string, opts: CompileOptions, diagnostics: Diagnost
   for (const d of opts.defines ?? []) args.push('-D', d);
   for (const u of opts.undefs ?? []) args.push('-U', u);
   args.push(input);
-  const r = spawnSync('cpp', args, { encoding: 'latin1', maxBuffer: 1 << 30 });
+  const r = spawnSync('cpp', args, { encoding: 'latin1', maxBuffer: MAX_PREPROCESSED_CHARS });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') {
+    diagnostics.error('input-too-large', `the host's cpp wrote more than the ${formatSize(MAX_PREPROCESSED_CHARS)} of preprocessed text cosim reads for ${input}`);
+    return undefined;
+  }
   if (r.error) {
     diagnostics.error('cpp-system-missing', `could not run the host's cpp: ${r.error.message}`, undefined, { hint: 'install gcc (cpp), or use --cpp builtin' });
     return undefined;
@@ -100,15 +133,14 @@ function runSystemCpp(input: string, opts: CompileOptions, diagnostics: Diagnost
 /** Reads the input as a DTS source unit, preprocessed as asked. */
 function readSource(input: string, inputBytes: Buffer, files: FileAccess, opts: CompileOptions, diagnostics: Diagnostics): SourceUnit | undefined {
   const mode = opts.cpp ?? 'builtin';
-  if (mode === 'none') {
-    const f = files.open(input, '');
-    return f && SourceUnit.forFile(f.text, f.name);
-  }
-  if (mode === 'system') {
-    const raw = files.open(input, '');
-    if (!raw) return undefined;
-    const text = runSystemCpp(input, opts, diagnostics);
-    return text === undefined ? undefined : SourceUnit.forFile(text, input);
+  if (mode !== 'builtin') {
+    // The input was read already (to tell DTS from DTB); large trees are tens of MB.
+    const text = inputBytes.toString('latin1');
+    files.sources.add(input, text);
+    files.read.push(input);
+    if (mode === 'none') return SourceUnit.forFile(text, input);
+    const out = runSystemCpp(input, opts, diagnostics);
+    return out === undefined ? undefined : SourceUnit.forFile(out, input);
   }
   const r = preprocessFile(input, {
     includeDirs: opts.includeDirs,
@@ -116,13 +148,9 @@ function readSource(input: string, inputBytes: Buffer, files: FileAccess, opts: 
     undefs: opts.undefs,
     sources: files.sources,
     readFile: (p) => {
-      // The input was read already (to tell DTS from DTB); large trees are tens of MB.
       if (p === input) return inputBytes.toString('latin1');
-      try {
-        return fs.readFileSync(p, 'latin1');
-      } catch {
-        return undefined;
-      }
+      const bytes = files.readSource(p);
+      return bytes === undefined || isFileProblem(bytes) ? bytes : bytes.toString('latin1');
     },
   });
   diagnostics.merge(r.diagnostics);
@@ -138,12 +166,11 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
   let inputFormat: 'dts' | 'dtb' = 'dts';
   const result = (info?: DtInfo, forced = false): CompileResult => ({ info, diagnostics: diagnostics.list, sources: files.sources, files: files.read, forced, inputFormat });
 
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(input);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    diagnostics.error('input-unreadable', `couldn't read "${input}": ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+  // Only a regular file of sane size is read: never a FIFO (it would block), a device
+  // such as /dev/zero (it never ends) or a directory.
+  const bytes = files.readSource(input) ?? { code: 'input-unreadable', reason: 'no such file' };
+  if (isFileProblem(bytes)) {
+    diagnostics.error(bytes.code, `couldn't read "${input}": ${bytes.reason}`);
     return result();
   }
 
@@ -151,11 +178,13 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
   let info: DtInfo | undefined;
   let labelsDistinct = false;
   try {
-    if (isDtb(bytes)) {
+    const dtb = isDtb(bytes);
+    if (dtb || meantAsDtb(bytes, input)) {
       inputFormat = 'dtb';
+      if (!dtb) throw new FatalDiagnostic(badMagic(bytes, input));
       info = readDtb(bytes, input, diagnostics);
       files.read.push(input);
-      for (const n of walkAllNodes(info.root)) for (const l of n.labels) builder.labels.note(l.name, n);
+      for (const n of walkAll(info.root)) for (const l of n.labels) builder.labels.note(l.name, n);
     } else {
       const unit = readSource(input, bytes, files, opts, diagnostics);
       if (!unit) {
@@ -169,7 +198,7 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
       const lexer = new DtsLexer({ files, diagnostics: scanned });
       const stream = lexer.stream(unit);
       try {
-        info = parseTokens(stream, { diagnostics: parsed, files, builder });
+        info = parseTokens(stream, { diagnostics: parsed, files, builder, name: unit.name });
         stream.finish();
       } finally {
         diagnostics.merge(scanned);
@@ -221,9 +250,4 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
   }
   if (opts.sort) sortTree(info);
   return result(info, forced);
-}
-
-function* walkAllNodes(n: Node): Iterable<Node> {
-  yield n;
-  for (const c of n.children) yield* walkAllNodes(c);
 }

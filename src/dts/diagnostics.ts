@@ -65,8 +65,12 @@ export function suggest(name: string, candidates: Iterable<string>): string | un
   const list = [...candidates];
   if (list.length === 0) return undefined;
   const best = closest(name, list);
-  const limit = Math.max(2, Math.floor(name.length / 3));
-  return distance(name, best) <= limit ? best : undefined;
+  return distance(name, best) <= suggestionDistance(name) ? best : undefined;
+}
+
+/** How far (in edits) a suggestion for `name` may be; a candidate whose length differs more never is one. */
+export function suggestionDistance(name: string): number {
+  return Math.max(2, Math.floor(name.length / 3));
 }
 
 export interface FormatOptions {

@@ -13,7 +13,7 @@
  * belong to the checks that run afterwards.
  */
 import { FatalDiagnostic, type Diagnostics } from './diagnostics.js';
-import { Data, type DtInfo, newData, newProperty, Node, type ReserveEntry } from './tree.js';
+import { Data, type DtInfo, MAX_NESTING_DEPTH, newData, newProperty, Node, type ReserveEntry } from './tree.js';
 import {
   FDT_BEGIN_NODE,
   FDT_END,
@@ -39,10 +39,10 @@ class BlobReader {
     this.dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   }
 
-  fail(offset: number, what: string): FatalDiagnostic {
+  fail(offset: number, what: string, code = 'dtb-malformed'): FatalDiagnostic {
     return new FatalDiagnostic({
       severity: 'error',
-      code: 'dtb-malformed',
+      code,
       message: `${this.fileName}: ${what} (at byte offset ${offset})`,
     });
   }
@@ -279,6 +279,7 @@ function readStructBlock(r: BlobReader, h: Header, diags: Diagnostics | undefine
         break;
       }
       case FDT_BEGIN_NODE: {
+        if (stack.length > MAX_NESTING_DEPTH) throw r.fail(at, `node nested more than ${MAX_NESTING_DEPTH} levels deep (the most cosim reads)`, 'dtb-nesting-too-deep');
         const child = openNode(top.flatName);
         top.node.addChild(child.node);
         stack.push(child);

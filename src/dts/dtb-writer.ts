@@ -23,6 +23,14 @@ export const FDT_V3_SIZE = 36;
 export const FDT_V17_SIZE = 40;
 
 export const DEFAULT_DTB_VERSION = 17;
+
+/** A blob's size is a 32-bit header field (dtc's limit too). */
+export const MAX_DTB_BYTES = 0xffffffff;
+
+/** Thrown for a blob that cannot be written: its size would not fit the header. */
+function dtbTooLarge(size: number): FatalDiagnostic {
+  return new FatalDiagnostic({ severity: 'error', code: 'dtb-too-large', message: `the DTB would be ${size} bytes, more than the ${MAX_DTB_BYTES} its 32-bit size field can say` });
+}
 const RESERVE_ENTRY_SIZE = 16;
 
 interface VersionLayout {
@@ -95,9 +103,10 @@ export class GrowableBytes {
   ensure(extra: number): void {
     const need = this.length + extra;
     if (need <= this.bytes.length) return;
+    if (need > MAX_DTB_BYTES) throw dtbTooLarge(need);
     let cap = this.bytes.length * 2;
     while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = new Uint8Array(Math.min(cap, MAX_DTB_BYTES));
     next.set(this.bytes.subarray(0, this.length));
     this.bytes = next;
   }
@@ -487,6 +496,7 @@ export function writeDtb(info: DtInfo, opts: DtbWriteOptions = {}): Uint8Array {
   const usedSize = stringsOff + strings.buf.length;
   const padLen = paddingLength(usedSize, opts);
   const totalSize = usedSize + padLen;
+  if (totalSize > MAX_DTB_BYTES) throw dtbTooLarge(totalSize);
 
   const blob = new Uint8Array(totalSize);
   const dv = new DataView(blob.buffer);

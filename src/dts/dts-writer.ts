@@ -13,6 +13,8 @@
  * Names and labels are emitted as they are held; readDtb decodes them one byte per
  * character, so a caller wanting dtc's exact bytes writes the text as latin1.
  */
+import { constants } from 'node:buffer';
+import { FatalDiagnostic } from './diagnostics.js';
 import type { Data, DtInfo, Label, Marker, MarkerKind, Node, Property } from './tree.js';
 
 type TypeKind = 'u8' | 'u16' | 'u32' | 'u64' | 'string';
@@ -68,20 +70,43 @@ const STRING_ESCAPES: ReadonlyMap<number, string> = new Map([
   [0, '\\0'],
 ]);
 
-/** A chunk that ends in its NUL, quoted; the NUL itself is not printed. */
+const ascii = new TextDecoder('latin1');
+
+/** Bytes that print as themselves in a string: printable ASCII but the quote and backslash. */
+function isPlain(c: number): boolean {
+  return c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c;
+}
+
+/**
+ * A chunk that ends in its NUL, quoted; the NUL itself is not printed. Runs of plain bytes
+ * are decoded whole: appended a character at a time, a long string (a `__symbols__` path
+ * in a deep tree) took some 30 bytes of memory per character.
+ */
 function stringChunk(b: Uint8Array, start: number, len: number): string {
   if (len <= 0) return '';
   let s = '"';
   const end = start + len - 1;
+  let run = start;
   for (let i = start; i < end; i++) {
     const c = b[i] ?? 0;
+    if (isPlain(c)) continue;
+    if (i > run) s += plainRun(b, run, i);
+    run = i + 1;
     const esc = STRING_ESCAPES.get(c);
     if (esc !== undefined) s += esc;
-    else if (c >= 0x20 && c <= 0x7e) s += String.fromCharCode(c);
     // dtc passes a signed char to a %x conversion, so high bytes come out sign-extended.
     else s += c >= 0x80 ? `\\xffffff${HEX2[c]}` : `\\x${HEX2[c]}`;
   }
+  if (end > run) s += plainRun(b, run, end);
   return s + '"';
+}
+
+/** Plain bytes [from, to) as text (all printable ASCII, so latin1 is exact). */
+function plainRun(b: Uint8Array, from: number, to: number): string {
+  if (to - from > 32) return ascii.decode(b.subarray(from, to));
+  let s = '';
+  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]);
+  return s;
 }
 
 function intChunk(b: Uint8Array, start: number, len: number, width: 1 | 2 | 4 | 8): string {
@@ -207,8 +232,23 @@ function openNodeText(node: Node, indent: string): string {
   return s;
 }
 
-/** The tree as dtc 1.6.1 prints it with `-O dts`. */
+/**
+ * The tree as dtc 1.6.1 prints it with `-O dts`. Throws FatalDiagnostic (`dts-output-too-large`)
+ * when the text would be longer than a JS string may be (buffer.constants.MAX_STRING_LENGTH,
+ * about 512 MiB): a tree nested tens of thousands deep is indented by that much, and a
+ * value prints at up to 10 characters a byte.
+ */
 export function writeDts(info: DtInfo): string {
+  try {
+    return dtsText(info);
+  } catch (e) {
+    // Nothing here recurses: a RangeError is a string grown past V8's limit.
+    if (e instanceof RangeError) throw tooLarge();
+    throw e;
+  }
+}
+
+function dtsText(info: DtInfo): string {
   const parts: string[] = ['/dts-v1/;\n\n'];
   for (const re of info.reserves) {
     parts.push(`${labelPrefix(re.labels)}/memreserve/\t0x${hex16(re.address)} 0x${hex16(re.size)};\n`);
@@ -234,4 +274,9 @@ export function writeDts(info: DtInfo): string {
     stack.pop();
   }
   return parts.join('');
+}
+
+function tooLarge(): FatalDiagnostic {
+  const mib = Math.floor(constants.MAX_STRING_LENGTH / 1048576);
+  return new FatalDiagnostic({ severity: 'error', code: 'dts-output-too-large', message: `the DTS text would be longer than ${mib} MiB, the most cosim can print` });
 }

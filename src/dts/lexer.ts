@@ -17,7 +17,7 @@ import type { SourceSpan } from './source.js';
 import { SourceUnit } from './source-unit.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
-import type { FileAccess } from './files.js';
+import { isFileProblem, problemText, type FileAccess } from './files.js';
 import { allocBytes, Data, newData, newProperty, type Marker, type Property } from './tree.js';
 import { offsetSpan } from './source.js';
 
@@ -893,6 +893,10 @@ export class DtsLexer implements TokenStream {
       return end;
     }
     const found = this.opts.files.open(name, unit.dir);
+    if (isFileProblem(found)) {
+      this.opts.diagnostics.error(found.code, `couldn't open "${name}": ${problemText(found, name)}`, nameSpan);
+      return end;
+    }
     if (!found) {
       this.opts.diagnostics.error('dts-include-not-found', `couldn't open "${name}": no such file`, nameSpan, {
         hint: `searched ${this.opts.files.searchedDirs(unit.dir).map((d) => `'${d}'`).join(', ')}`,

@@ -3,12 +3,12 @@
  * actions: the tree is built while parsing, because DTS is order-dependent — `&label { }`,
  * `/delete-node/ &x;` and `/omit-if-no-ref/` act on the tree as it stands at that point.
  */
-import { createTokenInstance, EmbeddedActionsParser, EOF, type IRecognitionException, type IToken } from 'chevrotain';
-import { Diagnostics, suggest } from './diagnostics.js';
+import { createTokenInstance, EmbeddedActionsParser, EOF, MismatchedTokenException, NoViableAltException, type IRecognitionException, type IToken, type TokenType } from 'chevrotain';
+import { Diagnostics, suggest, suggestionDistance } from './diagnostics.js';
 import { DeferredSpan, offsetSpan, resolveSpan, type LazySpan, type SourceSpan, type SpanLike } from './source.js';
 import { TreeBuilder, deleteNode } from './build.js';
-import { FileAccess } from './files.js';
-import { addLabel, Data, DataBuilder, type DtInfo, newData, newProperty, Node, type Property, type ReserveEntry, walk } from './tree.js';
+import { FileAccess, isFileProblem, problemText } from './files.js';
+import { addLabel, Data, DataBuilder, type DtInfo, MAX_NESTING_DEPTH, newData, newProperty, Node, PathIndex, type Property, type ReserveEntry } from './tree.js';
 import * as T from './tokens.js';
 import type { DtsToken } from './tokens.js';
 import type { CellArrayValue, TokenStream } from './lexer.js';
@@ -38,6 +38,8 @@ export interface ParseContext {
   diagnostics: Diagnostics;
   files: FileAccess;
   builder: TreeBuilder;
+  /** The input's name, where an input without a single token is reported. */
+  name?: string;
 }
 
 const span = (t: DtsToken): LazySpan => (t instanceof T.ScannedToken ? t : new DeferredSpan(t.unit, t.startOffset, t.endOffset! + 1));
@@ -77,6 +79,8 @@ class DtsParser extends EmbeddedActionsParser {
     this.input = [];
     this.source = source;
     this.terminated = false;
+    this.frames = []; // (a parse that failed leaves its open nodes behind)
+    this.tooDeep = false;
     this.refresh();
   }
 
@@ -124,9 +128,7 @@ class DtsParser extends EmbeddedActionsParser {
     const b = this.ctx.builder;
     let hint: string | undefined;
     if (r.ref.startsWith('/')) {
-      const paths: string[] = [];
-      for (const n of walk(root)) paths.push(n.path);
-      const s = suggest(r.ref, paths);
+      const s = suggest(r.ref, new PathIndex(root).near(r.ref.length, suggestionDistance(r.ref)));
       if (s) hint = `did you mean '&{${s}}'?`;
     } else {
       const live = [...b.labels.names()].filter((l) => b.labels.lookup(root, l));
@@ -300,6 +302,11 @@ class DtsParser extends EmbeddedActionsParser {
   }
 
   // nodedef: '{' proplist subnodes '}' ';'  (properties must come before subnodes)
+  //
+  // A child's body is read by this same loop, not by recursion: `name {` opens a frame
+  // for the child, `};` closes it (see itemAlts), and the loop ends at the `}` of the
+  // node it started with. Recursing took a dozen JS frames per level, so a tree some
+  // 550 levels deep overflowed the stack; the frames live on the heap instead.
   nodedef = this.RULE('nodedef', (): Node => {
     const open = this.CONSUME(T.LBrace) as DtsToken;
     if (!this.RECORDING_PHASE) {
@@ -307,11 +314,52 @@ class DtsParser extends EmbeddedActionsParser {
       n.loc = span(open);
       this.frames.push({ node: n, sawChild: false, prefix: [] });
     }
-    this.MANY(this.nodeItem);
+    this.MANY(this.body);
     this.CONSUME(T.RBrace);
     this.CONSUME5(T.Semi);
     return this.RECORDING_PHASE ? (undefined as unknown as Node) : this.frames.pop()!.node;
   });
+
+  /** Set once nodes nested past MAX_NESTING_DEPTH were reported (once is enough). */
+  private tooDeep = false;
+
+  /** Starts reading the body of child `name` (its `{` just read), below the current node. */
+  private openChild(name: DtsToken): void {
+    const child = new Node(name.value as string);
+    child.loc = span(name);
+    if (this.frames.length > MAX_NESTING_DEPTH && !this.tooDeep) {
+      this.tooDeep = true;
+      this.err('dts-nesting-too-deep', `node nested more than ${MAX_NESTING_DEPTH} levels deep (the most cosim reads)`, span(name));
+    }
+    this.frames.push({ node: child, sawChild: false, prefix: [] });
+  }
+
+  /** The `};` of a child: it joins its parent, with the labels written before its name. */
+  private closeChild(): void {
+    // Labels or /omit-if-no-ref/ right before `}` label nothing: a syntax error at the `}`.
+    if (this.frame.prefix.length !== 0) this.syntaxErrorAtNext();
+    const child = this.frames.pop()!.node;
+    this.addChild(child);
+  }
+
+  /** Fails the parse at the next token, as a token no rule expects does. */
+  private syntaxErrorAtNext(): never {
+    this.fail(new NoViableAltException('no rule expects this token here', this.LA(1), this.LA(0)));
+  }
+
+  /** Fails the parse at the next token, as a CONSUME of `expected` does. */
+  private mismatchAtNext(expected: TokenType): never {
+    const t = this.LA(1);
+    this.fail(new MismatchedTokenException(`Expecting token of type --> ${expected.name} <-- but found --> '${t.image}' <--`, t, this.LA(0)));
+  }
+
+  /**
+   * Records a syntax error and abandons the parse, as chevrotain does with its own (its
+   * SAVE_ERROR is not in its typings): parseTokens reports it like any other.
+   */
+  private fail(e: IRecognitionException & Error): never {
+    throw (this as unknown as { SAVE_ERROR(e: Error): Error }).SAVE_ERROR(e);
+  }
 
   /** One entry of a node body: labels and /omit-if-no-ref/, then a property or a child. */
   private nodeItem = (): void => {
@@ -321,6 +369,9 @@ class DtsParser extends EmbeddedActionsParser {
     this.OR2(this.itemAlts);
   };
 
+  /** The items of the node bodies being read; a `}` ends the loop only in the outermost. */
+  private body = { GATE: () => this.frames.length > 1 || this.LA(1).tokenType !== T.RBrace, DEF: this.nodeItem };
+
   private itemPrefix = (): void => {
     const t = this.OR(this.prefixAlts) as DtsToken;
     if (!this.RECORDING_PHASE) this.frame.prefix.push(t);
@@ -329,6 +380,14 @@ class DtsParser extends EmbeddedActionsParser {
   private prefixAlts = [{ ALT: () => this.CONSUME(T.Label) }, { ALT: () => this.CONSUME(T.OmitNoRef) }];
 
   private itemAlts = [
+    {
+      // The end of a child's body (the outermost node's is read by nodedef).
+      ALT: () => {
+        if (!this.RECORDING_PHASE) this.closeChild();
+        this.CONSUME(T.RBrace);
+        this.CONSUME6(T.Semi);
+      },
+    },
     {
       ALT: () => {
         const t = this.CONSUME(T.SimpleProp) as DtsToken;
@@ -384,12 +443,8 @@ class DtsParser extends EmbeddedActionsParser {
     {
       ALT: () => {
         const name = this.nameTok!;
-        const child = this.SUBRULE(this.nodedef);
-        if (!this.RECORDING_PHASE) {
-          child.name = name.value as string;
-          child.loc = span(name);
-          this.addChild(child);
-        }
+        this.CONSUME2(T.LBrace);
+        if (!this.RECORDING_PHASE) this.openChild(name);
       },
     },
     {
@@ -608,6 +663,10 @@ class DtsParser extends EmbeddedActionsParser {
       const found = this.ctx.files.locateBinary(name, file.unit.dir);
       const where = spanOf(kw, close);
       b.marker('none');
+      if (isFileProblem(found)) {
+        this.err(found.code, `couldn't open "${name}": ${problemText(found, name)}`, span(file));
+        return;
+      }
       if (!found) {
         this.err('dts-incbin-not-found', `couldn't open "${name}": no such file`, span(file), `searched ${this.ctx.files.searchedDirs(file.unit.dir).map((d) => `'${d}'`).join(', ')}`);
         return;
@@ -618,7 +677,9 @@ class DtsParser extends EmbeddedActionsParser {
         this.err('dts-incbin-range', `/incbin/ asks for ${want} bytes at offset ${off} of "${found.path}", which has only ${found.size} bytes`, where);
         return;
       }
-      b.bytes(this.ctx.files.readRange(found.path, Number(off), Number(want)));
+      const data = this.ctx.files.readRange(found.path, Number(off), Number(want));
+      if (isFileProblem(data)) this.err(data.code, `couldn't read "${found.path}": ${data.reason}`, where);
+      else b.bytes(data);
     });
   });
 
@@ -637,47 +698,98 @@ class DtsParser extends EmbeddedActionsParser {
           return { v: t.value as bigint, s: t, e: t };
         },
       },
-      {
-        ALT: () => {
-          const open = this.CONSUME(T.LParen) as DtsToken;
-          const x = this.SUBRULE(this.expr);
-          const close = this.CONSUME(T.RParen) as DtsToken;
-          return { v: x?.v, s: open, e: close };
-        },
-      },
+      { ALT: () => (this.RECORDING_PHASE ? this.recordParenthesized() : this.parenthesized()) },
     ]);
   });
 
-  expr = this.RULE('expr', (): Expr => {
-    const c = this.SUBRULE(this.logicalOr);
-    let out = c;
-    this.OPTION(() => {
-      this.CONSUME(T.Question);
-      const a = this.SUBRULE(this.expr);
-      this.CONSUME(T.Colon);
-      const b = this.SUBRULE2(this.expr);
-      out = this.ACTION(() => ({ v: c.v ? a.v : b.v, s: c.s, e: b.e }));
-    });
-    return out;
-  });
+  /** What the grammar recording needs of `( expr )`: that it starts with `(`. */
+  private recordParenthesized(): Expr {
+    const open = this.CONSUME(T.LParen) as DtsToken;
+    const close = this.CONSUME(T.RParen) as DtsToken;
+    return { v: 0n, s: open, e: close };
+  }
 
-  private binary(
-    name: string,
-    next: () => (() => Expr),
-    ops: Array<[typeof T.Plus, (a: bigint, b: bigint, l: Expr, r: Expr) => bigint]>,
-  ) {
-    return this.RULE(name, (): Expr => {
-      let acc = this.SUBRULE(next());
-      this.MANY(() => {
-        const op = this.OR(ops.map(([tt]) => ({ ALT: () => this.CONSUME(tt) }))) as DtsToken;
-        const rhs = this.SUBRULE2(next());
-        this.ACTION(() => {
-          const fn = ops.find(([tt]) => tt === op.tokenType)![1];
-          acc = { v: u64(fn(acc.v, rhs.v, acc, rhs)), s: acc.s, e: rhs.e };
-        });
-      });
-      return acc;
-    });
+  /**
+   * `( expr )` with dtc's expression grammar (C's binary operators and precedence, unary
+   * `-` `~` `!`, a right-associative `?:`), evaluated as it is read. An operator-precedence
+   * loop over explicit stacks, where a rule per precedence level took some fifty JS
+   * frames per parenthesis and a few hundred nested ones overflowed the stack (dtc reads
+   * thousands). Each operation is done when its right operand is complete, as the rules'
+   * actions did, and a syntax error is raised as chevrotain raised it, at the same token.
+   */
+  private parenthesized(): Expr {
+    const ops: Pending[] = [{ kind: 'paren', tok: this.take() }];
+    const vals: Expr[] = [];
+    let operandNext = true;
+    for (;;) {
+      const t = this.LA(1) as DtsToken;
+      const type = t.tokenType;
+      if (operandNext) {
+        if (type === T.Literal || type === T.CharLiteral) {
+          vals.push({ v: t.value as bigint, s: t, e: this.take() });
+          operandNext = false;
+        } else if (type === T.LParen) ops.push({ kind: 'paren', tok: this.take() });
+        else if (type === T.Minus || type === T.Tilde || type === T.Bang) ops.push({ kind: 'unary', tok: this.take() });
+        else this.syntaxErrorAtNext();
+        continue;
+      }
+      const op = this.binaryOps.get(type);
+      if (op) {
+        this.reduce(ops, vals, op.prec);
+        ops.push({ kind: 'binary', tok: this.take(), op });
+        operandNext = true;
+        continue;
+      }
+      // Anything else ends the operand: the operations in it are complete.
+      this.reduce(ops, vals, 0);
+      if (type === T.Question) {
+        this.take();
+        ops.push({ kind: 'question', cond: vals.pop()! });
+        operandNext = true;
+        continue;
+      }
+      // `?:` else-branches end too, and the innermost `(` or `?` must be closed here.
+      for (let top = ops[ops.length - 1]; top.kind === 'colon'; top = ops[ops.length - 1]) {
+        ops.pop();
+        const b = vals.pop()!;
+        vals.push({ v: top.cond.v ? top.then.v : b.v, s: top.cond.s, e: b.e });
+      }
+      const open = ops[ops.length - 1];
+      if (open.kind === 'question' && type === T.Colon) {
+        this.take();
+        ops[ops.length - 1] = { kind: 'colon', cond: open.cond, then: vals.pop()! };
+        operandNext = true;
+      } else if (open.kind === 'paren' && type === T.RParen) {
+        ops.pop();
+        const inner: Expr = { v: vals.pop()!.v, s: open.tok, e: this.take() };
+        if (ops.length === 0) return inner;
+        vals.push(inner);
+      } else this.mismatchAtNext(open.kind === 'paren' ? T.RParen : T.Colon);
+    }
+  }
+
+  /** Does the pending unary operations, and binary ones of precedence `minPrec` or more. */
+  private reduce(ops: Pending[], vals: Expr[], minPrec: number): void {
+    for (let top = ops[ops.length - 1]; ; top = ops[ops.length - 1]) {
+      if (top.kind === 'unary') {
+        const x = vals.pop()!;
+        const type = top.tok.tokenType;
+        const v = type === T.Minus ? u64(-x.v) : type === T.Tilde ? u64(~x.v) : x.v === 0n ? 1n : 0n;
+        vals.push({ v, s: top.tok, e: x.e });
+      } else if (top.kind === 'binary' && top.op.prec >= minPrec) {
+        const r = vals.pop()!;
+        const l = vals.pop()!;
+        vals.push({ v: u64(top.op.apply(l.v, r.v, l, r)), s: l.s, e: r.e });
+      } else return;
+      ops.pop();
+    }
+  }
+
+  /** The next token, consumed. */
+  private take(): DtsToken {
+    const t = this.LA(1) as DtsToken;
+    this.consumeToken();
+    return t;
   }
 
   private divide = (a: bigint, b: bigint, l: Expr, r: Expr, mod: boolean): bigint => {
@@ -688,51 +800,46 @@ class DtsParser extends EmbeddedActionsParser {
     return mod ? a % b : a / b;
   };
 
-  unary: () => Expr = this.RULE('unary', (): Expr => {
-    return this.OR([
-      {
-        ALT: () => {
-          const op = this.OR2([{ ALT: () => this.CONSUME(T.Minus) }, { ALT: () => this.CONSUME(T.Tilde) }, { ALT: () => this.CONSUME(T.Bang) }]) as DtsToken;
-          const x = this.SUBRULE(this.unary);
-          return this.ACTION(() => {
-            const v = op.tokenType === T.Minus ? u64(-x.v) : op.tokenType === T.Tilde ? u64(~x.v) : x.v === 0n ? 1n : 0n;
-            return { v, s: op, e: x.e };
-          });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.integerPrim) },
-    ]);
-  });
-
-  multiplicative = this.binary('multiplicative', () => this.unary, [
-    [T.Star, (a, b) => a * b],
-    [T.Slash, (a, b, l, r) => this.divide(a, b, l, r, false)],
-    [T.Percent, (a, b, l, r) => this.divide(a, b, l, r, true)],
-  ]);
-  additive = this.binary('additive', () => this.multiplicative, [
-    [T.Plus, (a, b) => a + b],
-    [T.Minus, (a, b) => a - b],
-  ]);
-  shift = this.binary('shift', () => this.additive, [
-    [T.LShift, (a, b) => (b < 64n ? a << b : 0n)],
-    [T.RShift, (a, b) => (b < 64n ? a >> b : 0n)],
-  ]);
-  relational = this.binary('relational', () => this.shift, [
-    [T.LAngle, (a, b) => (a < b ? 1n : 0n)],
-    [T.RAngle, (a, b) => (a > b ? 1n : 0n)],
-    [T.LE, (a, b) => (a <= b ? 1n : 0n)],
-    [T.GE, (a, b) => (a >= b ? 1n : 0n)],
-  ]);
-  equality = this.binary('equality', () => this.relational, [
-    [T.EQ, (a, b) => (a === b ? 1n : 0n)],
-    [T.NE, (a, b) => (a !== b ? 1n : 0n)],
-  ]);
-  bitAnd = this.binary('bitAnd', () => this.equality, [[T.Amp, (a, b) => a & b]]);
-  bitXor = this.binary('bitXor', () => this.bitAnd, [[T.Caret, (a, b) => a ^ b]]);
-  bitOr = this.binary('bitOr', () => this.bitXor, [[T.Pipe, (a, b) => a | b]]);
-  logicalAnd = this.binary('logicalAnd', () => this.bitOr, [[T.AndAnd, (a, b) => (a !== 0n && b !== 0n ? 1n : 0n)]]);
-  logicalOr = this.binary('logicalOr', () => this.logicalAnd, [[T.OrOr, (a, b) => (a !== 0n || b !== 0n ? 1n : 0n)]]);
+  /** The binary operators by token, with C's precedence (higher binds tighter). */
+  private readonly binaryOps = new Map<TokenType, BinaryOp>(
+    (
+      [
+        [10, T.Star, (a, b) => a * b],
+        [10, T.Slash, (a, b, l, r) => this.divide(a, b, l, r, false)],
+        [10, T.Percent, (a, b, l, r) => this.divide(a, b, l, r, true)],
+        [9, T.Plus, (a, b) => a + b],
+        [9, T.Minus, (a, b) => a - b],
+        [8, T.LShift, (a, b) => (b < 64n ? a << b : 0n)],
+        [8, T.RShift, (a, b) => (b < 64n ? a >> b : 0n)],
+        [7, T.LAngle, (a, b) => (a < b ? 1n : 0n)],
+        [7, T.RAngle, (a, b) => (a > b ? 1n : 0n)],
+        [7, T.LE, (a, b) => (a <= b ? 1n : 0n)],
+        [7, T.GE, (a, b) => (a >= b ? 1n : 0n)],
+        [6, T.EQ, (a, b) => (a === b ? 1n : 0n)],
+        [6, T.NE, (a, b) => (a !== b ? 1n : 0n)],
+        [5, T.Amp, (a, b) => a & b],
+        [4, T.Caret, (a, b) => a ^ b],
+        [3, T.Pipe, (a, b) => a | b],
+        [2, T.AndAnd, (a, b) => (a !== 0n && b !== 0n ? 1n : 0n)],
+        [1, T.OrOr, (a, b) => (a !== 0n || b !== 0n ? 1n : 0n)],
+      ] as Array<[number, TokenType, BinaryOp['apply']]>
+    ).map(([prec, type, apply]) => [type, { prec, apply }]),
+  );
 }
+
+/** A binary operator: its precedence and what it computes (before the uint64 wrap). */
+interface BinaryOp {
+  prec: number;
+  apply: (a: bigint, b: bigint, l: Expr, r: Expr) => bigint;
+}
+
+/** What parenthesized() has open: a `(`, an operator waiting for its right operand, or a `?:` waiting for its next branch. */
+type Pending =
+  | { kind: 'paren'; tok: DtsToken }
+  | { kind: 'unary'; tok: DtsToken }
+  | { kind: 'binary'; tok: DtsToken; op: BinaryOp }
+  | { kind: 'question'; cond: Expr }
+  | { kind: 'colon'; cond: Expr; then: Expr };
 
 let shared: DtsParser | undefined;
 
@@ -770,7 +877,7 @@ export function parseTokens(tokens: DtsToken[] | TokenStream, ctx: ParseContext)
     const tok = e.token as DtsToken;
     const last = Array.isArray(tokens) ? tokens[tokens.length - 1] : tokens.last;
     const real = tok.tokenType === EOF || !tok.unit ? last : tok;
-    const at: SourceSpan = real ? span(real).resolve() : { file: '<input>', line: 1, col: 1 };
+    const at: SourceSpan = real ? span(real).resolve() : { file: ctx.name ?? '<input>', line: 1, col: 1 };
     const expected = expectedFrom(e);
     const found = tok.tokenType === EOF || !tok.unit ? 'end of input' : describe(tok);
     ctx.diagnostics.error('dts-syntax', `syntax error: unexpected ${found}`, at, expected ? { hint: `expected ${expected}` } : {});

@@ -6,7 +6,7 @@
 import { FatalDiagnostic } from './diagnostics.js';
 import { appendToProperty } from './build.js';
 import type { PhandleAllocator } from './phandles.js';
-import { DataBuilder, Node, newProperty, propLoc, type DtInfo, type Property } from './tree.js';
+import { DataBuilder, Node, newProperty, propLoc, walk, walkAll, type DtInfo, type Property } from './tree.js';
 
 export interface RefResolver {
   nodeByRef(root: Node, ref: string): Node | undefined;
@@ -24,9 +24,7 @@ function rootChild(root: Node, name: string): Node {
 
 /** dtc looks at the raw label list here, so a node whose labels were all deleted still counts. */
 function anyLabel(node: Node): boolean {
-  if (node.labels.length > 0) return true;
-  for (const c of node.liveChildren()) if (anyLabel(c)) return true;
-  return false;
+  return walk(node).some((n) => n.labels.length > 0);
 }
 
 export interface LabelTreeWarning {
@@ -55,17 +53,32 @@ export function generateLabelTree(info: DtInfo, name: string, phandles: PhandleA
       }
       if (phandles) phandles.phandleOf(node);
     }
-    // Children are read as the walk reaches them: the new node itself is among them.
-    for (let i = 0; i < node.children.length; i++) if (!node.children[i].deleted) visit(node.children[i]);
   };
+  // Pre-order over live nodes, each node's children read as the walk reaches them (the
+  // new node itself is among them), with the positions on a stack rather than in calls.
   visit(info.root);
+  const stack = [{ node: info.root, next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const children = top.node.children;
+    while (top.next < children.length && children[top.next].deleted) top.next++;
+    if (top.next === children.length) {
+      stack.pop();
+      continue;
+    }
+    const child = children[top.next++];
+    visit(child);
+    stack.push({ node: child, next: 0 });
+  }
 }
 
-function* phandleRefs(node: Node): Iterable<{ node: Node; prop: Property; offset: number; ref: string }> {
-  for (const prop of node.liveProps()) {
-    for (const m of prop.value.markers) if (m.kind === 'ref-phandle') yield { node, prop, offset: m.offset, ref: m.ref! };
+/** Every phandle reference in a live property of a live node, in tree order. */
+function* phandleRefs(root: Node): Iterable<{ node: Node; prop: Property; offset: number; ref: string }> {
+  for (const node of walk(root)) {
+    for (const prop of node.liveProps()) {
+      for (const m of prop.value.markers) if (m.kind === 'ref-phandle') yield { node, prop, offset: m.offset, ref: m.ref! };
+    }
   }
-  for (let i = 0; i < node.children.length; i++) if (!node.children[i].deleted) yield* phandleRefs(node.children[i]);
 }
 
 /** `__fixups__`: for each reference the overlay cannot resolve, "path:property:offset". */
@@ -117,11 +130,9 @@ export function generateLocalFixupsTree(info: DtInfo, refs: RefResolver): void {
 export function sortTree(info: DtInfo): void {
   info.reserves.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.size < b.size ? -1 : a.size > b.size ? 1 : 0));
   const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const visit = (n: Node) => {
+  for (const n of walkAll(info.root)) {
     n.props.sort(byName);
     n.propsChanged();
     n.children.sort(byName);
-    for (const c of n.children) visit(c);
-  };
-  visit(info.root);
+  }
 }

@@ -319,10 +319,15 @@ export class Node {
     return at === -1 ? '' : this.name.slice(at + 1);
   }
 
+  /** The full path: the names from the root down ('/' for the root itself). */
   get path(): string {
     if (!this.parent) return '/';
-    const parentPath = this.parent.path;
-    return parentPath === '/' ? `/${this.name}` : `${parentPath}/${this.name}`;
+    // Walked up, then joined top down, without recursion (a tree may be very deep).
+    const names: string[] = [];
+    for (let n: Node = this; n.parent; n = n.parent) names.push(n.name);
+    let path = '';
+    for (let i = names.length - 1; i >= 0; i--) path = path === '/' ? `/${names[i]}` : `${path}/${names[i]}`;
+    return path;
   }
 
   *liveProps(): Iterable<Property> {
@@ -447,6 +452,14 @@ export class Node {
   }
 }
 
+/**
+ * The deepest nesting of nodes cosim reads, from DTS or DTB: 131 072 levels, deeper than
+ * dtc 1.6.1 goes (its parser's stack stops a DTS at 3 329 levels; its recursive DTB reader
+ * overflows an 8 MiB stack at about 52 400). Nothing in cosim recurses on the depth; the
+ * limit keeps finite what grows with depth times size (paths, indentation, lookups).
+ */
+export const MAX_NESTING_DEPTH = 1 << 17;
+
 export interface ReserveEntry {
   address: bigint;
   size: bigint;
@@ -467,6 +480,59 @@ export interface DtInfo {
 /** Every live node, parents before children, in tree order. */
 export function walk(node: Node): Node[] {
   return preorder(node, true);
+}
+
+/** Paths longer than this are shortened in messages (see shownPath). */
+export const MAX_SHOWN_PATH = 512;
+
+/**
+ * A node's path as messages show it: in full, unless longer than MAX_SHOWN_PATH, then
+ * "…/" and as many of its last components as fit. A tree nested thousands deep whose
+ * every node has a warning would otherwise print (and hold) text quadratic in its depth.
+ * Only the ancestors needed are visited.
+ */
+export function shownPath(node: Node): string {
+  const names: string[] = [];
+  let length = 0;
+  let n: Node = node;
+  for (; n.parent; n = n.parent) {
+    if (length + 1 + n.name.length > MAX_SHOWN_PATH - 2) break;
+    names.push(n.name);
+    length += 1 + n.name.length;
+  }
+  if (!n.parent) return node.path;
+  if (names.length === 0) return `…/${node.name.slice(-(MAX_SHOWN_PATH - 2))}`;
+  return `…/${names.reverse().join('/')}`;
+}
+
+/**
+ * The paths of a tree's live nodes, for a "did you mean" on a path reference. Only their
+ * lengths are worked out up front; `near` builds just the paths close enough in length
+ * to be suggested, since all the paths of a deep tree take memory quadratic in its depth.
+ */
+export class PathIndex {
+  private readonly nodes: Node[] = [];
+  private readonly lengths: number[] = [];
+
+  constructor(root: Node) {
+    // Pre-order (the order suggestions are picked in on a tie), each path's length from
+    // its parent's: '/' for the top, '/name' below it, 'parent/name' further down.
+    const stack: Array<[Node, number]> = [[root, 1]];
+    for (let top = stack.pop(); top; top = stack.pop()) {
+      const [node, length] = top;
+      this.nodes.push(node);
+      this.lengths.push(length);
+      const kids = node.children;
+      for (let i = kids.length - 1; i >= 0; i--) if (!kids[i].deleted) stack.push([kids[i], (length === 1 ? 1 : length + 1) + kids[i].name.length]);
+    }
+  }
+
+  /** The paths whose length is at most `slack` from `length`, in tree order. */
+  near(length: number, slack: number): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.nodes.length; i++) if (Math.abs(this.lengths[i] - length) <= slack) out.push(this.nodes[i].path);
+    return out;
+  }
 }
 
 /** Looks a node up by path, as dtc does (each component matches a full node name). */

@@ -4,9 +4,9 @@
  * checks, at the node, and stops at the first failing check; a user fixing a tree wants
  * all of them at once, at the `&label` itself.
  */
-import { suggest, type Diagnostic } from './diagnostics.js';
+import { suggest, suggestionDistance, type Diagnostic } from './diagnostics.js';
 import { resolveSpan } from './source.js';
-import { propLoc, walk, type DtInfo, type Node } from './tree.js';
+import { PathIndex, propLoc, shownPath, walk, type DtInfo, type Node } from './tree.js';
 
 export interface Resolver {
   nodeByRef(root: Node, ref: string): Node | undefined;
@@ -16,7 +16,7 @@ export interface Resolver {
 export function unresolvedReferences(info: DtInfo, refs: Resolver): Diagnostic[] {
   const out: Diagnostic[] = [];
   let labels: string[] | undefined;
-  let paths: string[] | undefined;
+  let paths: PathIndex | undefined;
   for (const node of walk(info.root)) {
     for (const prop of node.props) {
       if (prop.deleted) continue;
@@ -27,8 +27,8 @@ export function unresolvedReferences(info: DtInfo, refs: Resolver): Diagnostic[]
         if (info.plugin && m.kind === 'ref-phandle') continue;
         let hint: string | undefined;
         if (m.ref.startsWith('/')) {
-          paths ??= [...walk(info.root)].map((n) => n.path);
-          const s = suggest(m.ref, paths);
+          paths ??= new PathIndex(info.root);
+          const s = suggest(m.ref, paths.near(m.ref.length, suggestionDistance(m.ref)));
           if (s) hint = `did you mean '&{${s}}'?`;
         } else {
           labels ??= [...refs.labels.names()].filter((l) => refs.labels.lookup(info.root, l));
@@ -36,7 +36,8 @@ export function unresolvedReferences(info: DtInfo, refs: Resolver): Diagnostic[]
           if (s) hint = `did you mean '&${s}'?`;
         }
         const span = resolveSpan(m.loc) ?? propLoc(prop) ?? node.loc;
-        out.push({ severity: 'error', code: 'dts-unknown-ref', message: `${node.path}:${prop.name}: reference to a non-existent ${m.ref.startsWith('/') ? 'node' : 'label'} "${m.ref}"`, span, path: node.path, ...(hint ? { hint } : {}) });
+        const path = shownPath(node); // (shortened for very deep nodes)
+        out.push({ severity: 'error', code: 'dts-unknown-ref', message: `${path}:${prop.name}: reference to a non-existent ${m.ref.startsWith('/') ? 'node' : 'label'} "${m.ref}"`, span, path, ...(hint ? { hint } : {}) });
       }
     }
   }

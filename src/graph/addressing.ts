@@ -142,10 +142,24 @@ export class RangesCache {
 
   /** True when every bus from `bus` up to the root passes addresses through unchanged. */
   identityToRoot(bus: Node | null): boolean {
-    if (!bus || !bus.parent) return true;
-    let f = this.flat.get(bus);
-    if (f === undefined) this.flat.set(bus, (f = isIdentity(this.get(bus)) && this.identityToRoot(bus.parent)));
-    return f;
+    // Up the ancestors (a loop, for trees of any depth) to a known answer, the root, or a
+    // bus that translates; every identity bus passed on the way shares the answer.
+    const passed: Node[] = [];
+    let flat = true;
+    for (let b = bus; b && b.parent; b = b.parent) {
+      const known = this.flat.get(b);
+      if (known !== undefined) {
+        flat = known;
+        break;
+      }
+      if (!isIdentity(this.get(b))) {
+        this.flat.set(b, (flat = false));
+        break;
+      }
+      passed.push(b);
+    }
+    for (const b of passed) this.flat.set(b, flat);
+    return flat;
   }
 }
 

@@ -192,18 +192,37 @@ function resolveInterrupts(node: Node, prop: Property, ownParent: Property | und
   else for (let i = 0; i + n <= cells.length; i += n) route(node, prop, i / n, parent, cells.slice(i, i + n), phandles, model);
 }
 
+/**
+ * Most connections one specifier may fan out to through interrupt-maps. Each map hop may
+ * match several entries, so maps leading into each other (or into themselves) multiply
+ * them: twelve matches over the eight hops followed would be 430 million.
+ */
+const MAX_ROUTES = 256;
+
 /** Delivers a specifier to `target`, following interrupt-maps (all matching entries, as QEMU). */
-function route(source: Node, prop: Property, index: number, target: Node, spec: number[], phandles: PhandleIndex, model: Found, refLoc?: SpanLike, via?: Node, depth = 0): void {
-  const map = target.getProp('interrupt-map');
-  if (!map || target.getProp('interrupt-controller') || depth > 8) {
-    model.irqs.push({ source, prop, index, controller: target, specifier: spec, via, refLoc });
-    return;
+function route(source: Node, prop: Property, index: number, target: Node, spec: number[], phandles: PhandleIndex, model: Found, refLoc?: SpanLike): void {
+  // Depth first, in the order of the entries, over a stack of hops still to follow.
+  const hops: Array<{ target: Node; spec: number[]; via?: Node; depth: number }> = [{ target, spec, depth: 0 }];
+  let budget = MAX_ROUTES;
+  for (let hop = hops.pop(); hop; hop = hops.pop()) {
+    const { target, spec, via, depth } = hop;
+    const map = target.getProp('interrupt-map');
+    if (!map || target.getProp('interrupt-controller') || depth > 8) {
+      model.irqs.push({ source, prop, index, controller: target, specifier: spec, via, refLoc });
+      continue;
+    }
+    const layout = mapLayoutProblem(target, phandles);
+    if (layout) model.problems.push({ source, prop, index, reason: 'map-layout', nexus: target, detail: layout });
+    const matches = matchMap(target, map, spec, phandles);
+    if (matches.length === 0) model.problems.push({ source, prop, index, reason: 'no-map-match', nexus: target, specifier: spec });
+    if (matches.length > budget) {
+      const detail = `its entries lead back into interrupt-maps so often that one interrupt would fan out to more than ${MAX_ROUTES} connections (the rest are not followed)`;
+      model.problems.push({ source, prop, index, reason: 'map-layout', nexus: target, detail });
+      matches.length = budget;
+    }
+    budget -= matches.length;
+    for (let i = matches.length - 1; i >= 0; i--) hops.push({ target: matches[i].parent, spec: matches[i].spec, via: target, depth: depth + 1 });
   }
-  const layout = mapLayoutProblem(target, phandles);
-  if (layout) model.problems.push({ source, prop, index, reason: 'map-layout', nexus: target, detail: layout });
-  const matches = matchMap(target, map, spec, phandles);
-  if (matches.length === 0) model.problems.push({ source, prop, index, reason: 'no-map-match', nexus: target, specifier: spec });
-  for (const m of matches) route(source, prop, index, m.parent, m.spec, phandles, model, refLoc, target, depth + 1);
 }
 
 /** QEMU's reading of an interrupt-map: 2 address cells, the specifier, phandle, parent specifier. */

@@ -132,12 +132,21 @@ export class QomModel {
   }
 
   kind(node: Node): QomKind {
-    let k = this.kinds.get(node);
-    if (k === undefined) {
-      k = I2C_BUS_NAME.test(node.name) ? (node.parent && this.kind(node.parent) === 'device' ? 'bus' : 'none') : qomKindOf(node, this.machine);
-      this.kinds.set(node, k);
+    // An I2C bus node's kind is decided by its parent's: up such nodes (a loop, for trees
+    // of any depth) to a node whose kind is known or stands on its own, then back down.
+    const buses: Node[] = [];
+    let k: QomKind | undefined;
+    for (let n: Node | null = node; n; n = n.parent) {
+      k = this.kinds.get(n);
+      if (k !== undefined) break;
+      if (!I2C_BUS_NAME.test(n.name)) {
+        this.kinds.set(n, (k = qomKindOf(n, this.machine)));
+        break;
+      }
+      buses.push(n);
     }
-    return k;
+    for (let i = buses.length - 1; i >= 0; i--) this.kinds.set(buses[i], (k = k === 'device' ? 'bus' : 'none'));
+    return k!;
   }
 
   instantiated(node: Node): boolean {
@@ -150,13 +159,26 @@ export class QomModel {
    * `qemu:system-memory` hangs below /machine/unattached/system[0].
    */
   path(node: Node): string {
-    const cached = this.paths.get(node);
-    if (cached !== undefined) return cached;
-    if (this.kind(node) === 'system-memory') return SYSTEM_MEMORY_QOM_PATH;
-    const parent = node.parent;
-    const base = parent && this.instantiated(parent) ? this.path(parent) : '';
-    const p = `${base}/${node.name}`;
-    this.paths.set(node, p);
-    return p;
+    // Up the instantiated ancestors (a loop, for trees of any depth) to a known path, the
+    // system memory or the QOM root, then down again naming each.
+    const below: Node[] = [];
+    let base = '';
+    for (let n: Node = node; ; ) {
+      const cached = this.paths.get(n);
+      if (cached !== undefined) {
+        base = cached;
+        break;
+      }
+      if (this.kind(n) === 'system-memory') {
+        base = SYSTEM_MEMORY_QOM_PATH;
+        break;
+      }
+      below.push(n);
+      const parent = n.parent;
+      if (!parent || !this.instantiated(parent)) break;
+      n = parent;
+    }
+    for (let i = below.length - 1; i >= 0; i--) this.paths.set(below[i], (base = `${base}/${below[i].name}`));
+    return base;
   }
 }

@@ -136,11 +136,24 @@ export class Inherited {
   fromAncestors(node: Node, name: string): { node: Node; prop: Property } | undefined {
     let byNode = this.cache.get(name);
     if (!byNode) this.cache.set(name, (byNode = new Map()));
-    const hit = byNode.get(node);
-    if (hit !== undefined) return hit ?? undefined;
-    const own = node.getProp(name);
-    const found = own ? { node, prop: own } : node.parent ? (this.fromAncestors(node.parent, name) ?? null) : null;
-    byNode.set(node, found);
+    // Up the ancestors (a loop, for trees of any depth) to a known answer or the property;
+    // every node passed on the way shares the answer.
+    const passed: Node[] = [];
+    let found: { node: Node; prop: Property } | null = null;
+    for (let n: Node | null = node; n; n = n.parent) {
+      const hit = byNode.get(n);
+      if (hit !== undefined) {
+        found = hit;
+        break;
+      }
+      passed.push(n);
+      const own = n.getProp(name);
+      if (own) {
+        found = { node: n, prop: own };
+        break;
+      }
+    }
+    for (const n of passed) byNode.set(n, found);
     return found ?? undefined;
   }
 

@@ -12,7 +12,7 @@ import { TreeBuilder } from '../../src/dts/build.js';
 import { ABORT_MESSAGE, CHECKS, FORCED_MESSAGE, parseCheckOption, runChecks, type CheckOptions } from '../../src/dts/checks/index.js';
 import { changingTree, CheckRunner, defineCheck, needing, type CheckDef, type CheckRun } from '../../src/dts/checks/framework.js';
 import { Diagnostics, FatalDiagnostic } from '../../src/dts/diagnostics.js';
-import { FileAccess } from '../../src/dts/files.js';
+import { FileAccess, isFileProblem } from '../../src/dts/files.js';
 import { DtsLexer } from '../../src/dts/lexer.js';
 import { parseTokens } from '../../src/dts/parser.js';
 import { PhandleAllocator, type PhandleFormat } from '../../src/dts/phandles.js';
@@ -36,7 +36,7 @@ interface Parsed {
 function parse(file: string, includeDirs: string[] = []): Parsed | undefined {
   const files = new FileAccess(includeDirs);
   const opened = files.open(file, '.');
-  if (!opened) throw new Error(`cannot open ${file}`);
+  if (!opened || isFileProblem(opened)) throw new Error(`cannot open ${file}`);
   const diagnostics = new Diagnostics();
   const lexer = new DtsLexer({ files, diagnostics });
   const builder = new TreeBuilder();

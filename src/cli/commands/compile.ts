@@ -6,7 +6,7 @@ import { writeDtb } from '../../dts/dtb-writer.js';
 import { writeDts } from '../../dts/dts-writer.js';
 import type { PhandleFormat } from '../../dts/phandles.js';
 import { writeOutput } from '../output.js';
-import { cppFlags, cppOptions, formatFlag, normalizeArgv, parseCNumber, printDiagnostics, usageError } from '../shared.js';
+import { cppFlags, cppOptions, formatFlag, normalizeArgv, parseCNumber, printDiagnostics, produceOutput, usageError } from '../shared.js';
 
 const numberFlag = (char: 'V' | 'R' | 'S' | 'p' | 'a' | 'b', description: string) => Flags.string({ char, description });
 
@@ -85,10 +85,8 @@ and writes the result. Every error is reported with file:line:col and a caret; t
     let bytes: Uint8Array | undefined;
     if (result.info) {
       const format = outFormat ?? (result.inputFormat === 'dtb' ? 'dts' : 'dtb');
-      bytes =
-        format === 'dts'
-          ? Buffer.from(writeDts(result.info), 'latin1')
-          : writeDtb(result.info, { version, reserveCount, minSize, padSize, align, diagnostics });
+      const info = result.info;
+      bytes = produceOutput(diagnostics, () => (format === 'dts' ? Buffer.from(writeDts(info), 'latin1') : writeDtb(info, { version, reserveCount, minSize, padSize, align, diagnostics })));
     }
     printDiagnostics(diagnostics.list, result.sources, flags.format);
     if (!bytes) this.exit(1);

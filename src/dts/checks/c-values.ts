@@ -146,15 +146,24 @@ export function hasStringEntry(value: Data, text: string): boolean {
  * "/" finds nothing (unlike a `&{/}` reference, which dtc special-cases).
  */
 export function nodeByPathC(tree: Node, path: string): Node | undefined {
-  if (path === '') return tree.deleted ? undefined : tree;
-  let i = 0;
-  while (path[i] === '/') i++;
-  const rest = path.slice(i);
-  const slash = rest.indexOf('/');
-  for (const child of tree.children) {
-    if (child.deleted) continue;
-    if (slash !== -1 && child.name === rest.slice(0, slash)) return nodeByPathC(child, rest.slice(slash + 1));
-    if (slash === -1 && child.name === rest) return child;
+  // dtc recurses per component; a loop does the same to any depth.
+  for (;;) {
+    if (path === '') return tree.deleted ? undefined : tree;
+    let i = 0;
+    while (path[i] === '/') i++;
+    const rest = path.slice(i);
+    const slash = rest.indexOf('/');
+    let next: Node | undefined;
+    for (const child of tree.children) {
+      if (child.deleted) continue;
+      if (slash !== -1 && child.name === rest.slice(0, slash)) {
+        next = child;
+        break;
+      }
+      if (slash === -1 && child.name === rest) return child;
+    }
+    if (next === undefined) return undefined;
+    tree = next;
+    path = rest.slice(slash + 1);
   }
-  return undefined;
 }

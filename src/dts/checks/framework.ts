@@ -23,7 +23,7 @@
 import type { Diagnostic, Diagnostics } from '../diagnostics.js';
 import type { PhandleAllocator } from '../phandles.js';
 import type { SourceSpan } from '../source.js';
-import { nameMasks, propLoc, type DtInfo, type Node, type Property } from '../tree.js';
+import { nameMasks, propLoc, shownPath, walk, type DtInfo, type Node, type Property } from '../tree.js';
 
 /** A check's default level: dtc's WARNING(), ERROR() and CHECK() (off unless asked for). */
 export type CheckLevel = 'warn' | 'error' | 'off';
@@ -354,17 +354,19 @@ export class CheckRunner {
    */
   private order(): { nodes: Node[]; ends: Int32Array } {
     if (this.walkOrder) return this.walkOrder;
-    const nodes: Node[] = [];
-    const ends: number[] = [];
-    const add = (node: Node): void => {
-      const at = nodes.length;
-      nodes.push(node);
-      ends.push(0);
-      for (const child of node.children) if (!child.deleted) add(child);
-      ends[at] = nodes.length;
-    };
-    add(this.env.root);
-    return (this.walkOrder = { nodes, ends: Int32Array.from(ends) });
+    const nodes = walk(this.env.root);
+    // In pre-order a subtree ends where the next node no deeper than its top comes; the
+    // nodes whose subtrees are still open wait on a stack (deepest last), so the ends are
+    // found in one pass however deep the tree is.
+    const ends = new Int32Array(nodes.length);
+    const open: number[] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const parent = nodes[i].parent;
+      while (open.length > 0 && nodes[open[open.length - 1]] !== parent) ends[open.pop()!] = i;
+      open.push(i);
+    }
+    for (const i of open) ends[i] = nodes.length;
+    return (this.walkOrder = { nodes, ends });
   }
 
   /** dtc's check_msg. A trailing '\n' in `text` is dtc's own (it prints an empty line). */
@@ -375,13 +377,15 @@ export class CheckRunner {
     const severity = st.error ? 'error' : 'warning';
     // dtc fills in full paths for live nodes only, so a deleted one (a sibling removed
     // by /delete-node/ that duplicate_node_names still sees) prints as "(null)".
-    const path = node && (node.deleted ? '(null)' : node.path);
+    // (Paths of very deep nodes are shortened: see shownPath.)
+    const nodePath = node && shownPath(node);
+    const path = node && (node.deleted ? '(null)' : nodePath);
     const prefix = node ? (prop ? `${path}:${prop.name}: ` : `${path}: `) : '';
     const body = text.endsWith('\n') ? text.slice(0, -1) : text;
     const span = (prop && propLoc(prop)) ?? node?.loc;
     const also = !prop && node?.loc ? node.extraLocs : [];
     const d: Diagnostic = { severity, code: c.name, message: prefix + body, span };
-    if (node) d.path = node.path;
+    if (nodePath) d.path = nodePath;
     if (also.length > 0) d.hint = also.map((l) => `also defined at ${l.file}:${l.line}:${l.col}`).join('; ');
     this.out.diagnostics.add(d);
 

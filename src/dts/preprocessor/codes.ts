@@ -38,6 +38,10 @@ export const CPP = {
   ifOverflow: 'cpp-if-overflow',
   /** An integer constant so large it is unsigned, or too large for 64 bits. */
   ifLargeNumber: 'cpp-if-large-number',
+  /** An `#if` expression nested deeper than MAX_IF_NESTING. */
+  ifNesting: 'cpp-if-nesting',
+  /** A macro use expanding past MAX_EXPANSION_PER_USE (or all of them past MAX_EXPANSION_TOTAL), or arguments nested past MAX_ARGUMENT_NESTING. */
+  macroExpansionLimit: 'cpp-macro-expansion-limit',
   multiCharConstant: 'cpp-multichar',
   hasIncludeOutsideIf: 'cpp-has-include-outside-if',
   lineSyntax: 'cpp-line-syntax',

@@ -2,6 +2,7 @@
  * Preparing an `#if` line for evaluation: macro expansion, except for the operands of
  * `defined` and `__has_include`, which are read as written and replaced by 0 or 1.
  */
+import { isFileProblem } from '../files.js';
 import { CPP } from './codes.js';
 import { ArraySource, Expander } from './expander.js';
 import { evaluateIf } from './if-expression.js';
@@ -91,5 +92,8 @@ function hasInclude(pp: Preprocessor, fs: FileState, ex: Expander, op: Token, eo
     return undefined;
   }
   const next = op.text === '__has_include_next' && fs.dirIndex >= 0;
-  return pp.resolver.find(name, angled, next ? undefined : directoryOf(fs.file.path), next ? fs.dirIndex + 1 : 0) !== undefined;
+  const found = pp.resolver.find(name, angled, next ? undefined : directoryOf(fs.file.path), next ? fs.dirIndex + 1 : 0);
+  // A directory is no header (cpp passes over them); a FIFO or a device is there, and
+  // #include says why it cannot read it.
+  return found !== undefined && !(isFileProblem(found) && found.directory === true);
 }

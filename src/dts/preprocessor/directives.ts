@@ -6,6 +6,7 @@
  * the driver treats the `text` class like any other line. `# 33 "file"` line markers are
  * consumed and renumber the reported positions, since our output carries no markers.
  */
+import { isFileProblem, problemText } from '../files.js';
 import { CPP } from './codes.js';
 import { evaluateCondition } from './condition.js';
 import { ArraySource, Expander } from './expander.js';
@@ -273,6 +274,10 @@ function include(l: Line): void {
   const startDir = next && fs.dirIndex >= 0 ? fs.dirIndex + 1 : 0;
   const fromDir = next && fs.dirIndex >= 0 ? undefined : directoryOf(fs.file.path);
   const found = pp.resolver.find(h.name, h.angled, fromDir, startDir);
+  if (isFileProblem(found)) {
+    pp.error(found.code, `cannot include "${h.name}": ${problemText(found, h.name)}`, h.at);
+    return;
+  }
   if (found === undefined) {
     const dirs = pp.resolver.searched(h.angled, fromDir, startDir);
     const where = dirs.length > 0 ? `searched: ${dirs.join(', ')}` : 'no include directories were given';

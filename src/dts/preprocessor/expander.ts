@@ -8,6 +8,7 @@
  * whatever comes next, including the source text (the `base`).
  */
 import { CPP } from './codes.js';
+import { MAX_ARGUMENT_NESTING, MAX_EXPANSION_PER_USE, MAX_EXPANSION_TOTAL, PreprocessLimit } from './limits.js';
 import type { BuiltinKind, Macro, MacroTable } from './macros.js';
 import { AVOID_PASTE, paddingFor, substitute } from './substitution.js';
 import type { Token } from './tokens.js';
@@ -24,6 +25,8 @@ export interface TokenSource {
 
 export interface ExpanderHost {
   readonly macros: MacroTable;
+  /** Expanded text produced by every Expander of the run so far (see MAX_EXPANSION_TOTAL). */
+  expansionTotal: number;
   error(code: string, message: string, at: Token, hint?: string): void;
   /** The token a builtin macro (`__LINE__`, ...) stands for at this point. */
   builtin(kind: BuiltinKind, name: Token): Token;
@@ -75,6 +78,11 @@ export class Expander {
   private mode: ReadMode = 'normal';
   /** While positive, names are returned without expanding (arguments being collected, `defined X`). */
   preventExpansion = 0;
+  /** The outermost macro use being expanded, and the text its expansion produced so far. */
+  private use: { macro: Macro; name: Token } | undefined;
+  private produced = 0;
+  /** Arguments being macro-expanded, one inside another (each is a level of recursion). */
+  private argNesting = 0;
 
   constructor(
     private readonly host: ExpanderHost,
@@ -135,8 +143,12 @@ export class Expander {
    * not invoked; one whose arguments are wrong is consumed and reported ('failed').
    */
   enterMacro(m: Macro, name: Token): EnterResult {
+    if (this.stack.length === 0) {
+      this.use = { macro: m, name };
+      this.produced = 0;
+    }
     if (m.builtin !== undefined) {
-      this.stack.push({ tokens: [this.host.builtin(m.builtin, name)], index: 0, macro: null });
+      this.pushContext([this.host.builtin(m.builtin, name)], null);
       return 'expanded';
     }
     if (!m.fnLike) {
@@ -182,7 +194,29 @@ export class Expander {
 
   private push(m: Macro, tokens: Token[]): void {
     m.disabled = true;
-    this.stack.push({ tokens, index: 0, macro: m });
+    this.pushContext(tokens, m);
+  }
+
+  /** Starts reading `tokens`, counting them against the expansion limits. */
+  private pushContext(tokens: Token[], macro: Macro | null): void {
+    let cost = tokens.length;
+    for (let i = 0; i < tokens.length; i++) cost += tokens[i].text.length;
+    this.produced += cost;
+    this.host.expansionTotal += cost;
+    if (this.produced > MAX_EXPANSION_PER_USE) {
+      this.limit((m) => `macro "${m}" expands to more than ${MAX_EXPANSION_PER_USE / 1048576} MiB here, rescans included (the most one macro use may take)`);
+    }
+    if (this.host.expansionTotal > MAX_EXPANSION_TOTAL) {
+      this.limit((m) => `macro expansions come to more than ${MAX_EXPANSION_TOTAL / 1048576} MiB, rescans included (the most one run may take); stopped at this use of "${m}"`);
+    }
+    this.stack.push({ tokens, index: 0, macro });
+  }
+
+  /** Stops the run with an error at the outermost macro use, naming its macro. */
+  private limit(message: (macro: string) => string): never {
+    // (Every context is pushed after enterMacro noted the use.)
+    const use = this.use!;
+    throw new PreprocessLimit(CPP.macroExpansionLimit, message(use.macro.name), use.name);
   }
 
   /** The arguments up to the matching `)`, or undefined (reported) if the input ends first. */
@@ -241,7 +275,17 @@ export class Expander {
 
   /** Fully expand one argument in a context of its own that ends where the argument ends. */
   private expandArgument(arg: Token[]): Token[] {
-    this.stack.push({ tokens: [...arg, ARG_END], index: 0, macro: null });
+    if (this.argNesting >= MAX_ARGUMENT_NESTING) this.limit((m) => `macro "${m}" has macro invocations nested more than ${MAX_ARGUMENT_NESTING} deep in its arguments`);
+    this.argNesting++;
+    try {
+      return this.expandArgumentTokens(arg);
+    } finally {
+      this.argNesting--;
+    }
+  }
+
+  private expandArgumentTokens(arg: Token[]): Token[] {
+    this.pushContext([...arg, ARG_END], null);
     const depth = this.stack.length;
     const savedMode = this.mode;
     this.mode = 'normal';

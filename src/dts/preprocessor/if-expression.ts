@@ -8,6 +8,7 @@
  * `__has_include(...)` by 0/1 number tokens; remaining identifiers are 0.
  */
 import { CPP } from './codes.js';
+import { MAX_IF_NESTING } from './limits.js';
 import type { Token } from './tokens.js';
 
 interface Value {
@@ -69,6 +70,8 @@ export function evaluateIf(tokens: Token[], eol: Token, host: IfExpressionHost, 
 
 class Parser {
   private i = 0;
+  /** Parentheses, unary operators and `?:` arms being parsed (each one a level of recursion). */
+  private nesting = 0;
 
   constructor(
     private readonly tokens: Token[],
@@ -100,6 +103,20 @@ class Parser {
 
   /** Precedence climbing; `live` is false in an arm whose value is not used (no errors there). */
   expression(minPrec: number, live: boolean): Value {
+    this.enter();
+    try {
+      return this.expressionAt(minPrec, live);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  /** One level deeper; too deep is an error rather than a stack overflow. */
+  private enter(): void {
+    if (++this.nesting > MAX_IF_NESTING) this.fail(`expression nested more than ${MAX_IF_NESTING} deep`, this.peek(), CPP.ifNesting);
+  }
+
+  private expressionAt(minPrec: number, live: boolean): Value {
     let lhs = this.unary(live);
     for (;;) {
       const op = this.peek();
@@ -170,7 +187,9 @@ class Parser {
           this.i++;
           const next = this.peek();
           if (next.kind === 'eof') this.fail(`operator '${t.text}' has no right operand`, next);
+          this.enter();
           const v = this.unary(live);
+          this.nesting--;
           return this.applyUnary(t, v, live);
         }
         default:

@@ -7,19 +7,19 @@
  * `__has_include` and repeated includes touch the file system once.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isFileProblem, readRegularFile, searchFiles, type FileProblem } from '../files.js';
 
-export type ReadFile = (path: string) => string | undefined;
+/**
+ * Reads a file: its text, undefined when nothing is there, or why it cannot be read (a
+ * directory, a FIFO or device, too large: see files.ts).
+ */
+export type ReadFile = (path: string) => string | FileProblem | undefined;
 
 /** Read a file as text: UTF-8 when it is valid UTF-8, otherwise Latin-1 (every byte kept). */
-export function defaultReadFile(p: string): string | undefined {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(p);
-  } catch {
-    return undefined;
-  }
+export function defaultReadFile(p: string): string | FileProblem | undefined {
+  const buf = readRegularFile(p);
+  if (buf === undefined || isFileProblem(buf)) return buf;
   // Pure ASCII (the usual case) decodes fastest as Latin-1 and gives V8's compact one-byte strings.
   const text = isAscii(buf) || !isUtf8(buf) ? buf.toString('latin1') : buf.toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
@@ -34,14 +34,14 @@ export interface FoundFile {
 }
 
 export class IncludeResolver {
-  private readonly cache = new Map<string, string | undefined>();
+  private readonly cache = new Map<string, string | FileProblem | undefined>();
 
   constructor(
     readonly includeDirs: readonly string[],
     private readonly readFile: ReadFile,
   ) {}
 
-  read(p: string): string | undefined {
+  read(p: string): string | FileProblem | undefined {
     if (this.cache.has(p)) return this.cache.get(p);
     const text = this.readFile(p);
     this.cache.set(p, text);
@@ -51,23 +51,22 @@ export class IncludeResolver {
   /**
    * Look `name` up. `fromDir` is the including file's directory (for quoted names);
    * `startDir` is the first `-I` index to search (past the current one for `#include_next`).
+   * Directories met on the way are passed over; a FIFO, a device or a file too large
+   * ends the search with its problem (see searchFiles).
    */
-  find(name: string, angled: boolean, fromDir: string | undefined, startDir: number): FoundFile | undefined {
-    if (path.isAbsolute(name)) {
-      const text = this.read(name);
-      return text === undefined ? undefined : { path: name, text, dirIndex: -1 };
+  find(name: string, angled: boolean, fromDir: string | undefined, startDir: number): FoundFile | FileProblem | undefined {
+    const where = new Map<string, number>();
+    if (path.isAbsolute(name)) where.set(name, -1);
+    else {
+      if (!angled && fromDir !== undefined) where.set(join(fromDir, name), -1);
+      for (let i = Math.max(0, startDir); i < this.includeDirs.length; i++) {
+        const p = join(this.includeDirs[i], name);
+        if (!where.has(p)) where.set(p, i);
+      }
     }
-    if (!angled && fromDir !== undefined) {
-      const p = join(fromDir, name);
-      const text = this.read(p);
-      if (text !== undefined) return { path: p, text, dirIndex: -1 };
-    }
-    for (let i = Math.max(0, startDir); i < this.includeDirs.length; i++) {
-      const p = join(this.includeDirs[i], name);
-      const text = this.read(p);
-      if (text !== undefined) return { path: p, text, dirIndex: i };
-    }
-    return undefined;
+    const r = searchFiles(where.keys(), (p) => this.read(p));
+    if (r === undefined || isFileProblem(r)) return r;
+    return { path: r.path, text: r.found, dirIndex: where.get(r.path)! };
   }
 
   /** The directories `find` would search, for "not found" messages. */

@@ -12,13 +12,15 @@ import { Preprocessor, type PreprocessOptions, type PreprocessResult } from './p
 
 export type { PreprocessOptions, PreprocessResult } from './preprocessor.js';
 export { CPP as CPP_CODES } from './codes.js';
+export { MAX_EXPANSION_PER_USE, MAX_EXPANSION_TOTAL, MAX_PREPROCESSED_CHARS } from './limits.js';
 
 /** Preprocess the file at `path` (read with `opts.readFile`, or from disk). */
 export function preprocessFile(path: string, opts: PreprocessOptions = {}): PreprocessResult {
   const text = (opts.readFile ?? defaultReadFile)(path);
-  if (text === undefined) {
+  if (typeof text !== 'string') {
     const pp = new Preprocessor(opts);
-    pp.report('error', CPP.inputNotFound, `cannot read input file "${path}"`, undefined);
+    if (text === undefined) pp.report('error', CPP.inputNotFound, `cannot read input file "${path}"`, undefined);
+    else pp.report('error', text.code, `cannot read input file "${path}": ${text.reason}`, undefined);
     return pp.result();
   }
   return new Preprocessor(opts).run(path, text);

@@ -7,6 +7,7 @@
  * one segment.
  */
 import { upperBound, type SourcePos } from '../source.js';
+import { MAX_PREPROCESSED_CHARS, PreprocessLimit } from './limits.js';
 import type { PpFile } from './pp-file.js';
 import { SourceMapBuilder } from './source-map-builder.js';
 
@@ -40,10 +41,19 @@ export class OutputBuilder {
       }
       if (f.splicePoints.length > 0) this.markSplices(f, start, upTo);
       const s = f.text.slice(start, upTo);
-      this.chunks.push(s);
-      this.outLen += s.length;
+      this.append(s, f, start);
     }
     fs.runStart = upTo;
+  }
+
+  /** Adds `s` (written at `pos`) to the output, which may not grow past MAX_PREPROCESSED_CHARS. */
+  private append(s: string, at: SourcePos | PpFile, offset = 0): void {
+    this.chunks.push(s);
+    this.outLen += s.length;
+    if (this.outLen > MAX_PREPROCESSED_CHARS) {
+      const pos = 'file' in at ? at : at.locate(offset);
+      throw new PreprocessLimit('input-too-large', `the preprocessed text grows past ${MAX_PREPROCESSED_CHARS / 1048576} MiB here (the most cosim reads)`, pos);
+    }
   }
 
   /** Positions jump where a line splice was removed: a verbatim copy needs a new segment there. */
@@ -57,16 +67,14 @@ export class OutputBuilder {
   emitGenerated(s: string, pos: SourcePos): void {
     if (s.length === 0) return;
     this.map.add(this.outLen, pos, false);
-    this.chunks.push(s);
-    this.outLen += s.length;
+    this.append(s, pos);
     this.needSegment = true;
   }
 
   /** Output a copy of source text that does not continue the current run (e.g. a macro name left alone). */
   emitVerbatim(s: string, pos: SourcePos): void {
     this.map.add(this.outLen, pos, true);
-    this.chunks.push(s);
-    this.outLen += s.length;
+    this.append(s, pos);
     this.needSegment = true;
   }
 

@@ -13,6 +13,7 @@ import { classifyDirective, runDirective } from './directives.js';
 import type { ExpanderHost } from './expander.js';
 import { findLineHash, type LineStartHooks } from './file-source.js';
 import { IncludeResolver, defaultReadFile, type ReadFile } from './includes.js';
+import { PreprocessLimit } from './limits.js';
 import { MacroTable, type BuiltinKind, type Macro } from './macros.js';
 import { OutputBuilder } from './output.js';
 import { PpFile } from './pp-file.js';
@@ -26,8 +27,11 @@ export interface PreprocessOptions {
   defines?: string[];
   /** `-U` names, applied after every `defines` entry (as if all -D came before all -U). */
   undefs?: string[];
-  /** Reads a file; undefined means it does not exist. Default: the file system, UTF-8 (Latin-1 if not valid UTF-8). */
-  readFile?: (path: string) => string | undefined;
+  /**
+   * Reads a file; undefined means it does not exist, a FileProblem why it cannot be read.
+   * Default: the file system (regular files only), UTF-8 (Latin-1 if not valid UTF-8).
+   */
+  readFile?: ReadFile;
   /** Every file read is registered here under the name diagnostics use for it. */
   sources?: SourceRegistry;
   /** Deepest `#include` nesting allowed (default 200, like GCC). */
@@ -68,6 +72,7 @@ export class Preprocessor implements ExpanderHost, LineStartHooks {
   /** Where `__LINE__` is taken from: the outermost macro invocation or the directive being run. */
   invocation: { file: PpFile; pos: number } | null = null;
   counter = 0;
+  expansionTotal = 0;
 
   readonly output = new OutputBuilder();
   private readonly scanner: TextScanner;
@@ -88,8 +93,14 @@ export class Preprocessor implements ExpanderHost, LineStartHooks {
   }
 
   run(path: string, text: string): PreprocessResult {
-    this.applyCommandLine();
-    this.processFile(this.openFile(path, text, -1));
+    try {
+      this.applyCommandLine();
+      this.processFile(this.openFile(path, text, -1));
+    } catch (e) {
+      // A limit passed (see limits.ts): reported where it happened; the run stops there.
+      if (!(e instanceof PreprocessLimit)) throw e;
+      this.report('error', e.code, e.message, 'kind' in e.at ? this.spanOf(e.at) : e.at);
+    }
     return this.result();
   }
 
