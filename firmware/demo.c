@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "fmt.h"
 
 void semihosting_exit(int status) __attribute__((noreturn));
 void irq_handler(void);
@@ -49,13 +50,7 @@ static void put_hex(uint64_t v) {
 
 static void put_dec(uint64_t v) {
 	char buf[21];
-	int i = sizeof buf - 1;
-	buf[i] = 0;
-	do {
-		buf[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	puts_uart(&buf[i]);
+	puts_uart(format_dec(buf, v));
 }
 
 static int failures;
