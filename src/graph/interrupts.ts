@@ -17,7 +17,7 @@
 import type { SpanLike } from '../dts/source.js';
 import { dataCell, type Node, type Property } from '../dts/tree.js';
 import { readPhandleArgs, type Inherited, type PhandleArgsStop, type PhandleIndex } from './phandles.js';
-import type { NodeTable } from './node-table.js';
+import { GPIO_LISTS, type NodeTable } from './node-table.js';
 import { cellsOf, stringsOf, u32Of, valueIncludes } from './values.js';
 
 /** One output of a device connected to an input of an interrupt controller. */
@@ -98,14 +98,6 @@ function indexBy<T>(items: readonly T[], key: (t: T) => Node): Map<Node, T[]> {
   }
   return m;
 }
-
-/** GPIO-style lists QEMU wires, with the cells property of their controllers. */
-export const GPIO_LISTS: ReadonlyMap<string, string> = new Map([
-  ['gpios', '#gpio-cells'],
-  ['reset-gpios', '#gpio-cells'],
-  ['power-gpios', '#gpio-cells'],
-  ['resets', '#reset-cells'],
-]);
 
 const GICV2 = new Set(['arm,gic', 'arm,gic-400', 'arm,cortex-a15-gic', 'arm,cortex-a9-gic', 'arm,cortex-a7-gic', 'arm,pl390', 'arm_gic']);
 const GICV3 = new Set(['arm,gic-v3']);

@@ -8,7 +8,18 @@
  * over positions.
  */
 import { dataCell, type Node, type Property } from '../dts/tree.js';
-import { GPIO_LISTS } from './interrupts.js';
+
+/**
+ * GPIO-style lists QEMU wires, with the cells property of their controllers. Here, with the
+ * table that marks nodes having one, so that interrupts.ts (which reads them) depends on the
+ * table and not the other way round.
+ */
+export const GPIO_LISTS: ReadonlyMap<string, string> = new Map([
+  ['gpios', '#gpio-cells'],
+  ['reset-gpios', '#gpio-cells'],
+  ['power-gpios', '#gpio-cells'],
+  ['resets', '#reset-cells'],
+]);
 
 export class NodeTable {
   /** Live nodes, parents before children, in tree order. */

@@ -7,11 +7,11 @@ import { CPP } from './codes.js';
 import { ArraySource, Expander } from './expander.js';
 import { evaluateIf } from './if-expression.js';
 import { directoryOf } from './includes.js';
-import type { FileState, Preprocessor } from './preprocessor.js';
+import type { FileState, PreprocessorContext } from './context.js';
 import { makeToken, spell, type Token } from './tokens.js';
 
 /** The value of an `#if`/`#elif` line, or undefined when it is malformed (reported). */
-export function evaluateCondition(pp: Preprocessor, fs: FileState, args: Token[], eol: Token, directive: string): boolean | undefined {
+export function evaluateCondition(pp: PreprocessorContext, fs: FileState, args: Token[], eol: Token, directive: string): boolean | undefined {
   const ex = new Expander(pp, new ArraySource(args, eol), true);
   const out: Token[] = [];
   for (let t = ex.getToken(); t.kind !== 'eof'; t = ex.getToken()) {
@@ -28,7 +28,7 @@ export function evaluateCondition(pp: Preprocessor, fs: FileState, args: Token[]
   return evaluateIf(out, eol, pp, directive);
 }
 
-function definedOperator(pp: Preprocessor, ex: Expander, op: Token, eol: Token): boolean | undefined {
+function definedOperator(pp: PreprocessorContext, ex: Expander, op: Token, eol: Token): boolean | undefined {
   ex.preventExpansion++;
   try {
     let name = ex.getToken();
@@ -53,7 +53,7 @@ function definedOperator(pp: Preprocessor, ex: Expander, op: Token, eol: Token):
 }
 
 /** `__has_include("x")`, `__has_include(<x>)` or a macro expanding to either. */
-function hasInclude(pp: Preprocessor, fs: FileState, ex: Expander, op: Token, eol: Token): boolean | undefined {
+function hasInclude(pp: PreprocessorContext, fs: FileState, ex: Expander, op: Token, eol: Token): boolean | undefined {
   const open = ex.getToken();
   if (open.kind !== 'punct' || open.text !== '(') {
     pp.error(CPP.ifSyntax, `missing '(' before "${op.text}" operand`, open.kind === 'eof' ? eol : open);

@@ -14,7 +14,7 @@ import { directoryOf } from './includes.js';
 import { lexLine, LineLexer } from './line-lexer.js';
 import { parseDefine, sameDefinition, type DefineWarning, type Macro } from './macros.js';
 import type { PpFile } from './pp-file.js';
-import type { FileState, Preprocessor } from './preprocessor.js';
+import type { FileState, PreprocessorContext } from './context.js';
 import { makeToken, skipBlanks, spell, type Token } from './tokens.js';
 
 const CONDITIONAL = new Set(['if', 'ifdef', 'ifndef', 'elif', 'elifdef', 'elifndef', 'else', 'endif']);
@@ -31,7 +31,7 @@ export type DirectiveClass =
   | { kind: 'text' };
 
 /** What the line whose `#` is at `hashPos` is. */
-export function classifyDirective(pp: Preprocessor, f: PpFile, hashPos: number): DirectiveClass {
+export function classifyDirective(pp: PreprocessorContext, f: PpFile, hashPos: number): DirectiveClass {
   const t = new LineLexer(f, hashPos + 1, (file, pos) => pp.unterminatedComment(file, pos)).next();
   if (t.kind === 'eof') return { kind: 'null' };
   if (t.kind === 'number') return { kind: 'marker' };
@@ -47,7 +47,7 @@ export type DirectiveMode = 'normal' | 'args' | 'skip';
 
 /** Everything a directive handler needs about its line. */
 interface Line {
-  pp: Preprocessor;
+  pp: PreprocessorContext;
   fs: FileState;
   lineStart: number;
   /** The directive name token. */
@@ -64,7 +64,7 @@ interface Line {
  * Carry out the directive line at `lineStart`. Returns the offset after it, or -1 when
  * the line must be treated as text after all (a malformed line marker).
  */
-export function runDirective(pp: Preprocessor, fs: FileState, lineStart: number, hashPos: number, cls: DirectiveClass, mode: DirectiveMode): number {
+export function runDirective(pp: PreprocessorContext, fs: FileState, lineStart: number, hashPos: number, cls: DirectiveClass, mode: DirectiveMode): number {
   const f = fs.file;
   const { tokens, eol, end } = lexLine(f, hashPos + 1, (file, pos) => pp.unterminatedComment(file, pos));
   if (cls.kind === 'null' || cls.kind === 'text') return cls.kind === 'null' ? end : -1;

@@ -9,9 +9,9 @@ import { SourceFile, type SourceMap, type SourceRegistry, type SourceSpan } from
 import { CH_DQUOTE, CH_NL, CH_SLASH, CH_SQUOTE, CH_STAR } from './chars.js';
 import { CPP } from './codes.js';
 import { ConditionalStack } from './conditionals.js';
+import type { FileState, PreprocessorContext } from './context.js';
 import { classifyDirective, runDirective } from './directives.js';
-import type { ExpanderHost } from './expander.js';
-import { findLineHash, type LineStartHooks } from './file-source.js';
+import { findLineHash } from './file-source.js';
 import { IncludeResolver, defaultReadFile, type ReadFile } from './includes.js';
 import { PreprocessLimit } from './limits.js';
 import { MacroTable, type BuiltinKind, type Macro } from './macros.js';
@@ -48,16 +48,7 @@ export interface PreprocessResult {
 }
 
 /** State of one file being read. */
-export interface FileState {
-  file: PpFile;
-  conds: ConditionalStack;
-  /** Index of the `-I` directory the file was found in (-1: elsewhere), for `#include_next`. */
-  dirIndex: number;
-  /** Start of text not yet copied to the output. */
-  runStart: number;
-}
-
-export class Preprocessor implements ExpanderHost, LineStartHooks {
+export class Preprocessor implements PreprocessorContext {
   readonly macros = new MacroTable();
   readonly diagnostics: Diagnostic[] = [];
   readonly files: string[] = [];

@@ -12,7 +12,7 @@ import { Expander } from './expander.js';
 import { FileTokenSource } from './file-source.js';
 import { LineLexer } from './line-lexer.js';
 import type { PpFile } from './pp-file.js';
-import type { FileState, Preprocessor } from './preprocessor.js';
+import type { FileState, PreprocessorContext } from './context.js';
 import { TokenPrinter } from './spacing.js';
 import { paddingFor } from './substitution.js';
 import { makeToken, scannedEnd, scanToken, type Token } from './tokens.js';
@@ -21,7 +21,7 @@ export class TextExpansion {
   /** Where the last expansion ended, and its last token (for spacing the next one). */
   private lastExpansion: { file: PpFile; end: number; prev: Token | null } | null = null;
 
-  constructor(private readonly pp: Preprocessor) {}
+  constructor(private readonly pp: PreprocessorContext) {}
 
   /**
    * Expand the macro named at [s, e) in text, if it is invoked. Returns where scanning

@@ -11,7 +11,7 @@
  */
 import { CH_DOT, CH_DQUOTE, CH_NL, CH_SLASH, CH_SQUOTE, CH_STAR, IDENT_CONT, isDigit, isHorizontalSpace, isIdentCont, isIdentStart } from './chars.js';
 import { DIRECTIVE_NAMES } from './directives.js';
-import type { FileState, Preprocessor } from './preprocessor.js';
+import type { FileState, PreprocessorContext } from './context.js';
 import { TextExpansion } from './text-expansion.js';
 import { scanNumberEnd, scannedEnd, scanToken } from './tokens.js';
 
@@ -49,7 +49,7 @@ interface ScanState {
 export class TextScanner {
   private readonly expansion: TextExpansion;
 
-  constructor(private readonly pp: Preprocessor) {
+  constructor(private readonly pp: PreprocessorContext) {
     this.expansion = new TextExpansion(pp);
   }
 
