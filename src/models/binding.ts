@@ -57,12 +57,18 @@ export function modelNameOf(device: RpDevice, overrides?: ReadonlyMap<Node, stri
   const o = overrides?.get(device.node);
   if (o !== undefined) return o;
   const p = device.cosim.get('cosim,model');
-  return p ? stringOf(p.value.bytes) : undefined;
+  return p ? optionString(p.value.bytes) : undefined;
 }
 
-/** A NUL-terminated string value, or undefined. One place decides how options read strings. */
-export function stringOf(b: Uint8Array): string | undefined {
-  if (b.length === 0 || b[b.length - 1] !== 0) return undefined;
+/**
+ * The text of one of cosim's own string properties (`cosim,model`, `cosim,peer-command`, a
+ * model's string options): exactly one NUL-terminated string, read as UTF-8 (they name files
+ * and commands); undefined for anything else. The one decoder `cosim check`, the plan and the
+ * models' host share, so they cannot disagree about a value. (Properties QEMU reads are
+ * QEMU's bytes: graph/values.ts reads those.)
+ */
+export function optionString(b: Uint8Array): string | undefined {
+  if (b.length === 0 || b[b.length - 1] !== 0 || b.subarray(0, b.length - 1).includes(0)) return undefined;
   return Buffer.from(b.subarray(0, b.length - 1)).toString('utf8');
 }
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Instance } from '../graph/instance.js';
 import type { Adaptor } from '../graph/remote-port.js';
-import { describeAdaptor, modelledDevices, numberOf, stringOf, type AdaptorBinding, type HostedDevice, type OptionTarget } from './binding.js';
+import { describeAdaptor, modelledDevices, numberOf, optionString, type AdaptorBinding, type HostedDevice, type OptionTarget } from './binding.js';
 import type { Node } from '../dts/tree.js';
 import { MemoryInitiator, RpPeer, Wires, type RpAdaptorOptions } from '../rp/index.js';
 import { ModelOptionError, type ModelContext, type ModelDefinition, type ModelLine, type ModelOptions, type ModelWindow } from './api.js';
@@ -103,7 +103,7 @@ export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): P
       has: (name) => option(name) !== undefined,
       string: (name) => {
         const o = option(name);
-        return o ? stringOf(o.bytes) : undefined;
+        return o ? optionString(o.bytes) : undefined;
       },
       number: (name) => {
         const o = option(name);
@@ -111,7 +111,7 @@ export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): P
       },
       path: (name) => {
         const o = option(name);
-        const s = o ? stringOf(o.bytes) : undefined;
+        const s = o ? optionString(o.bytes) : undefined;
         return s === undefined ? undefined : path.resolve(treeDir, s);
       },
       line: (name) => {

@@ -10,7 +10,7 @@ import type { Instance } from '../graph/instance.js';
 import type { Platform } from '../graph/platform.js';
 import type { Adaptor } from '../graph/remote-port.js';
 import { describeSocket } from '../graph/sockets.js';
-import { modelledDevices, type HostedDevice } from '../models/binding.js';
+import { modelledDevices, optionString, type HostedDevice } from '../models/binding.js';
 import { formatCommand, shellQuote } from '../qemu/command.js';
 import { planQemu, type InstanceCommand, type QemuPlanOptions } from '../qemu/plan.js';
 
@@ -85,9 +85,9 @@ export function expandPeerCommand(template: string, values: { socket: string; qu
 function stringProp(a: Adaptor, name: string): string | undefined {
   const p = a.cosim.get(name);
   if (!p) return undefined;
-  const b = p.value.bytes;
-  if (b.length === 0 || b[b.length - 1] !== 0) throw new PlanError(`${a.node.path}: ${name} must be a string`, a.node);
-  return Buffer.from(b.subarray(0, b.length - 1)).toString('utf8');
+  const s = optionString(p.value.bytes);
+  if (s === undefined) throw new PlanError(`${a.node.path}: ${name} must be a string`, a.node);
+  return s;
 }
 
 export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {

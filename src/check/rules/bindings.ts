@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import { dataCell, type Property } from '../../dts/tree.js';
 import type { Instance } from '../../graph/instance.js';
 import type { Adaptor, RpDevice } from '../../graph/remote-port.js';
+import { optionString } from '../../models/binding.js';
 import type { RuleContext } from '../rule.js';
 
+/** A cosim string property's text, decoded as everywhere else (models/binding.ts). */
 export function stringOfProp(p: Property): string | undefined {
-  const b = p.value.bytes;
-  if (b.length === 0 || b[b.length - 1] !== 0 || b.subarray(0, b.length - 1).includes(0)) return undefined;
-  return Buffer.from(b.subarray(0, b.length - 1)).toString('utf8');
+  return optionString(p.value.bytes);
 }
 
 /** Adaptors cosim's TypeScript runtime serves under `cosim up`: peer-served, no peer command. */
