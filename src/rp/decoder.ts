@@ -299,7 +299,7 @@ export class RpStreamDecoder {
     }
     return this.failStep(
       this.helloCapsError(
-        `the HELLO was split by ${h.interleaved} other packet(s) (see spec §17), but what follows them is neither its ` +
+        `the HELLO was split by ${h.interleaved} other packet(s), but what follows them is neither its ` +
           `${n} capability codes nor another READ/WRITE/INTERRUPT/SYNC packet`,
       ),
     );

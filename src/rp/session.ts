@@ -548,8 +548,8 @@ export class RpSession {
         return;
       case 'nop':
       case 'cfg':
-        if (this.role === 'qemu') this.protocolViolation(p, 'cmd', `QEMU would abort: it has no handler for ${p.kind.toUpperCase()} (§7)`);
-        else if (p.kind === 'cfg') this.warn(`ignored a CFG packet (option ${p.option}); CFG is not implemented anywhere (§7.2)`, p);
+        if (this.role === 'qemu') this.protocolViolation(p, 'cmd', `QEMU would abort: it has no handler for ${p.kind.toUpperCase()}`);
+        else if (p.kind === 'cfg') this.warn(`ignored a CFG packet (option ${p.option}); CFG is not implemented anywhere`, p);
         return;
       case 'read-request':
       case 'write-request':
@@ -569,7 +569,7 @@ export class RpSession {
 
   private onHello(p: RpHello): void {
     if (this.remote) {
-      this.protocolViolation(p, 'hello', 'a second HELLO on this connection (each side sends exactly one, §5.2)');
+      this.protocolViolation(p, 'hello', 'a second HELLO on this connection (each side sends exactly one)');
       return;
     }
     if (p.versionMajor !== RP_VERSION_MAJOR) {
@@ -599,7 +599,7 @@ export class RpSession {
       const name = commandName(RP_KIND_COMMAND[p.kind]).toUpperCase();
       const why = ch === undefined ? `no device is bound to dev ${p.dev}` : `dev ${p.dev} is a ${ch.description}, which does not handle ${name}`;
       if (this.role === 'qemu') {
-        this.protocolViolation(p, 'dev', `QEMU would abort: ${why} (§12.1, §14)`);
+        this.protocolViolation(p, 'dev', `QEMU would abort: ${why}`);
       } else {
         this.warn(`answered ${name} id ${p.id} with an error: ${why}`, p);
         this.answerWithError(p, RpResp.ADDR_ERROR);
@@ -660,7 +660,7 @@ export class RpSession {
     const w = this.pending.get(key);
     const name = commandName(RP_KIND_COMMAND[p.kind]).toUpperCase();
     if (w === undefined) {
-      this.protocolViolation(p, 'id', `unsolicited ${name} response: no request with id ${p.id} is outstanding on dev ${p.dev} (§11.5)`);
+      this.protocolViolation(p, 'id', `unsolicited ${name} response: no request with id ${p.id} is outstanding on dev ${p.dev}`);
       return;
     }
     if (w.command !== RP_KIND_COMMAND[p.kind]) {

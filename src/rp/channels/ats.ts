@@ -56,7 +56,7 @@ export class AtsChannel implements RpChannelHandler {
    */
   translate(addr: bigint, len: bigint, permissions: number): Promise<AtsEntry | undefined> {
     return withSession(this.host, async (session) => {
-      if (!session.remoteCapabilities.ats) throw new Error(`ATS on dev ${this.dev}: the remote side has not advertised ATS (capability 4, §5.3)`);
+      if (!session.remoteCapabilities.ats) throw new Error(`ATS on dev ${this.dev}: the remote side has not advertised ATS (capability 4)`);
       const r = await session.request({ kind: 'ats-translate-request', dev: this.dev, id: 0, flags: 0, timestamp: this.host.clock.now, permissions, addr, len, result: 0 });
       if (r.result !== RpAtsResult.OK) return undefined;
       const entry: AtsEntry = { iova: addr, addr: r.addr, len: r.len, permissions: r.permissions };

@@ -169,7 +169,7 @@ export class MemoryInitiator implements RpChannelHandler {
     if (o !== undefined) {
       streamWidth = o.streamWidth ?? len;
       if (!Number.isInteger(streamWidth) || streamWidth < 0 || (streamWidth === 0 && len !== 0)) {
-        throw new RangeError(`stream width ${streamWidth} for a ${len}-byte access: it must be ≥ 1 (QEMU aborts on 0, §6.7)`);
+        throw new RangeError(`stream width ${streamWidth} for a ${len}-byte access: it must be ≥ 1 (QEMU aborts on 0)`);
       }
       attributes = o.attributes ?? 0;
       if ((attributes & ~(RpAttr.EOP | RpAttr.SECURE | RpAttr.PHYS_ADDR | RpAttr.IO_ACCESS)) !== 0) {
@@ -181,7 +181,7 @@ export class MemoryInitiator implements RpChannelHandler {
       if (be !== undefined && be.length > 0) {
         const caps = session.remoteCapabilities;
         if (!caps.busAccessExtBase || !caps.busAccessByteEnables) {
-          throw new RangeError(`byte enables on dev ${this.dev}: the remote side has not advertised byte-enable support (capabilities 1 and 2, §5.3)`);
+          throw new RangeError(`byte enables on dev ${this.dev}: the remote side has not advertised byte-enable support (capabilities 1 and 2)`);
         }
         byteEnables = be;
       }

@@ -136,7 +136,7 @@ export class MemoryTarget implements RpChannelHandler {
   handle(req: RpRequest, session: RpSession): void {
     if (req.kind !== 'read-request' && req.kind !== 'write-request') return;
     if (req.width !== 0 && session.role === 'qemu') {
-      session.protocolViolation(req, 'width', `QEMU would abort: its memory slave requires width 0, got ${req.width} (§6.7, §14.3)`);
+      session.protocolViolation(req, 'width', `QEMU would abort: its memory slave requires width 0, got ${req.width}`);
       return;
     }
     const access = new MemoryAccess(req, this.base);

@@ -70,7 +70,7 @@ export class StreamChannel implements RpChannelHandler {
   handle(req: RpRequest, session: RpSession): void {
     if (req.kind !== 'write-request') return;
     if (session.role === 'qemu' && (req.width !== 0 || req.streamWidth !== req.len)) {
-      session.protocolViolation(req, req.width !== 0 ? 'width' : 'stream_width', `QEMU would abort: a stream WRITE needs width 0 and stream_width = len, got width ${req.width}, stream_width ${req.streamWidth}, len ${req.len} (§12.6)`);
+      session.protocolViolation(req, req.width !== 0 ? 'width' : 'stream_width', `QEMU would abort: a stream WRITE needs width 0 and stream_width = len, got width ${req.width}, stream_width ${req.streamWidth}, len ${req.len}`);
       return;
     }
     const r = this.onData?.(req.data, { eop: (req.attributes & RpAttr.EOP) !== 0, timestamp: req.timestamp });

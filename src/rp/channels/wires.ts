@@ -87,7 +87,7 @@ export class Wires implements RpChannelHandler {
     if (req.kind !== 'interrupt-request') return;
     if (req.line >= this.lines) {
       if (session.role === 'qemu') {
-        session.protocolViolation(req, 'line', `QEMU would corrupt memory: line ${req.line} ≥ num-gpios ${this.lines} (§12.4, §14.7)`);
+        session.protocolViolation(req, 'line', `QEMU would corrupt memory: line ${req.line} ≥ num-gpios ${this.lines}`);
         return;
       }
       session.warn(`INTERRUPT on dev ${this.dev} for line ${req.line}, but only ${this.lines} lines exist; ignored`, req);
