@@ -7,6 +7,7 @@ import { resolveSpan, type SourceSpan, type SpanLike } from '../dts/source.js';
 import { propLoc, shownPath, type Node, type Property } from '../dts/tree.js';
 import type { Instance } from '../graph/instance.js';
 import type { Platform } from '../graph/platform.js';
+import type { Serving } from '../graph/serving.js';
 
 export interface Finding {
   /** The node the finding is about (its path prefixes the message). */
@@ -21,6 +22,8 @@ export interface Finding {
 
 export interface RuleContext {
   readonly platform: Platform;
+  /** Who serves what under `cosim up`: the tree's bindings with the run's --peer/--model applied. */
+  readonly serving: Serving;
   report(finding: Finding): void;
   /** The source text from a span's start to the end of its line ('' when unknown). */
   sourceText(span: SourceSpan): string;

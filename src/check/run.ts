@@ -11,6 +11,7 @@ import type { SourceRegistry, SourceSpan } from '../dts/source.js';
 import { buildInstance, type Instance } from '../graph/instance.js';
 import type { MachineKind } from '../graph/machine.js';
 import { buildPlatform, type Platform } from '../graph/platform.js';
+import { resolveServing, ServingError, TREE_ONLY, type Serving, type ServingOverrides } from '../graph/serving.js';
 import { FIXUP_CHECKS, isNumGpiosFalsePositive } from './dtc-rules.js';
 import { ALL_RULES, COSIM_RULES, ruleById } from './registry.js';
 import { toDiagnostic, type CheckDiagnostic, type Rule, type RuleContext } from './rule.js';
@@ -29,6 +30,8 @@ export type LoadOptions = Pick<CompileOptions, 'cpp' | 'includeDirs' | 'defines'
 };
 
 export interface CheckOptions extends LoadOptions {
+  /** The `--peer`/`--model` of the run about to start: the bind-* rules check what it will use. */
+  overrides?: ServingOverrides;
   /** Rule ids to skip (cosim rules or dtc check names). */
   disable?: string[];
   /** Report warnings as errors. */
@@ -103,12 +106,13 @@ export function loadPlatform(files: readonly string[], opts: LoadOptions = {}): 
 export type SourceAccess = Pick<RuleContext, 'sourceText' | 'sourceBlock'>;
 const NO_SOURCES: SourceAccess = { sourceText: () => '', sourceBlock: () => '' };
 
-export function runRules(platform: Platform, rules: readonly Rule[] = COSIM_RULES, sources: SourceAccess = NO_SOURCES): CheckDiagnostic[] {
+export function runRules(platform: Platform, rules: readonly Rule[] = COSIM_RULES, sources: SourceAccess = NO_SOURCES, serving: Serving = TREE_ONLY): CheckDiagnostic[] {
   const out: CheckDiagnostic[] = [];
   const fileOfRoot = new Map(platform.instances.map((i) => [i.root, i.file]));
   for (const rule of rules) {
     const ctx: RuleContext = {
       platform,
+      serving,
       ...sources,
       report: (f) => {
         let root = f.node;
@@ -119,6 +123,16 @@ export function runRules(platform: Platform, rules: readonly Rule[] = COSIM_RULE
     rule.run(ctx);
   }
   return out;
+}
+
+/** The run's bindings; an override naming nothing is left to the plan, which reports it. */
+function servingOf(platform: Platform, overrides: ServingOverrides | undefined): Serving {
+  try {
+    return resolveServing(platform, overrides);
+  } catch (e) {
+    if (e instanceof ServingError) return TREE_ONLY;
+    throw e;
+  }
 }
 
 /** Splits --disable ids into dtc checks and cosim rules; unknown ids and fixups are usage errors. */
@@ -154,7 +168,7 @@ export function checkFiles(files: readonly string[], opts: CheckOptions = {}): C
   const off = disabled.dtc.map((n) => `no-${n}`);
   const loaded = loadPlatform(files, { ...opts, dtcWarn: [...(opts.dtcWarn ?? []), ...off], dtcError: [...(opts.dtcError ?? []), ...off] });
   const rules = COSIM_RULES.filter((r) => !disabled.cosim.has(r.id));
-  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded) : [])];
+  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded, servingOf(loaded.platform, opts.overrides)) : [])];
   if (opts.warningsAsErrors) all = all.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' } : d));
 
   // Stable sort: by file (first appearance, inputs first), then line and column.

@@ -9,6 +9,7 @@ import type { Node } from '../dts/tree.js';
 import type { Instance } from '../graph/instance.js';
 import type { Platform } from '../graph/platform.js';
 import type { Adaptor } from '../graph/remote-port.js';
+import { resolveServing, ServingError, type Serving } from '../graph/serving.js';
 import { describeSocket } from '../graph/sockets.js';
 import { modelledDevices, optionString, type HostedDevice } from '../models/binding.js';
 import { formatCommand, shellQuote } from '../qemu/command.js';
@@ -47,25 +48,6 @@ export interface PlanOptions extends QemuPlanOptions {
   models?: string[];
 }
 
-/** Finds a node by label (in any instance) or by path/QOM path. */
-function findNode(platform: Platform, ref: string): Node | undefined {
-  for (const inst of platform.instances) {
-    const byLabel = inst.nodes.find((n) => n.labels.some((l) => !l.deleted && l.name === ref));
-    if (byLabel) return byLabel;
-    const byPath = inst.nodes.find((n) => n.path === ref);
-    if (byPath) return byPath;
-    const byQom = inst.adaptors.find((a) => a.qomPath === ref);
-    if (byQom) return byQom.node;
-  }
-  return undefined;
-}
-
-function splitAssignment(flag: string, value: string): [string, string] {
-  const eq = value.indexOf('=');
-  if (eq <= 0) throw new PlanError(`${flag} ${value}: write ${flag} NODE=VALUE`);
-  return [value.slice(0, eq), value.slice(eq + 1)];
-}
-
 /** Fills a peer command's placeholders. */
 export function expandPeerCommand(template: string, values: { socket: string; quantum: bigint; machinePath: string; adaptor: string }): string {
   return template.replace(/\{(socket|quantum|machine-path|adaptor)\}/g, (_, k: string) => {
@@ -91,20 +73,14 @@ function stringProp(a: Adaptor, name: string): string | undefined {
 }
 
 export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
-  const peerOverrides = new Map<Node, string>();
-  for (const v of opts.peers ?? []) {
-    const [ref, command] = splitAssignment('--peer', v);
-    const node = findNode(platform, ref);
-    if (!node || !platform.instances.some((i) => i.adaptorOf.has(node))) throw new PlanError(`--peer ${ref}: no Remote Port adaptor with that label, path or QOM path`);
-    peerOverrides.set(node, command);
+  let serving: Serving;
+  try {
+    serving = resolveServing(platform, { peers: opts.peers, models: opts.models });
+  } catch (e) {
+    if (e instanceof ServingError) throw new PlanError(e.message);
+    throw e;
   }
-  const modelOverrides = new Map<Node, string>();
-  for (const v of opts.models ?? []) {
-    const [ref, model] = splitAssignment('--model', v);
-    const node = findNode(platform, ref);
-    if (!node || !platform.instances.some((i) => i.deviceOf.has(node))) throw new PlanError(`--model ${ref}: no Remote Port device with that label or path`);
-    modelOverrides.set(node, model);
-  }
+  const { peerOverrides, modelOverrides } = serving;
 
   const peers: PeerPlan[] = [];
   for (const adaptor of platform.peerServed) {

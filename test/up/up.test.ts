@@ -122,6 +122,23 @@ describe('cosim up with a stand-in QEMU', () => {
     expectClean(mp);
   });
 
+  it('the check before the run sees the run\'s --model and --peer: a misspelt cosim,model they replace does not block it', () => {
+    const dir = scratch({ 'typo.dts': fs.readFileSync(BOARD, 'utf8').replace('"./const-model.ts"', '"./cnost-model.ts"') });
+    const board = path.join(dir, 'typo.dts');
+    const blocked = up([board, '--qemu', FAKE_QEMU]);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain('[bind-model]');
+    const mp = machinePath();
+    const viaModel = up([board, '--qemu', FAKE_QEMU, '--machine-path', mp, '--model', `regs=${path.join(FIX, 'const-model.ts')}`]);
+    expect(viaModel.stderr).toBe('');
+    expect(viaModel.stdout).toBe('fake-qemu: read 0xa0000000 = 78563412\n');
+    expect(viaModel.code).toBe(0);
+    const viaPeer = up([board, '--qemu', FAKE_QEMU, '--machine-path', mp, '--peer', `cosim=${PEER} unix:{socket}`]);
+    expect(viaPeer.stdout).toContain('fake-qemu: read 0xa0000000 = fecaad0b');
+    expect(viaPeer.code).toBe(0);
+    expectClean(mp);
+  });
+
   it('a peer that dies mid-run ends the run with exit 3 and a clear message', () => {
     const mp = machinePath();
     const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--peer', `cosim=${PEER} unix:{socket}`], { FAKE_QEMU_SCENARIO: 'hang', EXTERNAL_PEER_DIE_AFTER_MS: '300' });

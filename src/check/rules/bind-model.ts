@@ -16,7 +16,9 @@ export default defineRule({
     eachInstance(ctx, (inst) => {
       for (const d of inst.devices) {
         const prop = d.cosim.get('cosim,model');
-        if (!prop) continue;
+        if (!prop || ctx.serving.modelOverrides.has(d.node)) continue;
+        // Served by a --peer program in this run: its models are not loaded.
+        if (d.pairs.length > 0 && d.pairs.every((p) => p.adaptor && ctx.serving.peerOverrides.has(p.adaptor.node))) continue;
         const spec = stringOfProp(prop);
         if (spec === undefined || spec === '') {
           ctx.report({ node: d.node, prop, message: 'cosim,model must be a string: a built-in model name or a module path' });

@@ -12,7 +12,7 @@ export default defineRule({
   run(ctx) {
     for (const adaptor of ctx.platform.peerServed) {
       const prop = adaptor.cosim.get('cosim,peer-command');
-      if (!prop) continue;
+      if (!prop || ctx.serving.peerOverrides.has(adaptor.node)) continue;
       const command = stringOfProp(prop);
       if (command === undefined || command.trim() === '') {
         ctx.report({ node: adaptor.node, prop, message: 'cosim,peer-command must be a non-empty string: the command line that starts the peer' });

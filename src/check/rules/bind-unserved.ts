@@ -1,5 +1,5 @@
 import { defineRule } from '../rule.js';
-import { devicesUsedByModels, typescriptAdaptors } from './bindings.js';
+import { devicesUsedByModels, hasModel, typescriptAdaptors } from './bindings.js';
 
 /**
  * Under `cosim up` every channel QEMU uses must have someone behind it. On an adaptor that
@@ -17,11 +17,11 @@ export default defineRule({
   summary: 'a channel of an adaptor served by TypeScript models that no model serves or uses: QEMU\'s accesses there get errors under cosim up',
   run(ctx) {
     for (const { inst, adaptor } of typescriptAdaptors(ctx)) {
-      if (!adaptor.uses.some((u) => u.device.cosim.has('cosim,model'))) continue;
+      if (!adaptor.uses.some((u) => hasModel(ctx, u.device))) continue;
       const used = devicesUsedByModels(inst);
       for (const [channel, use] of adaptor.channels) {
         const d = use.device;
-        if (d.cosim.has('cosim,model') || used.has(d)) continue;
+        if (hasModel(ctx, d) || used.has(d)) continue;
         ctx.report({ node: d.node, message: `channel ${channel} of ${adaptor.qomPath} has no model and no model uses it: QEMU's accesses there get errors`, hint: 'give this node a cosim,model, or point a model option (cosim,irq, cosim,dma) at it' });
       }
     }

@@ -16,7 +16,13 @@ export function stringOfProp(p: Property): string | undefined {
 
 /** Adaptors cosim's TypeScript runtime serves under `cosim up`: peer-served, no peer command. */
 export function typescriptAdaptors(ctx: RuleContext): Array<{ inst: Instance; adaptor: Adaptor }> {
-  return ctx.platform.peerServed.filter((a) => !a.cosim.has('cosim,peer-command')).map((adaptor) => ({ inst: ctx.platform.instanceOf(adaptor), adaptor }));
+  const external = (a: Adaptor) => a.cosim.has('cosim,peer-command') || ctx.serving.peerOverrides.has(a.node);
+  return ctx.platform.peerServed.filter((a) => !external(a)).map((adaptor) => ({ inst: ctx.platform.instanceOf(adaptor), adaptor }));
+}
+
+/** The device has a model under `cosim up` (its cosim,model, or --model). */
+export function hasModel(ctx: RuleContext, d: RpDevice): boolean {
+  return d.cosim.has('cosim,model') || ctx.serving.modelOverrides.has(d.node);
 }
 
 /** Devices a model reaches through a phandle option (`cosim,irq = <&gpio 0>`, `cosim,dma = <&slave>`). */

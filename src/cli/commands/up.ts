@@ -64,7 +64,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
 
     // A models' thread loads on the other core while this one compiles the boards.
     if (!flags['dry-run']) prestartModelThreads();
-    const checked = checkFiles(files, { ...load, machinePath });
+    const checked = checkFiles(files, { ...load, machinePath, overrides: { peers: flags.peer, models: flags.model } });
     if (checked.errors > 0 || !checked.platform) {
       process.stderr.write(formatHuman(checked, files, { color: process.stderr.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length }));
       process.stderr.write(`cosim: not starting: fix the errors above (\`cosim check\` shows the same report)\n`);
