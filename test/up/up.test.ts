@@ -139,6 +139,16 @@ describe('cosim up with a stand-in QEMU', () => {
     expectClean(mp);
   });
 
+  it('a model module shares cosim\'s own classes: its ModelOptionError is located at the option it names', () => {
+    const r = up([BOARD, '--qemu', FAKE_QEMU, '--model', `regs=${path.join(FIX, 'shared', 'strict-model.ts')}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/board\.dts:37:\d+: \/regs@a0000000: cosim,value = <305419896> is more than the strict model's 0xff/);
+    const dir = scratch({ 'nope.ts': "import { nothing } from 'cosim/nope';\nexport default nothing;\n" });
+    const bad = up([BOARD, '--qemu', FAKE_QEMU, '--model', `regs=${path.join(dir, 'nope.ts')}`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/nope\.ts:1:\d+: cosim has no export "cosim\/nope"; it exports cosim, cosim\/models, cosim\/rp/);
+  });
+
   it('a peer that dies mid-run ends the run with exit 3 and a clear message', () => {
     const mp = machinePath();
     const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--peer', `cosim=${PEER} unix:{socket}`], { FAKE_QEMU_SCENARIO: 'hang', EXTERNAL_PEER_DIE_AFTER_MS: '300' });
