@@ -17,3 +17,5 @@ export { buildPlatform, type Platform } from './graph/platform.js';
 export { describeSocket } from './graph/sockets.js';
 export { stringOf, stringsOf, cellsOf } from './graph/values.js';
 export type { Adaptor, RpDevice, RpKind } from './graph/remote-port.js';
+export { prepareUp, up, UP_EXIT, type Prepared, type UpHandle, type UpOptions } from './up/up.js';
+export type { Console } from './up/console.js';

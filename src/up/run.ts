@@ -56,6 +56,8 @@ export interface RunOptions {
   stallMs: number;
   /** Where the console's keyboard reads from (process.stdin by default). */
   stdin?: NodeJS.ReadStream;
+  /** Aborting it stops the run as SIGTERM does (exit 143). */
+  signal?: AbortSignal;
 }
 
 interface Running {
@@ -110,6 +112,8 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   process.on('SIGHUP', onTerm);
+  opts.signal?.addEventListener('abort', onTerm, { once: true });
+  if (opts.signal?.aborted) onTerm();
 
   try {
     // The machine path: absolute, private, locked, and free of another run's files.
@@ -248,6 +252,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     process.off('SIGHUP', onTerm);
+    opts.signal?.removeEventListener('abort', onTerm);
     await teardown();
   }
 

@@ -7,7 +7,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { Console } from '../../src/up/console.js';
+import { up as upLibrary } from '../../src/up/up.js';
 import { BIN, cosim, hasCommand } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 import { expectClean, leftovers, machinePath, scratch } from '../helpers/up.js';
@@ -147,6 +150,29 @@ describe('cosim up with a stand-in QEMU', () => {
     const bad = up([BOARD, '--qemu', FAKE_QEMU, '--model', `regs=${path.join(dir, 'nope.ts')}`]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/nope\.ts:1:\d+: cosim has no export "cosim\/nope"; it exports cosim, cosim\/models, cosim\/rp/);
+  });
+
+  it('as a library: up() runs the boards and stop() ends the run (143) with everything removed', async () => {
+    const mp = machinePath();
+    const said: string[] = [];
+    const con: Console = { console: (t) => said.push(t), step: () => {}, running: (m) => said.push(`running: ${m}`), line: () => {}, error: (m) => said.push(`error: ${m}`), warn: (m) => said.push(`warning: ${m}`) };
+    const saved = process.env.FAKE_QEMU_SCENARIO;
+    process.env.FAKE_QEMU_SCENARIO = 'hang';
+    try {
+      const run = upLibrary([BOARD], { qemu: FAKE_QEMU, machinePath: mp, console: con, stdin: new PassThrough() as unknown as NodeJS.ReadStream });
+      expect((await run.prepared).plan?.machinePath).toBe(mp);
+      for (let i = 0; i < 200 && !said.some((l) => l.startsWith('running')); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(said.find((l) => l.startsWith('running'))).toMatch(/running: running \(1 QEMU, 1 peer/);
+      run.stop();
+      expect(await run.done).toBe(143);
+      expect(said.filter((l) => l.startsWith('error'))).toEqual([]);
+    } finally {
+      process.env.FAKE_QEMU_SCENARIO = saved;
+    }
+    expectClean(mp);
+    const broken = upLibrary([path.join(FIX, 'nosuch.dts')], { qemu: FAKE_QEMU, console: con });
+    expect(await broken.done).toBe(1);
+    expect((await broken.prepared).problem).toContain('not starting');
   });
 
   it('a peer that dies mid-run ends the run with exit 3 and a clear message', () => {

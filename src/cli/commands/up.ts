@@ -3,12 +3,8 @@ import * as path from 'node:path';
 import { Command, Flags } from '@oclif/core';
 import { formatHuman } from '../../check/report/human.js';
 import { ALL_RULES } from '../../check/registry.js';
-import { checkFiles } from '../../check/run.js';
-import { terminalConsole } from '../../up/console.js';
-import { describePlan, makePlan, PlanError } from '../../up/plan.js';
-import { freshMachinePathName } from '../../up/machine-path.js';
-import { prestartModelThreads } from '../../up/model-thread.js';
-import { runPlan } from '../../up/run.js';
+import { describePlan } from '../../up/plan.js';
+import { prepareUp, up, type UpOptions } from '../../up/up.js';
 import { ATTACHED_VALUE_FLAGS, loadOptionsFrom, platformFlags } from '../platform-flags.js';
 import { MAX_ICOUNT_SHIFT, qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
 import { normalizeArgv, usageError } from '../shared.js';
@@ -59,32 +55,38 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     const loaders = (flags.loader ?? []).map((l) => l.replace(/(^|,)file=([^,]+)/, (_, pre: string, f: string) => `${pre}file=${path.resolve(f)}`));
     const load = loadOptionsFrom(flags);
     if (typeof load === 'string') return usageError(this, load);
-    const machinePathGiven = flags['machine-path'] !== undefined;
-    const machinePath = path.resolve(flags['machine-path'] ?? freshMachinePathName());
-
-    // A models' thread loads on the other core while this one compiles the boards.
-    if (!flags['dry-run']) prestartModelThreads();
-    const checked = checkFiles(files, { ...load, machinePath, overrides: { peers: flags.peer, models: flags.model } });
-    if (checked.errors > 0 || !checked.platform) {
-      process.stderr.write(formatHuman(checked, files, { color: process.stderr.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length }));
-      process.stderr.write(`cosim: not starting: fix the errors above (\`cosim check\` shows the same report)\n`);
-      return this.exit(1);
-    }
-    if (checked.warnings > 0 && !flags.quiet) process.stderr.write(`cosim: ${checked.warnings} warning${checked.warnings === 1 ? '' : 's'} in the boards; \`cosim check\` lists them\n`);
-
-    let plan;
-    try {
-      plan = makePlan(checked.platform, { qemu: flags.qemu, firmware, loaders, syncQuantum, gdbPort, semihosting: flags.semihosting, icountShift, extra, peers: flags.peer, models: flags.model });
-    } catch (e) {
-      if (!(e instanceof PlanError)) throw e;
-      process.stderr.write(`cosim: error: ${e.message}\n`);
-      return this.exit(1);
-    }
+    const options: UpOptions = {
+      ...load,
+      machinePath: flags['machine-path'],
+      keep: flags.keep,
+      startTimeoutMs: startTimeout * 1000,
+      stallMs: stallAfter * 1000,
+      quiet: flags.quiet,
+      qemu: flags.qemu,
+      firmware,
+      loaders,
+      syncQuantum,
+      gdbPort,
+      semihosting: flags.semihosting,
+      icountShift,
+      extra,
+      peers: flags.peer,
+      models: flags.model,
+      onChecked: (checked) => {
+        if (checked.errors > 0 || !checked.platform) process.stderr.write(formatHuman(checked, files, { color: process.stderr.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length }));
+        else if (checked.warnings > 0 && !flags.quiet) process.stderr.write(`cosim: ${checked.warnings} warning${checked.warnings === 1 ? '' : 's'} in the boards; \`cosim check\` lists them\n`);
+      },
+    };
     if (flags['dry-run']) {
+      const { plan, problem } = prepareUp(files, options);
+      if (!plan) {
+        process.stderr.write(`cosim: error: ${problem}\n`);
+        return this.exit(1);
+      }
       process.stdout.write(describePlan(plan));
       return;
     }
-    const code = await runPlan(plan, { machinePathGiven, keep: flags.keep, startTimeoutMs: startTimeout * 1000, stallMs: stallAfter * 1000 }, terminalConsole({ quiet: flags.quiet }));
+    const code = await up(files, options).done;
     if (code !== 0) this.exit(code);
   }
 }
