@@ -5,6 +5,7 @@
  * line, with a prefix naming the process (except QEMU's serial console on stdout).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,10 +148,22 @@ export function distScript(relative: string): string {
 export class Reaper {
   private readonly child: ChildProcess;
 
+  /**
+   * The mark every process of the run carries (`COSIM_RUN_ID` in its environment), so the
+   * reaper finds even one whose start cosim did not live to report.
+   */
+  readonly runId = randomBytes(12).toString('hex');
+
   constructor() {
     this.child = spawn(process.execPath, [distScript('up/reaper.js')], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     this.child.unref();
     this.child.stdin!.on('error', () => {});
+    this.send({ run: this.runId });
+  }
+
+  /** The environment for a process of the run: the user's, with the run's mark. */
+  env(): NodeJS.ProcessEnv {
+    return { ...process.env, COSIM_RUN_ID: this.runId };
   }
 
   private send(msg: object): void {

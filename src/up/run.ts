@@ -181,7 +181,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       const cwd = p.from === 'tree' ? path.dirname(path.resolve(p.instance.file)) : process.cwd();
       // Run by the shell as written (`cd sim && ./peer …`, `FOO=1 ./peer …`); its process
       // group holds whatever the shell starts, so stopping the group stops the peer.
-      const proc = new ManagedProcess({ label: `peer ${p.adaptor.qomPath}`, command: '/bin/sh', args: ['-c', p.command], cwd });
+      const proc = new ManagedProcess({ label: `peer ${p.adaptor.qomPath}`, command: '/bin/sh', args: ['-c', p.command], cwd, env: reaper.env() });
       reaper.watchGroup(proc.pid);
       running.external.push(proc);
       // A peer ending because QEMU just went away (EOF) is no failure: give QEMU's own exit
@@ -199,7 +199,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
         const label = plan.qemu.length > 1 ? `qemu ${path.basename(q.instance.file)}` : 'qemu';
         // Without a TypeScript UART, the keyboard goes to the first QEMU's serial on stdio.
         const typedInto = !keyboardModel && keyboardQemu === undefined && servesStdio(q.args);
-        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, rawStdout: process.stdout, onStderr: (l) => con.line(label, l), input: typedInto });
+        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, env: reaper.env(), rawStdout: process.stdout, onStderr: (l) => con.line(label, l), input: typedInto });
         if (typedInto) keyboardQemu = proc;
         reaper.watchGroup(proc.pid);
         running.qemu.push(proc);

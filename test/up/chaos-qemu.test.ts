@@ -42,7 +42,8 @@ function dirState(dir: string): string[] {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const r = path.join(rel, e.name);
       if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(`${r}=${fs.readFileSync(path.join(d, e.name), 'utf8')}`);
+      // A socket of the run may still be there for a moment: name it, it cannot be read.
+      else out.push(e.isFile() ? `${r}=${fs.readFileSync(path.join(d, e.name), 'utf8')}` : `${r} (${e.isSocket() ? 'socket' : 'not a file'})`);
     }
   };
   walk(dir, '');

@@ -241,6 +241,30 @@ describe('faulty models cannot take the run down', () => {
   });
 });
 
+describe('processes that escape their process group', () => {
+  // A peer whose shell starts a child in a session of its own: stopping the peer's group
+  // misses it; the run's mark in its environment (COSIM_RUN_ID) does not.
+  const escaping = `cosim=setsid sleep 33.417 & exec node ${path.join(FIX, 'external-peer.mjs')} unix:{socket}`;
+
+  it('are stopped at the end of a run', () => {
+    const mp = machinePath();
+    const r = up([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--peer', escaping]);
+    expect(r.code).toBe(0);
+    expectClean(mp);
+    expect(leftovers('^sleep 33.417')).toEqual([]);
+  });
+
+  it('are stopped by the reaper after cosim is killed outright', async () => {
+    const mp = machinePath();
+    const run = await startRunning([BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--peer', escaping], { FAKE_QEMU_SCENARIO: 'hang' });
+    expect(leftovers('^sleep 33.417').length).toBe(1);
+    run.child.kill('SIGKILL');
+    await waitFor(() => leftovers('^sleep 33.417').length === 0 && !fs.existsSync(mp));
+    expect(leftovers('^sleep 33.417')).toEqual([]);
+    expectClean(mp);
+  });
+});
+
 describe('peer commands', () => {
   it('run by /bin/sh as written: cd, &&, variable assignments', () => {
     const mp = machinePath();
