@@ -1,4 +1,5 @@
 /** `cosim init`: the board and model it writes check clean and run (with the stand-in QEMU). */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,6 +27,34 @@ describe('cosim init', () => {
     // ID = 0x73656e73 ('sens'), read back little-endian.
     expect(run.stdout).toBe('fake-qemu: read 0xa0000000 = 736e6573\n');
     expect(run.code).toBe(0);
+  });
+
+  it('writes a package.json and tsconfig.json so that tsc type-checks the models against cosim', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const dir = path.join(t.dir, 'soc');
+    expect(cosim(['init', dir, '--model', 'sensor']).code).toBe(0);
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    expect(Object.keys(pkg.devDependencies).sort()).toEqual(['cosim', 'typescript']);
+    // As `npm install` would leave it: cosim (this package) and Node's types installed.
+    fs.mkdirSync(path.join(dir, 'node_modules', '@types'), { recursive: true });
+    fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'cosim'));
+    fs.symlinkSync(path.join(REPO, 'node_modules', '@types', 'node'), path.join(dir, 'node_modules', '@types', 'node'));
+    const tsc = (cwd: string) => spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', cwd], { encoding: 'utf8' });
+    const clean = tsc(dir);
+    expect(clean.stdout + clean.stderr).toBe('');
+    expect(clean.status).toBe(0);
+    // A misspelt context member is caught.
+    const model = path.join(dir, 'models', 'sensor.ts');
+    fs.writeFileSync(model, fs.readFileSync(model, 'utf8').replace("ctx.options.line('irq')", "ctx.options.lien('irq')"));
+    const broken = tsc(dir);
+    expect(broken.status).not.toBe(0);
+    expect(broken.stdout).toMatch(/models\/sensor\.ts\(\d+,\d+\): error TS\d+: Property 'lien' does not exist/);
+    // A project's own package.json is kept, even with --force.
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"mine"}');
+    const again = cosim(['init', dir, '--model', 'sensor', '--force']);
+    expect(again.stdout).toContain(`kept ${dir}/package.json`);
+    expect(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).toBe('{"name":"mine"}');
   });
 
   it('leaves existing files alone unless --force, and checks names', () => {

@@ -17,8 +17,10 @@ function templatesDir(): string {
 export default class Init extends Command {
   static override summary = 'Write a new board (.dts) and a TypeScript model skeleton to start from.';
   static override description = `Writes <dir>/<name>.dts — an arm-generic-fdt board with RAM, a GIC, a Remote Port adaptor,
-one peripheral window served by a TypeScript model and its interrupt — and <dir>/models/<model>.ts,
-the model. Existing files are left alone unless --force.`;
+one peripheral window served by a TypeScript model and its interrupt — <dir>/models/<model>.ts,
+the model, and a package.json and tsconfig.json (unless the directory has its own) so that
+\`npx tsc --noEmit\` type-checks the models against the installed cosim. Existing files are
+left alone unless --force.`;
   static override examples = ['<%= config.bin %> init my-soc', '<%= config.bin %> init . --name board --model sensor'];
   static override args = { dir: Args.string({ description: 'Directory to write into (created if missing).', default: '.' }) };
   static override flags = {
@@ -34,7 +36,9 @@ the model. Existing files are left alone unless --force.`;
     }
     const label = flags.model.replace(/-/g, '_');
     const id = [...Buffer.from(flags.model.padEnd(4, '_').slice(0, 4))].map((b) => b.toString(16).padStart(2, '0')).join('');
-    const fill = (text: string) => text.replace(/\{\{name\}\}/g, flags.name).replace(/\{\{model\}\}/g, label).replace(/\{\{id\}\}/g, id);
+    const version = (JSON.parse(fs.readFileSync(path.join(templatesDir(), '..', 'package.json'), 'utf8')) as { version: string }).version;
+    const fill = (text: string) =>
+      text.replace(/\{\{name\}\}/g, flags.name).replace(/\{\{model\}\}/g, label).replace(/\{\{id\}\}/g, id).replace(/\{\{version\}\}/g, version);
     const t = templatesDir();
     const files: Array<[string, string]> = [
       [path.join(t, 'board', 'board.dts'), path.join(args.dir, `${flags.name}.dts`)],
@@ -50,7 +54,18 @@ the model. Existing files are left alone unless --force.`;
       fs.writeFileSync(out, fill(fs.readFileSync(from, 'utf8')));
       process.stdout.write(`wrote ${out}\n`);
     }
+    // So that `npx tsc --noEmit` type-checks the models against the installed cosim. A
+    // project's own package.json or tsconfig.json is never replaced, --force or not.
+    for (const name of ['package.json', 'tsconfig.json']) {
+      const out = path.join(args.dir, name);
+      if (fs.existsSync(out)) {
+        process.stdout.write(`kept ${out} (add cosim and typescript to its devDependencies to type-check the models)\n`);
+        continue;
+      }
+      fs.writeFileSync(out, fill(fs.readFileSync(path.join(t, 'board', name), 'utf8')));
+      process.stdout.write(`wrote ${out}\n`);
+    }
     const board = path.join(args.dir, `${flags.name}.dts`);
-    process.stdout.write(`next: cosim check ${board}\n      cosim up ${board} --firmware your-app.elf\n`);
+    process.stdout.write(`next: cosim check ${board}\n      (cd ${args.dir} && npm install && npx tsc --noEmit)   # type-check the models\n      cosim up ${board} --firmware your-app.elf\n`);
   }
 }
