@@ -46,6 +46,13 @@ describe("the README's library examples", () => {
     expect(r.stdout).toMatch(/microblaze-fdt .*qemu-rport-/);
   });
 
+  it('"Testing models without QEMU" drives the timer model to its interrupt', () => {
+    const r = run('testing', example('## Testing models without QEMU (`cosim/testing`)'), {});
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('interrupt line high: true\n');
+    expect(r.status).toBe(0);
+  });
+
   it('"As a library" compiles a board to a DTB', () => {
     const r = run('compile', example('## As a library'), { 'board.dts': path.join(REPO, 'dts', 'demo-board.dts'), include: path.join(REPO, 'dts', 'include') });
     expect(r.status, r.stderr).toBe(0);

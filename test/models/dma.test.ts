@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SparseMemory, type MemoryAccess, type MemoryTargetModel } from '../../src/rp/index.js';
-import { bindOnly, eventually, modelBoard, startRig, type Rig } from './rig.js';
+import { bindOnly, eventually, modelBoard, startRig, type Rig } from '../../src/testing/index.js';
 
 const DMA = (props = '\t\tcosim,dma = <&dma_port>;\n\t\tcosim,irq = <&irqs 3>;') => modelBoard('dma', 0xa000_2000, 3, 'dma', props);
 

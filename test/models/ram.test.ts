@@ -1,7 +1,7 @@
 /** The `ram` model: RAM and ROM windows, sparse storage, byte enables, preloading. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RpBusError, fromLE64, toLE } from '../../src/rp/index.js';
-import { bindOnly, modelBoard, startRig, type Rig } from './rig.js';
+import { bindOnly, modelBoard, startRig, type Rig } from '../../src/testing/index.js';
 
 const RAM = (reg: string, props = '') => modelBoard('sram', 0xa001_0000, 4, 'ram', props, reg);
 const SMALL = '0x0 0xa0010000 0x0 0x10000';

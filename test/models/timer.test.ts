@@ -4,7 +4,7 @@
  * and SYNCs, as it would from QEMU.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { bindOnly, modelBoard, startRig, type Rig } from './rig.js';
+import { bindOnly, modelBoard, startRig, type Rig } from '../../src/testing/index.js';
 
 const TIMER = (props = '		cosim,irq = <&irqs 1>;') => modelBoard('timer', 0xa000_1000, 2, 'timer', props);
 

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RpBusError, toLE } from '../../src/rp/index.js';
 import { ConsoleInput } from '../../src/models/console-input.js';
-import { bindOnly, eventually, modelBoard, startRig, type Rig } from './rig.js';
+import { bindOnly, eventually, modelBoard, startRig, type Rig } from '../../src/testing/index.js';
 
 const UART = (props: string) => modelBoard('uart', 0xa000_0000, 1, 'uart16550', props);
 

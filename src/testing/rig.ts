@@ -1,18 +1,29 @@
 /**
- * A test rig for the built-in models: a small board compiled by our DTS compiler, its graph,
- * the models bound by `hostAdaptor` exactly as `cosim up` binds them, and a QEMU-role
- * initiator connected over a Unix socket in a temp dir, playing QEMU: memory masters for
- * the devices' windows, the gpio the interrupt lines arrive on, and the memory slave the
- * DMA engine reads and writes.
+ * Testing models without QEMU (`cosim/testing`): a small board compiled by cosim's DTS
+ * compiler, its graph, the models bound exactly as `cosim up` binds them, and a QEMU-role
+ * initiator connected over a real Unix socket in a temp dir, playing QEMU: memory masters for
+ * the devices' windows, the gpio the interrupt lines arrive on, and the memory slave DMA
+ * reads and writes (a sparse memory). Call it from vitest or node:test:
+ *
+ * ```ts
+ * import { modelBoard, startRig } from 'cosim/testing';
+ * const rig = await startRig(modelBoard('timer', 0xa000_1000, 2, 'timer', '\t\tcosim,irq = <&irqs 0>;'));
+ * await rig.write32('timer', 0x08, 1000);      // INTERVAL_LO
+ * await rig.write32('timer', 0x00, 0b101);     // ENABLE | IRQ_EN
+ * await rig.qemu.advance(2_000n);              // 2 µs of QEMU's time pass…
+ * await rig.qemu.sync();                       // …and a SYNC tells the model
+ * console.log(rig.level(0));                   // true: the interrupt line is high
+ * await rig.dispose();
+ * ```
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compile } from '../../src/dts/compile.js';
-import { buildInstance, type Instance } from '../../src/graph/instance.js';
-import type { ConsoleInput } from '../../src/models/console-input.js';
-import { hostAdaptor } from '../../src/models/host.js';
-import { QemuInitiator, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer } from '../../src/rp/index.js';
+import { compile } from '../dts/compile.js';
+import { buildInstance, type Instance } from '../graph/instance.js';
+import type { ConsoleInput } from '../models/console-input.js';
+import { hostAdaptor } from '../models/host.js';
+import { QemuInitiator, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer } from '../rp/index.js';
 
 /** The adaptor, an interrupt gpio and a DMA port; the test adds the model nodes. */
 export function board(devices: string): string {
