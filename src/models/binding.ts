@@ -23,6 +23,22 @@ export interface OptionTarget {
   lines?: number;
 }
 
+/**
+ * A problem with a model binding: names the device node and, where it is one, the option
+ * (`cosim,<option>`; none means `cosim,model` itself) the supervisor locates in the tree.
+ * Here, with the plain description, so the models' thread and the supervisor share it.
+ */
+export class ModelBindingError extends Error {
+  constructor(
+    message: string,
+    readonly devicePath: string,
+    readonly option?: string,
+  ) {
+    super(message);
+    this.name = 'ModelBindingError';
+  }
+}
+
 export interface OptionValue {
   /** The property name without `cosim,`. */
   name: string;

@@ -9,28 +9,15 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Instance } from '../graph/instance.js';
 import type { Adaptor } from '../graph/remote-port.js';
-import { describeAdaptor, modelledDevices, numberOf, optionString, type AdaptorBinding, type HostedDevice, type OptionTarget } from './binding.js';
+import { describeAdaptor, ModelBindingError, modelledDevices, numberOf, optionString, type AdaptorBinding, type HostedDevice, type OptionTarget } from './binding.js';
+
+export { ModelBindingError };
 import type { Node } from '../dts/tree.js';
 import { MemoryInitiator, RpPeer, Wires, type RpAdaptorOptions } from '../rp/index.js';
-import { ModelOptionError, type ModelContext, type ModelDefinition, type ModelLine, type ModelOptions, type ModelWindow } from './api.js';
+import { ModelOptionError, type ModelContext, type ModelDefinition, type ModelLine, type ModelOptions } from './api.js';
 import { BUILTIN_MODELS } from './builtins.js';
 import type { ConsoleInput } from './console-input.js';
 import { compileModelModule } from './load.js';
-
-/**
- * A problem with a model binding: names the device node and, where it is one, the option
- * (`cosim,<option>`; none means `cosim,model` itself) the supervisor locates in the tree.
- */
-export class ModelBindingError extends Error {
-  constructor(
-    message: string,
-    readonly devicePath: string,
-    readonly option?: string,
-  ) {
-    super(message);
-    this.name = 'ModelBindingError';
-  }
-}
 
 export interface HostOptions {
   console: (text: string) => void;

@@ -52,8 +52,10 @@ export interface OpenOptions {
   given: boolean;
   /** The boards of the run, for the lock (a refused second run names them). */
   boards: string[];
-  /** Told of every entry as it is recorded (the reaper). */
-  onRecord?: (entry: CreatedEntry) => void;
+  /** Keep what the run creates at the end (`--keep`): only the lock goes. */
+  keep?: boolean;
+  /** Told of every entry the end of the run will remove, as it is recorded (the reaper). */
+  onRemovable?: (entry: CreatedEntry) => void;
 }
 
 function errorText(e: unknown): string {
@@ -117,7 +119,7 @@ export class MachinePath {
 
   private constructor(
     readonly dir: string,
-    private readonly onRecord?: (entry: CreatedEntry) => void,
+    private readonly opts: OpenOptions,
   ) {}
 
   /**
@@ -126,7 +128,7 @@ export class MachinePath {
    */
   static open(dir: string, opts: OpenOptions): MachinePath {
     if (!path.isAbsolute(dir)) throw new MachinePathError(`the machine path must be absolute, not ${dir}`);
-    const mp = new MachinePath(dir, opts.onRecord);
+    const mp = new MachinePath(dir, opts);
     try {
       if (fs.existsSync(dir)) {
         if (!opts.given) throw new MachinePathError(`${dir} exists already: a fresh machine path must be new`);
@@ -137,16 +139,11 @@ export class MachinePath {
       mp.lock(opts.boards);
       if (opts.given) mp.refuseLeftovers();
     } catch (e) {
-      mp.release(false);
+      removeCreated(mp.entries); // nothing of a run that did not start is worth keeping
       if (e instanceof MachinePathError) throw e;
       throw new MachinePathError(`cannot use ${dir} as the machine path: ${errorText(e)}`);
     }
     return mp;
-  }
-
-  /** Everything recorded so far, oldest first. */
-  get created(): readonly CreatedEntry[] {
-    return this.entries;
   }
 
   /** The absolute path of `name` inside the machine path. */
@@ -161,7 +158,12 @@ export class MachinePath {
   record(kind: CreatedEntry['kind'], p: string): void {
     const entry = { kind, path: p };
     this.entries.push(entry);
-    this.onRecord?.(entry);
+    if (this.removable(entry)) this.opts.onRemovable?.(entry);
+  }
+
+  /** Removed at the end: everything, or with `keep` only the lock. */
+  private removable(e: CreatedEntry): boolean {
+    return !this.opts.keep || e.path === this.file(LOCK_NAME);
   }
 
   /** Writes a new file of this run (a DTB): created exclusively, private. */
@@ -190,9 +192,9 @@ export class MachinePath {
     return p;
   }
 
-  /** Removes what was recorded (all of it, or with `keep` only the lock). */
-  release(keep: boolean): void {
-    removeCreated(keep ? this.entries.filter((e) => path.basename(e.path) === LOCK_NAME) : this.entries);
+  /** Removes what the end of the run removes (see `removable`). */
+  release(): void {
+    removeCreated(this.entries.filter((e) => this.removable(e)));
     this.entries.length = 0;
   }
 

@@ -14,8 +14,6 @@ export interface ModelThreadData {
   scratchDir: string;
   /** The Remote Port socket to listen on. */
   socket: string;
-  /** No earlier adaptor's model took the keyboard: a model here may. */
-  mayTakeKeyboard: boolean;
   /** The shared memory of `Pulse`. */
   pulse: SharedArrayBuffer;
 }

@@ -9,7 +9,7 @@
  * and is why a tree's models are trusted like a Makefile (README).
  */
 import { Worker } from 'node:worker_threads';
-import type { AdaptorBinding } from '../models/binding.js';
+import { ModelBindingError, type AdaptorBinding } from '../models/binding.js';
 import { distScript } from './processes.js';
 import { Pulse, type ModelThreadData, type ToModels, type ToSupervisor, type WaitingAccess } from './model-thread-protocol.js';
 
@@ -19,21 +19,9 @@ export interface ModelFailure {
   stack?: string;
 }
 
-/** A model binding problem found in the thread: the supervisor locates it in the tree. */
-export class ModelThreadBindingError extends Error {
-  constructor(
-    message: string,
-    readonly devicePath: string,
-    readonly option?: string,
-  ) {
-    super(message);
-  }
-}
-
 export interface ModelThreadOptions {
   scratchDir: string;
   socket: string;
-  mayTakeKeyboard: boolean;
   console: (text: string) => void;
   log: (source: string, message: string) => void;
 }
@@ -72,6 +60,7 @@ export class ModelThread {
   private rejectHello!: (e: Error) => void;
   private resolveEnded!: (e: { reason: string; error?: string }) => void;
   private resolveClosed!: () => void;
+  private resolveModelsClosed!: () => void;
   /** The path of the model that took the keyboard, if one here did. */
   keyboard: string | undefined;
   /** Resolves if the thread fails (never once it is being closed). */
@@ -80,7 +69,10 @@ export class ModelThread {
   readonly hello = new Promise<void>((res, rej) => ((this.resolveHello = res), (this.rejectHello = rej)));
   /** Resolves when the session ends. */
   readonly ended = new Promise<{ reason: string; error?: string }>((r) => (this.resolveEnded = r));
+  /** The thread has exited. */
   private readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
+  /** The models' session is closed (the thread said so). */
+  private readonly modelsClosed = new Promise<void>((r) => (this.resolveModelsClosed = r));
 
   private constructor(
     readonly binding: AdaptorBinding,
@@ -88,7 +80,7 @@ export class ModelThread {
     onReady: (e?: Error) => void,
   ) {
     this.hello.catch(() => {});
-    const data: ModelThreadData = { binding, scratchDir: opts.scratchDir, socket: opts.socket, mayTakeKeyboard: opts.mayTakeKeyboard, pulse: this.pulse.buffer };
+    const data: ModelThreadData = { binding, scratchDir: opts.scratchDir, socket: opts.socket, pulse: this.pulse.buffer };
     this.worker = warm.shift() ?? newWorker();
     this.worker.ref();
     this.worker.postMessage({ t: 'start', data } satisfies ToModels);
@@ -156,12 +148,10 @@ export class ModelThread {
     this.closing = true;
     this.send({ t: 'close' });
     const timer = setTimeout(() => void this.worker.terminate(), CLOSE_GRACE_MS);
-    const closedOrExited = await Promise.race([new Promise<'closed'>((r) => this.closedMessage.push(() => r('closed'))), this.closed.then(() => 'exited' as const)]);
+    const how = await Promise.race([this.modelsClosed.then(() => 'closed' as const), this.closed.then(() => 'exited' as const)]);
     clearTimeout(timer);
-    if (closedOrExited === 'closed') await this.worker.terminate();
+    if (how === 'closed') await this.worker.terminate();
   }
-
-  private readonly closedMessage: Array<() => void> = [];
 
   private send(m: ToModels): void {
     if (!this.exited) this.worker.postMessage(m);
@@ -180,7 +170,7 @@ export class ModelThread {
         onReady();
         break;
       case 'binding-error':
-        onReady(new ModelThreadBindingError(m.message, m.devicePath, m.option));
+        onReady(new ModelBindingError(m.message, m.devicePath, m.option));
         break;
       case 'listen-error':
         onReady(new Error(m.message));
@@ -215,7 +205,7 @@ export class ModelThread {
       case 'loaded':
         break;
       case 'closed':
-        for (const c of this.closedMessage.splice(0)) c();
+        this.resolveModelsClosed();
         break;
     }
   }

@@ -9,7 +9,8 @@
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { ConsoleInput } from '../models/console-input.js';
-import { hostBinding, ModelBindingError } from '../models/host.js';
+import { ModelBindingError } from '../models/binding.js';
+import { hostBinding } from '../models/host.js';
 import type { RpPeer } from '../rp/index.js';
 import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
 
@@ -52,7 +53,6 @@ process.exit = ((code?: number | string | null) => {
   realExit(code ?? undefined);
 }) as typeof process.exit;
 
-
 const input = new ConsoleInput();
 let peer: RpPeer | undefined;
 
@@ -64,7 +64,7 @@ async function start(d: ModelThreadData): Promise<void> {
   try {
     peer = await hostBinding(d.binding, {
       console: (text) => post({ t: 'console', text }),
-      input: d.mayTakeKeyboard ? input : undefined,
+      input,
       log: (source, message) => post({ t: 'log', source, message }),
       scratchDir: d.scratchDir,
       onDispatch: (w) => beats.dispatched(w),

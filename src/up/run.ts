@@ -20,13 +20,13 @@ import { formatLocation } from '../dts/diagnostics.js';
 import { propLoc } from '../dts/tree.js';
 import { resolveSpan } from '../dts/source.js';
 import type { Instance } from '../graph/instance.js';
-import { describeAdaptor, optionProperty } from '../models/binding.js';
-import { ModelThread, ModelThreadBindingError } from './model-thread.js';
+import { describeAdaptor, ModelBindingError, optionProperty } from '../models/binding.js';
+import { ModelThread } from './model-thread.js';
 import type { PeerPlan, Plan } from './plan.js';
 import { ManagedProcess, Reaper } from './processes.js';
 import type { Console } from './console.js';
 import { attachKeyboard } from './keyboard.js';
-import { LOCK_NAME, MachinePath, MachinePathError } from './machine-path.js';
+import { MachinePath, MachinePathError } from './machine-path.js';
 
 /** How long a peer's exit waits for QEMU's exit to be seen before it counts as a failure. */
 const PEER_EXIT_GRACE_MS = 750;
@@ -118,7 +118,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   try {
     // The machine path: absolute, private, locked, and free of another run's files.
     try {
-      machine = MachinePath.open(mp, { given: opts.machinePathGiven, boards: plan.qemu.map((q) => q.instance.file), onRecord: (e) => (!opts.keep || path.basename(e.path) === LOCK_NAME) && reaper.watchCreated(e) });
+      machine = MachinePath.open(mp, { given: opts.machinePathGiven, keep: opts.keep, boards: plan.qemu.map((q) => q.instance.file), onRemovable: (e) => reaper.watchCreated(e) });
       con.step(`machine path ${mp}`);
       // What QEMU and the peers will create there under the plan's names is the run's too.
       for (const p of plan.peers) machine.record('file', p.socket);
@@ -148,7 +148,6 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       ModelThread.start(describeAdaptor(p.instance, p.adaptor, plan.modelOverrides), {
         scratchDir: machine!.scratchDir('models'),
         socket: p.socket,
-        mayTakeKeyboard: true,
         console: (t) => con.console(t),
         log: (src, m) => con.line(src, m),
       }),
@@ -159,7 +158,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       const r = started[i];
       if (r.status === 'rejected') {
         const e = r.reason as Error;
-        if (e instanceof ModelThreadBindingError) return fail(locateBindingError(p.instance, e));
+        if (e instanceof ModelBindingError) return fail(locateBindingError(p.instance, e));
         return fail(`peer ${p.adaptor.qomPath}: ${e.message}`, EXIT.peer);
       }
       const thread = r.value;
@@ -357,7 +356,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     await Promise.all(running.qemu.map((p) => p.stop()));
     await Promise.all(running.peers.map((p) => p.close()));
     await Promise.all(running.external.map((p) => p.stop()));
-    machine?.release(opts.keep);
+    machine?.release();
     if (opts.keep && machine) con.step(`machine path kept: ${mp}`);
     reaper.release();
   }
@@ -384,7 +383,7 @@ function qemuWaitingHint(r: Running): string {
 }
 
 /** A binding problem found in a models' thread, located at the property in the tree. */
-function locateBindingError(instance: Instance, e: ModelThreadBindingError): string {
+function locateBindingError(instance: Instance, e: ModelBindingError): string {
   const at = optionProperty(instance, e.devicePath, e.option);
   const span = at && ((at.prop && propLoc(at.prop)) ?? resolveSpan(at.node.loc));
   const message = e.message.startsWith(`${e.devicePath}:`) ? e.message : `${e.devicePath}: ${e.message}`;

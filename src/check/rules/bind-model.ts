@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { BUILTIN_MODELS } from '../../models/builtins.js';
 import { defineRule, eachInstance } from '../rule.js';
-import { modelModulePath, stringOfProp } from './bindings.js';
+import { optionString } from '../../models/binding.js';
+import { modelModulePath } from './bindings.js';
 
 /**
  * `cosim,model` must name a built-in model or a module that exists and compiles, and a
@@ -19,7 +20,7 @@ export default defineRule({
         if (!prop || ctx.serving.modelOverrides.has(d.node)) continue;
         // Served by a --peer program in this run: its models are not loaded.
         if (d.pairs.length > 0 && d.pairs.every((p) => p.adaptor && ctx.serving.peerOverrides.has(p.adaptor.node))) continue;
-        const spec = stringOfProp(prop);
+        const spec = optionString(prop.value.bytes);
         if (spec === undefined || spec === '') {
           ctx.report({ node: d.node, prop, message: 'cosim,model must be a string: a built-in model name or a module path' });
           continue;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onPath } from '../../qemu/binaries.js';
 import { defineRule } from '../rule.js';
-import { stringOfProp } from './bindings.js';
+import { optionString } from '../../models/binding.js';
 
 /** The program a `cosim,peer-command` starts must exist and be executable. */
 export default defineRule({
@@ -13,7 +13,7 @@ export default defineRule({
     for (const adaptor of ctx.platform.peerServed) {
       const prop = adaptor.cosim.get('cosim,peer-command');
       if (!prop || ctx.serving.peerOverrides.has(adaptor.node)) continue;
-      const command = stringOfProp(prop);
+      const command = optionString(prop.value.bytes);
       if (command === undefined || command.trim() === '') {
         ctx.report({ node: adaptor.node, prop, message: 'cosim,peer-command must be a non-empty string: the command line that starts the peer' });
         continue;

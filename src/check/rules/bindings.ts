@@ -3,16 +3,10 @@
  * (`cosim,peer-command` or cosim's TypeScript runtime) and which devices the models use.
  */
 import * as path from 'node:path';
-import { dataCell, type Property } from '../../dts/tree.js';
+import { dataCell } from '../../dts/tree.js';
 import type { Instance } from '../../graph/instance.js';
 import type { Adaptor, RpDevice } from '../../graph/remote-port.js';
-import { optionString } from '../../models/binding.js';
 import type { RuleContext } from '../rule.js';
-
-/** A cosim string property's text, decoded as everywhere else (models/binding.ts). */
-export function stringOfProp(p: Property): string | undefined {
-  return optionString(p.value.bytes);
-}
 
 /** Adaptors cosim's TypeScript runtime serves under `cosim up`: peer-served, no peer command. */
 export function typescriptAdaptors(ctx: RuleContext): Array<{ inst: Instance; adaptor: Adaptor }> {
