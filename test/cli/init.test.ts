@@ -35,7 +35,8 @@ describe('cosim init', () => {
     const dir = path.join(t.dir, 'soc');
     expect(cosim(['init', dir, '--model', 'sensor']).code).toBe(0);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-    expect(Object.keys(pkg.devDependencies).sort()).toEqual(['cosim', 'typescript']);
+    expect(Object.keys(pkg.devDependencies).sort()).toEqual(['@types/node', 'cosim', 'typescript']);
+    expect(pkg.devDependencies.cosim).toBe(`file:${REPO}`); // this cosim, not the registry's namesake
     // As `npm install` would leave it: cosim (this package) and Node's types installed.
     fs.mkdirSync(path.join(dir, 'node_modules', '@types'), { recursive: true });
     fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'cosim'));

@@ -36,9 +36,11 @@ left alone unless --force.`;
     }
     const label = flags.model.replace(/-/g, '_');
     const id = [...Buffer.from(flags.model.padEnd(4, '_').slice(0, 4))].map((b) => b.toString(16).padStart(2, '0')).join('');
-    const version = (JSON.parse(fs.readFileSync(path.join(templatesDir(), '..', 'package.json'), 'utf8')) as { version: string }).version;
+    // The models are type-checked against this very cosim: the npm registry's "cosim" is
+    // another project's package.
+    const cosimRoot = path.dirname(templatesDir());
     const fill = (text: string) =>
-      text.replace(/\{\{name\}\}/g, flags.name).replace(/\{\{model\}\}/g, label).replace(/\{\{id\}\}/g, id).replace(/\{\{version\}\}/g, version);
+      text.replace(/\{\{name\}\}/g, flags.name).replace(/\{\{model\}\}/g, label).replace(/\{\{id\}\}/g, id).replace(/\{\{cosim\}\}/g, cosimRoot);
     const t = templatesDir();
     const files: Array<[string, string]> = [
       [path.join(t, 'board', 'board.dts'), path.join(args.dir, `${flags.name}.dts`)],
