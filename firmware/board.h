@@ -76,4 +76,16 @@
 static inline uint32_t read32(uintptr_t addr) { return *(volatile uint32_t *)addr; }
 static inline void write32(uintptr_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
 
+/* Simulated time in ns, from the timer model. */
+static inline uint64_t timer_now(void) {
+	uint32_t lo = read32(TIMER_NOW_LO); /* latches NOW_HI */
+	return ((uint64_t)read32(TIMER_NOW_HI) << 32) | lo;
+}
+
+/* What start.S calls and provides. */
+void semihosting_exit(int status) __attribute__((noreturn));
+void irq_handler(void);
+void exception_fatal(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far) __attribute__((noreturn));
+int main(void);
+
 #endif

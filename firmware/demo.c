@@ -14,114 +14,11 @@
 #include <stdint.h>
 
 #include "board.h"
-#include "fmt.h"
+#include "console.h"
+#include "gic.h"
 
-void semihosting_exit(int status) __attribute__((noreturn));
-void irq_handler(void);
-void exception_fatal(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far) __attribute__((noreturn));
-int main(void);
-
-/* --- console ------------------------------------------------------------------------- */
-
-static void putc_uart(char c) {
-	while (!(read32(UART_LSR) & UART_LSR_THRE))
-		;
-	write32(UART_THR, (uint8_t)c);
-}
-
-static void puts_uart(const char *s) {
-	for (; *s; s++) {
-		if (*s == '\n') putc_uart('\r');
-		putc_uart(*s);
-	}
-}
-
-static void put_hex(uint64_t v) {
-	puts_uart("0x");
-	int started = 0;
-	for (int shift = 60; shift >= 0; shift -= 4) {
-		unsigned d = (v >> shift) & 0xf;
-		if (d || started || shift == 0) {
-			putc_uart("0123456789abcdef"[d]);
-			started = 1;
-		}
-	}
-}
-
-static void put_dec(uint64_t v) {
-	char buf[21];
-	puts_uart(format_dec(buf, v));
-}
-
-static int failures;
-
-static void check(int ok, const char *what) {
-	puts_uart(ok ? "  ok   " : "  FAIL ");
-	puts_uart(what);
-	puts_uart("\n");
-	if (!ok) failures++;
-}
-
-static void uart_init(void) {
-	write32(UART_LCR, 0x83); /* 8N1, divisor latch on */
-	write32(UART_DLL, 1);
-	write32(UART_DLM, 0);
-	write32(UART_LCR, 0x03);
-	write32(UART_FCR, 0x07); /* FIFOs on and cleared */
-	write32(UART_IER, 0);
-	write32(UART_MCR, 0x03);
-}
-
-/* --- GICv2 --------------------------------------------------------------------------- */
-
-#define GICD_CTLR (GICD_BASE + 0x000)
-#define GICD_ISENABLER(n) (GICD_BASE + 0x100 + 4 * (n))
-#define GICD_ICENABLER(n) (GICD_BASE + 0x180 + 4 * (n))
-#define GICD_IPRIORITYR(n) (GICD_BASE + 0x400 + 4 * (n))
-#define GICD_ITARGETSR(n) (GICD_BASE + 0x800 + 4 * (n))
-#define GICD_ICFGR(n) (GICD_BASE + 0xc00 + 4 * (n))
-#define GICC_CTLR (GICC_BASE + 0x00)
-#define GICC_PMR (GICC_BASE + 0x04)
-#define GICC_BPR (GICC_BASE + 0x08)
-#define GICC_IAR (GICC_BASE + 0x0c)
-#define GICC_EOIR (GICC_BASE + 0x10)
-
-static void set_byte(uintptr_t reg_base, unsigned id, uint8_t v) {
-	uintptr_t reg = reg_base + 4 * (id / 4);
-	unsigned shift = 8 * (id % 4);
-	write32(reg, (read32(reg) & ~(0xffu << shift)) | ((uint32_t)v << shift));
-}
-
-/* A level-sensitive SPI, priority 0x80, to CPU 0, enabled. */
-static void gic_enable_spi(unsigned id) {
-	set_byte(GICD_IPRIORITYR(0), id, 0x80);
-	set_byte(GICD_ITARGETSR(0), id, 0x01);
-	uintptr_t cfg = GICD_ICFGR(id / 16);
-	write32(cfg, read32(cfg) & ~(2u << (2 * (id % 16))));
-	write32(GICD_ISENABLER(id / 32), 1u << (id % 32));
-}
-
-static void gic_init(void) {
-	write32(GICD_CTLR, 0);
-	/* Group 0 (the reset default) is what a secure EL3 program handles, signalled as IRQ. */
-	write32(GICC_PMR, 0xff);
-	write32(GICC_BPR, 0);
-	write32(GICC_CTLR, 1);
-	gic_enable_spi(TIMER_IRQ);
-	gic_enable_spi(DMA_IRQ);
-	write32(GICD_CTLR, 1);
-}
-
-static inline void irq_enable(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
-static inline void irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
-static inline void wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 
 /* --- interrupts ---------------------------------------------------------------------- */
-
-static uint64_t timer_now(void) {
-	uint32_t lo = read32(TIMER_NOW_LO); /* latches NOW_HI */
-	return ((uint64_t)read32(TIMER_NOW_HI) << 32) | lo;
-}
 
 static volatile unsigned timer_irqs;
 static volatile uint64_t timer_irq_time;
@@ -151,21 +48,8 @@ void irq_handler(void) {
 	write32(GICC_EOIR, iar);
 }
 
-static const char *const exception_kinds[] = {
-	"synchronous (SP_EL0)", "IRQ (SP_EL0)", "FIQ (SP_EL0)", "SError (SP_EL0)",
-	"synchronous", "IRQ", "FIQ", "SError",
-};
-
 void exception_fatal(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far) {
-	puts_uart("demo: unexpected exception: ");
-	puts_uart(kind < 8 ? exception_kinds[kind] : "from a lower EL");
-	puts_uart(" ESR ");
-	put_hex(esr);
-	puts_uart(" ELR ");
-	put_hex(elr);
-	puts_uart(" FAR ");
-	put_hex(far);
-	puts_uart("\n");
+	report_exception("demo", kind, esr, elr, far);
 	semihosting_exit(2);
 }
 
@@ -318,7 +202,8 @@ static void test_sram(void) {
 int main(void) {
 	uart_init();
 	puts_uart("\ncosim demo: bare-metal AArch64 at EL3 on arm-generic-fdt; UART, timer, DMA and SRAM are TypeScript models\n");
-	gic_init();
+	static const unsigned spis[] = {TIMER_IRQ, DMA_IRQ};
+	gic_init(spis, 2);
 	irq_enable();
 
 	test_uart();

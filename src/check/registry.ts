@@ -6,6 +6,7 @@ import addrRangesIgnored from './rules/addr-ranges-ignored.js';
 import addrSpaceUnviewed from './rules/addr-space-unviewed.js';
 import addrWindowOverlap from './rules/addr-window-overlap.js';
 import bindModel from './rules/bind-model.js';
+import bindOptions from './rules/bind-options.js';
 import bindPeerCommand from './rules/bind-peer-command.js';
 import bindUnserved from './rules/bind-unserved.js';
 import gicNumIrq from './rules/gic-num-irq.js';
@@ -89,6 +90,7 @@ export const COSIM_RULES: readonly Rule[] = [
   sharedRamSize,
   // who serves what under cosim up (cosim,model, cosim,peer-command)
   bindModel,
+  bindOptions,
   bindPeerCommand,
   bindUnserved,
 ];

@@ -10,7 +10,11 @@ import type { Node, Property } from '../dts/tree.js';
 import { dataCell } from '../dts/tree.js';
 import type { Instance } from '../graph/instance.js';
 import type { Adaptor, RpDevice, RpKind } from '../graph/remote-port.js';
-import type { ModelWindow } from './api.js';
+/** A memory window QEMU forwards to the device: CPU addresses [base, base + size). */
+export interface ModelWindow {
+  base: bigint;
+  size: bigint;
+}
 
 /** The node a `<&node …>` option points at, as the models' side needs it. */
 export interface OptionTarget {
@@ -43,8 +47,8 @@ export interface OptionValue {
   /** The property name without `cosim,`. */
   name: string;
   bytes: Uint8Array;
-  /** When the value is cells and the first one is a phandle: the node it names. */
-  target?: OptionTarget;
+  /** When the value is cells: for each cell that is a phandle, the node it names (by cell index). */
+  targets: (OptionTarget | undefined)[];
 }
 
 export interface DeviceBinding {
@@ -115,13 +119,15 @@ export function modelledDevices(adaptor: Adaptor, overrides?: ReadonlyMap<Node, 
 /** The plain description of an adaptor's models (see the top of this file). */
 export function describeAdaptor(instance: Instance, adaptor: Adaptor, overrides?: ReadonlyMap<Node, string>): AdaptorBinding {
   const channelOn = (dev: RpDevice): number | undefined => adaptor.uses.find((u) => u.device === dev)?.channel;
-  const targetOf = (p: Property): Pick<OptionValue, 'target'> => {
+  const targetsOf = (p: Property): OptionValue['targets'] => {
     const v = p.value;
-    if (v.bytes.length < 4 || v.bytes.length % 4 !== 0) return {};
-    const node = instance.phandles.get(dataCell(v, 0));
-    if (!node) return {};
-    const dev = instance.deviceOf.get(node);
-    return { target: { path: node.path, kind: dev?.kind, channel: dev ? channelOn(dev) : undefined, lines: dev?.kind === 'gpio' ? (dev.numGpios ?? 16) : undefined } };
+    if (v.bytes.length < 4 || v.bytes.length % 4 !== 0) return [];
+    return Array.from({ length: v.bytes.length / 4 }, (_, i) => {
+      const node = instance.phandles.get(dataCell(v, i));
+      if (!node) return undefined;
+      const dev = instance.deviceOf.get(node);
+      return { path: node.path, kind: dev?.kind, channel: dev ? channelOn(dev) : undefined, lines: dev?.kind === 'gpio' ? (dev.numGpios ?? 16) : undefined };
+    });
   };
   return {
     name: adaptor.qomPath,
@@ -136,7 +142,7 @@ export function describeAdaptor(instance: Instance, adaptor: Adaptor, overrides?
       relative: device.relative === true,
       options: [...device.cosim.entries()]
         .filter(([name]) => name !== 'cosim,model')
-        .map(([name, p]) => ({ name: name.slice('cosim,'.length), bytes: Uint8Array.from(p.value.bytes), ...targetOf(p) })),
+        .map(([name, p]) => ({ name: name.slice('cosim,'.length), bytes: Uint8Array.from(p.value.bytes), targets: targetsOf(p) })),
     })),
   };
 }

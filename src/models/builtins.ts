@@ -1,10 +1,10 @@
 /** The models `cosim,model` can name without a path (each documented in its module and in README.md). */
-import type { ModelDefinition } from './api.js';
+import type { DeviceDefinition } from './device.js';
 import { dma } from './dma.js';
 import { ram } from './ram.js';
 import { timer } from './timer.js';
 import { uart16550 } from './uart16550.js';
 
-const MODELS: ModelDefinition[] = [uart16550, timer, ram, dma];
+const MODELS = [uart16550, timer, ram, dma] as unknown as DeviceDefinition[];
 
-export const BUILTIN_MODELS: ReadonlyMap<string, ModelDefinition> = new Map(MODELS.map((m) => [m.name, m]));
+export const BUILTIN_MODELS: ReadonlyMap<string, DeviceDefinition> = new Map(MODELS.map((m) => [m.name, m]));

@@ -35,37 +35,35 @@
  * DONE, ERROR and the error fields of the previous copy. A LEN of 0 completes at once.
  * Overlapping source and destination are copied burst by burst upwards, like memcpy.
  */
-import { RP_MAX_ACCESS, RpBusError } from '../rp/index.js';
-import type { ModelDefinition } from './api.js';
-import { bindWindow, hex, IrqOutput, ModelOptionReader, singleWindow } from './common.js';
-import { merge, register64, registerBlock, type Register } from './registers.js';
+import { defineDevice, DmaError, option, registerMap, register64, type DmaFailure } from './api.js';
+import { hex } from './format.js';
 
-const CTRL_START = 0x1;
-const CTRL_IRQ_EN = 0x2;
 const STATUS_BUSY = 0x1;
 const STATUS_DONE = 0x2;
 const STATUS_ERROR = 0x4;
 const STATUS_ERR_WRITE = 0x8;
-/** ERR_RESP when the access could not be made at all (the connection is gone). */
-const ERR_NO_CONNECTION = 0xf;
 const SPAN = 0x28;
-const DEFAULT_BURST = 4096;
+/** The largest burst: what one Remote Port access carries (64 KiB). */
+const MAX_BURST = 65536;
+/** ERR_RESP: the failed access's Remote Port response code (15: it could not be made). */
+const ERR_RESP: Record<DmaFailure, number> = { 'bus-error': 1, 'address-error': 2, disconnected: 0xf };
 
 interface Failure {
   response: number;
   write: boolean;
 }
 
-export const dma: ModelDefinition = {
+export const dma = defineDevice({
   name: 'dma',
   description: 'memory-to-memory DMA engine copying through a remote-port-memory-slave, with a done/error interrupt',
-  kinds: ['memory-master'],
+  options: {
+    dma: option.dma({ required: true, description: 'a remote-port-memory-slave on the same adaptor through which it reaches QEMU\'s memory' }),
+    irq: option.line({ description: 'the interrupt output' }),
+    burst: option.count({ min: 1, max: MAX_BURST, default: 4096, description: 'largest single access in bytes' }),
+  },
+  regions: { regs: { size: SPAN, description: '10 registers of 4 bytes' } },
   create(ctx) {
-    const opts = new ModelOptionReader(ctx, 'dma', ['dma', 'irq', 'burst']);
-    const port = opts.requiredDma('dma');
-    const irq = new IrqOutput(ctx, opts.line('irq'));
-    const burst = opts.integer('burst', { min: 1, max: RP_MAX_ACCESS }, DEFAULT_BURST);
-    const window = singleWindow(ctx, 'dma', BigInt(SPAN), '10 registers of 4 bytes');
+    const { dma: port, irq, burst } = ctx.options;
 
     let src = 0n;
     let dst = 0n;
@@ -76,18 +74,20 @@ export const dma: ModelDefinition = {
     let failure: Failure | undefined;
     let errAddr = 0n;
     let copied = 0;
+    /** Bumped by reset: a copy that outlives its generation stops touching the state. */
+    let generation = 0;
 
-    const sync = (): void => irq.set(irqEnabled && (done || failure !== undefined));
+    const sync = (): void => irq?.set(irqEnabled && (done || failure !== undefined));
     const whileIdle = (name: string, set: () => void): void => {
       if (busy) ctx.log(`${name} written while a copy runs: ignored`);
       else set();
     };
 
-    const copy = async (from: bigint, to: bigint, total: number): Promise<void> => {
+    const copy = async (from: bigint, to: bigint, total: number, gen: number): Promise<void> => {
       let stage: 'read' | 'write' = 'read';
       let at = 0n;
       try {
-        while (copied < total) {
+        while (copied < total && gen === generation) {
           const n = Math.min(burst, total - copied);
           stage = 'read';
           at = BigInt.asUintN(64, from + BigInt(copied));
@@ -95,13 +95,17 @@ export const dma: ModelDefinition = {
           stage = 'write';
           at = BigInt.asUintN(64, to + BigInt(copied));
           await port.write(at, data);
-          copied += n;
+          if (gen === generation) copied += n;
         }
+        if (gen !== generation) return;
         done = true;
       } catch (e) {
-        if (e instanceof RpBusError) failure = { response: e.response & 0xf, write: e.command === 'write' };
-        else {
-          failure = { response: ERR_NO_CONNECTION, write: stage === 'write' };
+        if (gen !== generation) return;
+        if (e instanceof DmaError) {
+          failure = { response: ERR_RESP[e.failure], write: e.write };
+          if (e.failure === 'disconnected') ctx.log(`copy stopped at ${hex(at)} (${stage}): ${e.message}`);
+        } else {
+          failure = { response: ERR_RESP.disconnected, write: stage === 'write' };
           ctx.log(`copy stopped at ${hex(at)} (${stage}): ${e instanceof Error ? e.message : String(e)}`);
         }
         errAddr = at;
@@ -121,7 +125,7 @@ export const dma: ModelDefinition = {
       copied = 0;
       busy = true;
       sync();
-      void copy(src, dst, len);
+      void copy(src, dst, len, generation);
     };
 
     const status = (): number => {
@@ -130,33 +134,44 @@ export const dma: ModelDefinition = {
       return v;
     };
 
-    const registers: Register[] = [
-      ...register64('SRC', 0x00, () => src, (v) => whileIdle('SRC', () => (src = v))),
-      ...register64('DST', 0x08, () => dst, (v) => whileIdle('DST', () => (dst = v))),
-      { name: 'LEN', offset: 0x10, read: () => len, write: (v, m) => whileIdle('LEN', () => (len = merge(len, v, m))) },
+    const regs = registerMap(
       {
-        name: 'CTRL',
-        offset: 0x14,
-        read: () => (irqEnabled ? CTRL_IRQ_EN : 0),
-        write: (v, m) => {
-          if (m & CTRL_IRQ_EN) irqEnabled = (v & CTRL_IRQ_EN) !== 0;
-          if (v & CTRL_START) start();
-          sync();
+        ...register64('SRC', 0x00, () => src, (v) => whileIdle('SRC', () => (src = v))),
+        ...register64('DST', 0x08, () => dst, (v) => whileIdle('DST', () => (dst = v))),
+        LEN: { offset: 0x10, read: () => len, write: (v, m) => whileIdle('LEN', () => (len = ((len & ~m) | (v & m)) >>> 0)) },
+        CTRL: {
+          offset: 0x14,
+          read: () => (irqEnabled ? 0x2 : 0),
+          write: (v, m) => {
+            if (m & 0x2) irqEnabled = (v & 0x2) !== 0;
+            if (v & 0x1) start();
+            sync();
+          },
         },
-      },
-      {
-        name: 'STATUS',
-        offset: 0x18,
-        read: status,
-        write: (v) => {
-          if (v & STATUS_DONE) done = false;
-          if (v & STATUS_ERROR) failure = undefined;
-          sync();
+        STATUS: {
+          offset: 0x18,
+          read: status,
+          write: (v) => {
+            if (v & STATUS_DONE) done = false;
+            if (v & STATUS_ERROR) failure = undefined;
+            sync();
+          },
         },
+        COPIED: { offset: 0x1c, access: 'ro', read: () => copied },
+        ...register64('ERR_ADDR', 0x20, () => errAddr),
       },
-      { name: 'COPIED', offset: 0x1c, read: () => copied },
-      ...register64('ERR_ADDR', 0x20, () => errAddr),
-    ];
-    bindWindow(ctx, window, registerBlock(registers, SPAN));
+      SPAN,
+    );
+    return {
+      regions: { regs },
+      reset: () => {
+        generation++;
+        src = dst = errAddr = 0n;
+        len = copied = 0;
+        irqEnabled = busy = done = false;
+        failure = undefined;
+        sync();
+      },
+    };
   },
-};
+});

@@ -1,7 +1,8 @@
 /**
  * Hosts the TypeScript models of one adaptor: creates its `RpPeer`, finds the model of
- * every device on it (`cosim,model`, or an override from the command line), builds each
- * model's context (windows, options, interrupt lines, DMA ports) and lets it bind itself.
+ * every device on it (`cosim,model`, or an override from the command line), checks the
+ * node against the model's declaration (validate.ts), creates the device with typed
+ * handles and serves it over Remote Port (serve-rp.ts).
  * It works from the adaptor's plain description (binding.ts), so the same code runs in the
  * thread that isolates the models under `cosim up` and in-process in tests.
  */
@@ -9,13 +10,17 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Instance } from '../graph/instance.js';
 import type { Adaptor } from '../graph/remote-port.js';
-import { describeAdaptor, ModelBindingError, modelledDevices, numberOf, optionString, type AdaptorBinding, type HostedDevice, type OptionTarget } from './binding.js';
+import { describeAdaptor, ModelBindingError, modelledDevices, type AdaptorBinding, type HostedDevice } from './binding.js';
 
 export { ModelBindingError };
 import type { Node } from '../dts/tree.js';
-import { MemoryInitiator, RpPeer, Wires, type RpAdaptorOptions } from '../rp/index.js';
-import { ModelOptionError, type ModelContext, type ModelDefinition, type ModelLine, type ModelOptions } from './api.js';
+import { RpPeer, type RpAdaptorOptions } from '../rp/index.js';
 import { BUILTIN_MODELS } from './builtins.js';
+import { ModelOptionError, type DeviceBehaviour, type DeviceContext, type DeviceDefinition } from './device.js';
+import type { LineHandle } from './handles.js';
+import { resetDevice, RpChannels, serveRegions } from './serve-rp.js';
+import { definitionProblem, validateDevice } from './validate.js';
+import { optionText } from './options.js';
 import type { ConsoleInput } from './console-input.js';
 import { compileModelModule } from './load.js';
 
@@ -30,12 +35,14 @@ export interface HostOptions {
   scratchDir: string;
   /** Told of each READ/WRITE before its model handles it (see RpAdaptorOptions.onDispatch). */
   onDispatch?: RpAdaptorOptions['onDispatch'];
+  /** Devices `cosim,model` may name besides the built-ins (cosim/testing's `models`). */
+  models?: ReadonlyMap<string, DeviceDefinition>;
 }
 
-/** Loads a model definition: a built-in name, or a module path relative to the tree. */
-export async function loadModel(spec: string, treeFile: string, scratchDir: string): Promise<ModelDefinition> {
-  const builtin = BUILTIN_MODELS.get(spec);
-  if (builtin) return builtin;
+/** Loads a device definition: a built-in name, one the caller provides, or a module path relative to the tree. */
+export async function loadModel(spec: string, treeFile: string, scratchDir: string, provided?: ReadonlyMap<string, DeviceDefinition>): Promise<DeviceDefinition> {
+  const known = provided?.get(spec) ?? BUILTIN_MODELS.get(spec);
+  if (known) return known;
   if (!/[./]/.test(spec)) {
     throw new Error(`no built-in model "${spec}" (built-in: ${[...BUILTIN_MODELS.keys()].join(', ')}); a module path starts with ./ or /`);
   }
@@ -47,108 +54,80 @@ export async function loadModel(spec: string, treeFile: string, scratchDir: stri
   } catch (e) {
     throw new Error(`model module ${spec} did not load: ${(e as Error).message}`);
   }
-  const def = mod.default as ModelDefinition | undefined;
-  if (!def || typeof def.create !== 'function' || !Array.isArray(def.kinds)) {
-    throw new Error(`model module ${spec} must export default a model definition ({ name, kinds, create })`);
-  }
-  return def;
+  const problem = definitionProblem(mod.default);
+  if (problem) throw new Error(`model module ${spec} must export default a device definition (defineDevice from cosim/models), but ${problem}`);
+  return mod.default as DeviceDefinition;
+}
+
+/** An adaptor's runtime with its devices bound. */
+export interface AdaptorHost {
+  peer: RpPeer;
+  /** Runs each device's `stop`, then ends the connection. */
+  stop(): Promise<void>;
 }
 
 /**
  * Creates the runtime of one adaptor with every model bound, from the tree. Does not
  * connect: the caller listens on the socket (before QEMU starts).
  */
-export function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: HostOptions): Promise<{ peer: RpPeer; devices: HostedDevice[] }> {
-  return hostBinding(describeAdaptor(instance, adaptor, opts.overrides), opts).then((peer) => ({ peer, devices: modelledDevices(adaptor, opts.overrides) }));
+export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: HostOptions): Promise<AdaptorHost & { devices: HostedDevice[] }> {
+  const host = await hostBinding(describeAdaptor(instance, adaptor, opts.overrides), opts);
+  return { ...host, devices: modelledDevices(adaptor, opts.overrides) };
 }
 
 /** Creates the runtime of one adaptor with every model bound, from its plain description. */
-export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): Promise<RpPeer> {
+export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): Promise<AdaptorHost> {
   const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch });
-  const wires = new Map<number, Wires>();
-  const dmas = new Map<number, MemoryInitiator>();
-  const treeDir = path.dirname(binding.treeFile);
+  const channels = new RpChannels(peer, opts.log);
+  const started: { path: string; behaviour: DeviceBehaviour }[] = [];
 
   for (const device of binding.devices) {
     const fail = (message: string, option?: string): never => {
-      throw new ModelBindingError(message, device.path, option);
+      throw new ModelBindingError(`${device.path}: ${message}`, device.path, option);
     };
-    const def = await loadModel(device.model, binding.treeFile, opts.scratchDir).catch((e: Error) => fail(e.message));
-    if (!def.kinds.includes(device.kind)) fail(`model "${def.name}" serves ${def.kinds.join('/')} devices, but ${device.path} is a ${device.kind} (${device.type})`);
-    const option = (name: string) => device.options.find((o) => o.name === name);
-    const refTarget = (name: string): { target: OptionTarget; cells: number[] } | undefined => {
-      const o = option(name);
-      if (!o) return undefined;
-      if (o.bytes.length < 4 || o.bytes.length % 4 !== 0) fail(`cosim,${name} must be <&node …>`, name);
-      const view = new DataView(o.bytes.buffer, o.bytes.byteOffset, o.bytes.byteLength);
-      const cells = Array.from({ length: o.bytes.length / 4 }, (_, i) => view.getUint32(i * 4));
-      if (!o.target) fail(`cosim,${name}: no node has phandle ${cells[0]}`, name);
-      return { target: o.target!, cells };
-    };
-    const options: ModelOptions = {
-      names: () => device.options.map((o) => o.name),
-      has: (name) => option(name) !== undefined,
-      string: (name) => {
-        const o = option(name);
-        return o ? optionString(o.bytes) : undefined;
-      },
-      number: (name) => {
-        const o = option(name);
-        return o ? numberOf(o.bytes) : undefined;
-      },
-      path: (name) => {
-        const o = option(name);
-        const s = o ? optionString(o.bytes) : undefined;
-        return s === undefined ? undefined : path.resolve(treeDir, s);
-      },
-      line: (name) => {
-        const t = refTarget(name);
-        if (!t) return undefined;
-        const ch = t.target.kind === 'gpio' ? t.target.channel : undefined;
-        if (ch === undefined) return fail(`cosim,${name} must point at a remote-port-gpio on adaptor ${binding.name}`, name);
-        const line = t.cells[1] ?? 0;
-        const lines = t.target.lines ?? 16;
-        if (line >= lines) fail(`cosim,${name}: line ${line} is beyond ${t.target.path}'s ${lines} lines (num-gpios)`, name);
-        let w = wires.get(ch);
-        if (!w) wires.set(ch, (w = peer.wires(ch, { lines })));
-        const wire = w;
-        const l: ModelLine = {
-          description: `${t.target.path} line ${line}`,
-          set: (level) => wire.set(line, level),
-          raise: () => wire.set(line, true),
-          lower: () => wire.set(line, false),
-        };
-        return l;
-      },
-      dma: (name) => {
-        const t = refTarget(name);
-        if (!t) return undefined;
-        const ch = t.target.kind === 'memory-slave' ? t.target.channel : undefined;
-        if (ch === undefined) return fail(`cosim,${name} must point at a remote-port-memory-slave on adaptor ${binding.name}`, name);
-        let d = dmas.get(ch);
-        if (!d) dmas.set(ch, (d = peer.memoryInitiator(ch)));
-        return d;
-      },
-    };
-    const ctx: ModelContext = {
+    const def = await loadModel(device.model, binding.treeFile, opts.scratchDir, opts.models).catch((e: Error) => fail(e.message));
+    const { valid, issues } = validateDevice(def, device, binding.name, binding.treeFile);
+    if (!valid) return fail(issues[0]!.message, issues[0]!.option);
+    const options = Object.fromEntries([...valid.values].map(([name, v]) => [name, channels.value(v, device.path)]));
+    const ctx: DeviceContext<Record<string, unknown>> = {
       path: device.path,
-      peer,
-      channel: device.channel,
-      kind: device.kind,
-      windows: device.windows,
-      relative: device.relative,
       options,
-      console: opts.console,
-      takeConsoleInput: (receive) => opts.input?.claim(device.path, receive) ?? false,
+      regions: Object.fromEntries(valid.regions.map((r) => [r.name, { size: r.size, address: r.window.base }])),
+      optionText: (name) => optionText(device, name),
+      clock: peer.clock,
+      console: { write: opts.console, takeInput: (receive) => opts.input?.claim(device.path, receive) ?? false },
       log: (m) => opts.log(device.path, m),
     };
+    let behaviour: DeviceBehaviour;
     try {
-      await def.create(ctx);
+      behaviour = await def.create(ctx);
     } catch (e) {
       if (e instanceof ModelBindingError) throw e;
-      if (e instanceof ModelOptionError) fail(e.message, option(e.option) ? e.option : undefined);
-      fail(`model "${def.name}" failed to start: ${(e as Error).message}`);
+      if (e instanceof ModelOptionError) return fail(e.message.startsWith(`${device.path}: `) ? e.message.slice(device.path.length + 2) : e.message, device.options.some((o) => o.name === e.option) ? e.option : undefined);
+      return fail(`model "${def.name}" failed to start: ${(e as Error).message}`);
     }
+    const missing = valid.regions.filter((r) => typeof behaviour?.regions?.[r.name]?.read !== 'function' || typeof behaviour.regions[r.name]!.write !== 'function');
+    if (missing.length > 0) fail(`model "${def.name}": create() must return { regions: { ${missing.map((r) => `${r.name}: a registerMap or { read, write }`).join(', ')} } }`);
+    serveRegions(peer, device.channel, device.relative, valid.regions, behaviour);
+    if (def.resetLine !== undefined) {
+      (options[def.resetLine] as LineHandle | undefined)?.onChange((high) => {
+        if (high) resetDevice(behaviour, 'guest');
+      });
+    }
+    resetDevice(behaviour, 'start');
+    started.push({ path: device.path, behaviour });
   }
-  return peer;
+  return {
+    peer,
+    stop: async () => {
+      for (const d of started) {
+        try {
+          await d.behaviour.stop?.();
+        } catch (e) {
+          opts.log(d.path, `stop failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      await peer.close();
+    },
+  };
 }

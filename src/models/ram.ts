@@ -15,44 +15,41 @@
  * as zero).
  */
 import * as fs from 'node:fs';
-import { RpResp, SparseMemory, type MemoryAccess } from '../rp/index.js';
-import type { ModelDefinition } from './api.js';
-import { bindWindow, hex, ModelOptionReader, singleWindow } from './common.js';
+import { defineDevice, ModelOptionError, option, SparseMemory } from './api.js';
+import { hex } from './format.js';
 
-export const ram: ModelDefinition = {
+export const ram = defineDevice({
   name: 'ram',
   description: 'RAM or ROM block over the window, sparse, optionally preloaded from a file',
-  kinds: ['memory-master'],
+  options: {
+    file: option.path({ description: 'preloaded at the start of the window' }),
+    'read-only': option.flag({ description: 'a ROM: writes are refused with a bus error' }),
+  },
+  regions: { memory: { size: 'window' } },
   create(ctx) {
-    const opts = new ModelOptionReader(ctx, 'ram', ['file', 'read-only']);
-    const readOnly = opts.flag('read-only');
-    const file = opts.file('file');
-    const window = singleWindow(ctx, 'ram');
-    const end = window.base + window.size;
+    const readOnly = ctx.options['read-only'];
+    const file = ctx.options.file;
+    const region = ctx.regions.memory;
     const memory = new SparseMemory();
-
     if (file !== undefined) {
       const image = fs.readFileSync(file);
-      if (BigInt(image.length) > window.size) {
-        opts.fail('file', `= "${ctx.options.string('file')}": ${file} is ${image.length} bytes, larger than the ${hex(window.size)}-byte window`);
-      }
-      memory.write(window.base, image);
+      if (image.length > region.size) throw new ModelOptionError('file', `${ctx.optionText('file')}: ${file} is ${image.length} bytes, larger than the ${hex(region.size)}-byte window`);
+      memory.write(0, image);
     }
-
-    // Every byte the access touches lies in the window (stream width repeats the first bytes).
-    const inWindow = (a: MemoryAccess): boolean => a.addr >= window.base && a.addr + BigInt(Math.min(a.len, a.streamWidth || a.len)) <= end;
     let refusedWrites = 0;
-
-    bindWindow(ctx, window, {
-      read: (a) => (inWindow(a) ? memory.read(a) : undefined),
-      write: (a) => {
-        if (!inWindow(a)) return RpResp.ADDR_ERROR;
-        if (readOnly) {
-          if (refusedWrites++ === 0) ctx.log(`write of ${a.len} bytes at ${hex(a.addr)} refused with a bus error: the block is read-only (cosim,read-only); further ones are not logged`);
-          return RpResp.BUS_GENERIC_ERROR;
-        }
-        memory.write(a);
+    return {
+      regions: {
+        memory: {
+          read: (offset, size) => memory.read(offset, size),
+          write: (offset, data, enables) => {
+            if (readOnly) {
+              if (refusedWrites++ === 0) ctx.log(`write of ${data.length} bytes at ${hex((region.address ?? 0n) + BigInt(offset))} refused with a bus error: the block is read-only (cosim,read-only); further ones are not logged`);
+              return 'bus-error';
+            }
+            memory.write(offset, data, enables);
+          },
+        },
       },
-    });
+    };
   },
-};
+});

@@ -29,94 +29,85 @@
  * quiet (WFI), QEMU sends a SYNC every `sync-quantum` ns and the interrupt reaches the guest
  * at most one quantum late.
  */
-import type { RpTimer } from '../rp/index.js';
-import type { ModelDefinition } from './api.js';
-import { bindWindow, IrqOutput, ModelOptionReader, singleWindow } from './common.js';
-import { merge, register64, registerBlock, type Register } from './registers.js';
+import { defineDevice, option, registerMap, register64, type TimerHandle } from './api.js';
 
-const CTRL_ENABLE = 0x1;
-const CTRL_PERIODIC = 0x2;
-const CTRL_IRQ_EN = 0x4;
-const STATUS_EXPIRED = 0x1;
 const SPAN = 0x18;
 
-export const timer: ModelDefinition = {
+export const timer = defineDevice({
   name: 'timer',
   description: 'one-shot/periodic timer in simulated nanoseconds with an interrupt, and the current simulated time',
-  kinds: ['memory-master'],
+  options: { irq: option.line({ description: 'the interrupt output' }) },
+  regions: { regs: { size: SPAN, description: '6 registers of 4 bytes' } },
   create(ctx) {
-    const opts = new ModelOptionReader(ctx, 'timer', ['irq']);
-    const irq = new IrqOutput(ctx, opts.line('irq'));
-    const window = singleWindow(ctx, 'timer', BigInt(SPAN), '6 registers of 4 bytes');
-    const clock = ctx.peer.clock;
-
-    let ctrl = 0;
-    let expired = false;
+    const irq = ctx.options.irq;
+    const clock = ctx.clock;
     let interval = 0n;
     let nowLatch = 0n;
-    let pending: RpTimer | undefined;
+    let pending: TimerHandle | undefined;
     /** Time of the last expiry: the phase a paused periodic timer resumes in. */
     let last = 0n;
 
+    const regs = registerMap(
+      {
+        CTRL: { offset: 0x00, fields: { ENABLE: { bits: 0 }, PERIODIC: { bits: 1 }, IRQ_EN: { bits: 2 } }, onWrite: (_v, before) => ctrlWritten(before) },
+        STATUS: { offset: 0x04, fields: { EXPIRED: { bits: 0, access: 'w1c' } }, onWrite: () => (resume(), sync()) },
+        ...register64('INTERVAL', 0x08, () => interval, (v) => (interval = v)),
+        NOW_LO: {
+          offset: 0x10,
+          access: 'ro',
+          read: () => {
+            nowLatch = clock.now;
+            return Number(nowLatch & 0xffff_ffffn);
+          },
+        },
+        NOW_HI: { offset: 0x14, access: 'ro', read: () => Number(nowLatch >> 32n) },
+      },
+      SPAN,
+    );
+    const { CTRL, STATUS } = regs.r;
+
     const period = (): bigint => (interval > 0n ? interval : 1n);
-    const sync = (): void => irq.set(expired && (ctrl & CTRL_IRQ_EN) !== 0);
+    const sync = (): void => irq?.set(STATUS.get('EXPIRED') === 1 && CTRL.get('IRQ_EN') === 1);
     const expire = (now: bigint): void => {
-      const unacknowledged = expired;
-      expired = true;
+      const unacknowledged = STATUS.get('EXPIRED') === 1;
+      STATUS.set('EXPIRED', 1);
       last = now;
       pending = undefined;
-      if (!(ctrl & CTRL_PERIODIC)) ctrl &= ~CTRL_ENABLE;
+      if (!CTRL.get('PERIODIC')) CTRL.set('ENABLE', 0);
       else if (!unacknowledged) pending = clock.after(period(), expire);
       sync();
     };
     /** After EXPIRED is cleared: a paused periodic timer goes on from its next period boundary. */
     const resume = (): void => {
-      if (expired || pending !== undefined || !(ctrl & CTRL_ENABLE)) return;
-      if (!(ctrl & CTRL_PERIODIC)) {
-        ctrl &= ~CTRL_ENABLE; // made one-shot while paused: it has expired
+      if (STATUS.get('EXPIRED') || pending !== undefined || !CTRL.get('ENABLE')) return;
+      if (!CTRL.get('PERIODIC')) {
+        CTRL.set('ENABLE', 0); // made one-shot while paused: it has expired
         return;
       }
       const p = period();
       pending = clock.at(last + p * ((clock.now - last) / p + 1n), expire);
     };
+    const ctrlWritten = (before: number): void => {
+      const was = (before & 1) !== 0;
+      const on = CTRL.get('ENABLE') === 1;
+      if (!was && on) pending = clock.after(period(), expire);
+      else if (was && !on) {
+        pending?.cancel();
+        pending = undefined;
+      } else resume();
+      sync();
+    };
 
-    const registers: Register[] = [
-      {
-        name: 'CTRL',
-        offset: 0x00,
-        read: () => ctrl,
-        write: (value, mask) => {
-          const was = ctrl;
-          ctrl = merge(ctrl, value, mask) & (CTRL_ENABLE | CTRL_PERIODIC | CTRL_IRQ_EN);
-          if (!(was & CTRL_ENABLE) && ctrl & CTRL_ENABLE) pending = clock.after(period(), expire);
-          else if (was & CTRL_ENABLE && !(ctrl & CTRL_ENABLE)) {
-            pending?.cancel();
-            pending = undefined;
-          } else resume();
-          sync();
-        },
+    return {
+      regions: { regs },
+      reset: () => {
+        pending?.cancel();
+        pending = undefined;
+        interval = 0n;
+        nowLatch = 0n;
+        last = 0n;
+        sync();
       },
-      {
-        name: 'STATUS',
-        offset: 0x04,
-        read: () => (expired ? STATUS_EXPIRED : 0),
-        write: (value) => {
-          if (value & STATUS_EXPIRED) expired = false;
-          resume();
-          sync();
-        },
-      },
-      ...register64('INTERVAL', 0x08, () => interval, (v) => (interval = v)),
-      {
-        name: 'NOW_LO',
-        offset: 0x10,
-        read: () => {
-          nowLatch = clock.now;
-          return Number(nowLatch & 0xffff_ffffn);
-        },
-      },
-      { name: 'NOW_HI', offset: 0x14, read: () => Number(nowLatch >> 32n) },
-    ];
-    bindWindow(ctx, window, registerBlock(registers, SPAN));
+    };
   },
-};
+});

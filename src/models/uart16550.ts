@@ -10,7 +10,8 @@
  * Options:
  * - `cosim,reg-shift = <N>` (0…3, default 0): register i is at byte offset i << N (2 for
  *   the common "32-bit spaced" layout). Each register is one byte, in the lowest byte lane
- *   of its slot; the other bytes of a slot read 0 and ignore writes.
+ *   of its slot; the slot's other bytes (up to 4) read 0 and ignore writes, and with a
+ *   shift of 3 an access to bytes 4…7 of a slot alone is an address error.
  * - `cosim,irq = <&gpio line>`: the interrupt output (level, high while IIR reports one).
  *
  * Register map (offset = index << reg-shift; the window must hold 8 << reg-shift bytes;
@@ -32,9 +33,7 @@
  * THR empty becomes pending when ETBEI is enabled and after every THR write (the byte
  * leaves at once).
  */
-import type { ModelDefinition } from './api.js';
-import { bindWindow, IrqOutput, ModelOptionReader, singleWindow } from './common.js';
-import { registerBlock, type Register } from './registers.js';
+import { defineDevice, option, registerMap, type LineHandle, type RegisterSpec } from './api.js';
 
 const IER_RX = 0x01;
 const IER_THRE = 0x02;
@@ -84,8 +83,19 @@ class Uart16550 {
 
   constructor(
     private readonly output: (text: string) => void,
-    private readonly irq: IrqOutput,
+    private readonly irq: LineHandle | undefined,
   ) {}
+
+  /** Back to the state after power-on; typed input still waiting is kept. */
+  reset(): void {
+    this.clearRx();
+    this.ier = this.lcr = this.mcr = this.scr = this.dll = this.dlm = 0;
+    this.fifoEnabled = false;
+    this.trigger = 1;
+    this.overrun = false;
+    this.thrEmptyPending = false;
+    this.msrDelta = 0;
+  }
 
   get dlab(): boolean {
     return (this.lcr & LCR_DLAB) !== 0;
@@ -102,7 +112,7 @@ class Uart16550 {
 
   /** Drives the interrupt output from the state; every register access ends with it. */
   sync(): void {
-    this.irq.set(this.source() !== IIR_NONE);
+    this.irq?.set(this.source() !== IIR_NONE);
   }
 
   transmit(byte: number): void {
@@ -194,26 +204,30 @@ class Uart16550 {
   }
 }
 
-export const uart16550: ModelDefinition = {
+export const uart16550 = defineDevice({
   name: 'uart16550',
   description: '16550A UART: transmitted bytes go to the console; reg-shift, THR-empty/rx/line/modem interrupts, loopback',
-  kinds: ['memory-master'],
+  options: {
+    'reg-shift': option.count({ min: 0, max: 3, default: 0, description: 'register i is at byte offset i << reg-shift' }),
+    irq: option.line({ description: 'the interrupt output' }),
+  },
+  regions: {
+    regs: { size: (o) => 8 << o['reg-shift'], description: (o) => `8 registers at cosim,reg-shift ${o['reg-shift']}` },
+  },
   create(ctx) {
-    const opts = new ModelOptionReader(ctx, 'uart16550', ['reg-shift', 'irq']);
-    const shift = opts.integer('reg-shift', { min: 0, max: 3 }, 0);
-    const irq = new IrqOutput(ctx, opts.line('irq'));
-    const span = 8 << shift;
-    const window = singleWindow(ctx, 'uart16550', BigInt(span), `8 registers at cosim,reg-shift ${shift}`);
-    const u = new Uart16550(ctx.console, irq);
-    ctx.takeConsoleInput((bytes) => {
+    const shift = ctx.options['reg-shift'];
+    const u = new Uart16550((text) => ctx.console.write(text), ctx.options.irq);
+    ctx.console.takeInput((bytes) => {
       u.type(bytes);
       u.sync();
     });
 
-    const reg = (index: number, name: string, read: () => number, write?: (v: number) => void): Register => ({
-      name,
+    // Each register is one byte in the low lane of its slot (up to 4 bytes wide).
+    const width = Math.min(1 << shift, 4) as 1 | 2 | 4;
+    const reg = (index: number, read: () => number, write?: (v: number) => void): RegisterSpec => ({
       offset: index << shift,
-      width: 1,
+      width,
+      access: write ? 'rw' : 'ro',
       read: () => {
         const v = read();
         u.sync();
@@ -226,16 +240,25 @@ export const uart16550: ModelDefinition = {
           }
         : undefined,
     });
-    const registers: Register[] = [
-      reg(0, 'RBR/THR/DLL', () => (u.dlab ? u.dll : u.readRbr()), (v) => (u.dlab ? (u.dll = v) : u.transmit(v))),
-      reg(1, 'IER/DLM', () => (u.dlab ? u.dlm : u.ier), (v) => (u.dlab ? (u.dlm = v) : u.writeIer(v))),
-      reg(2, 'IIR/FCR', () => u.readIir(), (v) => u.writeFcr(v)),
-      reg(3, 'LCR', () => u.lcr, (v) => (u.lcr = v)),
-      reg(4, 'MCR', () => u.mcr, (v) => u.writeMcr(v)),
-      reg(5, 'LSR', () => u.readLsr()),
-      reg(6, 'MSR', () => u.readMsr()),
-      reg(7, 'SCR', () => u.scr, (v) => (u.scr = v)),
-    ];
-    bindWindow(ctx, window, registerBlock(registers, span));
+    const regs = registerMap(
+      {
+        'RBR/THR/DLL': reg(0, () => (u.dlab ? u.dll : u.readRbr()), (v) => (u.dlab ? (u.dll = v) : u.transmit(v))),
+        'IER/DLM': reg(1, () => (u.dlab ? u.dlm : u.ier), (v) => (u.dlab ? (u.dlm = v) : u.writeIer(v))),
+        'IIR/FCR': reg(2, () => u.readIir(), (v) => u.writeFcr(v)),
+        LCR: reg(3, () => u.lcr, (v) => (u.lcr = v)),
+        MCR: reg(4, () => u.mcr, (v) => u.writeMcr(v)),
+        LSR: reg(5, () => u.readLsr()),
+        MSR: reg(6, () => u.readMsr()),
+        SCR: reg(7, () => u.scr, (v) => (u.scr = v)),
+      },
+      ctx.regions.regs.size,
+    );
+    return {
+      regions: { regs },
+      reset: () => {
+        u.reset();
+        u.sync();
+      },
+    };
   },
-};
+});

@@ -29,13 +29,13 @@ export class SparseMemory implements MemoryTargetModel {
     return this.load(BigInt(a), len!, len!);
   }
 
-  /** Stores `data` at `addr`. */
-  write(addr: bigint | number, data: Uint8Array): void;
+  /** Stores `data` at `addr`; with `enables`, only the bytes whose enable is non-zero. */
+  write(addr: bigint | number, data: Uint8Array, enables?: Uint8Array): void;
   /** As a memory target: serves a WRITE (stream width and byte enables applied). */
   write(access: MemoryAccess): void;
-  write(a: bigint | number | MemoryAccess, data?: Uint8Array): void {
+  write(a: bigint | number | MemoryAccess, data?: Uint8Array, enables?: Uint8Array): void {
     if (typeof a === 'object') this.store(a.addr, a.data, a.streamWidth, a.byteEnables);
-    else this.store(BigInt(a), data!, data!.length, undefined);
+    else this.store(BigInt(a), data!, data!.length, enables);
   }
 
   /** Drops every page. */

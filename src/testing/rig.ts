@@ -22,8 +22,9 @@ import path from 'node:path';
 import { compile } from '../dts/compile.js';
 import { buildInstance, type Instance } from '../graph/instance.js';
 import type { ConsoleInput } from '../models/console-input.js';
-import { hostAdaptor } from '../models/host.js';
-import { QemuInitiator, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer } from '../rp/index.js';
+import type { DeviceDefinition } from '../models/device.js';
+import { hostAdaptor, type AdaptorHost } from '../models/host.js';
+import { QemuInitiator, RpBusError, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer } from '../rp/index.js';
 
 /** The adaptor, an interrupt gpio and a DMA port; the test adds the model nodes. */
 export function board(devices: string): string {
@@ -89,8 +90,29 @@ export interface Rig {
   /** A 32-bit register write through `label`'s window at `base + offset`. */
   write32(label: string, offset: number, value: number): Promise<void>;
   read32(label: string, offset: number): Promise<number>;
+  /**
+   * A read of `size` bytes (1…8) at `base + offset` of `label`'s window, as the guest's CPU
+   * makes it: the little-endian value, or `'bus-error'`/`'address-error'` (a data abort).
+   */
+  read(label: string, offset: number, size?: number): Promise<bigint | 'bus-error' | 'address-error'>;
+  /** A write of `value` in `size` bytes (1…8): undefined, or the error the guest would take. */
+  write(label: string, offset: number, value: bigint | number, size?: number): Promise<undefined | 'bus-error' | 'address-error'>;
   /** The current level of `line` as QEMU sees it. */
   level(line: number): boolean;
+  /**
+   * Lets `ns` of QEMU's time pass while the guest is quiet, and tells the models (a SYNC, as
+   * QEMU's sync timer does): their timers up to then fire. Resolves with QEMU's new time.
+   */
+  advance(ns: bigint | number): Promise<bigint>;
+  /**
+   * Resolves once `line` is at `level`, letting QEMU's time pass in steps of `stepNs` (and
+   * SYNCs tell the models), up to `withinNs`: with the time it got there. Rejects with what
+   * the line did otherwise.
+   */
+  expectIrq(line: number, level: boolean, opts?: { withinNs?: bigint | number; stepNs?: bigint | number }): Promise<bigint>;
+  /** Guest memory behind the memory slave (what DMA reads and writes): `peek`/`poke` bytes. */
+  peek(address: bigint | number, len: number): Uint8Array;
+  poke(address: bigint | number, data: Uint8Array): void;
   dispose(): Promise<void>;
 }
 
@@ -103,6 +125,12 @@ export interface RigOptions {
   syncQuantum?: bigint;
   /** The console's keyboard (none by default: no model gets input). */
   input?: ConsoleInput;
+  /** Devices `cosim,model` can name here besides the built-ins, e.g. `{ watchdog }` for `cosim,model = "watchdog"`. */
+  models?: Record<string, DeviceDefinition<any>>;
+}
+
+function providedModels(models: RigOptions['models']): ReadonlyMap<string, DeviceDefinition> | undefined {
+  return models && new Map(Object.entries(models) as [string, DeviceDefinition][]);
 }
 
 function tempDir(): string {
@@ -127,11 +155,11 @@ export function instanceOf(dts: string, files: RigOptions['files'] = {}): { dir:
 }
 
 /** Binds the models of `dts` with `hostAdaptor` and nothing else (for option errors). */
-export async function bindOnly(dts: string, files?: RigOptions['files']): Promise<void> {
+export async function bindOnly(dts: string, files?: RigOptions['files'], models?: RigOptions['models']): Promise<void> {
   const { dir, instance } = instanceOf(dts, files);
   try {
-    const { peer } = await hostAdaptor(instance, instance.adaptors[0]!, { console: () => {}, log: () => {}, scratchDir: dir });
-    await peer.close();
+    const host = await hostAdaptor(instance, instance.adaptors[0]!, { console: () => {}, log: () => {}, scratchDir: dir, models: providedModels(models) });
+    await host.stop();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -143,14 +171,15 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
   const logs: string[] = [];
   const irqs: IrqEvent[] = [];
   const adaptor = instance.adaptors[0]!;
-  let peer: RpPeer | undefined;
+  let host: AdaptorHost | undefined;
   let qemu: QemuInitiator | undefined;
   const dispose = async (): Promise<void> => {
-    await Promise.all([peer?.close(), qemu?.close()]);
+    await Promise.all([host?.stop(), qemu?.close()]);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    peer = (await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir, input: options.input })).peer;
+    host = await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir, input: options.input, models: providedModels(options.models) });
+    const peer = host.peer;
     const q = new QemuInitiator({ name: adaptor.qomPath, syncQuantum: options.syncQuantum, onWarning: (w) => logs.push(`initiator: ${w.message}`) });
     qemu = q;
     const masters = new Map<string, { port: MemoryInitiator; base: bigint }>();
@@ -166,7 +195,13 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
       }
     }
     const slave = options.slave ?? new SparseMemory();
-    q.memorySlave(0, slave);
+    const slaveDevice = instance.devices.find((d) => d.kind === 'memory-slave');
+    q.memorySlave(slaveDevice?.pairs[0]?.channel ?? 0, slave);
+    const memory = slave instanceof SparseMemory ? slave : undefined;
+    const needMemory = (): SparseMemory => {
+      if (!memory) throw new Error('peek/poke need the rig\'s own SparseMemory as the slave');
+      return memory;
+    };
 
     const socket = path.join(dir, adaptor.socket.mode === 'machine-path' ? adaptor.socket.name : 'rp.sock');
     await peer.listen(`unix:${socket}`);
@@ -174,6 +209,12 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
     const session = await peer.connected();
     await Promise.all([session.hello(), q.session().hello()]);
 
+    const level = (line: number): boolean => irqs.filter((e) => e.line === line).at(-1)?.level ?? false;
+    const advance = async (ns: bigint | number): Promise<bigint> => {
+      await q.advance(BigInt(ns));
+      await q.sync();
+      return q.clock.now;
+    };
     const master = (label: string) => {
       const m = masters.get(label);
       if (!m) throw new Error(`no memory master labelled ${label}`);
@@ -197,13 +238,49 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
         const m = master(label);
         return Number(fromLE64(await m.port.read(m.base + BigInt(offset), 4)));
       },
-      level: (line) => irqs.filter((e) => e.line === line).at(-1)?.level ?? false,
+      read: async (label, offset, size = 4) => {
+        const m = master(label);
+        try {
+          return fromLE64(await m.port.read(m.base + BigInt(offset), size));
+        } catch (e) {
+          return busFailure(e);
+        }
+      },
+      write: async (label, offset, value, size = 4) => {
+        const m = master(label);
+        try {
+          await m.port.write(m.base + BigInt(offset), toLE(BigInt(value), size));
+          return undefined;
+        } catch (e) {
+          return busFailure(e);
+        }
+      },
+      level,
+      advance,
+      expectIrq: async (line, want, opts = {}) => {
+        const within = BigInt(opts.withinNs ?? 1_000_000_000n);
+        const step = BigInt(opts.stepNs ?? 1_000n);
+        const until = q.clock.now + within;
+        while (level(line) !== want) {
+          if (q.clock.now >= until) throw new Error(`interrupt line ${line} did not go ${want ? 'high' : 'low'} within ${within} ns (it changed: ${irqs.filter((e) => e.line === line).map((e) => `${e.level ? 'high' : 'low'} at ${e.timestamp}`).join(', ') || 'never'})`);
+          await advance(step);
+        }
+        return irqs.filter((e) => e.line === line).at(-1)?.timestamp ?? q.clock.now;
+      },
+      peek: (address, len) => needMemory().read(address, len),
+      poke: (address, data) => needMemory().write(address, data),
       dispose,
     };
   } catch (e) {
     await dispose();
     throw e;
   }
+}
+
+/** A failed access as the guest takes it; anything but a bus error is rethrown. */
+function busFailure(e: unknown): 'bus-error' | 'address-error' {
+  if (e instanceof RpBusError) return e.response === 2 ? 'address-error' : 'bus-error';
+  throw e;
 }
 
 /** Resolves once `cond()` holds (it may ask the model over the wire); fails after `ms`. */

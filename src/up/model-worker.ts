@@ -11,7 +11,7 @@ import { parentPort } from 'node:worker_threads';
 import { ConsoleInput } from '../models/console-input.js';
 import { ModelBindingError } from '../models/binding.js';
 import { hostBinding } from '../models/host.js';
-import type { RpPeer } from '../rp/index.js';
+import type { AdaptorHost } from '../models/host.js';
 import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
 
 // The thread may be started before its adaptor is known (to load while the supervisor
@@ -54,7 +54,7 @@ process.exit = ((code?: number | string | null) => {
 }) as typeof process.exit;
 
 const input = new ConsoleInput();
-let peer: RpPeer | undefined;
+let host: AdaptorHost | undefined;
 
 async function start(d: ModelThreadData): Promise<void> {
   data = d;
@@ -62,7 +62,7 @@ async function start(d: ModelThreadData): Promise<void> {
   setInterval(() => beats.beat(), BEAT_MS).unref();
   beats.beat();
   try {
-    peer = await hostBinding(d.binding, {
+    host = await hostBinding(d.binding, {
       console: (text) => post({ t: 'console', text }),
       input,
       log: (source, message) => post({ t: 'log', source, message }),
@@ -75,13 +75,13 @@ async function start(d: ModelThreadData): Promise<void> {
     return;
   }
   try {
-    await peer.listen(`unix:${d.socket}`);
+    await host.peer.listen(`unix:${d.socket}`);
   } catch (e) {
     post({ t: 'listen-error', message: (e as Error).message });
     return;
   }
   post({ t: 'listening', keyboard: input.owner });
-  const p = peer;
+  const p = host.peer;
   try {
     const session = await p.connected();
     await session.hello();
@@ -102,12 +102,13 @@ port.on('message', (m: ToModels) => {
       input.deliver(m.bytes);
       break;
     case 'poll': {
+      const peer = host?.peer;
       const waiting = peer?.isConnected ? peer.session().waitingOnUs : [];
       post({ t: 'waiting', list: waiting.map((w) => ({ dev: w.dev, command: w.command, addr: w.addr, len: w.len, since: performance.timeOrigin + w.since })) });
       break;
     }
     case 'close':
-      void (peer?.close() ?? Promise.resolve()).catch(() => {}).then(() => post({ t: 'closed' }));
+      void (host?.stop() ?? Promise.resolve()).catch(() => {}).then(() => post({ t: 'closed' }));
       break;
   }
 });

@@ -388,6 +388,14 @@ const CASES: RuleCase[] = [
     message: /model "timer" serves memory-master devices, but this is a gpio \(remote-port-gpio\)/,
   },
   {
+    rule: 'bind-options',
+    name: "a misspelt option of a built-in model's device",
+    faulty: withRam('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n};\nregs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "timer";\n\tcosim,irqs = <&irqs 0>;\n};'),
+    correct: withRam('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n};\nregs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "timer";\n\tcosim,irq = <&irqs 0>;\n};'),
+    at: ['board.dts', 'cosim,irqs = <&irqs 0>'],
+    message: /cosim,irqs is not an option of the timer model \(it takes cosim,irq\); did you mean cosim,irq\?/,
+  },
+  {
     rule: 'bind-peer-command',
     name: 'a peer program that does not exist',
     faulty: { 'board.dts': board().replace('sync-quantum = <100000>;', 'sync-quantum = <100000>;\n\t\tcosim,peer-command = "./no-such-simulator unix:{socket}";') },

@@ -31,6 +31,35 @@ const PMU = path.join(REPO, 'dts', 'zynqmp-pmu.dts');
 const faultyBoard = () => temp(withThreeMistakes());
 
 describe('cosim check', () => {
+  it("checks a user model's options against its declaration, without starting the model: a misspelt option is located with a did-you-mean", () => {
+    const model = `import { defineDevice, option, registerMap } from 'cosim/models';
+import * as fs from 'node:fs';
+export default defineDevice({
+  name: 'blinker',
+  description: 'a test device',
+  options: { period: option.integer({ min: 1, max: 1000, default: 10 }), irq: option.line(), mode: option.enum(['fast', 'slow']) },
+  regions: { regs: { size: 0x10 } },
+  create() {
+    fs.writeFileSync(process.env.COSIM_TEST_CREATED!, 'created'); // must never run under cosim check
+    return { regions: { regs: registerMap({ CTRL: { offset: 0 } }, 0x10) } };
+  },
+});
+`;
+    const dts = (props: string) => fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'up', 'board.dts'), 'utf8').replace(/cosim,model = "[^"]*";\n\t*cosim,value = <0x12345678>;/, `cosim,model = "./blinker.ts";\n\t\t${props}`);
+    const dir = temp({ 'blinker.ts': model, 'typo.dts': dts('cosim,perod = <5>;'), 'range.dts': dts('cosim,period = <0>;\n\t\tcosim,mode = "fsat";'), 'good.dts': dts('cosim,period = <5>;\n\t\tcosim,mode = "slow";') });
+    const created = path.join(dir, 'created');
+    const env = { COSIM_TEST_CREATED: created };
+    const typo = cosim(['check', path.join(dir, 'typo.dts')], { env });
+    expect(typo.code).toBe(1);
+    expect(typo.stdoutBytes.toString("utf8")).toMatch(/typo\.dts:\d+:\d+: error: \/regs@a0000000:cosim,perod: cosim,perod is not an option of the blinker model \(it takes cosim,period, cosim,irq, cosim,mode\); did you mean cosim,period\? \[bind-options\]/);
+    const range = cosim(['check', path.join(dir, 'range.dts')], { env });
+    expect(range.code).toBe(1);
+    expect(range.stdoutBytes.toString("utf8")).toContain('cosim,period = <0> is out of range: the blinker model takes 1…1000');
+    expect(range.stdoutBytes.toString("utf8")).toContain('cosim,mode = "fsat" is not one of "fast", "slow"; did you mean "fast"?');
+    expect(cosim(['check', path.join(dir, 'good.dts')], { env }).code).toBe(0);
+    expect(fs.existsSync(created)).toBe(false);
+  });
+
   it('says a clean board is clean and exits 0', () => {
     const r = cli(['check', DEMO]);
     expect(r.code).toBe(0);

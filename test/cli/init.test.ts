@@ -45,12 +45,15 @@ describe('cosim init', () => {
     const clean = tsc(dir);
     expect(clean.stdout + clean.stderr).toBe('');
     expect(clean.status).toBe(0);
-    // A misspelt context member is caught.
+    // An option the model did not declare is caught, and so is a register it does not have.
     const model = path.join(dir, 'models', 'sensor.ts');
-    fs.writeFileSync(model, fs.readFileSync(model, 'utf8').replace("ctx.options.line('irq')", "ctx.options.lien('irq')"));
+    const source = fs.readFileSync(model, 'utf8');
+    expect(source).toContain('ctx.options.irq;');
+    fs.writeFileSync(model, source.replace('ctx.options.irq;', 'ctx.options.irqs;').replace('regs.r.IRQ.get', 'regs.r.IQR.get'));
     const broken = tsc(dir);
     expect(broken.status).not.toBe(0);
-    expect(broken.stdout).toMatch(/models\/sensor\.ts\(\d+,\d+\): error TS\d+: Property 'lien' does not exist/);
+    expect(broken.stdout).toMatch(/models\/sensor\.ts\(\d+,\d+\): error TS\d+: Property 'irqs' does not exist/);
+    expect(broken.stdout).toMatch(/models\/sensor\.ts\(\d+,\d+\): error TS\d+: Property 'IQR' does not exist/);
     // A project's own package.json is kept, even with --force.
     fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"mine"}');
     const again = cosim(['init', dir, '--model', 'sensor', '--force']);

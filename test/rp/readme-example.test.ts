@@ -1,5 +1,5 @@
 /**
- * The README's "Writing a peripheral model in TypeScript" example, run for real: the model
+ * The README's "Writing your own Remote Port peer" example, run for real: the model
  * code between the README markers below must appear verbatim in README.md, and it is driven
  * here by the QEMU-role initiator over a Unix socket.
  */

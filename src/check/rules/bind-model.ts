@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { BUILTIN_MODELS } from '../../models/builtins.js';
 import { defineRule, eachInstance } from '../rule.js';
 import { optionString } from '../../models/binding.js';
+import { kindProblem } from '../../models/validate.js';
+import type { Instance } from '../../graph/instance.js';
 import { modelModulePath } from './bindings.js';
 
 /**
@@ -21,31 +23,28 @@ export default defineRule({
         // Served by a --peer program in this run: its models are not loaded.
         if (d.pairs.length > 0 && d.pairs.every((p) => p.adaptor && ctx.serving.peerOverrides.has(p.adaptor.node))) continue;
         const spec = optionString(prop.value.bytes);
-        if (spec === undefined || spec === '') {
-          ctx.report({ node: d.node, prop, message: 'cosim,model must be a string: a built-in model name or a module path' });
+        const problem = modelSpecProblem(inst, spec);
+        if (problem) {
+          ctx.report({ node: d.node, prop, ...problem });
           continue;
         }
-        const builtin = BUILTIN_MODELS.get(spec);
-        if (builtin) {
-          if (!builtin.kinds.includes(d.kind)) ctx.report({ node: d.node, prop, message: `model "${spec}" serves ${builtin.kinds.join('/')} devices, but this is a ${d.kind} (${d.type})` });
-          continue;
-        }
-        if (!/[./]/.test(spec)) {
-          ctx.report({ node: d.node, prop, message: `no built-in model "${spec}"`, hint: `built-in models: ${[...BUILTIN_MODELS.keys()].join(', ')}; a module path starts with ./ or /` });
-          continue;
-        }
-        const file = modelModulePath(inst, spec);
-        if (!fs.existsSync(file)) {
-          ctx.report({ node: d.node, prop, message: `model module ${spec} does not exist (looked for ${file})` });
-          continue;
-        }
-        const problem = compileProblem(file);
-        if (problem) ctx.report({ node: d.node, prop, message: `model module ${spec} does not compile: ${problem}` });
+        const kind = kindProblem(spec!, d.kind, d.type, 'this');
+        if (kind) ctx.report({ node: d.node, prop, message: kind });
       }
     });
   },
 });
 
+/** What is wrong with a `cosim,model` value before its model is even loaded, if anything. */
+export function modelSpecProblem(inst: Instance, spec: string | undefined): { message: string; hint?: string } | undefined {
+  if (spec === undefined || spec === '') return { message: 'cosim,model must be a string: a built-in model name or a module path' };
+  if (BUILTIN_MODELS.has(spec)) return undefined;
+  if (!/[./]/.test(spec)) return { message: `no built-in model "${spec}"`, hint: `built-in models: ${[...BUILTIN_MODELS.keys()].join(', ')}; a module path starts with ./ or /` };
+  const file = modelModulePath(inst, spec);
+  if (!fs.existsSync(file)) return { message: `model module ${spec} does not exist (looked for ${file})` };
+  const problem = compileProblem(file);
+  return problem ? { message: `model module ${spec} does not compile: ${problem}` } : undefined;
+}
 /** The first syntax or type-stripping error esbuild finds in a module, if any. */
 function compileProblem(file: string): string | undefined {
   // esbuild's synchronous API keeps the rule synchronous like every other rule.

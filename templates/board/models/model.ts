@@ -1,44 +1,34 @@
 /**
- * {{model}}: a register-level peripheral model served to QEMU over Remote Port.
+ * {{model}}: a register-level peripheral model, served to QEMU by cosim.
  *
- * Registers (32-bit, offsets in the window):
- *   0x00 ID      read-only, 0x{{id}}
- *   0x04 SCRATCH read/write
- *   0x08 IRQ     write 1 to raise the interrupt line, 0 to lower it
+ * Registers (32-bit, offsets in the window; other offsets get an address error):
+ *   0x00 ID       read-only, 0x{{id}}
+ *   0x04 SCRATCH  read/write
+ *   0x08 IRQ      bit 0 LEVEL: the interrupt line's level (write 1 to raise it, 0 to lower it)
+ *
+ * Options (the node's cosim,* properties, checked by `cosim check`):
+ *   cosim,irq = <&gpio line>  the interrupt output (optional)
  */
-import type { ModelDefinition } from 'cosim/models';
+import { defineDevice, option, registerMap } from 'cosim/models';
 
-const model: ModelDefinition = {
+export default defineDevice({
   name: '{{model}}',
   description: 'a starting point: an ID register, a scratch register and an interrupt',
-  kinds: ['memory-master'],
-  create(ctx) {
-    const irq = ctx.options.line('irq');
-    let scratch = 0;
-    ctx.peer.memoryTarget(
-      ctx.channel,
-      {
-        read: (access) => {
-          switch (access.offset) {
-            case 0x00:
-              return 0x{{id}};
-            case 0x04:
-              return scratch;
-            default:
-              return 0;
-          }
-        },
-        write: (access) => {
-          // Write data arrive in target byte order (little-endian for Arm guests).
-          const value = access.data.reduceRight((v, byte) => v * 256 + byte, 0);
-          if (access.offset === 0x04) scratch = value;
-          if (access.offset === 0x08) void irq?.set(value !== 0);
-        },
-      },
-      { base: ctx.windows[0].base },
-    );
-    ctx.log(`ready at 0x${ctx.windows[0].base.toString(16)}`);
+  options: {
+    irq: option.line({ description: 'the interrupt output' }),
   },
-};
-
-export default model;
+  regions: { regs: { size: 0x0c, description: '3 registers of 4 bytes' } },
+  create(ctx) {
+    const irq = ctx.options.irq;
+    const regs = registerMap(
+      {
+        ID: { offset: 0x00, access: 'ro', reset: 0x{{id}} },
+        SCRATCH: { offset: 0x04 },
+        IRQ: { offset: 0x08, fields: { LEVEL: { bits: 0 } }, onWrite: () => irq?.set(regs.r.IRQ.get('LEVEL') === 1) },
+      },
+      ctx.regions.regs.size,
+    );
+    ctx.log('ready');
+    return { regions: { regs }, reset: () => irq?.set(false) };
+  },
+});

@@ -1,0 +1,120 @@
+/**
+ * The public device-model contract (`cosim/models`): a device declares what it is — its
+ * options, its memory-mapped regions and, for PCI, its identity — and `create` builds its
+ * behaviour from a context of typed handles. Nothing here names a transport: the models'
+ * host serves the same definition over Remote Port today, and PCI transports read the
+ * same declaration.
+ *
+ * ```ts
+ * export default defineDevice({
+ *   name: 'scratch',
+ *   description: 'one read/write register and an interrupt',
+ *   options: { irq: option.line() },
+ *   regions: { regs: { size: 0x10 } },
+ *   create(ctx) {
+ *     const regs = registerMap({ SCRATCH: { offset: 0 }, IRQ: { offset: 4, onWrite: (v) => ctx.options.irq?.set(v !== 0) } }, 0x10);
+ *     return { regions: { regs } };
+ *   },
+ * });
+ * ```
+ */
+import type { ConsoleHandle, SimClock } from './handles.js';
+import type { OptionSchema, OptionValues } from './options.js';
+import type { RegionHandler } from './register-map.js';
+
+/** A memory-mapped region the device declares (a `reg` window over Remote Port, a BAR over PCI). */
+export interface RegionSpec<V = Record<string, unknown>> {
+  /**
+   * Bytes the device decodes: accesses past it are address errors, and a window smaller than
+   * it is a located error before the run. `'window'`: whatever the tree's window is (RAM-like).
+   * A function computes it from the options (a register stride option, say).
+   */
+  readonly size: number | 'window' | ((options: V) => number);
+  /** What needs the room, for the too-small message ("8 registers of 4 bytes"). */
+  readonly description?: string | ((options: V) => string);
+}
+
+/** A PCI function's identity, BARs and capabilities, for the PCI transports. */
+export interface PciIdentity {
+  readonly vendorId: number;
+  readonly deviceId: number;
+  readonly subsystemVendorId?: number;
+  readonly subsystemId?: number;
+  readonly revision?: number;
+  /** 24-bit class code: base class, subclass, programming interface (0x010802: NVMe). */
+  readonly classCode: number;
+  /** BAR index → the region it exposes (size from the region; a power of two). */
+  readonly bars: Readonly<Record<number, { readonly region: string; readonly kind?: 'mem32' | 'mem64' | 'io'; readonly prefetchable?: boolean }>>;
+  readonly interrupts?: { readonly intx?: boolean; readonly msi?: number; readonly msix?: { readonly vectors: number; readonly region: string; readonly tableOffset: number; readonly pbaOffset: number } };
+}
+
+/** Why `reset` runs: the run starts, or the guest reset the device. */
+export type ResetCause = 'start' | 'guest';
+
+/** What `create` returns: the device's behaviour. */
+export interface DeviceBehaviour {
+  /** A handler (a `registerMap`, or raw `read`/`write`) for every declared region. */
+  readonly regions: Readonly<Record<string, RegionHandler>>;
+  /**
+   * Runs at the start of the run and on each guest-visible reset, after every register map
+   * of `regions` went back to its reset values: put the rest of the state back here.
+   */
+  reset?(cause: ResetCause): void;
+  /** Runs once when the run ends: flush files, stop work. */
+  stop?(): void | Promise<void>;
+}
+
+/** What a device's `create` gets. */
+export interface DeviceContext<V> {
+  /** The device node's path, for messages. */
+  readonly path: string;
+  /** The options, read and checked against the schema. */
+  readonly options: V;
+  /**
+   * Each declared region's effective size, and the address the guest sees it at where the
+   * transport knows one (for messages only: accesses arrive as offsets into the region).
+   */
+  readonly regions: Readonly<Record<string, { readonly size: number; readonly address?: bigint }>>;
+  /** An option as the tree writes it (`cosim,file = "rom.bin"`), for messages. */
+  optionText(name: string): string;
+  readonly clock: SimClock;
+  readonly console: ConsoleHandle;
+  /** A diagnostic line, shown prefixed with the device's path. */
+  log(message: string): void;
+}
+
+export interface DeviceDefinition<S extends OptionSchema = OptionSchema> {
+  /** The name `cosim,model` uses for a built-in device, and messages use for any. */
+  readonly name: string;
+  readonly description: string;
+  readonly options?: S;
+  /** The memory-mapped regions, in the order the tree's `reg` entries give their windows. */
+  readonly regions: Readonly<Record<string, RegionSpec<OptionValues<S>>>>;
+  /** For a PCI function: who it is (used by the PCI transports). */
+  readonly pci?: PciIdentity;
+  /**
+   * The option of kind `line` through which the guest resets the device (QEMU drives it
+   * high): register maps go back to reset values and `reset('guest')` runs.
+   */
+  readonly resetLine?: Extract<keyof S, string>;
+  create(ctx: DeviceContext<OptionValues<S>>): DeviceBehaviour | Promise<DeviceBehaviour>;
+}
+
+/** `export default defineDevice({ … })`: type-checks a definition and infers its options' types. */
+export function defineDevice<const S extends OptionSchema = {}>(def: DeviceDefinition<S>): DeviceDefinition<S> {
+  return def;
+}
+
+/**
+ * A problem with a device's options or definition that the device itself finds (a file too
+ * big for its window, say): the host reports it located at `cosim,<option>`.
+ */
+export class ModelOptionError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ModelOptionError';
+  }
+}

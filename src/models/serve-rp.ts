@@ -1,0 +1,193 @@
+/**
+ * Serves a device (device.ts) over Remote Port: its regions behind the channel of its
+ * `remote-port-memory-master` node, its `line` options as lines of `remote-port-gpio`
+ * channels, its `dma` options as memory-slave initiators, the connection's clock as its
+ * clock. This is the one place that knows what a model is spared: channel numbers,
+ * `relative` windows, stream widths, RP's cyclic byte enables and response codes.
+ */
+import { RP_MAX_ACCESS, RpBusError, RpResp, byteEnabled, type MemoryAccess, type MemoryInitiator, type MemoryReadReply, type MemoryWriteReply, type RpPeer, type Wires } from '../rp/index.js';
+import { isPromiseLike } from '../rp/host.js';
+import type { DeviceBehaviour, ResetCause } from './device.js';
+import { hex } from './format.js';
+import { DmaError, type DmaHandle, type LineHandle } from './handles.js';
+import type { DmaRef, LineRef, PlainValue } from './options.js';
+import { RegisterMap, type AccessError, type RegionHandler } from './register-map.js';
+import type { BoundRegion } from './validate.js';
+
+/** The gpio and memory-slave channels of one adaptor, shared by the devices on it. */
+export class RpChannels {
+  private readonly wires = new Map<number, { wires: Wires; listeners: Map<number, ((level: boolean) => void)[]> }>();
+  private readonly dmas = new Map<number, MemoryInitiator>();
+
+  constructor(
+    readonly peer: RpPeer,
+    private readonly log: (source: string, message: string) => void,
+  ) {}
+
+  line(ref: LineRef, owner: string): LineHandle {
+    let w = this.wires.get(ref.channel);
+    if (!w) {
+      const listeners = new Map<number, ((level: boolean) => void)[]>();
+      const wires = this.peer.wires(ref.channel, { lines: ref.lines, onChange: (line, level) => listeners.get(line)?.forEach((l) => l(level)) });
+      this.wires.set(ref.channel, (w = { wires, listeners }));
+    }
+    const { wires, listeners } = w;
+    const description = `${ref.gpio} line ${ref.line}`;
+    let level = false;
+    const log = this.log;
+    const set = (high: boolean): void => {
+      if (high === level) return;
+      level = high;
+      wires.set(ref.line, high).catch((e: unknown) => log(owner, `could not drive ${description} ${high ? 'high' : 'low'}: ${e instanceof Error ? e.message : String(e)}`));
+    };
+    return {
+      description,
+      get level() {
+        return level;
+      },
+      set,
+      raise: () => set(true),
+      lower: () => set(false),
+      onChange: (listener) => {
+        const list = listeners.get(ref.line) ?? [];
+        list.push(listener);
+        listeners.set(ref.line, list);
+      },
+    };
+  }
+
+  dma(ref: DmaRef): DmaHandle {
+    let port = this.dmas.get(ref.channel);
+    if (!port) this.dmas.set(ref.channel, (port = this.peer.memoryInitiator(ref.channel)));
+    const p = port;
+    const fail = (e: unknown, write: boolean, address: bigint): never => {
+      if (e instanceof RpBusError) throw new DmaError(e.response === RpResp.ADDR_ERROR ? 'address-error' : 'bus-error', write, e.addr, `DMA ${write ? 'write' : 'read'} at ${hex(e.addr)} through ${ref.slave}: ${e.response === RpResp.ADDR_ERROR ? 'address error' : 'bus error'}`);
+      throw new DmaError('disconnected', write, address, `DMA ${write ? 'write' : 'read'} at ${hex(address)} through ${ref.slave}: ${e instanceof Error ? e.message : String(e)}`);
+    };
+    return {
+      description: ref.slave,
+      async read(address, len) {
+        const out = new Uint8Array(len);
+        for (let done = 0; done < len; ) {
+          const n = Math.min(RP_MAX_ACCESS, len - done);
+          const at = BigInt.asUintN(64, address + BigInt(done));
+          out.set(await p.read(at, n).catch((e: unknown) => fail(e, false, at)), done);
+          done += n;
+        }
+        return out;
+      },
+      async write(address, data) {
+        for (let done = 0; done < data.length; ) {
+          const n = Math.min(RP_MAX_ACCESS, data.length - done);
+          const at = BigInt.asUintN(64, address + BigInt(done));
+          await p.write(at, data.subarray(done, done + n)).catch((e: unknown) => fail(e, true, at));
+          done += n;
+        }
+      },
+    };
+  }
+
+  /** A plain option value as the device's code receives it. */
+  value(v: PlainValue, owner: string): unknown {
+    if (Array.isArray(v)) return v.map((x) => this.value(x as PlainValue, owner));
+    if (typeof v === 'object' && v !== null && 'kind' in v) return v.kind === 'line' ? this.line(v, owner) : this.dma(v);
+    return v;
+  }
+}
+
+interface Served {
+  name: string;
+  /** What QEMU's addresses are relative to: the window base, or 0 when `relative`. */
+  base: bigint;
+  size: number;
+  handler: RegionHandler;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
+  if (typeof v === 'object') return `an object with ${Object.keys(v).length > 0 ? `keys ${Object.keys(v).slice(0, 4).join(', ')}` : 'no keys'}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function readReply(r: Uint8Array | AccessError | Promise<Uint8Array | AccessError>, region: string): MemoryReadReply | Promise<MemoryReadReply> {
+  if (r instanceof Uint8Array) return r;
+  if (r === 'address-error') return undefined;
+  if (r === 'bus-error') return { response: RpResp.BUS_GENERIC_ERROR };
+  if (isPromiseLike(r)) return r.then((v) => readReply(v, region) as MemoryReadReply);
+  throw new Error(`the model answered a READ with ${describeValue(r)}: region ${region}'s read returns a Uint8Array, 'address-error' or 'bus-error'`);
+}
+
+function writeReply(r: void | AccessError | Promise<void | AccessError>, region: string): MemoryWriteReply | Promise<MemoryWriteReply> {
+  if (r === undefined) return undefined;
+  if (r === 'address-error') return RpResp.ADDR_ERROR;
+  if (r === 'bus-error') return RpResp.BUS_GENERIC_ERROR;
+  if (isPromiseLike(r)) return r.then((v) => writeReply(v, region) as MemoryWriteReply);
+  throw new Error(`the model answered a WRITE with ${describeValue(r)}: region ${region}'s write returns nothing, 'address-error' or 'bus-error'`);
+}
+
+/** Reads every beat of a stream-width access (the same bytes, again and again). */
+async function readBeats(s: Served, offset: number, len: number, width: number): Promise<MemoryReadReply> {
+  const out = new Uint8Array(len);
+  for (let at = 0; at < len; at += width) {
+    const n = Math.min(width, len - at);
+    const r = await readReply(s.handler.read(offset, n), s.name);
+    if (!(r instanceof Uint8Array)) return r;
+    if (r.length !== n) throw new Error(`region ${s.name} returned ${r.length} bytes for a ${n}-byte read`);
+    out.set(r, at);
+  }
+  return out;
+}
+
+/**
+ * Puts the regions of a device behind the channel of its memory-master node. Every window
+ * of the node is one region (in order); an access outside the region is an address error.
+ */
+export function serveRegions(peer: RpPeer, channel: number, relative: boolean, regions: readonly BoundRegion[], behaviour: DeviceBehaviour): void {
+  const served: Served[] = regions.map((r) => ({ name: r.name, base: relative ? 0n : r.window.base, size: r.size, handler: behaviour.regions[r.name]! }));
+  const find = (a: MemoryAccess): { s: Served; offset: number; beat: number } | undefined => {
+    const beat = a.streamWidth > 0 && a.streamWidth < a.len ? a.streamWidth : a.len;
+    for (const s of served) {
+      if (a.addr < s.base) continue;
+      const offset = a.addr - s.base;
+      if (offset + BigInt(beat) <= BigInt(s.size)) return { s, offset: Number(offset), beat };
+    }
+    return undefined;
+  };
+  peer.memoryTarget(channel, {
+    read: (a) => {
+      const at = find(a);
+      if (!at) return undefined;
+      if (at.beat === a.len) return readReply(at.s.handler.read(at.offset, a.len), at.s.name);
+      return readBeats(at.s, at.offset, a.len, at.beat);
+    },
+    write: (a) => {
+      const at = find(a);
+      if (!at) return RpResp.ADDR_ERROR;
+      const be = a.byteEnables;
+      const data = a.data;
+      let enables: Uint8Array | undefined;
+      if (be !== undefined) {
+        enables = new Uint8Array(data.length);
+        for (let i = 0; i < data.length; i++) enables[i] = byteEnabled(be, i) ? 1 : 0;
+      }
+      if (at.beat === a.len) return writeReply(at.s.handler.write(at.offset, data, enables), at.s.name);
+      // Stream width: each beat writes the same bytes of the region, in order.
+      const beats = async (): Promise<MemoryWriteReply> => {
+        for (let i = 0; i < data.length; i += at.beat) {
+          const end = Math.min(i + at.beat, data.length);
+          const r = await writeReply(at.s.handler.write(at.offset, data.subarray(i, end), enables?.subarray(i, end)), at.s.name);
+          if (r !== undefined) return r;
+        }
+        return undefined;
+      };
+      return beats();
+    },
+  });
+}
+
+/** Register maps of the behaviour back to reset values, then its own `reset`. */
+export function resetDevice(behaviour: DeviceBehaviour, cause: ResetCause): void {
+  for (const h of Object.values(behaviour.regions)) if (h instanceof RegisterMap) h.reset();
+  behaviour.reset?.(cause);
+}

@@ -1,0 +1,72 @@
+/**
+ * Checks a device's binding (binding.ts: its node's windows and options) against its
+ * definition, before the device exists: the options against the schema, and the tree's
+ * `reg` windows against the declared regions. `cosim check` and the models' host both call
+ * it, so a run never starts a device the check would have refused, nor the other way round.
+ */
+import type { DeviceBinding, ModelWindow } from './binding.js';
+import type { DeviceDefinition, RegionSpec } from './device.js';
+import { hex } from './format.js';
+import { validateOptions, type OptionIssue, type PlainValue } from './options.js';
+
+/** A declared region and the window that carries it. */
+export interface BoundRegion {
+  name: string;
+  /** The size the device decodes. */
+  size: number;
+  window: ModelWindow;
+}
+
+export interface ValidDevice {
+  values: Map<string, PlainValue>;
+  regions: BoundRegion[];
+}
+
+/** Why `value` is not a device definition (a module's default export), or undefined. */
+export function definitionProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'its default export is not an object';
+  const d = value as Partial<DeviceDefinition>;
+  if (typeof d.name !== 'string' || d.name === '') return 'it has no name';
+  if (typeof d.create !== 'function') return 'it has no create(ctx) function';
+  if (typeof d.regions !== 'object' || d.regions === null || Object.keys(d.regions).length === 0) return 'it declares no regions ({ regions: { regs: { size: 0x100 } } })';
+  if (d.options !== undefined && (typeof d.options !== 'object' || d.options === null)) return 'its options are not an object of option.…() declarations';
+  return undefined;
+}
+
+/** Why model `name` cannot serve a device of `kind` (`subject`: how to name the device): every model has memory-mapped regions. */
+export function kindProblem(name: string, kind: string, type: string, subject: string): string | undefined {
+  return kind === 'memory-master' ? undefined : `model "${name}" serves memory-master devices, but ${subject} is a ${kind} (${type})`;
+}
+
+export function validateDevice(def: DeviceDefinition, device: DeviceBinding, adaptor: string, treeFile: string): { valid?: ValidDevice; issues: OptionIssue[] } {
+  const kind = kindProblem(def.name, device.kind, device.type, device.path);
+  if (kind) return { issues: [{ message: kind }] };
+  const { values, issues } = validateOptions(def.name, def.options ?? {}, device, adaptor, treeFile);
+  if (issues.length > 0) return { issues };
+  const regions = bindRegions(def, device, Object.fromEntries(values));
+  return Array.isArray(regions) ? { issues: regions } : { valid: { values, regions: regions.bound }, issues: [] };
+}
+
+function bindRegions(def: DeviceDefinition, device: DeviceBinding, values: Record<string, unknown>): { bound: BoundRegion[] } | OptionIssue[] {
+  const declared = Object.entries(def.regions) as [string, RegionSpec][];
+  const n = device.windows.length;
+  const m = declared.length;
+  if (n === 0) return [{ message: `reg: the ${def.name} model needs a memory window, but the node has no reg (nothing would reach the model)` }];
+  if (n !== m) {
+    const serves = m === 1 ? 'one window' : `${m} windows (${declared.map(([name]) => name).join(', ')}, in this order)`;
+    return [{ message: `reg: the ${def.name} model serves ${serves}, but the node has ${n}${m === 1 ? '; give each its own node and channel' : ''}` }];
+  }
+  if (device.relative && n > 1) return [{ message: `reg: with relative addressing QEMU sends offsets, so the ${n} windows of the node cannot be told apart; give each its own node and channel` }];
+  const bound: BoundRegion[] = [];
+  for (const [i, [name, spec]] of declared.entries()) {
+    const window = device.windows[i]!;
+    const size = spec.size === 'window' ? Number(window.size) : typeof spec.size === 'function' ? spec.size(values) : spec.size;
+    if (!Number.isSafeInteger(size) || size <= 0) return [{ message: `the ${def.name} model declares region ${name} of size ${size}: not a positive integer` }];
+    if (window.size < BigInt(size)) {
+      const what = typeof spec.description === 'function' ? spec.description(values) : (spec.description ?? `its ${name} region`);
+      return [{ message: `reg: the window is ${hex(window.size)} bytes, but ${what} need ${hex(size)}` }];
+    }
+    bound.push({ name, size, window });
+  }
+  return { bound };
+}
