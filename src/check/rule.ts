@@ -24,6 +24,8 @@ export interface RuleContext {
   readonly platform: Platform;
   /** Who serves what under `cosim up`: the tree's bindings with the run's --peer/--model applied. */
   readonly serving: Serving;
+  /** Whether rules may load user model modules (in a child process) to read their declarations. */
+  readonly loadModelModules: boolean;
   report(finding: Finding): void;
   /** The source text from a span's start to the end of its line ('' when unknown). */
   sourceText(span: SourceSpan): string;

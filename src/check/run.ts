@@ -36,6 +36,12 @@ export interface CheckOptions extends LoadOptions {
   disable?: string[];
   /** Report warnings as errors. */
   warningsAsErrors?: boolean;
+  /**
+   * Load user model modules to check devices against their declarations (default true).
+   * `cosim up` says false: its models' threads run the same validation before QEMU starts,
+   * located the same way, and loading every module twice would slow the start.
+   */
+  loadModelModules?: boolean;
 }
 
 export interface LoadedPlatform {
@@ -106,13 +112,14 @@ export function loadPlatform(files: readonly string[], opts: LoadOptions = {}): 
 export type SourceAccess = Pick<RuleContext, 'sourceText' | 'sourceBlock'>;
 const NO_SOURCES: SourceAccess = { sourceText: () => '', sourceBlock: () => '' };
 
-export function runRules(platform: Platform, rules: readonly Rule[] = COSIM_RULES, sources: SourceAccess = NO_SOURCES, serving: Serving = TREE_ONLY): CheckDiagnostic[] {
+export function runRules(platform: Platform, rules: readonly Rule[] = COSIM_RULES, sources: SourceAccess = NO_SOURCES, serving: Serving = TREE_ONLY, loadModelModules = true): CheckDiagnostic[] {
   const out: CheckDiagnostic[] = [];
   const fileOfRoot = new Map(platform.instances.map((i) => [i.root, i.file]));
   for (const rule of rules) {
     const ctx: RuleContext = {
       platform,
       serving,
+      loadModelModules,
       ...sources,
       report: (f) => {
         let root = f.node;
@@ -168,7 +175,7 @@ export function checkFiles(files: readonly string[], opts: CheckOptions = {}): C
   const off = disabled.dtc.map((n) => `no-${n}`);
   const loaded = loadPlatform(files, { ...opts, dtcWarn: [...(opts.dtcWarn ?? []), ...off], dtcError: [...(opts.dtcError ?? []), ...off] });
   const rules = COSIM_RULES.filter((r) => !disabled.cosim.has(r.id));
-  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded, servingOf(loaded.platform, opts.overrides)) : [])];
+  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded, servingOf(loaded.platform, opts.overrides), opts.loadModelModules ?? true) : [])];
   if (opts.warningsAsErrors) all = all.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' } : d));
 
   // Stable sort: by file (first appearance, inputs first), then line and column.

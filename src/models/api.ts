@@ -10,7 +10,7 @@
  * export is a `defineDevice(…)`); every other `cosim,*` property of the node is an option.
  */
 export { defineDevice, ModelOptionError, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type PciIdentity, type RegionSpec, type ResetCause } from './device.js';
-export { option, type OptionSchema, type OptionSpec, type OptionValues } from './options.js';
+export { option, type OptionSchema, type OptionSpec, type OptionValues, type Typed } from './options.js';
 export { registerMap, register64, RegisterMap, type AccessError, type FieldAccess, type FieldSpec, type Register, type RegionHandler, type RegisterSpec, type RegisterSpecs } from './register-map.js';
 export { DmaError, type ConsoleHandle, type DmaFailure, type DmaHandle, type LineHandle, type SimClock, type TimerHandle } from './handles.js';
 export { SparseMemory } from '../rp/memory.js';

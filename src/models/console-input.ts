@@ -1,6 +1,6 @@
 /**
  * The keyboard of the simulation's console: what the user types at `cosim up`'s terminal
- * goes to one model (see ModelContext.takeConsoleInput), as a terminal has one keyboard.
+ * goes to one model (see ConsoleHandle.takeInput in handles.ts), as a terminal has one keyboard.
  */
 export class ConsoleInput {
   private receiver: ((bytes: Uint8Array) => void) | undefined;

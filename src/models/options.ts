@@ -60,8 +60,13 @@ export interface ListOption extends Common {
   readonly of: IntegerOption | StringOption | LineOption;
 }
 
-/** One declared option. `T` is the type the device's code receives (a phantom, for typing). */
-export type OptionSpec<T = unknown> = (IntegerOption | StringOption | EnumOption | PathOption | FlagOption | LineOption | DmaOption | ListOption) & { readonly __value?: T };
+/** `T` is the type the device's code receives for an option (a phantom, for typing only). */
+export interface Typed<T> {
+  readonly __value?: T;
+}
+
+/** One declared option. */
+export type OptionSpec<T = unknown> = (IntegerOption | StringOption | EnumOption | PathOption | FlagOption | LineOption | DmaOption | ListOption) & Typed<T>;
 
 export type OptionSchema = Readonly<Record<string, OptionSpec>>;
 
@@ -91,43 +96,43 @@ export interface OptionIssue {
 
 /** The option builders a device's schema is written with. */
 export const option = {
-  integer<R extends boolean = false>(o: { min: number; max: number; default?: number; required?: R; description?: string }): OptionSpec<R extends true ? number : number | undefined> {
+  integer<R extends boolean = false>(o: { min: number; max: number; default?: number; required?: R; description?: string }): IntegerOption & Typed<R extends true ? number : number | undefined> {
     return { kind: 'integer', ...o };
   },
   /** An integer with a default: never undefined. */
-  count(o: { min: number; max: number; default: number; description?: string }): OptionSpec<number> {
+  count(o: { min: number; max: number; default: number; description?: string }): IntegerOption & Typed<number> {
     return { kind: 'integer', ...o };
   },
-  string<R extends boolean = false>(o: { default?: string; required?: R; description?: string } = {}): OptionSpec<R extends true ? string : string | undefined> {
+  string<R extends boolean = false>(o: { default?: string; required?: R; description?: string } = {}): StringOption & Typed<R extends true ? string : string | undefined> {
     return { kind: 'string', ...o };
   },
-  enum<const V extends readonly string[], R extends boolean = false>(values: V, o: { default?: V[number]; required?: R; description?: string } = {}): OptionSpec<R extends true ? V[number] : V[number] | undefined> {
+  enum<const V extends readonly string[], R extends boolean = false>(values: V, o: { default?: V[number]; required?: R; description?: string } = {}): EnumOption & Typed<R extends true ? V[number] : V[number] | undefined> {
     return { kind: 'enum', values, ...o };
   },
   /** A file name, resolved against the tree file's directory; it must name a regular file. */
-  path<R extends boolean = false>(o: { required?: R; description?: string } = {}): OptionSpec<R extends true ? string : string | undefined> {
+  path<R extends boolean = false>(o: { required?: R; description?: string } = {}): PathOption & Typed<R extends true ? string : string | undefined> {
     return { kind: 'path', ...o };
   },
   /** `cosim,<name>;` (or `<1>`/`<0>`); absent is false. */
-  flag(o: { description?: string } = {}): OptionSpec<boolean> {
+  flag(o: { description?: string } = {}): FlagOption & Typed<boolean> {
     return { kind: 'flag', ...o };
   },
   /** `cosim,<name> = <&gpio line>`: a line of a remote-port-gpio on the same adaptor. */
-  line<R extends boolean = false>(o: { required?: R; description?: string } = {}): OptionSpec<R extends true ? LineHandle : LineHandle | undefined> {
+  line<R extends boolean = false>(o: { required?: R; description?: string } = {}): LineOption & Typed<R extends true ? LineHandle : LineHandle | undefined> {
     return { kind: 'line', ...o };
   },
   /** `cosim,<name> = <&slave>`: DMA into QEMU's memory through a remote-port-memory-slave on the same adaptor. */
-  dma<R extends boolean = false>(o: { required?: R; description?: string } = {}): OptionSpec<R extends true ? DmaHandle : DmaHandle | undefined> {
+  dma<R extends boolean = false>(o: { required?: R; description?: string } = {}): DmaOption & Typed<R extends true ? DmaHandle : DmaHandle | undefined> {
     return { kind: 'dma', ...o };
   },
   /** A list of integers (`<1 2 3>`), strings (`"a", "b"`) or lines (`<&gpio 0 &gpio 1>`); absent is empty. */
-  list<T>(of: OptionSpec<T> & (IntegerOption | StringOption | LineOption), o: { description?: string } = {}): OptionSpec<NonNullable<T>[]> {
+  list<T>(of: (IntegerOption | StringOption | LineOption) & Typed<T>, o: { description?: string } = {}): ListOption & Typed<NonNullable<T>[]> {
     return { kind: 'list', of, ...o };
   },
 };
 
 /** The values a device's code receives for `schema`. */
-export type OptionValues<S extends OptionSchema> = { readonly [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never };
+export type OptionValues<S extends OptionSchema> = { readonly [K in keyof S]: S[K] extends Typed<infer T> ? T : never };
 
 /** Reads and checks every option of `device` against `schema`; issues for all problems found. */
 export function validateOptions(model: string, schema: OptionSchema, device: DeviceBinding, adaptor: string, treeFile: string): { values: Map<string, PlainValue>; issues: OptionIssue[] } {

@@ -2,7 +2,7 @@
  * `uart16550`: enough of a National Semiconductor 16550A for a bare-metal or Linux console.
  * What the guest transmits goes to the simulation's console at once (no baud-rate timing).
  * What the user types arrives in the receive FIFO (the first UART of the tree has the
- * keyboard, see ModelContext.takeConsoleInput). Typed or piped text waits outside the FIFO
+ * keyboard, see ConsoleHandle.takeInput in handles.ts). Typed or piped text waits outside the FIFO
  * and moves in as the guest reads, as if the line were paced by its baud rate, so none is
  * lost: not even to a FIFO reset while the guest sets the UART up (typed bytes go back on
  * the line); only loopback can overrun. RBR reads 0 when nothing waits.

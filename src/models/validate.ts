@@ -5,7 +5,7 @@
  * it, so a run never starts a device the check would have refused, nor the other way round.
  */
 import type { DeviceBinding, ModelWindow } from './binding.js';
-import type { DeviceDefinition, RegionSpec } from './device.js';
+import type { DeviceDefinition, PciIdentity, RegionSpec } from './device.js';
 import { hex } from './format.js';
 import { validateOptions, type OptionIssue, type PlainValue } from './options.js';
 
@@ -30,6 +30,22 @@ export function definitionProblem(value: unknown): string | undefined {
   if (typeof d.create !== 'function') return 'it has no create(ctx) function';
   if (typeof d.regions !== 'object' || d.regions === null || Object.keys(d.regions).length === 0) return 'it declares no regions ({ regions: { regs: { size: 0x100 } } })';
   if (d.options !== undefined && (typeof d.options !== 'object' || d.options === null)) return 'its options are not an object of option.…() declarations';
+  return d.pci ? pciProblem(d.pci, Object.keys(d.regions)) : undefined;
+}
+
+/** Why a PCI identity cannot describe a function (ids out of range, a BAR of no region), or undefined. */
+function pciProblem(pci: PciIdentity, regions: string[]): string | undefined {
+  const u16 = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffff;
+  if (!u16(pci.vendorId) || !u16(pci.deviceId)) return 'its pci vendorId and deviceId must be 16-bit numbers';
+  if (!Number.isInteger(pci.classCode) || pci.classCode < 0 || pci.classCode > 0xff_ffff) return 'its pci classCode must be a 24-bit number (base class, subclass, interface)';
+  for (const [index, bar] of Object.entries(pci.bars)) {
+    const i = Number(index);
+    if (!Number.isInteger(i) || i < 0 || i > 5) return `its pci BAR ${index} is not one of 0…5`;
+    if (!regions.includes(bar.region)) return `its pci BAR ${index} names region "${bar.region}", which it does not declare (${regions.join(', ')})`;
+    if (bar.kind === 'mem64' && i === 5) return 'its pci BAR 5 cannot be 64-bit (it would need BAR 6)';
+  }
+  const msix = pci.interrupts?.msix;
+  if (msix && !regions.includes(msix.region)) return `its MSI-X table names region "${msix.region}", which it does not declare`;
   return undefined;
 }
 

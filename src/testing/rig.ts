@@ -24,7 +24,7 @@ import { buildInstance, type Instance } from '../graph/instance.js';
 import type { ConsoleInput } from '../models/console-input.js';
 import type { DeviceDefinition } from '../models/device.js';
 import { hostAdaptor, type AdaptorHost } from '../models/host.js';
-import { QemuInitiator, RpBusError, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer } from '../rp/index.js';
+import { QemuInitiator, RpBusError, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer, type Wires } from '../rp/index.js';
 
 /** The adaptor, an interrupt gpio and a DMA port; the test adds the model nodes. */
 export function board(devices: string): string {
@@ -99,6 +99,8 @@ export interface Rig {
   write(label: string, offset: number, value: bigint | number, size?: number): Promise<undefined | 'bus-error' | 'address-error'>;
   /** The current level of `line` as QEMU sees it. */
   level(line: number): boolean;
+  /** QEMU drives `line` of the gpio `irqs` to `level` (an input of the models, e.g. a reset). */
+  drive(line: number, level: boolean): Promise<void>;
   /**
    * Lets `ns` of QEMU's time pass while the guest is quiet, and tells the models (a SYNC, as
    * QEMU's sync timer does): their timers up to then fire. Resolves with QEMU's new time.
@@ -183,6 +185,7 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
     const q = new QemuInitiator({ name: adaptor.qomPath, syncQuantum: options.syncQuantum, onWarning: (w) => logs.push(`initiator: ${w.message}`) });
     qemu = q;
     const masters = new Map<string, { port: MemoryInitiator; base: bigint }>();
+    let gpio: Wires | undefined;
     for (const device of instance.devices) {
       const channel = device.pairs[0]?.channel;
       if (channel === undefined) continue;
@@ -191,7 +194,8 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
         const region = instance.address.regions.find((r) => r.device === device && r.kind === 'rp-window');
         masters.set(label, { port: q.memoryMaster(channel), base: region ? (region.base ?? region.offset) : 0n });
       } else if (device.kind === 'gpio') {
-        q.gpio(channel, { lines: device.numGpios ?? 16, onChange: (line, level, timestamp) => void irqs.push({ line, level, timestamp, at: q.clock.now }) });
+        const wires = q.gpio(channel, { lines: device.numGpios ?? 16, onChange: (line, level, timestamp) => void irqs.push({ line, level, timestamp, at: q.clock.now }) });
+        if (label === 'irqs') gpio = wires;
       }
     }
     const slave = options.slave ?? new SparseMemory();
@@ -256,6 +260,10 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
         }
       },
       level,
+      drive: (line, high) => {
+        if (!gpio) throw new Error('the board has no gpio labelled irqs to drive');
+        return gpio.set(line, high);
+      },
       advance,
       expectIrq: async (line, want, opts = {}) => {
         const within = BigInt(opts.withinNs ?? 1_000_000_000n);

@@ -49,7 +49,8 @@ export interface Prepared {
 /** Checks the boards (with the run's --peer/--model applied) and makes the plan. */
 export function prepareUp(files: readonly string[], opts: UpOptions = {}): Prepared {
   const machinePath = opts.machinePath ?? freshMachinePathName();
-  const checked = checkFiles(files, { ...opts, machinePath, overrides: { peers: opts.peers, models: opts.models } });
+  // User model modules are validated by the models' threads before QEMU starts (the same check, located the same way).
+  const checked = checkFiles(files, { ...opts, machinePath, overrides: { peers: opts.peers, models: opts.models }, loadModelModules: false });
   opts.onChecked?.(checked);
   if (checked.errors > 0 || !checked.platform) return { checked, problem: 'not starting: the boards have errors (`cosim check` shows the same report)' };
   try {

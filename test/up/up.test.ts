@@ -152,6 +152,16 @@ describe('cosim up with a stand-in QEMU', () => {
     expect(bad.stderr).toMatch(/nope\.ts:1:\d+: cosim has no export "cosim\/nope"; it exports cosim, cosim\/models, cosim\/rp/);
   });
 
+  it("a misspelt option of a user model's node stops the run before QEMU starts, located at the property with a did-you-mean", () => {
+    const dir = scratch({ 'typo.dts': fs.readFileSync(BOARD, 'utf8').replace('cosim,value', 'cosim,valeu').replace('"./const-model.ts"', `"${path.join(FIX, 'const-model.ts')}"`) });
+    const mp = machinePath();
+    const r = up([path.join(dir, 'typo.dts'), '--qemu', FAKE_QEMU, '--machine-path', mp]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/typo\.dts:37:\d+: .*cosim,valeu is not an option of the const model \(it takes cosim,value\); did you mean cosim,value\?/);
+    expect(r.stdout).not.toContain('fake-qemu');
+    expectClean(mp);
+  });
+
   it('as a library: up() runs the boards and stop() ends the run (143) with everything removed', async () => {
     const mp = machinePath();
     const said: string[] = [];

@@ -1,5 +1,6 @@
 import { defineRule } from '../rule.js';
 import { describeAdaptor, optionProperty } from '../../models/binding.js';
+import { BUILTIN_MODELS } from '../../models/builtins.js';
 import { checkModelBindings } from '../../models/check-models.js';
 import { modelSpecProblem } from './bind-model.js';
 import { typescriptAdaptors } from './bindings.js';
@@ -19,7 +20,7 @@ export default defineRule({
     for (const { inst, adaptor } of typescriptAdaptors(ctx)) {
       const binding = describeAdaptor(inst, adaptor, ctx.serving.modelOverrides);
       // A model that cannot be loaded, or does not fit the device's kind, is bind-model's finding.
-      const loadable = binding.devices.filter((d) => d.kind === 'memory-master' && !modelSpecProblem(inst, d.model));
+      const loadable = binding.devices.filter((d) => d.kind === 'memory-master' && !modelSpecProblem(inst, d.model) && (ctx.loadModelModules || BUILTIN_MODELS.has(d.model)));
       for (const { device, issues } of checkModelBindings(inst.file, adaptor.qomPath, loadable)) {
         for (const issue of issues) {
           const at = optionProperty(inst, device.path, issue.option);
