@@ -11,6 +11,6 @@
  */
 export { defineDevice, ModelOptionError, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type PciIdentity, type RegionSpec, type ResetCause } from './device.js';
 export { option, type OptionSchema, type OptionSpec, type OptionValues, type Typed } from './options.js';
-export { registerMap, register64, RegisterMap, type AccessError, type FieldAccess, type FieldSpec, type Register, type RegionHandler, type RegisterSpec, type RegisterSpecs } from './register-map.js';
+export { registerMap, register64, RegisterMap, type AccessError, type FieldAccess, type FieldSpec, type Register, type RegionHandler, type RegisterMapOptions, type RegisterSpec, type RegisterSpecs } from './register-map.js';
 export { DmaError, type ConsoleHandle, type DmaFailure, type DmaHandle, type LineHandle, type SimClock, type TimerHandle } from './handles.js';
 export { SparseMemory } from '../rp/memory.js';

@@ -10,7 +10,8 @@
  * - Bytes of an access that belong to no register read as 0 and ignore writes, but an
  *   access that touches no register at all, or reaches past the map's size, is answered
  *   with an address error: a wrong offset shows up at once (a data abort in the guest)
- *   instead of reading zeros.
+ *   instead of reading zeros. (`{ unmapped: 'zero' }` reads such an access as 0 and ignores
+ *   it instead, as PCI config space must.)
  *
  * Field access kinds, for the default behaviour (a register's own `read`/`write` hook
  * replaces it):
@@ -205,6 +206,7 @@ export class RegisterMap<N extends string = string> implements RegionHandler {
     spec: RegisterSpecs<N>,
     /** The region's size in bytes: accesses past it are address errors. */
     readonly size: number,
+    private readonly options: RegisterMapOptions = {},
   ) {
     this.list = (Object.entries(spec) as [string, RegisterSpec][]).map(([name, s]) => new Reg(name, s));
     if (this.list.length > 0x7fff) throw new RangeError('a register map holds at most 32767 registers');
@@ -225,9 +227,10 @@ export class RegisterMap<N extends string = string> implements RegionHandler {
     for (const r of this.list) r.reset();
   }
 
-  /** Whether the access lies in the region and touches a register. */
+  /** Whether the access lies in the region and touches a register (or holes are allowed). */
   private mapped(offset: number, size: number): boolean {
     if (!(offset >= 0 && size > 0 && offset + size <= this.size)) return false;
+    if (this.options.unmapped === 'zero') return true;
     for (let i = offset; i < offset + size; i++) if (this.owner[i]! >= 0) return true;
     return false;
   }
@@ -276,9 +279,14 @@ export class RegisterMap<N extends string = string> implements RegionHandler {
   }
 }
 
+export interface RegisterMapOptions {
+  /** An access that touches no register: `'error'` (default) an address error, `'zero'` reads 0 and ignores writes. */
+  readonly unmapped?: 'error' | 'zero';
+}
+
 /** `registerMap({ CTRL: { offset: 0, fields: { … } }, … }, size)`: a region of registers. */
-export function registerMap<N extends string>(spec: RegisterSpecs<N>, size: number): RegisterMap<N> {
-  return new RegisterMap(spec, size);
+export function registerMap<N extends string>(spec: RegisterSpecs<N>, size: number, options?: RegisterMapOptions): RegisterMap<N> {
+  return new RegisterMap(spec, size, options);
 }
 
 const LOW = 0xffff_ffffn;
