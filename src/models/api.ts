@@ -9,7 +9,7 @@
  * `cosim,model = "./models/my-device.ts"` (a module, relative to the tree file, whose default
  * export is a `defineDevice(…)`); every other `cosim,*` property of the node is an option.
  */
-export { defineDevice, ModelOptionError, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type PciIdentity, type RegionSpec, type ResetCause } from './device.js';
+export { defineDevice, ModelOptionError, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type PciContext, type PciIdentity, type RegionSpec, type ResetCause } from './device.js';
 export { option, type OptionSchema, type OptionSpec, type OptionValues, type Typed } from './options.js';
 export { registerMap, register64, RegisterMap, type AccessError, type FieldAccess, type FieldSpec, type Register, type RegionHandler, type RegisterMapOptions, type RegisterSpec, type RegisterSpecs } from './register-map.js';
 export { DmaError, type ConsoleHandle, type DmaFailure, type DmaHandle, type LineHandle, type SimClock, type TimerHandle } from './handles.js';

@@ -18,9 +18,9 @@
  * });
  * ```
  */
-import type { ConsoleHandle, SimClock } from './handles.js';
+import type { ConsoleHandle, DmaHandle, SimClock } from './handles.js';
 import type { OptionSchema, OptionValues } from './options.js';
-import type { RegionHandler } from './register-map.js';
+import { RegisterMap, type RegionHandler } from './register-map.js';
 
 /** A memory-mapped region the device declares (a `reg` window over Remote Port, a BAR over PCI). */
 export interface RegionSpec<V = Record<string, unknown>> {
@@ -45,7 +45,27 @@ export interface PciIdentity {
   readonly classCode: number;
   /** BAR index → the region it exposes (size from the region; a power of two). */
   readonly bars: Readonly<Record<number, { readonly region: string; readonly kind?: 'mem32' | 'mem64' | 'io'; readonly prefetchable?: boolean }>>;
+  /**
+   * INTx (default on), MSI vectors (a power of two up to 32), MSI-X vectors with the table
+   * and PBA at offsets of a region behind a BAR (the framework serves them there).
+   */
   readonly interrupts?: { readonly intx?: boolean; readonly msi?: number; readonly msix?: { readonly vectors: number; readonly region: string; readonly tableOffset: number; readonly pbaOffset: number } };
+  /** Vendor-specific capabilities (ID 0x09), each given as its bytes after ID, next pointer and length. */
+  readonly vendorCapabilities?: readonly Uint8Array[];
+}
+
+/** What a device served as a PCI function has besides the common context. */
+export interface PciContext {
+  /**
+   * Signals interrupt `vector` the way the guest set the function up: an MSI-X message
+   * (held pending while masked), else an MSI message, else INTx asserted (lower it with
+   * `intx(false)` when the cause is gone).
+   */
+  notify(vector: number): void;
+  /** The INTx level, for devices that use the pin (ignored while MSI or MSI-X is on). */
+  intx(level: boolean): void;
+  /** DMA into the host's memory at PCI bus addresses; refused while Bus Master Enable is off. */
+  readonly dma: DmaHandle;
 }
 
 /** Why `reset` runs: the run starts, or the guest reset the device. */
@@ -77,6 +97,8 @@ export interface DeviceContext<V> {
   readonly regions: Readonly<Record<string, { readonly size: number; readonly address?: bigint }>>;
   /** An option as the tree writes it (`cosim,file = "rom.bin"`), for messages. */
   optionText(name: string): string;
+  /** Present when the device is served as a PCI function (its definition has `pci`). */
+  readonly pci?: PciContext;
   readonly clock: SimClock;
   readonly console: ConsoleHandle;
   /** A diagnostic line, shown prefixed with the device's path. */
@@ -117,4 +139,10 @@ export class ModelOptionError extends Error {
     super(message);
     this.name = 'ModelOptionError';
   }
+}
+
+/** Register maps of the behaviour back to reset values, then its own `reset` (the framework's part of a reset). */
+export function resetDevice(behaviour: DeviceBehaviour, cause: ResetCause): void {
+  for (const h of Object.values(behaviour.regions)) if (h instanceof RegisterMap) h.reset();
+  behaviour.reset?.(cause);
 }

@@ -5,13 +5,13 @@
  * clock. This is the one place that knows what a model is spared: channel numbers,
  * `relative` windows, stream widths, RP's cyclic byte enables and response codes.
  */
-import { RP_MAX_ACCESS, RpBusError, RpResp, byteEnabled, type MemoryAccess, type MemoryInitiator, type MemoryReadReply, type MemoryWriteReply, type RpPeer, type Wires } from '../rp/index.js';
+import { RP_MAX_ACCESS, RpBusError, RpResp, byteEnabled, type MemoryAccess, type MemoryInitiator, type MemoryReadReply, type MemoryTargetModel, type MemoryWriteReply, type RpPeer, type Wires } from '../rp/index.js';
 import { isPromiseLike } from '../rp/host.js';
-import type { DeviceBehaviour, ResetCause } from './device.js';
+import type { DeviceBehaviour } from './device.js';
 import { hex } from './format.js';
 import { DmaError, type DmaHandle, type LineHandle } from './handles.js';
 import type { DmaRef, LineRef, PlainValue } from './options.js';
-import { RegisterMap, type AccessError, type RegionHandler } from './register-map.js';
+import type { AccessError, RegionHandler } from './register-map.js';
 import type { BoundRegion } from './validate.js';
 
 /** The gpio and memory-slave channels of one adaptor, shared by the devices on it. */
@@ -95,12 +95,14 @@ export class RpChannels {
   }
 }
 
-interface Served {
-  name: string;
-  /** What QEMU's addresses are relative to: the window base, or 0 when `relative`. */
-  base: bigint;
-  size: number;
+/** Where an access lands: a region's handler and the offset in it. */
+export interface RegionHit {
   handler: RegionHandler;
+  /** The region's name, for messages. */
+  name: string;
+  offset: number;
+  /** Bytes of the region from `offset` on (an access must fit). */
+  room: number;
 }
 
 function describeValue(v: unknown): string {
@@ -127,43 +129,41 @@ function writeReply(r: void | AccessError | Promise<void | AccessError>, region:
 }
 
 /** Reads every beat of a stream-width access (the same bytes, again and again). */
-async function readBeats(s: Served, offset: number, len: number, width: number): Promise<MemoryReadReply> {
+async function readBeats(hit: RegionHit, len: number, width: number): Promise<MemoryReadReply> {
   const out = new Uint8Array(len);
   for (let at = 0; at < len; at += width) {
     const n = Math.min(width, len - at);
-    const r = await readReply(s.handler.read(offset, n), s.name);
+    const r = await readReply(hit.handler.read(hit.offset, n), hit.name);
     if (!(r instanceof Uint8Array)) return r;
-    if (r.length !== n) throw new Error(`region ${s.name} returned ${r.length} bytes for a ${n}-byte read`);
+    if (r.length !== n) throw new Error(`region ${hit.name} returned ${r.length} bytes for a ${n}-byte read`);
     out.set(r, at);
   }
   return out;
 }
 
 /**
- * Puts the regions of a device behind the channel of its memory-master node. Every window
- * of the node is one region (in order); an access outside the region is an address error.
+ * An RP memory target over regions: `find` says which region an access lands in (none: an
+ * address error). Stream widths become beats at the same offset, RP's cyclic byte enables
+ * one enable per byte, and the region's answers RP responses.
  */
-export function serveRegions(peer: RpPeer, channel: number, relative: boolean, regions: readonly BoundRegion[], behaviour: DeviceBehaviour): void {
-  const served: Served[] = regions.map((r) => ({ name: r.name, base: relative ? 0n : r.window.base, size: r.size, handler: behaviour.regions[r.name]! }));
-  const find = (a: MemoryAccess): { s: Served; offset: number; beat: number } | undefined => {
-    const beat = a.streamWidth > 0 && a.streamWidth < a.len ? a.streamWidth : a.len;
-    for (const s of served) {
-      if (a.addr < s.base) continue;
-      const offset = a.addr - s.base;
-      if (offset + BigInt(beat) <= BigInt(s.size)) return { s, offset: Number(offset), beat };
-    }
-    return undefined;
+export function regionTarget(find: (a: MemoryAccess) => RegionHit | undefined): MemoryTargetModel {
+  const beatOf = (a: MemoryAccess): number => (a.streamWidth > 0 && a.streamWidth < a.len ? a.streamWidth : a.len);
+  const hit = (a: MemoryAccess): RegionHit | undefined => {
+    const h = find(a);
+    return h && h.offset >= 0 && beatOf(a) <= h.room ? h : undefined;
   };
-  peer.memoryTarget(channel, {
+  return {
     read: (a) => {
-      const at = find(a);
+      const at = hit(a);
       if (!at) return undefined;
-      if (at.beat === a.len) return readReply(at.s.handler.read(at.offset, a.len), at.s.name);
-      return readBeats(at.s, at.offset, a.len, at.beat);
+      const beat = beatOf(a);
+      if (beat === a.len) return readReply(at.handler.read(at.offset, a.len), at.name);
+      return readBeats(at, a.len, beat);
     },
     write: (a) => {
-      const at = find(a);
+      const at = hit(a);
       if (!at) return RpResp.ADDR_ERROR;
+      const beat = beatOf(a);
       const be = a.byteEnables;
       const data = a.data;
       let enables: Uint8Array | undefined;
@@ -171,23 +171,36 @@ export function serveRegions(peer: RpPeer, channel: number, relative: boolean, r
         enables = new Uint8Array(data.length);
         for (let i = 0; i < data.length; i++) enables[i] = byteEnabled(be, i) ? 1 : 0;
       }
-      if (at.beat === a.len) return writeReply(at.s.handler.write(at.offset, data, enables), at.s.name);
+      if (beat === a.len) return writeReply(at.handler.write(at.offset, data, enables), at.name);
       // Stream width: each beat writes the same bytes of the region, in order.
       const beats = async (): Promise<MemoryWriteReply> => {
-        for (let i = 0; i < data.length; i += at.beat) {
-          const end = Math.min(i + at.beat, data.length);
-          const r = await writeReply(at.s.handler.write(at.offset, data.subarray(i, end), enables?.subarray(i, end)), at.s.name);
+        for (let i = 0; i < data.length; i += beat) {
+          const end = Math.min(i + beat, data.length);
+          const r = await writeReply(at.handler.write(at.offset, data.subarray(i, end), enables?.subarray(i, end)), at.name);
           if (r !== undefined) return r;
         }
         return undefined;
       };
       return beats();
     },
-  });
+  };
 }
 
-/** Register maps of the behaviour back to reset values, then its own `reset`. */
-export function resetDevice(behaviour: DeviceBehaviour, cause: ResetCause): void {
-  for (const h of Object.values(behaviour.regions)) if (h instanceof RegisterMap) h.reset();
-  behaviour.reset?.(cause);
+/**
+ * Puts the regions of a device behind the channel of its memory-master node. Every window
+ * of the node is one region (in order); an access outside the region is an address error.
+ */
+export function serveRegions(peer: RpPeer, channel: number, relative: boolean, regions: readonly BoundRegion[], behaviour: DeviceBehaviour): void {
+  const served = regions.map((r) => ({ name: r.name, base: relative ? 0n : r.window.base, size: BigInt(r.size), handler: behaviour.regions[r.name]! }));
+  peer.memoryTarget(
+    channel,
+    regionTarget((a) => {
+      for (const s of served) {
+        if (a.addr < s.base || a.addr >= s.base + s.size) continue;
+        const offset = a.addr - s.base;
+        return { handler: s.handler, name: s.name, offset: Number(offset), room: Number(s.size - offset) };
+      }
+      return undefined;
+    }),
+  );
 }

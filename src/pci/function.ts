@@ -1,0 +1,167 @@
+/**
+ * A device served as a PCI function, apart from any transport: its options checked against
+ * its schema, its regions sized (each a BAR), its config space (config-space.ts) and MSI-X
+ * table (msix.ts), the PCI context it gets (`ctx.pci`: notify a vector, INTx, bus-master DMA)
+ * and function-level reset. A transport (Remote Port's root port today) routes config
+ * cycles, BAR accesses and interrupt messages; the device never sees which.
+ */
+import type { DeviceBinding } from '../models/binding.js';
+import { resetDevice, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type RegionSpec } from '../models/device.js';
+import { DmaError, type ConsoleHandle, type DmaHandle, type SimClock } from '../models/handles.js';
+import { validateOptions, type PlainValue } from '../models/options.js';
+import type { RegionHandler } from '../models/register-map.js';
+import { barLayout, ConfigSpace, type BarLayout } from './config-space.js';
+import { MsixTable, type MsixMessage } from './msix.js';
+
+/** What the transport provides to a function. */
+export interface PciTransport {
+  clock: SimClock;
+  console: ConsoleHandle;
+  log(message: string): void;
+  /** DMA at PCI bus addresses (the transport's path into the host's memory). */
+  dma: DmaHandle;
+  /** Sends a message-signalled interrupt: a DWORD write of `data` at `address`. */
+  message(message: MsixMessage): void;
+  /** Drives the INTx pin, where the transport has one. */
+  intx?(level: boolean): void;
+  /** Turns a plain option value that is not a number, string or flag into a handle. */
+  value?(v: PlainValue): unknown;
+}
+
+/** A problem with the function's definition or options; `option` as in ModelBindingError. */
+export class PciFunctionError extends Error {
+  constructor(
+    message: string,
+    readonly option?: string,
+  ) {
+    super(message);
+    this.name = 'PciFunctionError';
+  }
+}
+
+export class PciFunction {
+  readonly config: ConfigSpace;
+  readonly bars: readonly BarLayout[];
+  readonly msix?: MsixTable;
+  /** Each region's handler by BAR index (the MSI-X table served in its region). */
+  readonly barHandlers = new Map<number, RegionHandler>();
+  private behaviour!: DeviceBehaviour;
+
+  private constructor(
+    readonly path: string,
+    readonly def: DeviceDefinition,
+    readonly sizes: ReadonlyMap<string, number>,
+    private readonly transport: PciTransport,
+  ) {
+    const pci = def.pci!;
+    try {
+      this.bars = barLayout(pci, (r) => sizes.get(r)!);
+      this.config = new ConfigSpace(pci, this.bars, (pci.vendorCapabilities ?? []).map((body) => ({ body })), () => this.functionReset());
+    } catch (e) {
+      throw new PciFunctionError(`the ${def.name} model's pci declaration: ${(e as Error).message}`);
+    }
+    const m = pci.interrupts?.msix;
+    if (m) this.msix = new MsixTable(m.vectors, m.tableOffset, m.pbaOffset, () => this.config.msix, (msg) => this.transport.message(msg));
+  }
+
+  /** Checks the options, sizes the regions, builds config space and creates the device. */
+  static async create(def: DeviceDefinition, device: Pick<DeviceBinding, 'path' | 'options'>, treeFile: string, transport: PciTransport): Promise<PciFunction> {
+    if (!def.pci) throw new PciFunctionError(`model "${def.name}" declares no pci identity, so it cannot be a PCI function`);
+    const { values, issues } = validateOptions(def.name, def.options ?? {}, { ...device, model: def.name, kind: 'memory-master', type: 'pci', channel: 0, windows: [], relative: false }, 'the PCI transport', treeFile);
+    if (issues.length > 0) throw new PciFunctionError(issues[0]!.message, issues[0]!.option);
+    const plain = Object.fromEntries(values);
+    const sizes = new Map<string, number>();
+    for (const [name, spec] of Object.entries(def.regions) as [string, RegionSpec][]) {
+      if (spec.size === 'window') throw new PciFunctionError(`the ${def.name} model's region ${name} takes the window's size, but a PCI BAR needs a size of its own`);
+      sizes.set(name, typeof spec.size === 'function' ? spec.size(plain) : spec.size);
+    }
+    const f = new PciFunction(device.path, def, sizes, transport);
+    const options = Object.fromEntries([...values].map(([k, v]) => [k, typeof v === 'object' && v !== null && !Array.isArray(v) ? transport.value?.(v) : v]));
+    const ctx: DeviceContext<Record<string, unknown>> = {
+      path: device.path,
+      options,
+      regions: Object.fromEntries([...sizes].map(([name, size]) => [name, { size }])),
+      clock: transport.clock,
+      console: transport.console,
+      log: (m) => transport.log(m),
+      optionText: (name) => `cosim,${name}`,
+      pci: {
+        notify: (vector) => f.notify(vector),
+        intx: (level) => f.setIntx(level),
+        dma: f.busMasterDma(),
+      },
+    };
+    f.behaviour = await def.create(ctx);
+    for (const bar of f.bars) {
+      const region = def.pci.bars[bar.index]!.region;
+      const handler = f.behaviour.regions?.[region];
+      if (typeof handler?.read !== 'function' || typeof handler.write !== 'function') throw new PciFunctionError(`model "${def.name}": create() must return a handler for region ${region} (BAR ${bar.index})`);
+      f.barHandlers.set(bar.index, f.msix && def.pci.interrupts?.msix?.region === region ? f.msix.wrap(handler) : handler);
+    }
+    resetDevice(f.behaviour, 'start');
+    return f;
+  }
+
+  /** The BAR whose programmed window holds `address` (memory or I/O), and the offset in it. */
+  decode(address: bigint, io: boolean): { bar: BarLayout; offset: number; handler: RegionHandler } | undefined {
+    for (const bar of this.bars) {
+      if ((bar.kind === 'io') !== io) continue;
+      const base = this.config.barAddress(bar.index);
+      if (base === undefined || address < base || address >= base + BigInt(bar.size)) continue;
+      return { bar, offset: Number(address - base), handler: this.barHandlers.get(bar.index)! };
+    }
+    return undefined;
+  }
+
+  private intxLevel = false;
+
+  notify(vector: number): void {
+    if (this.msix && this.config.msix.enabled) {
+      this.msix.notify(vector);
+      return;
+    }
+    const msi = this.config.msi;
+    if (msi) {
+      if (vector >= msi.vectors) vector = msi.vectors - 1; // fewer vectors granted than used: they share the last
+      if (msi.masked(vector)) return;
+      this.transport.message({ address: msi.address, data: (msi.data & ~(msi.vectors - 1)) | vector });
+      return;
+    }
+    this.setIntx(true);
+  }
+
+  setIntx(level: boolean): void {
+    if (this.intxLevel === level) return;
+    this.intxLevel = level;
+    this.config.intxPending = level;
+    const disabled = (this.config.command & 0x400) !== 0;
+    if (!this.transport.intx) {
+      if (level) this.transport.log('INTx asserted, but this transport has no INTx pin: enable MSI or MSI-X in the guest');
+      return;
+    }
+    this.transport.intx(level && !disabled);
+  }
+
+  /** DMA that honours Bus Master Enable, as a function's own requests must. */
+  private busMasterDma(): DmaHandle {
+    const refuse = (write: boolean, address: bigint): never => {
+      throw new DmaError('bus-error', write, address, `${this.path}: DMA ${write ? 'write' : 'read'} at 0x${address.toString(16)} while the guest has not enabled bus mastering (PCI command register bit 2)`);
+    };
+    return {
+      description: `${this.path} (bus master)`,
+      read: async (address, len) => (this.config.busMaster ? this.transport.dma.read(address, len) : refuse(false, address)),
+      write: async (address, data) => (this.config.busMaster ? this.transport.dma.write(address, data) : refuse(true, address)),
+    };
+  }
+
+  /** Function-level reset: config space, MSI-X table, register maps and the device's state. */
+  private functionReset(): void {
+    this.msix?.reset();
+    this.intxLevel = false;
+    resetDevice(this.behaviour, 'guest');
+  }
+
+  async stop(): Promise<void> {
+    await this.behaviour.stop?.();
+  }
+}

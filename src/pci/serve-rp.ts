@@ -1,0 +1,68 @@
+/**
+ * A PCI function behind Xilinx QEMU's `remote-port-pcie-root-port`: the peer owns the whole
+ * function, config space included, which is what a device with capabilities of its own
+ * (virtio's vendor capabilities) needs. The root port's channels are fixed (the spec's
+ * section 1; `rp-chan0=0`):
+ *
+ * | channel | what arrives |
+ * |---|---|
+ * | 0 | config cycles, address `(bus << 20) | (devfn << 12) | register`; only device 0, function 0 is forwarded |
+ * | 10 | the root port's memory and I/O windows, at bus addresses (I/O marked `IO_ACCESS`): the function decodes them with its BARs |
+ * | 3 | the function's own requests into the host: DMA, and MSI/MSI-X messages (there is no interrupt channel) |
+ */
+import type { DeviceBinding } from '../models/binding.js';
+import type { DeviceDefinition } from '../models/device.js';
+import type { ConsoleHandle } from '../models/handles.js';
+import { RpChannels, regionTarget } from '../models/serve-rp.js';
+import type { RpPeer } from '../rp/index.js';
+import { PciFunction } from './function.js';
+
+export const ROOT_PORT_CHANNELS = { config: 0, dma: 3, window: 10 } as const;
+
+/** The register part of an ECAM-form config address, or undefined for a function other than 0.0. */
+function configRegister(addr: bigint): number | undefined {
+  const devfn = Number((addr >> 12n) & 0xffn);
+  return devfn === 0 ? Number(addr & 0xfffn) : undefined;
+}
+
+const NO_FUNCTION = { read: (_o: number, size: number) => new Uint8Array(size).fill(0xff), write: () => {} };
+
+/** Creates the function and binds it to the root port's channels on `peer`. */
+export async function serveRootPortFunction(
+  peer: RpPeer,
+  def: DeviceDefinition,
+  device: Pick<DeviceBinding, 'path' | 'options'>,
+  env: { treeFile: string; console: ConsoleHandle; log: (source: string, message: string) => void },
+): Promise<PciFunction> {
+  const channels = new RpChannels(peer, env.log);
+  const dma = channels.dma({ kind: 'dma', slave: 'the root port', channel: ROOT_PORT_CHANNELS.dma });
+  const log = (m: string): void => env.log(device.path, m);
+  const fn = await PciFunction.create(def, device, env.treeFile, {
+    clock: peer.clock,
+    console: env.console,
+    log,
+    dma,
+    message: (m) => {
+      const data = Uint8Array.of(m.data & 0xff, (m.data >>> 8) & 0xff, (m.data >>> 16) & 0xff, m.data >>> 24);
+      dma.write(m.address, data).catch((e: unknown) => log(`interrupt message to 0x${m.address.toString(16)} failed: ${e instanceof Error ? e.message : String(e)}`));
+    },
+    value: (v) => channels.value(v, device.path),
+  });
+  peer.memoryTarget(
+    ROOT_PORT_CHANNELS.config,
+    regionTarget((a) => {
+      const reg = configRegister(a.addr);
+      // Functions other than 0.0 do not exist: their config reads return all ones, as on a bus.
+      if (reg === undefined) return { handler: NO_FUNCTION, name: 'config space of an absent function', offset: 0, room: 0x1000 };
+      return { handler: fn.config.map, name: 'config space', offset: reg, room: 0x1000 - reg };
+    }),
+  );
+  peer.memoryTarget(
+    ROOT_PORT_CHANNELS.window,
+    regionTarget((a) => {
+      const hit = fn.decode(a.addr, a.io);
+      return hit && { handler: hit.handler, name: `BAR ${hit.bar.index}`, offset: hit.offset, room: hit.bar.size - hit.offset };
+    }),
+  );
+  return fn;
+}
