@@ -57,6 +57,7 @@ export function kindProblem(name: string, kind: string, type: string, subject: s
 export function validateDevice(def: DeviceDefinition, device: DeviceBinding, adaptor: string, treeFile: string): { valid?: ValidDevice; issues: OptionIssue[] } {
   const kind = kindProblem(def.name, device.kind, device.type, device.path);
   if (kind) return { issues: [{ message: kind }] };
+  if (def.pci) return { issues: [{ message: `model "${def.name}" is a PCI function (it declares pci): it serves a PCIe endpoint, not a remote-port-memory-master window` }] };
   const { values, issues } = validateOptions(def.name, def.options ?? {}, device, adaptor, treeFile);
   if (issues.length > 0) return { issues };
   const regions = bindRegions(def, device, Object.fromEntries(values));

@@ -8,15 +8,16 @@
  * (Remote Port's root port, vfio-user) serve it as is; the device reads back what the guest
  * programmed (BAR addresses, enables, MSI/MSI-X messages) through the accessors below.
  *
- * Layout (fixed, so that drivers and tests can rely on it):
+ * The capabilities follow each other from 0x40, in this order (drivers find them through
+ * the list, as they must; `capabilityAt` says where each went):
  *
- * | offset | capability |
+ * | size | capability |
  * |---|---|
- * | 0x40 | power management (D0 only; PME not supported) |
- * | 0x50 | MSI, 64-bit, per-vector masking (when `interrupts.msi`) |
- * | 0x70 | PCI Express endpoint, version 2, FLR capable |
- * | 0xb0 | MSI-X (when `interrupts.msix`) |
- * | 0xc0… | the device's vendor-specific capabilities, in order |
+ * | 8 | power management (D0 only; PME not supported) |
+ * | 24 | MSI, 64-bit, per-vector masking (when `interrupts.msi`) |
+ * | 60 | PCI Express endpoint, version 2, FLR capable |
+ * | 12 | MSI-X (when `interrupts.msix`) |
+ * | … | the device's vendor-specific capabilities, in order, each 4-byte aligned |
  */
 import type { PciIdentity } from '../models/device.js';
 import { registerMap, type RegisterMap, type RegisterSpec } from '../models/register-map.js';
@@ -35,11 +36,8 @@ export interface BarLayout {
 }
 
 export const CFG_SIZE = 0x1000;
-const CAP_PM = 0x40;
-const CAP_MSI = 0x50;
-const CAP_PCIE = 0x70;
-const CAP_MSIX = 0xb0;
-const CAP_VENDOR = 0xc0;
+/** Capability IDs. */
+export const Cap = { PM: 0x01, MSI: 0x05, VENDOR: 0x09, PCIE: 0x10, MSIX: 0x11 } as const;
 
 /** Command register bits the guest may set. */
 export const Command = { IO: 0x1, MEMORY: 0x2, BUS_MASTER: 0x4, PARITY: 0x40, SERR: 0x100, INTX_DISABLE: 0x400 } as const;
@@ -69,6 +67,8 @@ export function barLayout(pci: PciIdentity, regionSize: (region: string) => numb
 /** The configuration space of one function. */
 export class ConfigSpace {
   readonly map: RegisterMap;
+  /** Where each capability went, in list order. */
+  readonly capabilities: { id: number; offset: number }[] = [];
   /** Raw BAR register values (address bits as programmed, flag bits included). */
   private readonly barValues = new Array<number>(6).fill(0);
   private msixControl = 0;
@@ -86,16 +86,22 @@ export class ConfigSpace {
     const ro = (offset: number, value: number, width: 1 | 2 | 4 = 4): RegisterSpec => ({ offset, width, access: 'ro', reset: value >>> 0 });
     const msi = pci.interrupts?.msi ?? 0;
     const msix = pci.interrupts?.msix;
-    const chain: number[] = [CAP_PM, ...(msi > 0 ? [CAP_MSI] : []), CAP_PCIE, ...(msix ? [CAP_MSIX] : [])];
-    const vendorAt: number[] = [];
-    let at = CAP_VENDOR;
-    for (const v of vendorCaps) {
-      const len = 3 + v.body.length;
-      if (at + len > 0x100) throw new RangeError('the vendor-specific capabilities do not fit in the 256 bytes of PCI config space');
-      vendorAt.push(at);
+    // Lay the capabilities out one after the other from 0x40.
+    const chain: number[] = [];
+    let at = 0x40;
+    const place = (id: number, len: number): number => {
+      if (at + len > 0x100) throw new RangeError('the capabilities do not fit in the 256 bytes of PCI config space');
+      const off = at;
+      chain.push(off);
+      this.capabilities.push({ id, offset: off });
       at = (at + len + 3) & ~3;
-    }
-    chain.push(...vendorAt);
+      return off;
+    };
+    const CAP_PM = place(Cap.PM, 8);
+    const CAP_MSI = msi > 0 ? place(Cap.MSI, 24) : 0;
+    const CAP_PCIE = place(Cap.PCIE, 60);
+    const CAP_MSIX = msix ? place(Cap.MSIX, 12) : 0;
+    const vendorAt = vendorCaps.map((v) => place(Cap.VENDOR, 3 + v.body.length));
     const next = (cap: number): number => chain[chain.indexOf(cap) + 1] ?? 0;
 
     // Header.
@@ -189,6 +195,11 @@ export class ConfigSpace {
 
     // Config space reads 0 where nothing is implemented (drivers probe it).
     this.map = registerMap(specs, CFG_SIZE, { unmapped: 'zero' });
+  }
+
+  /** The offset of the first capability with `id` (undefined: none). */
+  capabilityAt(id: number): number | undefined {
+    return this.capabilities.find((c) => c.id === id)?.offset;
   }
 
   command = 0;

@@ -100,7 +100,7 @@ describe('a PCI function behind the Remote Port root port', () => {
     expect(rig.logs.join('\n')).toMatch(/while the guest has not enabled bus mastering/);
     await rig.config.write(0x04, 0x6, 2);
     // MSI-X on; vector 1's entry programmed but still masked.
-    await rig.config.write(0xb2, 0x8000, 2);
+    await rig.config.write(0x9e, 0x8000, 2); // MSI-X control (the capability at 0x9c)
     await rig.mem.write(regs + 0x810n, 0x0804_0040);
     await rig.mem.write(regs + 0x814n, 0);
     await rig.mem.write(regs + 0x818n, 0x77);
@@ -124,9 +124,9 @@ describe('a PCI function behind the Remote Port root port', () => {
     await rig.mem.write(regs + 0x18n, 1); // neither MSI nor MSI-X: INTx
     await expect.poll(() => rig!.logs.join('\n')).toMatch(/INTx asserted, but this transport has no INTx pin/);
     expect(Number(await rig.config.read(0x06, 2)) & 0x8).toBe(0x8); // STATUS.INTx
-    await rig.config.write(0x54, 0x0804_0000);
-    await rig.config.write(0x5c, 0x20, 2);
-    await rig.config.write(0x52, 0x11, 2); // MSI on, 2 vectors
+    await rig.config.write(0x4c, 0x0804_0000); // MSI (the capability at 0x48)
+    await rig.config.write(0x54, 0x20, 2);
+    await rig.config.write(0x4a, 0x11, 2); // MSI on, 2 vectors
     await rig.mem.write(regs + 0x14n, 1);
     await rig.mem.write(regs + 0x18n, 1);
     await expect.poll(() => rig!.messages).toEqual([{ address: 0x0804_0000n, data: 0x21 }]);
@@ -138,7 +138,7 @@ describe('a PCI function behind the Remote Port root port', () => {
     expect(events).toEqual(['start']);
     await rig.enable({ 0: 0x1000_0000n });
     await rig.mem.write(0x1000_0010n, 99);
-    await rig.config.write(0x78, 0x8000, 2);
+    await rig.config.write(0x68, 0x8000, 2); // PCIe Device Control (the capability at 0x60): FLR
     expect(events).toEqual(['start', 'guest']);
     expect(await rig.config.read(0x04, 2)).toBe(0n);
     await rig.enable({ 0: 0x1000_0000n });
