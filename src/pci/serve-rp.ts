@@ -30,7 +30,8 @@ const NO_FUNCTION = { read: (_o: number, size: number) => new Uint8Array(size).f
 /** Creates the function and binds it to the root port's channels on `peer`. */
 export async function serveRootPortFunction(
   peer: RpPeer,
-  def: DeviceDefinition,
+  // Any option schema: the definition's own option types do not matter here.
+  def: DeviceDefinition<any>,
   device: Pick<DeviceBinding, 'path' | 'options'>,
   env: { treeFile: string; console: ConsoleHandle; log: (source: string, message: string) => void },
 ): Promise<PciFunction> {
