@@ -46,10 +46,14 @@ done
 [ -n "$DIR" ] || { usage >&2; exit 2; }
 
 # ---- what the host must have ----------------------------------------------------------------
-for tool in apt-get apt-cache dpkg dpkg-deb; do
-    command -v "$tool" >/dev/null ||
-        die "$tool not found: this script needs a Debian host with apt (the guest comes from the Debian archive)"
-done
+need() {
+    command -v "$1" >/dev/null ||
+        die "$1 not found ($2): this script needs a Debian host with apt, since the guest comes from the Debian archive"
+}
+need apt-get "it downloads the packages"
+need apt-cache "it finds the current kernel package"
+need dpkg "it tells which architectures apt knows"
+need dpkg-deb "it unpacks the downloaded packages"
 command -v python3 >/dev/null ||
     die "python3 not found: make-initramfs.sh needs it (apt-get install python3)"
 for f in make-initramfs.sh init.template; do

@@ -3,7 +3,8 @@
  *
  * - `encodePacket` / `encodePacketInto` / `encodedPacketSize` (see ./encode.ts) produce the
  *   reference encoder's exact bytes; the READ/WRITE layout follows the receiver's
- *   capabilities (`RpEncodeOptions.peerCapabilities`).
+ *   capabilities (`RpEncodeOptions.peerCapabilities`). `encodedPacketSizeBound` is a cheap
+ *   upper bound of the size, for sizing buffers.
  * - `decodePacket` decodes one complete packet and throws a located `RpProtocolError` for
  *   anything the spec says a receiver must reject. The READ/WRITE layout needs no option on
  *   this side: every packet announces its own layout in the `EXT_BASE` attribute bit, and a
@@ -17,7 +18,7 @@ import { RpProtocolError } from './errors.js';
 import type { RpPacket } from './packets.js';
 import { HEADER } from './wire-layout.js';
 
-export { encodePacket, encodePacketInto, encodedPacketSize, type RpEncodeOptions } from './encode.js';
+export { encodePacket, encodePacketInto, encodedPacketSize, encodedPacketSizeBound, type RpEncodeOptions } from './encode.js';
 export type { RpDecodeOptions } from './decode.js';
 
 export interface RpDecodePacketOptions extends RpDecodeOptions {

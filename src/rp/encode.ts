@@ -81,6 +81,28 @@ export function encodedPacketSize(p: RpPacket, options?: RpEncodeOptions): numbe
   }
 }
 
+/**
+ * At least `encodedPacketSize(p, options)` whatever the receiver advertised, read off the
+ * packet's kind and payload without validating anything: cheap enough to ask for every packet,
+ * for a caller that only needs to know a buffer is large enough before `encodePacketInto`
+ * (which still refuses an invalid packet).
+ */
+export function encodedPacketSizeBound(p: RpPacket): number {
+  switch (p.kind) {
+    case 'read-request':
+    case 'write-response':
+      return RP_BUSACCESS_EXT_SIZE + (p.byteEnables?.length ?? 0);
+    case 'read-response':
+    case 'write-request':
+      return RP_BUSACCESS_EXT_SIZE + p.data.length + (p.byteEnables?.length ?? 0);
+    case 'hello':
+      return RP_HELLO_FIXED_SIZE + 4 * p.capabilities.length;
+    default:
+      // Every other kind has a fixed size.
+      return encodedPacketSize(p);
+  }
+}
+
 /** Encode into a new array of exactly the packet's size. */
 export function encodePacket(p: RpPacket, options?: RpEncodeOptions): Uint8Array {
   const out = new Uint8Array(encodedPacketSize(p, options));

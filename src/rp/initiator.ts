@@ -31,6 +31,7 @@ import { StreamChannel, type StreamOptions } from './channels/stream.js';
 import { Wires, type WiresOptions } from './channels/wires.js';
 import { SparseMemory } from './memory.js';
 import type { RpSession, RpSessionOptions } from './session.js';
+import { qemuRole } from './session/role.js';
 
 export interface QemuInitiatorOptions extends RpAdaptorOptions {
   /**
@@ -62,11 +63,12 @@ export class QemuInitiator extends RpAdaptor {
   protected sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength' | 'onDispatch'> {
     const hooks = this.interleave;
     return {
-      role: 'qemu',
-      helloInterleave: hooks && {
-        before: hooks.before && (() => hooks.before!(this)),
-        between: hooks.between && (() => hooks.between!(this)),
-      },
+      role: qemuRole(
+        hooks && {
+          before: hooks.before && (() => hooks.before!(this)),
+          between: hooks.between && (() => hooks.between!(this)),
+        },
+      ),
     };
   }
 

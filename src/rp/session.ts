@@ -1,18 +1,15 @@
 /**
- * One RP connection (one adaptor): HELLO, capabilities, request ids, response matching,
- * dispatch of incoming requests to channel handlers, and an orderly or located end.
+ * One RP connection (one adaptor): the protocol state machine. It owns HELLO and the
+ * capabilities, hands out request ids and matches responses (./session/outstanding.ts),
+ * dispatches incoming requests to channel handlers, and turns broken rules into a located
+ * end. The rest is delegated, one job a module:
+ * - ./session/link.ts: the socket from start to end (close, grace, loss, `ended`);
+ * - ./session/output.ts: batching of outgoing packets into few writes;
+ * - ./session/role.ts: where QEMU and a peer differ (`role`), with the table of differences;
+ * - ./session/waiting.ts: the other side's requests awaiting our answer, for the stall
+ *   watchdog (`waitingOnUs`, `onDispatch`).
  *
- * The same class speaks for either side; `role` selects the few places where QEMU and a peer
- * behave differently:
- *
- * | point                          | peer (our models)                              | qemu (the initiator)                              |
- * |--------------------------------|------------------------------------------------|---------------------------------------------------|
- * | HELLO                          | one write                                      | two writes, fixed part then capabilities (§17)    |
- * | INTERRUPT answered when        | not posted and *we* advertised cap 3 (§9.2)    | not posted and the *peer* advertised cap 3        |
- * | request nobody serves          | answered with an error, reported as a warning  | session fails: QEMU would abort (§14)             |
- * | NOP / CFG received             | ignored (§7)                                   | session fails: QEMU would abort                   |
- *
- * Rules common to both (spec section in brackets):
+ * Rules common to both roles (spec section in brackets):
  * - Each side sends exactly one HELLO, first, version 4.3, without waiting for the other's
  *   (§1.5); until the remote HELLO has been processed the remote counts as having no
  *   capabilities, so READ/WRITE go out in the legacy layout (§6.4). Only the major version is
@@ -45,7 +42,7 @@ import {
   RpResp,
   commandName,
 } from './constants.js';
-import { encodePacket, encodePacketInto, encodedPacketSize, type RpEncodeOptions } from './codec.js';
+import type { RpEncodeOptions } from './codec.js';
 import { RpStreamDecoder } from './decoder.js';
 import { RpProtocolError, RpSessionError } from './errors.js';
 import {
@@ -66,8 +63,15 @@ import {
   type RpSyncRequest,
 } from './packets.js';
 import { atsInvalidateResponse, atsTranslateResponse, interruptResponse, readResponse, syncResponse, writeResponse } from './responses.js';
+import { RpLink, type RpSessionEnd } from './session/link.js';
+import { RpOutput } from './session/output.js';
+import { RpOutstanding } from './session/outstanding.js';
+import { rolePolicy, type RpRole, type RpRoleContext, type RpRolePolicy } from './session/role.js';
+import { RpWaitingRequests, type RpWaitingRequest } from './session/waiting.js';
 
-export type RpRole = 'peer' | 'qemu';
+export type { RpRole } from './session/role.js';
+export type { RpSessionEnd } from './session/link.js';
+export type { RpWaitingRequest } from './session/waiting.js';
 
 /** What is bound to a channel number: it serves the requests that arrive there. */
 export interface RpChannelHandler {
@@ -83,33 +87,6 @@ export interface RpChannelHandler {
   handle(request: RpRequest, session: RpSession): void;
 }
 
-/** A READ or WRITE from the other side still waiting for our answer. */
-export interface RpWaitingRequest {
-  dev: number;
-  id: number;
-  command: 'read' | 'write';
-  addr: bigint;
-  len: number;
-  /** The handler bound to `dev` ("memory target", …). */
-  handler: string;
-  /** performance.now() when it arrived. */
-  since: number;
-}
-
-/** One key per (dev, id): ids are unique per channel while outstanding (§11.3). */
-function requestKey(dev: number, id: number): number {
-  return dev * TWO_32 + id;
-}
-
-export interface RpSessionEnd {
-  /**
-   * `closed`: we closed it; `remote-closed`: the other side ended the stream at a packet
-   * boundary (for QEMU, "simulation over"); `error`: see `error`.
-   */
-  reason: 'closed' | 'remote-closed' | 'error';
-  error?: RpSessionError;
-}
-
 /** Something that did not end the session but someone should hear about. */
 export interface RpWarning {
   adaptor: string;
@@ -121,7 +98,11 @@ export interface RpWarning {
 export interface RpSessionOptions {
   /** Adaptor name used in every message (QEMU's QOM path such as `/cosim@0`, or any label). */
   name: string;
-  role: RpRole;
+  /**
+   * Which side we speak for (see ./session/role.ts). A policy object is taken as it is: the
+   * initiator passes `qemuRole(otherThreads)` to reproduce QEMU's split HELLO (§17).
+   */
+  role: RpRole | RpRolePolicy;
   /** What we advertise in our HELLO. Default: everything (1, 2, 3, 4), as QEMU does. */
   capabilities?: Readonly<RpCapabilities>;
   /** Decoder limits; see `RpDecodeOptions`. */
@@ -138,81 +119,42 @@ export interface RpSessionOptions {
    * supervisor that must name what a handler stuck in a synchronous loop was serving.
    */
   onDispatch?: (request: Readonly<RpWaitingRequest>) => void;
-  /**
-   * QEMU role, for reproducing §17 in tests: `before` runs before QEMU's HELLO is written,
-   * `between` after its fixed part and before its capability array; whatever they send lands
-   * there, each part going out as its own write.
-   */
-  helloInterleave?: { before?: () => void; between?: () => void };
 }
-
-interface Waiter {
-  command: number;
-  resolve: (p: RpResponse) => void;
-  reject: (e: Error) => void;
-}
-
-const OPEN = 0;
-const CLOSING = 1;
-const DONE = 2;
-
-/** Output buffers are this big; a new one starts when less than `OUT_MIN_ROOM` is left. */
-const OUT_CHUNK = 64 * 1024;
-const OUT_MIN_ROOM = 4 * 1024;
-/** A closing session whose remote does not hang up is torn down after this long. */
-const CLOSE_GRACE_MS = 2000;
-const TWO_32 = 4294967296;
 
 const noop = (): void => {};
 
-export class RpSession {
+export class RpSession implements RpRoleContext {
   readonly name: string;
-  readonly role: RpRole;
   /** What we advertised. */
   readonly localCapabilities: Readonly<RpCapabilities>;
   /** Resolves when the session has ended, for whatever reason; never rejects. */
   readonly ended: Promise<RpSessionEnd>;
 
-  private readonly socket: Duplex;
+  private readonly policy: RpRolePolicy;
+  private readonly link: RpLink;
+  private readonly out: RpOutput;
   private readonly decoder: RpStreamDecoder;
   private readonly enc: { peerCapabilities: Readonly<RpCapabilities> } & RpEncodeOptions;
   private readonly channels: (RpChannelHandler | undefined)[] = [];
-  private readonly pending = new Map<number, Waiter>();
-  /** Requests from the other side that still need our answer (see waitingOnUs). */
-  private readonly waiting = new Map<number, RpWaitingRequest>();
+  private readonly ourRequests = new RpOutstanding();
+  private readonly theirRequests: RpWaitingRequests;
   private readonly onRemoteTime: ((t: bigint) => void) | undefined;
   private readonly onSync: ((r: RpSyncRequest) => bigint | Promise<bigint>) | undefined;
   private readonly onWarning: (w: RpWarning) => void;
-  private readonly onDispatch: RpSessionOptions['onDispatch'];
-  private readonly helloInterleave: RpSessionOptions['helloInterleave'];
   /** Largest READ we can answer: its response must fit the packet size we accept ourselves. */
   private readonly maxReadLen: number;
-  private state = OPEN;
-  private started = false;
-  private nextId = 0;
   private remote: RpHello | undefined;
   private helloWaiters: { resolve: (h: RpHello) => void; reject: (e: Error) => void }[] = [];
-  private resolveEnded!: (end: RpSessionEnd) => void;
-  private endResult: RpSessionEnd | undefined;
-
-  private out: Buffer = Buffer.allocUnsafe(OUT_CHUNK);
-  private outStart = 0;
-  private outPos = 0;
-  private corked = 0;
-  private flushScheduled = false;
-  private readonly flushTask = (): void => this.flush();
 
   constructor(socket: Duplex, options: RpSessionOptions) {
-    this.socket = socket;
     this.name = options.name;
-    this.role = options.role;
+    this.policy = rolePolicy(options.role);
     this.localCapabilities = Object.freeze({ ...(options.capabilities ?? RP_ALL_CAPABILITIES) });
     this.enc = { peerCapabilities: RP_NO_CAPABILITIES };
+    this.theirRequests = new RpWaitingRequests(options.onDispatch);
     this.onRemoteTime = options.onRemoteTime;
     this.onSync = options.onSync;
     this.onWarning = options.onWarning ?? ((w) => console.warn(`RP adaptor '${w.adaptor}': ${w.message}`));
-    this.onDispatch = options.onDispatch;
-    this.helloInterleave = options.helloInterleave;
     this.maxReadLen = (options.maxLength ?? RP_DEFAULT_MAX_LENGTH) - (RP_BUSACCESS_EXT_SIZE - RP_HEADER_SIZE);
     this.decoder = new RpStreamDecoder({
       maxLength: options.maxLength,
@@ -221,10 +163,17 @@ export class RpSession {
       acceptByteEnables: this.localCapabilities.busAccessByteEnables,
       stableInput: true,
     });
-    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    this.out = new RpOutput(socket, this.enc);
+    this.link = new RpLink(socket, this.name, { data: this.onData, streamEnded: this.onStreamEnded, finished: this.onFinished });
+    this.ended = this.link.ended;
   }
 
   // --- state ------------------------------------------------------------------------------
+
+  /** Which side we speak for. */
+  get role(): RpRole {
+    return this.policy.role;
+  }
 
   /** What the remote side advertised; nothing until its HELLO has been processed. */
   get remoteCapabilities(): Readonly<RpCapabilities> {
@@ -237,26 +186,34 @@ export class RpSession {
   }
 
   get isOpen(): boolean {
-    return this.state === OPEN;
+    return this.link.isOpen;
   }
 
   /** How the session ended, once it has. */
   get end(): RpSessionEnd | undefined {
-    return this.endResult;
+    return this.link.end;
   }
 
   /** Requests of ours still waiting for their response. */
   get outstanding(): number {
-    return this.pending.size;
+    return this.ourRequests.size;
+  }
+
+  /**
+   * The remote side's READ/WRITE requests we have not answered yet, oldest first, with
+   * when they arrived (performance.now() ms). QEMU waits on each without a timeout, so a
+   * supervisor uses this to name the channel, address and model that keep it waiting.
+   */
+  get waitingOnUs(): ReadonlyArray<Readonly<RpWaitingRequest>> {
+    return this.theirRequests.list();
   }
 
   /** Resolves with the remote HELLO once processed; rejects if the session ends first. */
   hello(): Promise<RpHello> {
     if (this.remote) return Promise.resolve(this.remote);
-    const p =
-      this.state === DONE
-        ? Promise.reject(this.endError('before the remote HELLO arrived'))
-        : new Promise<RpHello>((resolve, reject) => this.helloWaiters.push({ resolve, reject }));
+    const p = this.link.isOver
+      ? Promise.reject(this.link.endError('before the remote HELLO arrived'))
+      : new Promise<RpHello>((resolve, reject) => this.helloWaiters.push({ resolve, reject }));
     p.catch(noop);
     return p;
   }
@@ -271,23 +228,11 @@ export class RpSession {
     this.channels[dev] = handler;
   }
 
-  channel(dev: number): RpChannelHandler | undefined {
-    return this.channels[dev];
-  }
-
   // --- start and end -------------------------------------------------------------------------
 
   /** Starts reading and sends our HELLO. Bind channels first. */
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    const s = this.socket;
-    s.on('data', this.onData);
-    s.on('end', this.onEnd);
-    s.on('error', this.onSocketError);
-    s.on('close', this.onSocketClose);
-    s.resume();
-    this.sendHello();
+    if (this.link.start()) this.policy.sendHello(this.out, () => this.ourHello());
   }
 
   /**
@@ -295,24 +240,18 @@ export class RpSession {
    * reports "Disconnected" and exits 0, §1.6), and outstanding requests are rejected. Resolves
    * once the connection is closed.
    */
-  async close(): Promise<RpSessionEnd> {
-    if (this.state === OPEN) {
-      this.flush();
-      this.state = CLOSING;
-      const s = this.socket;
-      const grace = setTimeout(() => s.destroy(), CLOSE_GRACE_MS);
-      grace.unref();
-      s.end();
-      if (!s.destroyed) await new Promise<void>((resolve) => s.once('close', () => resolve()));
-      clearTimeout(grace);
-      this.finish({ reason: 'closed' });
-    }
-    return this.ended;
+  close(): Promise<RpSessionEnd> {
+    if (this.link.isOpen) this.out.flush();
+    return this.link.close();
   }
 
-  /** Ends the session at once with an error (a broken promise of the protocol, a bug). */
-  abort(error: RpSessionError): void {
-    this.fail(error);
+  /**
+   * Resolves once everything sent so far has been handed to the operating system, for
+   * producers of many posted packets that must not buffer without bound.
+   */
+  drain(): Promise<void> {
+    this.out.flush();
+    return this.link.drained();
   }
 
   // --- sending ------------------------------------------------------------------------------
@@ -325,18 +264,16 @@ export class RpSession {
    */
   request<R extends RpRequest>(p: R): Promise<RpResponseTo[R['kind']]> {
     return new Promise<RpResponseTo[R['kind']]>((resolve, reject) => {
-      if (this.state !== OPEN) {
-        reject(this.endError(`before ${commandName(RP_KIND_COMMAND[p.kind]).toUpperCase()} on dev ${p.dev} could be sent`));
+      if (!this.link.isOpen) {
+        reject(this.link.endError(`before ${commandName(RP_KIND_COMMAND[p.kind]).toUpperCase()} on dev ${p.dev} could be sent`));
         return;
       }
-      p.id = this.allocateId(p.dev);
+      this.ourRequests.track(p, resolve as (r: RpResponse) => void, reject);
       p.flags &= ~RpFlag.POSTED;
-      const key = requestKey(p.dev, p.id);
-      this.pending.set(key, { command: RP_KIND_COMMAND[p.kind], resolve: resolve as (r: RpResponse) => void, reject });
       try {
-        this.send(p);
+        this.out.send(p);
       } catch (e) {
-        this.pending.delete(key);
+        this.ourRequests.forget(p);
         reject(e as Error);
       }
     });
@@ -344,25 +281,16 @@ export class RpSession {
 
   /** Sends a request with the posted flag: no response is expected, none is waited for. */
   post(p: RpRequest): void {
-    if (this.state !== OPEN) throw this.endError(`before a posted ${commandName(RP_KIND_COMMAND[p.kind]).toUpperCase()} on dev ${p.dev} could be sent`);
-    p.id = this.allocateId(p.dev);
+    if (!this.link.isOpen) throw this.link.endError(`before a posted ${commandName(RP_KIND_COMMAND[p.kind]).toUpperCase()} on dev ${p.dev} could be sent`);
+    p.id = this.ourRequests.allocateId(p.dev);
     p.flags |= RpFlag.POSTED;
-    this.send(p);
+    this.out.send(p);
   }
 
   /** Sends a response; ignored once the session is over (nobody is waiting for it any more). */
   respond(p: RpResponse): void {
-    if (this.waiting.size > 0) this.waiting.delete(requestKey(p.dev, p.id));
-    if (this.state === OPEN) this.send(p);
-  }
-
-  /**
-   * The remote side's READ/WRITE requests we have not answered yet, oldest first, with
-   * when they arrived (performance.now() ms). QEMU waits on each without a timeout, so a
-   * supervisor uses this to name the channel, address and model that keep it waiting.
-   */
-  get waitingOnUs(): ReadonlyArray<Readonly<RpWaitingRequest>> {
-    return [...this.waiting.values()];
+    this.theirRequests.answered(p.dev, p.id);
+    if (this.link.isOpen) this.out.send(p);
   }
 
   /**
@@ -387,10 +315,9 @@ export class RpSession {
     }
   }
 
-  /** Whether an incoming INTERRUPT must be answered (see the table at the top). */
+  /** Whether an incoming INTERRUPT must be answered (see the table in ./session/role.ts). */
   mustAnswerInterrupt(p: RpInterruptRequest): boolean {
-    if (isPosted(p)) return false;
-    return this.role === 'peer' ? this.localCapabilities.wirePostedUpdates : this.enc.peerCapabilities.wirePostedUpdates;
+    return !isPosted(p) && this.policy.answersInterrupt(this.localCapabilities, this.enc.peerCapabilities);
   }
 
   /**
@@ -404,7 +331,7 @@ export class RpSession {
         if (!isPosted(req)) this.respond(readResponse(req, new Uint8Array(req.len), resp, req.timestamp));
         break;
       case 'write-request':
-        if (!isPosted(req) || this.role === 'qemu') this.respond(writeResponse(req, resp, req.timestamp));
+        if (!isPosted(req) || this.policy.answersFailedPostedWrite) this.respond(writeResponse(req, resp, req.timestamp));
         break;
       case 'interrupt-request':
         if (this.mustAnswerInterrupt(req)) this.respond(interruptResponse(req));
@@ -421,6 +348,13 @@ export class RpSession {
     }
   }
 
+  /** A handler threw: answer anyway (QEMU would wait forever) and say why. */
+  handlerFailed(p: RpRequest, ch: RpChannelHandler, e: unknown): void {
+    const name = commandName(RP_KIND_COMMAND[p.kind]).toUpperCase();
+    this.warn(`the ${ch.description} on dev ${p.dev} failed on ${name} id ${p.id}; answered with a bus error: ${e instanceof Error ? e.message : String(e)}`, p, e);
+    this.answerWithError(p);
+  }
+
   /** Reports a non-fatal problem. */
   warn(message: string, packet?: RpPacket, error?: unknown): void {
     try {
@@ -431,141 +365,28 @@ export class RpSession {
   }
 
   /**
-   * Resolves once everything sent so far has been handed to the operating system, for
-   * producers of many posted packets that must not buffer without bound.
+   * Ends the session because of a well-formed packet that breaks the protocol (or, in the QEMU
+   * role, that QEMU would abort on); the error is located like the decoder's.
    */
-  drain(): Promise<void> {
-    this.flush();
-    const s = this.socket;
-    if (this.state === DONE || !s.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        s.off('drain', done);
-        s.off('close', done);
-        resolve();
-      };
-      s.on('drain', done);
-      s.on('close', done);
-    });
+  protocolViolation(p: RpPacket, field: string, problem: string): void {
+    const at = this.decoder.packetOffset;
+    this.failProtocol(new RpProtocolError({ offset: at, packetOffset: at, command: RP_KIND_COMMAND[p.kind], dev: p.dev, id: p.id, field, problem }));
   }
 
-  /** Encodes `p` into the output buffer; it goes out with the next flush. */
-  private send(p: RpPacket): void {
-    let n: number;
-    try {
-      n = encodePacketInto(p, this.out, this.outPos, this.enc);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      // Does not fit: send what we have and continue in a fresh buffer.
-      const size = encodedPacketSize(p, this.enc);
-      this.writeOut();
-      this.out = Buffer.allocUnsafe(Math.max(OUT_CHUNK, size));
-      this.outStart = this.outPos = 0;
-      n = encodePacketInto(p, this.out, 0, this.enc);
-    }
-    this.outPos += n;
-    if (this.corked === 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushTask);
-    }
-  }
+  // --- HELLO ---------------------------------------------------------------------------------
 
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.state === DONE) return;
-    this.writeOut();
-  }
-
-  private writeOut(): void {
-    if (this.outPos === this.outStart) return;
-    // The socket keeps a reference to the written slice; never touch those bytes again.
-    const chunk = this.out.subarray(this.outStart, this.outPos);
-    this.outStart = this.outPos;
-    if (this.out.length - this.outPos < OUT_MIN_ROOM) {
-      this.out = Buffer.allocUnsafe(OUT_CHUNK);
-      this.outStart = this.outPos = 0;
-    }
-    this.socket.write(chunk);
-  }
-
-  private sendHello(): void {
-    const hello: RpHello = {
+  /** Our HELLO, with the next id (0: it is the connection's first packet). */
+  private ourHello(): RpHello {
+    return {
       kind: 'hello',
       dev: 0,
-      id: 0,
+      id: this.ourRequests.allocateId(0),
       flags: 0,
       versionMajor: RP_VERSION_MAJOR,
       versionMinor: RP_VERSION_MINOR,
       capabilities: capabilityCodes(this.localCapabilities),
     };
-    if (this.role === 'peer') {
-      hello.id = this.allocateId(0);
-      this.send(hello);
-      this.flush();
-      return;
-    }
-    // QEMU writes its HELLO in two locked writes; other threads' packets can come first or
-    // land in between (§17).
-    this.helloInterleave?.before?.();
-    this.flush();
-    hello.id = this.allocateId(0);
-    const bytes = encodePacket(hello);
-    this.socket.write(bytes.subarray(0, 32));
-    this.helloInterleave?.between?.();
-    this.flush();
-    if (bytes.length > 32) this.socket.write(bytes.subarray(32));
   }
-
-  private allocateId(dev: number): number {
-    const base = dev * TWO_32;
-    // Bounded: at most one step per outstanding request.
-    for (;;) {
-      const id = this.nextId;
-      this.nextId = (id + 1) >>> 0;
-      if (!this.pending.has(base + id)) return id;
-    }
-  }
-
-  // --- receiving ---------------------------------------------------------------------------
-
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.state !== OPEN) return;
-    this.corked++;
-    try {
-      const error = this.decoder.feed(chunk, this.onPacket);
-      if (error && this.state === OPEN) this.failProtocol(error);
-    } finally {
-      this.corked--;
-      if (this.corked === 0 && this.state === OPEN) this.flush();
-    }
-  };
-
-  private readonly onPacket = (p: RpPacket): void => {
-    if (this.state !== OPEN) return;
-    switch (p.kind) {
-      case 'hello':
-        this.onHello(p);
-        return;
-      case 'nop':
-      case 'cfg':
-        if (this.role === 'qemu') this.protocolViolation(p, 'cmd', `QEMU would abort: it has no handler for ${p.kind.toUpperCase()}`);
-        else if (p.kind === 'cfg') this.warn(`ignored a CFG packet (option ${p.option}); CFG is not implemented anywhere`, p);
-        return;
-      case 'read-request':
-      case 'write-request':
-      case 'interrupt-request':
-      case 'sync-request':
-        this.onRemoteTime?.(p.timestamp);
-        this.onRequest(p);
-        return;
-      case 'ats-translate-request':
-      case 'ats-invalidate-request':
-        this.onRequest(p);
-        return;
-      default:
-        this.onResponse(p);
-    }
-  };
 
   private onHello(p: RpHello): void {
     if (this.remote) {
@@ -583,6 +404,44 @@ export class RpSession {
     for (const w of waiters) w.resolve(p);
   }
 
+  // --- receiving ---------------------------------------------------------------------------
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.out.cork();
+    try {
+      const error = this.decoder.feed(chunk, this.onPacket);
+      if (error && this.link.isOpen) this.failProtocol(error);
+    } finally {
+      this.out.uncork();
+    }
+  };
+
+  private readonly onPacket = (p: RpPacket): void => {
+    if (!this.link.isOpen) return;
+    switch (p.kind) {
+      case 'hello':
+        this.onHello(p);
+        return;
+      case 'nop':
+      case 'cfg':
+        this.policy.unexpected(this, p);
+        return;
+      case 'read-request':
+      case 'write-request':
+      case 'interrupt-request':
+      case 'sync-request':
+        this.onRemoteTime?.(p.timestamp);
+        this.onRequest(p);
+        return;
+      case 'ats-translate-request':
+      case 'ats-invalidate-request':
+        this.onRequest(p);
+        return;
+      default:
+        this.onResponse(p);
+    }
+  };
+
   private onRequest(p: RpRequest): void {
     if (p.kind === 'sync-request') {
       this.answerSync(p);
@@ -597,35 +456,15 @@ export class RpSession {
     const ch = this.channels[p.dev];
     if (ch === undefined || !ch.serves(p.kind)) {
       const name = commandName(RP_KIND_COMMAND[p.kind]).toUpperCase();
-      const why = ch === undefined ? `no device is bound to dev ${p.dev}` : `dev ${p.dev} is a ${ch.description}, which does not handle ${name}`;
-      if (this.role === 'qemu') {
-        this.protocolViolation(p, 'dev', `QEMU would abort: ${why}`);
-      } else {
-        this.warn(`answered ${name} id ${p.id} with an error: ${why}`, p);
-        this.answerWithError(p, RpResp.ADDR_ERROR);
-      }
+      this.policy.unserved(this, p, name, ch === undefined ? `no device is bound to dev ${p.dev}` : `dev ${p.dev} is a ${ch.description}, which does not handle ${name}`);
       return;
     }
-    if (p.kind === 'read-request' || p.kind === 'write-request') {
-      const posted = isPosted(p);
-      if (!posted || this.onDispatch !== undefined) {
-        const w: RpWaitingRequest = { dev: p.dev, id: p.id, command: p.kind === 'read-request' ? 'read' : 'write', addr: p.addr, len: p.len, handler: ch.description, since: performance.now() };
-        if (!posted) this.waiting.set(requestKey(p.dev, p.id), w);
-        this.onDispatch?.(w);
-      }
-    }
+    if (p.kind === 'read-request' || p.kind === 'write-request') this.theirRequests.dispatching(p, ch.description);
     try {
       ch.handle(p, this);
     } catch (e) {
       this.handlerFailed(p, ch, e);
     }
-  }
-
-  /** A handler threw: answer anyway (QEMU would wait forever) and say why. */
-  handlerFailed(p: RpRequest, ch: RpChannelHandler, e: unknown): void {
-    const name = commandName(RP_KIND_COMMAND[p.kind]).toUpperCase();
-    this.warn(`the ${ch.description} on dev ${p.dev} failed on ${name} id ${p.id}; answered with a bus error: ${e instanceof Error ? e.message : String(e)}`, p, e);
-    this.answerWithError(p);
   }
 
   private answerSync(p: RpSyncRequest): void {
@@ -656,77 +495,26 @@ export class RpSession {
   private onResponse(p: RpResponse): void {
     // Responses to posted requests are dropped unmatched by both references (§3.1).
     if (isPosted(p)) return;
-    const key = requestKey(p.dev, p.id);
-    const w = this.pending.get(key);
-    const name = commandName(RP_KIND_COMMAND[p.kind]).toUpperCase();
-    if (w === undefined) {
-      this.protocolViolation(p, 'id', `unsolicited ${name} response: no request with id ${p.id} is outstanding on dev ${p.dev}`);
-      return;
-    }
-    if (w.command !== RP_KIND_COMMAND[p.kind]) {
-      this.protocolViolation(p, 'cmd', `${name} response to our ${commandName(w.command).toUpperCase()} request id ${p.id} on dev ${p.dev}`);
-      return;
-    }
-    this.pending.delete(key);
-    w.resolve(p);
+    const mismatch = this.ourRequests.settle(p);
+    if (mismatch) this.protocolViolation(p, mismatch.field, mismatch.problem);
   }
 
-  private readonly onEnd = (): void => {
-    if (this.state === DONE) return;
+  // --- ending --------------------------------------------------------------------------------
+
+  private readonly onStreamEnded = (): void => {
     const error = this.decoder.end();
-    if (error && this.state === OPEN) this.failProtocol(error);
-    else this.finish({ reason: this.state === CLOSING ? 'closed' : 'remote-closed' });
+    if (error && this.link.isOpen) this.failProtocol(error);
   };
-
-  private readonly onSocketError = (e: Error): void => {
-    if (this.state === DONE) return;
-    this.fail(new RpSessionError(this.name, `connection failed: ${e.message}`, { cause: e }));
-  };
-
-  private readonly onSocketClose = (): void => {
-    if (this.state === OPEN) this.fail(new RpSessionError(this.name, 'connection lost'));
-    else if (this.state === CLOSING) this.finish({ reason: 'closed' });
-  };
-
-  // --- failure -------------------------------------------------------------------------------
-
-  /**
-   * Ends the session because of a well-formed packet that breaks the protocol (or, in the QEMU
-   * role, that QEMU would abort on); the error is located like the decoder's.
-   */
-  protocolViolation(p: RpPacket, field: string, problem: string): void {
-    const at = this.decoder.packetOffset;
-    this.failProtocol(new RpProtocolError({ offset: at, packetOffset: at, command: RP_KIND_COMMAND[p.kind], dev: p.dev, id: p.id, field, problem }));
-  }
 
   private failProtocol(e: RpProtocolError): void {
-    this.fail(new RpSessionError(this.name, e.message, { cause: e }));
+    this.link.fail(new RpSessionError(this.name, e.message, { cause: e }));
   }
 
-  private fail(error: RpSessionError): void {
-    if (this.state === DONE) return;
-    this.finish({ reason: 'error', error });
-    this.socket.destroy();
-  }
-
-  private finish(end: RpSessionEnd): void {
-    if (this.state === DONE) return;
-    this.state = DONE;
-    this.endResult = end;
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const w of pending) w.reject(this.endError(`while our ${commandName(w.command).toUpperCase()} request was outstanding`));
+  private readonly onFinished = (): void => {
+    this.out.stop();
+    this.ourRequests.rejectAll((command) => this.link.endError(`while our ${commandName(command).toUpperCase()} request was outstanding`));
     const waiters = this.helloWaiters;
     this.helloWaiters = [];
-    for (const w of waiters) w.reject(this.endError('before the remote HELLO arrived'));
-    this.resolveEnded(end);
-  }
-
-  /** The error for work cut short by the end of the session (or found it over). */
-  private endError(when: string): RpSessionError {
-    const end = this.endResult;
-    if (end === undefined) return new RpSessionError(this.name, `session is closing ${when}`);
-    if (end.reason === 'error' && end.error) return new RpSessionError(this.name, `session failed ${when}: ${end.error.message}`, { cause: end.error.cause ?? end.error });
-    return new RpSessionError(this.name, `session ${end.reason === 'closed' ? 'was closed' : 'was closed by the remote side'} ${when}`);
-  }
+    for (const w of waiters) w.reject(this.link.endError('before the remote HELLO arrived'));
+  };
 }
