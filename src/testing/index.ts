@@ -1,4 +1,4 @@
 /** `cosim/testing`: drive models over the real Remote Port wire, without QEMU. */
-export { board, bindOnly, eventually, instanceOf, modelBoard, startRig, type IrqEvent, type Rig, type RigOptions } from './rig.js';
+export { board, bindOnly, disposeAfterEach, eventually, instanceOf, modelBoard, startRig, type IrqEvent, type Rig, type RigOptions } from './rig.js';
 export { ConsoleInput } from '../models/console-input.js';
 export { startPciRig, type PciRig } from './pci-rig.js';

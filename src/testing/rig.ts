@@ -299,3 +299,20 @@ export async function eventually(cond: () => boolean | Promise<boolean>, what: s
     await new Promise((r) => setTimeout(r, 1));
   }
 }
+
+/**
+ * Disposes rigs after each test: `const track = disposeAfterEach(afterEach)` once per file
+ * (vitest's or node:test's `afterEach`), then `const rig = track(await startRig(…))`.
+ */
+export function disposeAfterEach(afterEach: (fn: () => Promise<void>) => unknown): <T extends { dispose(): Promise<void> }>(rig: T) => T {
+  const live = new Set<{ dispose(): Promise<void> }>();
+  afterEach(async () => {
+    const all = [...live];
+    live.clear();
+    await Promise.all(all.map((r) => r.dispose()));
+  });
+  return (rig) => {
+    live.add(rig);
+    return rig;
+  };
+}

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineDevice, DmaError, ModelOptionError, option, registerMap, RegisterMap, type DmaHandle, type LineHandle } from '../../src/models/api.js';
-import { board, bindOnly, modelBoard, startRig, type Rig } from '../../src/testing/index.js';
+import { board, bindOnly, disposeAfterEach, modelBoard, startRig } from '../../src/testing/index.js';
 
 const BASE = 0xa000_5000;
 const dev = (model: string, props = '', reg?: string) => modelBoard('dev', BASE, 7, model, props, reg);
@@ -42,16 +42,12 @@ const kinds = defineDevice({
 });
 
 describe('register maps over the wire', () => {
-  let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.dispose();
-    rig = undefined;
-  });
+  const track = disposeAfterEach(afterEach);
 
   it('applies each access kind', async () => {
-    rig = await startRig(dev('kinds'), { models: { kinds } });
-    const r = (o: number, size = 4) => rig!.read('dev', o, size);
-    const w = (o: number, v: number, size = 4) => rig!.write('dev', o, v, size);
+    const rig = track(await startRig(dev('kinds'), { models: { kinds } }));
+    const r = (o: number, size = 4) => rig.read('dev', o, size);
+    const w = (o: number, v: number, size = 4) => rig.write('dev', o, v, size);
     expect(await r(0x00)).toBe(0x1234_5678n);
     await w(0x04, 0);
     expect(await r(0x04)).toBe(0xcafen); // ro: write ignored
@@ -69,7 +65,7 @@ describe('register maps over the wire', () => {
   });
 
   it('splits any size and alignment into byte lanes, honours byte enables, runs a register once per access', async () => {
-    rig = await startRig(dev('kinds'), { models: { kinds } });
+    const rig = track(await startRig(dev('kinds'), { models: { kinds } }));
     expect(await rig.read('dev', 0x00, 8)).toBe(0x0000_cafe_1234_5678n); // RW and RO in one read
     expect(await rig.read('dev', 0x01, 2)).toBe(0x3456n); // unaligned, inside RW
     await rig.write('dev', 0x02, 0xbeef, 2); // the upper half of RW only
@@ -84,7 +80,7 @@ describe('register maps over the wire', () => {
   });
 
   it('answers an access that touches no register, or lies past the region, with an address error', async () => {
-    rig = await startRig(dev('kinds'), { models: { kinds } });
+    const rig = track(await startRig(dev('kinds'), { models: { kinds } }));
     expect(await rig.read('dev', 0x2c, 4)).toBe('address-error');
     expect(await rig.write('dev', 0x30, 1, 4)).toBe('address-error');
     expect(await rig.read('dev', 0x40, 4)).toBe('address-error'); // past the 0x40-byte region, inside the window
@@ -92,7 +88,7 @@ describe('register maps over the wire', () => {
   });
 
   it('ignores writes while lockedWhen says so', async () => {
-    rig = await startRig(dev('kinds'), { models: { kinds } });
+    const rig = track(await startRig(dev('kinds'), { models: { kinds } }));
     await rig.write('dev', 0x28, 7);
     await rig.write('dev', 0x24, 1);
     await rig.write('dev', 0x28, 9);
@@ -184,11 +180,7 @@ describe('option schemas', () => {
 });
 
 describe('devices with several regions, raw regions, DMA and a lifecycle', () => {
-  let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.dispose();
-    rig = undefined;
-  });
+  const track = disposeAfterEach(afterEach);
 
   const events: string[] = [];
   /** A control region and a raw buffer region; COPY DMAs the buffer into guest memory. */
@@ -236,14 +228,14 @@ describe('devices with several regions, raw regions, DMA and a lifecycle', () =>
 
   it('serves each window as its region, DMAs through the port, resets at start and when the guest says, and stops', async () => {
     events.length = 0;
-    rig = await startRig(COPIER, { models: { copier } });
+    const rig = await startRig(COPIER, { models: { copier } }); // disposed below: its stop() is under test
     expect(events).toEqual(['reset start']);
     const buf = rig.master('dev');
     await buf.write(0xa000_8000n, Uint8Array.from('hello, dma', (c) => c.charCodeAt(0)));
     expect(await rig.read('dev', 0x0, 4)).toBe(0n); // DST, in the first window
     await rig.write('dev', 0x0, 0x4000_0000);
     await rig.write('dev', 0x4, 10);
-    await expect.poll(() => rig!.read('dev', 0x8, 4)).toBe(1n);
+    await expect.poll(() => rig.read('dev', 0x8, 4)).toBe(1n);
     expect(Buffer.from(rig.peek(0x4000_0000, 10)).toString()).toBe('hello, dma');
     expect(await rig.read('dev', 0x10, 4)).toBe('address-error'); // past the 0x10-byte ctrl region
     // The guest resets the device through its reset line: registers to reset values, reset('guest').
@@ -253,7 +245,6 @@ describe('devices with several regions, raw regions, DMA and a lifecycle', () =>
     expect(await rig.read('dev', 0x0, 4)).toBe(0n);
     expect([...(await buf.read(0xa000_8000n, 4))]).toEqual([0, 0, 0, 0]);
     await rig.dispose();
-    rig = undefined;
     expect(events.at(-1)).toBe('stop');
   });
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/corpus.js';
-import { bindOnly, modelBoard, startRig, type Rig } from '../../src/testing/index.js';
+import { bindOnly, disposeAfterEach, modelBoard, startRig } from '../../src/testing/index.js';
 
 const README = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
 const heading = '\n## Writing a peripheral model in TypeScript (`cosim/models`)\n';
@@ -21,15 +21,11 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const BOARD = (props: string) => modelBoard('blinker', 0xa000_4000, 6, file, props);
 
 describe("the README's blinker model", () => {
-  let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.dispose();
-    rig = undefined;
-  });
+  const track = disposeAfterEach(afterEach);
 
   it('raises its interrupt every PERIOD ticks; STATUS.FIRED is write-1-to-clear', async () => {
     expect(README.indexOf(heading)).toBeGreaterThan(-1);
-    rig = await startRig(BOARD('\t\tcosim,irq = <&irqs 0>;\n\t\tcosim,tick-ns = <500>;'));
+    const rig = track(await startRig(BOARD('\t\tcosim,irq = <&irqs 0>;\n\t\tcosim,tick-ns = <500>;')));
     expect(await rig.read32('blinker', 0x4)).toBe(100); // PERIOD's reset value
     await rig.write32('blinker', 0x4, 10);
     await rig.write32('blinker', 0x0, 0b11);

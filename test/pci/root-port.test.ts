@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineDevice, option, registerMap } from '../../src/models/api.js';
-import { startPciRig, type PciRig } from '../../src/testing/index.js';
+import { disposeAfterEach, startPciRig, type PciRig } from '../../src/testing/index.js';
 
 const events: string[] = [];
 
@@ -57,14 +57,10 @@ const filler = defineDevice({
 });
 
 describe('a PCI function behind the Remote Port root port', () => {
-  let rig: PciRig | undefined;
-  afterEach(async () => {
-    await rig?.dispose();
-    rig = undefined;
-  });
+  const track = disposeAfterEach(afterEach);
 
   it('answers config cycles for function 0.0 only, and sizes its BARs as the guest probes them', async () => {
-    rig = await startPciRig(filler);
+    const rig = track(await startPciRig(filler));
     expect(await rig.config.read(0x00)).toBe(0x11e8_1234n);
     expect(await rig.config.read(0x08)).toBe(0xff00_0002n);
     expect(await rig.config.read(0x00, 4, 1)).toBe(0xffff_ffffn); // no function 0.1
@@ -78,7 +74,7 @@ describe('a PCI function behind the Remote Port root port', () => {
   });
 
   it('decodes its BAR windows only once programmed and enabled', async () => {
-    rig = await startPciRig(filler);
+    const rig = track(await startPciRig(filler));
     expect(await rig.mem.read(0x1000_0000n)).toBe('address-error');
     await rig.enable({ 0: 0x1000_0000n, 2: 0x1000n });
     expect(await rig.mem.read(0x1000_0000n)).toBe(0xf1113n);
@@ -89,14 +85,14 @@ describe('a PCI function behind the Remote Port root port', () => {
   });
 
   it('DMAs only as a bus master, and signals MSI-X vectors (held pending while masked)', async () => {
-    rig = await startPciRig(filler, { options: { pattern: 0x3c } });
+    const rig = track(await startPciRig(filler, { options: { pattern: 0x3c } }));
     const regs = 0x1000_0000n;
     await rig.config.write(0x10, regs & 0xffff_ffffn);
     await rig.config.write(0x04, 0x2, 2); // memory decoding, no bus mastering
     await rig.mem.write(regs + 0x08n, 0x4000_0000);
     await rig.mem.write(regs + 0x10n, 64);
     await rig.mem.write(regs + 0x18n, 1);
-    await expect.poll(() => rig!.mem.read(regs + 0x1cn)).toBe(2n);
+    await expect.poll(() => rig.mem.read(regs + 0x1cn)).toBe(2n);
     expect(rig.logs.join('\n')).toMatch(/while the guest has not enabled bus mastering/);
     await rig.config.write(0x04, 0x6, 2);
     // MSI-X on; vector 1's entry programmed but still masked.
@@ -106,35 +102,35 @@ describe('a PCI function behind the Remote Port root port', () => {
     await rig.mem.write(regs + 0x818n, 0x77);
     await rig.mem.write(regs + 0x14n, 1);
     await rig.mem.write(regs + 0x18n, 1);
-    await expect.poll(() => rig!.mem.read(regs + 0x1cn)).toBe(1n);
+    await expect.poll(() => rig.mem.read(regs + 0x1cn)).toBe(1n);
     expect([...rig.memory.read(0x4000_0000n, 64)].every((b) => b === 0x3c)).toBe(true);
     expect(rig.messages).toEqual([]);
     expect(await rig.mem.read(regs + 0xc00n, 8)).toBe(0b10n); // pending bit of vector 1
     await rig.mem.write(regs + 0x81cn, 0); // unmask: the pending message goes out
-    await expect.poll(() => rig!.messages).toEqual([{ address: 0x0804_0040n, data: 0x77 }]);
+    await expect.poll(() => rig.messages).toEqual([{ address: 0x0804_0040n, data: 0x77 }]);
     expect(await rig.mem.read(regs + 0xc00n, 8)).toBe(0n);
   });
 
   it('signals MSI with the vector in the data, and says INTx cannot reach the guest through the root port', async () => {
-    rig = await startPciRig(filler);
+    const rig = track(await startPciRig(filler));
     const regs = 0x1000_0000n;
     await rig.enable({ 0: regs });
     await rig.mem.write(regs + 0x08n, 0x4000_0000);
     await rig.mem.write(regs + 0x10n, 4);
     await rig.mem.write(regs + 0x18n, 1); // neither MSI nor MSI-X: INTx
-    await expect.poll(() => rig!.logs.join('\n')).toMatch(/INTx asserted, but this transport has no INTx pin/);
+    await expect.poll(() => rig.logs.join('\n')).toMatch(/INTx asserted, but this transport has no INTx pin/);
     expect(Number(await rig.config.read(0x06, 2)) & 0x8).toBe(0x8); // STATUS.INTx
     await rig.config.write(0x4c, 0x0804_0000); // MSI (the capability at 0x48)
     await rig.config.write(0x54, 0x20, 2);
     await rig.config.write(0x4a, 0x11, 2); // MSI on, 2 vectors
     await rig.mem.write(regs + 0x14n, 1);
     await rig.mem.write(regs + 0x18n, 1);
-    await expect.poll(() => rig!.messages).toEqual([{ address: 0x0804_0000n, data: 0x21 }]);
+    await expect.poll(() => rig.messages).toEqual([{ address: 0x0804_0000n, data: 0x21 }]);
   });
 
   it('resets the function on FLR: config space, MSI-X table and the device', async () => {
     events.length = 0;
-    rig = await startPciRig(filler);
+    const rig = track(await startPciRig(filler));
     expect(events).toEqual(['start']);
     await rig.enable({ 0: 0x1000_0000n });
     await rig.mem.write(0x1000_0010n, 99);

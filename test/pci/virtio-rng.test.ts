@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededBytes, virtioRng } from '../../src/models/virtio-rng.js';
-import { startPciRig, type PciRig } from '../../src/testing/index.js';
+import { disposeAfterEach, startPciRig, type PciRig } from '../../src/testing/index.js';
 
 const BAR = 0x1000_0000n;
 const DESC = 0x4000_0000n;
@@ -41,14 +41,10 @@ async function virtioCaps(rig: PciRig): Promise<Map<number, { offset: number; ex
 }
 
 describe('virtio-rng over virtio-pci', () => {
-  let rig: PciRig | undefined;
-  afterEach(async () => {
-    await rig?.dispose();
-    rig = undefined;
-  });
+  const track = disposeAfterEach(afterEach);
 
   it('is found, negotiated and set up as Linux does, and fills buffers from its seeded generator with an MSI-X message', async () => {
-    rig = await startPciRig(virtioRng, { options: { seed: 42 } });
+    const rig = track(await startPciRig(virtioRng, { options: { seed: 42 } }));
     expect(await rig.config.read(0x00)).toBe(0x1044_1af4n); // virtio 1.x entropy device
     const caps = await virtioCaps(rig);
     expect([...caps.keys()].sort()).toEqual([1, 2, 3, 4]);
@@ -60,8 +56,8 @@ describe('virtio-rng over virtio-pci', () => {
     const msixCap = await capability(rig, 0x11);
     await rig.config.write(msixCap + 2, 0x8000, 2); // MSI-X enable
 
-    const w = (off: number, v: bigint | number, size = 4) => rig!.mem.write(common + BigInt(off), v, size);
-    const r = (off: number, size = 4) => rig!.mem.read(common + BigInt(off), size);
+    const w = (off: number, v: bigint | number, size = 4) => rig.mem.write(common + BigInt(off), v, size);
+    const r = (off: number, size = 4) => rig.mem.read(common + BigInt(off), size);
     await w(0x14, 0, 1); // reset
     await w(0x14, 1 | 2, 1); // ACKNOWLEDGE | DRIVER
     await w(0x00, 1);
@@ -104,7 +100,7 @@ describe('virtio-rng over virtio-pci', () => {
     rig.memory.write(AVAIL, Uint8Array.of(0, 0, 2, 0, 0, 0, 1, 0)); // flags 0, idx 2, ring [0, 1]
     await rig.mem.write(notify, 0, 2);
 
-    await expect.poll(() => rig!.messages.length).toBe(2);
+    await expect.poll(() => rig.messages.length).toBe(2);
     expect(rig.messages).toEqual([{ address: MSI_ADDR, data: 0x31 }, { address: MSI_ADDR, data: 0x31 }]);
     expect([...rig.memory.read(BUF, 32)]).toEqual(expected(42, 32));
     expect([...rig.memory.read(BUF + 0x100n, 16)]).toEqual(expected(42, 16, 32));
@@ -117,7 +113,7 @@ describe('virtio-rng over virtio-pci', () => {
   });
 
   it('refuses FEATURES_OK for features it did not offer, and starts its stream again after a reset', async () => {
-    rig = await startPciRig(virtioRng);
+    const rig = track(await startPciRig(virtioRng));
     await rig.enable({ 0: BAR });
     await rig.mem.write(BAR + 0x08n, 0);
     await rig.mem.write(BAR + 0x0cn, 1 << 5); // a feature it never offered

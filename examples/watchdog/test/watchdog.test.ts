@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { bindOnly, modelBoard, startRig, type Rig } from 'cosim/testing';
+import { bindOnly, disposeAfterEach, modelBoard, startRig } from 'cosim/testing';
 import watchdog from '../watchdog.js';
 
 const BASE = 0xa000_3000;
@@ -21,14 +21,10 @@ const board = (props = '\t\tcosim,irq = <&irqs 0>;\n\t\tcosim,reset = <&irqs 1>;
 const models = { watchdog };
 
 describe('watchdog', () => {
-  let rig: Rig | undefined;
-  afterEach(async () => {
-    await rig?.dispose();
-    rig = undefined;
-  });
+  const track = disposeAfterEach(afterEach);
 
   it('counts down in simulated time and interrupts at zero', async () => {
-    rig = await startRig(board(), { models });
+    const rig = track(await startRig(board(), { models }));
     assert.equal(await rig.read32('wdt', LOAD), 0xffff_ffff);
     await rig.write32('wdt', LOAD, 100); // 100 counts = 100 µs
     await rig.write32('wdt', CTRL, 0b01); // INTEN
@@ -46,7 +42,7 @@ describe('watchdog', () => {
   });
 
   it('asserts the reset output at the second timeout when RESEN is set', async () => {
-    rig = await startRig(board(), { models });
+    const rig = track(await startRig(board(), { models }));
     await rig.write32('wdt', LOAD, 50);
     await rig.write32('wdt', CTRL, 0b11); // INTEN | RESEN
     await rig.expectIrq(0, true, { withinNs: 60_000, stepNs: 5_000 });
@@ -57,7 +53,7 @@ describe('watchdog', () => {
   });
 
   it('ignores writes while locked, and takes them again after the unlock key', async () => {
-    rig = await startRig(board(), { models });
+    const rig = track(await startRig(board(), { models }));
     await rig.write32('wdt', LOCK, 0);
     assert.equal(await rig.read32('wdt', LOCK), 1);
     await rig.write32('wdt', LOAD, 5);
@@ -69,7 +65,7 @@ describe('watchdog', () => {
   });
 
   it('answers any access size, byte enables included, and an unmapped offset with an address error', async () => {
-    rig = await startRig(board(), { models });
+    const rig = track(await startRig(board(), { models }));
     assert.equal(await rig.read('wdt', 0xfe0, 8), 0x0000_0018_0000_0005n); // PERIPHID0 and PERIPHID1 in one read
     await rig.write('wdt', LOAD, 0x1234, 2); // a 16-bit write changes the low half only
     assert.equal(await rig.read32('wdt', LOAD), 0xffff_1234);
