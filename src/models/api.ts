@@ -14,3 +14,5 @@ export { option, type OptionSchema, type OptionSpec, type OptionValues, type Typ
 export { registerMap, register64, RegisterMap, type AccessError, type FieldAccess, type FieldSpec, type Register, type RegionHandler, type RegisterMapOptions, type RegisterSpec, type RegisterSpecs } from './register-map.js';
 export { DmaError, type ConsoleHandle, type DmaFailure, type DmaHandle, type LineHandle, type SimClock, type TimerHandle } from './handles.js';
 export { SparseMemory } from '../rp/memory.js';
+export { virtioPci, type VirtioBehaviour, type VirtioDefinition, type VirtioQueue } from './virtio/pci.js';
+export type { Chain as VirtqueueChain, VirtqueueBuffer } from './virtio/virtqueue.js';

@@ -15,7 +15,7 @@ const F_INDIRECT = 4;
 const AVAIL_NO_INTERRUPT = 1;
 
 /** One buffer of a chain: where it is in guest memory and which way data may go. */
-export interface Buffer {
+export interface VirtqueueBuffer {
   address: bigint;
   length: number;
   /** True: the device writes it; false: the device reads it. */
@@ -25,7 +25,7 @@ export interface Buffer {
 /** A descriptor chain the driver offered, to be returned with `used`. */
 export interface Chain {
   head: number;
-  buffers: Buffer[];
+  buffers: VirtqueueBuffer[];
 }
 
 export class Virtqueue {
@@ -59,8 +59,8 @@ export class Virtqueue {
     return chains;
   }
 
-  private async walk(head: number): Promise<Buffer[]> {
-    const buffers: Buffer[] = [];
+  private async walk(head: number): Promise<VirtqueueBuffer[]> {
+    const buffers: VirtqueueBuffer[] = [];
     for (let i = head, n = 0; ; n++) {
       if (i >= this.size || n >= this.size) throw new Error(`virtqueue: descriptor chain from ${head} is broken (index ${i} after ${n} descriptors; the queue has ${this.size})`);
       const d = await this.dma.read(this.descAddr + BigInt(i * DESC_SIZE), DESC_SIZE);
