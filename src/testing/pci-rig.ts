@@ -14,6 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ConsoleInput } from '../models/console-input.js';
 import type { DeviceDefinition } from '../models/device.js';
 import type { OptionValue } from '../models/binding.js';
 import { ROOT_PORT_CHANNELS, serveRootPortFunction } from '../pci/serve-rp.js';
@@ -46,7 +47,7 @@ function failure(e: unknown): 'bus-error' | 'address-error' {
   throw e;
 }
 
-export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: Record<string, number | string | boolean>; messageAddresses?: (address: bigint) => boolean } = {}): Promise<PciRig> {
+export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: Record<string, number | string | boolean>; messageAddresses?: (address: bigint) => boolean; input?: ConsoleInput } = {}): Promise<PciRig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cosim-pci-'));
   const consoleOut: string[] = [];
   const logs: string[] = [];
@@ -62,7 +63,7 @@ export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: 
       bytes: v === true ? new Uint8Array(0) : typeof v === 'number' ? Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff) : typeof v === 'string' ? Buffer.from(`${v}\0`) : Uint8Array.of(0, 0, 0, 0),
       targets: [],
     }));
-    const fn = await serveRootPortFunction(peer, def, { path: '/pcie@0', options }, { treeFile: path.join(dir, 'board.dts'), console: { write: (t) => void consoleOut.push(t), takeInput: () => false }, log: (s, m) => logs.push(`${s}: ${m}`) });
+    const fn = await serveRootPortFunction(peer, def, { path: '/pcie@0', options }, { treeFile: path.join(dir, 'board.dts'), console: { write: (t) => void consoleOut.push(t), takeInput: (receive) => opts.input?.claim('/pcie@0', receive) ?? false }, log: (s, m) => logs.push(`${s}: ${m}`) });
     const memory = new SparseMemory();
     const messages: PciRig['messages'] = [];
     const isMessage = opts.messageAddresses ?? ((a: bigint) => a >= 0x0800_0000n && a < 0x0810_0000n); // the GICv2m/ITS doorbell range of -M virt
