@@ -13,7 +13,7 @@
  * belong to the checks that run afterwards.
  */
 import { FatalDiagnostic, type Diagnostics } from './diagnostics.js';
-import { Data, type DtInfo, MAX_NESTING_DEPTH, newData, newProperty, Node, type ReserveEntry } from './tree.js';
+import { type DtInfo, MAX_NESTING_DEPTH, newData, newProperty, Node, type ReserveEntry } from './tree.js';
 import {
   FDT_BEGIN_NODE,
   FDT_END,

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { distScript } from '../dist-script.js';
 import type { DeviceBinding } from './binding.js';
 import { BUILTIN_MODELS } from './builtins.js';
 import type { OptionIssue } from './options.js';
@@ -32,17 +32,6 @@ export type ModuleCheckReply = { path: string; issues: OptionIssue[] }[];
 
 const CHILD_TIMEOUT_MS = 60_000;
 
-/** The script of the child (dist/models/validate-modules.js), found from src/ or dist/. */
-function childScript(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'dist', 'models', 'validate-modules.js');
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error('dist/models/validate-modules.js not found: run `npm run build`');
-}
-
 /** Checks `devices` (of one adaptor of `treeFile`); module load problems are left to the caller's other checks. */
 export function checkModelBindings(treeFile: string, adaptor: string, devices: readonly DeviceBinding[]): DeviceCheck[] {
   const out: DeviceCheck[] = [];
@@ -61,7 +50,7 @@ export function checkModelBindings(treeFile: string, adaptor: string, devices: r
       scratchDir,
       devices: user.map((d) => ({ ...d, options: d.options.map((o) => ({ name: o.name, bytes: [...o.bytes], targets: o.targets })) })),
     };
-    const r = spawnSync(process.execPath, [childScript()], { input: JSON.stringify(request, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 << 20 });
+    const r = spawnSync(process.execPath, [distScript('models/validate-modules.js')], { input: JSON.stringify(request, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 << 20 });
     let reply: ModuleCheckReply | undefined;
     try {
       reply = r.status === 0 ? (JSON.parse(r.stdout) as ModuleCheckReply) : undefined;

@@ -36,7 +36,7 @@
  * Overlapping source and destination are copied burst by burst upwards, like memcpy.
  */
 import { defineDevice, DmaError, option, registerMap, register64, type DmaFailure } from './api.js';
-import { hex } from './format.js';
+import { hex } from '../graph/values.js';
 
 const STATUS_BUSY = 0x1;
 const STATUS_DONE = 0x2;

@@ -6,6 +6,7 @@
  * It works from the adaptor's plain description (binding.ts), so the same code runs in the
  * thread that isolates the models under `cosim up` and in-process in tests.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Instance } from '../graph/instance.js';
@@ -47,6 +48,24 @@ export async function loadModel(spec: string, treeFile: string, scratchDir: stri
     throw new Error(`no built-in model "${spec}" (built-in: ${[...BUILTIN_MODELS.keys()].join(', ')}); a module path starts with ./ or /`);
   }
   const file = path.resolve(path.dirname(treeFile), spec);
+  // One bundle and one module instance per file (as it is now), however many devices it serves.
+  let key: string;
+  try {
+    key = `${file}\0${fs.statSync(file).mtimeMs}`;
+  } catch {
+    return importModel(spec, file, scratchDir); // says what is wrong with the file
+  }
+  let loading = loadedModules.get(key);
+  if (!loading) {
+    loadedModules.set(key, (loading = importModel(spec, file, scratchDir)));
+    loading.catch(() => loadedModules.delete(key));
+  }
+  return loading;
+}
+
+const loadedModules = new Map<string, Promise<DeviceDefinition>>();
+
+async function importModel(spec: string, file: string, scratchDir: string): Promise<DeviceDefinition> {
   const url = pathToFileURL(await compileModelModule(file, scratchDir)).href;
   let mod: { default?: unknown };
   try {

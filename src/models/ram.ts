@@ -16,7 +16,7 @@
  */
 import * as fs from 'node:fs';
 import { defineDevice, ModelOptionError, option, SparseMemory } from './api.js';
-import { hex } from './format.js';
+import { hex } from '../graph/values.js';
 
 export const ram = defineDevice({
   name: 'ram',

@@ -28,7 +28,7 @@
  * Bits of a register with fields that no field covers are reserved: they read 0 and ignore
  * writes. A register without fields is one field of its `access` (default `rw`).
  */
-import { hex } from './format.js';
+import { hex } from '../graph/values.js';
 
 export type FieldAccess = 'rw' | 'ro' | 'wo' | 'w1c' | 'w1s' | 'rc';
 

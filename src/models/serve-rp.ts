@@ -6,9 +6,10 @@
  * `relative` windows, stream widths, RP's cyclic byte enables and response codes.
  */
 import { RP_MAX_ACCESS, RpBusError, RpResp, byteEnabled, type MemoryAccess, type MemoryInitiator, type MemoryReadReply, type MemoryTargetModel, type MemoryWriteReply, type RpPeer, type Wires } from '../rp/index.js';
+import { describeValue } from '../rp/channels/memory-target.js';
 import { isPromiseLike } from '../rp/host.js';
 import type { DeviceBehaviour } from './device.js';
-import { hex } from './format.js';
+import { hex } from '../graph/values.js';
 import { DmaError, type DmaHandle, type LineHandle } from './handles.js';
 import type { DmaRef, LineRef, PlainValue } from './options.js';
 import type { AccessError, RegionHandler } from './register-map.js';
@@ -103,13 +104,6 @@ export interface RegionHit {
   offset: number;
   /** Bytes of the region from `offset` on (an access must fit). */
   room: number;
-}
-
-function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
-  if (typeof v === 'object') return `an object with ${Object.keys(v).length > 0 ? `keys ${Object.keys(v).slice(0, 4).join(', ')}` : 'no keys'}`;
-  return `${typeof v} ${String(v)}`;
 }
 
 function readReply(r: Uint8Array | AccessError | Promise<Uint8Array | AccessError>, region: string): MemoryReadReply | Promise<MemoryReadReply> {

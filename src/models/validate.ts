@@ -6,7 +6,7 @@
  */
 import type { DeviceBinding, ModelWindow } from './binding.js';
 import type { DeviceDefinition, PciIdentity, RegionSpec } from './device.js';
-import { hex } from './format.js';
+import { hex } from '../graph/values.js';
 import { validateOptions, type OptionIssue, type PlainValue } from './options.js';
 
 /** A declared region and the window that carries it. */

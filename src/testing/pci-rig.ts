@@ -19,7 +19,8 @@ import type { DeviceDefinition } from '../models/device.js';
 import type { OptionValue } from '../models/binding.js';
 import { ROOT_PORT_CHANNELS, serveRootPortFunction } from '../pci/serve-rp.js';
 import type { PciFunction } from '../pci/function.js';
-import { QemuInitiator, RpAttr, RpBusError, RpPeer, SparseMemory, fromLE64, toLE, type MemoryAccess } from '../rp/index.js';
+import { busFailure } from './rig.js';
+import { QemuInitiator, RpAttr, RpPeer, SparseMemory, fromLE64, toLE, type MemoryAccess } from '../rp/index.js';
 
 /** A bus access as the CPU sees it: the little-endian value, or the error it takes. */
 type Access = Promise<bigint | 'bus-error' | 'address-error'>;
@@ -40,11 +41,6 @@ export interface PciRig {
   /** Programs the BARs given (index → bus address) and turns on memory and I/O decoding and bus mastering. */
   enable(bars: Record<number, bigint>): Promise<void>;
   dispose(): Promise<void>;
-}
-
-function failure(e: unknown): 'bus-error' | 'address-error' {
-  if (e instanceof RpBusError) return e.response === 2 ? 'address-error' : 'bus-error';
-  throw e;
 }
 
 export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: Record<string, number | string | boolean>; messageAddresses?: (address: bigint) => boolean; input?: ConsoleInput } = {}): Promise<PciRig> {
@@ -82,8 +78,8 @@ export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: 
     await Promise.all([(await peer.connected()).hello(), q.session().hello()]);
     const ecam = (register: number, devfn = 0): bigint => (1n << 20n) | (BigInt(devfn) << 12n) | BigInt(register);
     const config: PciRig['config'] = {
-      read: (register, size = 4, devfn = 0) => cfg.read(ecam(register, devfn), size).then(fromLE64, failure),
-      write: (register, value, size = 4) => cfg.write(ecam(register), toLE(BigInt(value), size)).then(() => undefined, failure),
+      read: (register, size = 4, devfn = 0) => cfg.read(ecam(register, devfn), size).then(fromLE64, busFailure),
+      write: (register, value, size = 4) => cfg.write(ecam(register), toLE(BigInt(value), size)).then(() => undefined, busFailure),
     };
     const attributes = (io?: boolean) => (io ? { attributes: RpAttr.IO_ACCESS } : undefined);
     return {
@@ -95,8 +91,8 @@ export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: 
       logs,
       config,
       mem: {
-        read: (address, size = 4, io) => win.read(address, size, attributes(io)).then(fromLE64, failure),
-        write: (address, value, size = 4, io) => win.write(address, toLE(BigInt(value), size), attributes(io)).then(() => undefined, failure),
+        read: (address, size = 4, io) => win.read(address, size, attributes(io)).then(fromLE64, busFailure),
+        write: (address, value, size = 4, io) => win.write(address, toLE(BigInt(value), size), attributes(io)).then(() => undefined, busFailure),
       },
       enable: async (bars) => {
         for (const [index, address] of Object.entries(bars)) {

@@ -286,7 +286,7 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
 }
 
 /** A failed access as the guest takes it; anything but a bus error is rethrown. */
-function busFailure(e: unknown): 'bus-error' | 'address-error' {
+export function busFailure(e: unknown): 'bus-error' | 'address-error' {
   if (e instanceof RpBusError) return e.response === 2 ? 'address-error' : 'bus-error';
   throw e;
 }

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ModelBindingError, type AdaptorBinding } from '../models/binding.js';
-import { distScript } from './processes.js';
+import { distScript } from '../dist-script.js';
 import { Pulse, type ModelThreadData, type ToModels, type ToSupervisor, type WaitingAccess } from './model-thread-protocol.js';
 
 /** How a models' thread failed: it crashed, a model exited, or the thread died otherwise. */

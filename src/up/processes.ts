@@ -6,10 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CreatedEntry } from './created.js';
+import { distScript } from '../dist-script.js';
 
 export interface ProcessExit {
   code: number | null;
@@ -128,20 +126,6 @@ export class ManagedProcess {
     }
     return e;
   }
-}
-
-/**
- * A script of the build (`dist/<relative>`) that runs in a process or thread of its own
- * (the reaper, the models' threads), found whether cosim runs from src/, dist/ or the bundle.
- */
-export function distScript(relative: string): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'dist', relative);
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`dist/${relative} not found: run \`npm run build\``);
 }
 
 /** The reaper process (see reaper.ts) and the pipe to it. */

@@ -11,7 +11,7 @@
 import type { DeviceContext, DeviceDefinition } from '../device.js';
 import type { DmaHandle } from '../handles.js';
 import type { OptionSchema, OptionValues } from '../options.js';
-import { registerMap, type RegionHandler, type RegisterMap } from '../register-map.js';
+import { register64, registerMap, type RegionHandler, type RegisterMap } from '../register-map.js';
 import { Virtqueue, type Chain } from './virtqueue.js';
 
 const COMMON = 0x0000;
@@ -114,15 +114,6 @@ export function virtioPci<const S extends OptionSchema = {}>(d: VirtioDefinition
       /** The queue QUEUE_SELECT names; a number past the last gives a size-0 queue, as the spec says. */
       const selected = (): QueueState => queues[regs.r.QUEUE_SELECT!.value] ?? fresh(0);
       const word = (v: bigint, sel: number): number => Number((v >> BigInt(32 * sel)) & 0xffff_ffffn);
-      const half = (get: () => bigint, set: (v: bigint) => void, high: boolean) => ({
-        read: (): number => word(get(), high ? 1 : 0),
-        write: (v: number, m: number) => {
-          const shift = high ? 32n : 0n;
-          const old = BigInt(word(get(), high ? 1 : 0));
-          const merged = BigInt(((Number(old) & ~m) | (v & m)) >>> 0);
-          set((get() & ~(0xffff_ffffn << shift)) | (merged << shift));
-        },
-      });
       const interrupt = (vector: number): void => {
         isr |= 1;
         if (vector !== NO_VECTOR) pci.notify(vector);
@@ -190,12 +181,9 @@ export function virtioPci<const S extends OptionSchema = {}>(d: VirtioDefinition
             },
           },
           QUEUE_NOTIFY_OFF: { offset: COMMON + 0x1e, width: 2, access: 'ro', read: () => regs.r.QUEUE_SELECT.value },
-          QUEUE_DESC_LO: { offset: COMMON + 0x20, ...half(() => selected().desc, (v) => void (selected().desc = v), false) },
-          QUEUE_DESC_HI: { offset: COMMON + 0x24, ...half(() => selected().desc, (v) => void (selected().desc = v), true) },
-          QUEUE_DRIVER_LO: { offset: COMMON + 0x28, ...half(() => selected().avail, (v) => void (selected().avail = v), false) },
-          QUEUE_DRIVER_HI: { offset: COMMON + 0x2c, ...half(() => selected().avail, (v) => void (selected().avail = v), true) },
-          QUEUE_DEVICE_LO: { offset: COMMON + 0x30, ...half(() => selected().used, (v) => void (selected().used = v), false) },
-          QUEUE_DEVICE_HI: { offset: COMMON + 0x34, ...half(() => selected().used, (v) => void (selected().used = v), true) },
+          ...register64('QUEUE_DESC', COMMON + 0x20, () => selected().desc, (v) => void (selected().desc = v)),
+          ...register64('QUEUE_DRIVER', COMMON + 0x28, () => selected().avail, (v) => void (selected().avail = v)),
+          ...register64('QUEUE_DEVICE', COMMON + 0x30, () => selected().used, (v) => void (selected().used = v)),
           // Reading ISR clears it and lowers INTx.
           ISR_STATUS: {
             offset: ISR,

@@ -207,7 +207,7 @@ export class MemoryTarget implements RpChannelHandler {
 }
 
 /** Describes a value a model should not have answered with (so it is not taken as 0). */
-function describeValue(v: unknown): string {
+export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
   if (typeof v === 'object') return `an object with ${Object.keys(v).length > 0 ? `keys ${Object.keys(v).slice(0, 4).join(', ')}` : 'no keys'}`;
