@@ -20,6 +20,11 @@ import linkKindMismatch from './rules/link-kind-mismatch.js';
 import linkSocketShared from './rules/link-socket-shared.js';
 import memoryMainPhandle from './rules/memory-main-phandle.js';
 import memoryTopLevel from './rules/memory-top-level.js';
+import pcieBar from './rules/pcie-bar.js';
+import pcieEndpoint from './rules/pcie-endpoint.js';
+import pcieIdentity from './rules/pcie-identity.js';
+import pcieSlots from './rules/pcie-slots.js';
+import virtMachine from './rules/virt-machine.js';
 import qemuInt64bit from './rules/qemu-int-64bit.js';
 import qemuIntLength from './rules/qemu-int-length.js';
 import qomPathCollision from './rules/qom-path-collision.js';
@@ -88,6 +93,12 @@ export const COSIM_RULES: readonly Rule[] = [
   linkGpioLines,
   linkSocketShared,
   sharedRamSize,
+  // PCIe platforms on virt
+  virtMachine,
+  pcieEndpoint,
+  pcieBar,
+  pcieIdentity,
+  pcieSlots,
   // who serves what under cosim up (cosim,model, cosim,peer-command)
   bindModel,
   bindOptions,

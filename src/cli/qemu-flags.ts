@@ -8,6 +8,9 @@ import { parseCNumber, usageError } from './shared.js';
 export const qemuFlags = {
   qemu: Flags.string({ description: 'The QEMU binary (default: $COSIM_QEMU, then qemu-system-<arch> on the PATH).' }),
   firmware: Flags.string({ multiple: true, description: 'An ELF to load; the first one also sets CPU 0 going at its entry point.' }),
+  kernel: Flags.string({ description: 'A Linux kernel (or other image) for QEMU to boot (-kernel).' }),
+  initrd: Flags.string({ description: 'An initial RAM disk for the kernel (-initrd).' }),
+  append: Flags.string({ description: 'The kernel command line (-append).' }),
   loader: Flags.string({ multiple: true, description: 'A further generic loader, as QEMU takes it: addr=0x…,data=0x…,data-len=4' }),
   'sync-quantum': Flags.string({ description: 'Default sync quantum in ns for adaptors without a sync-quantum property (-sync-quantum).' }),
   gdb: Flags.string({ description: 'Start halted with a GDB server on this port (127.0.0.1).' }),

@@ -9,6 +9,7 @@ import { buildInterruptModel, type InterruptModel } from './interrupts.js';
 import { inferMachine, QomModel, type MachineKind } from './machine.js';
 import { findMainMemory, type MainMemory } from './memory.js';
 import { NodeTable } from './node-table.js';
+import { buildPciePlatform, type PciePlatform, type PciShapeLookup } from './pcie.js';
 import { Inherited, PhandleIndex } from './phandles.js';
 import { bindChannels, makeAdaptor, makeDevice, RP_TYPES, rpTypeOfNode, type Adaptor, type RpDevice, type RpKind } from './remote-port.js';
 
@@ -34,11 +35,15 @@ export interface Instance {
   address: AddressModel;
   interrupts: InterruptModel;
   memory: MainMemory;
+  /** `virt`: the machine and PCIe endpoints the tree describes (their adaptors and devices are in `adaptors`/`devices`). */
+  pcie?: PciePlatform;
 }
 
 export interface InstanceOptions {
   /** The machine QEMU runs (default: inferred from the tree). */
   machine?: MachineKind;
+  /** How a PCIe endpoint's model is known (built-in declarations); without it the tree alone decides. */
+  pciShape?: PciShapeLookup;
 }
 
 export function buildInstance(file: string, info: DtInfo, opts: InstanceOptions = {}): Instance {
@@ -55,7 +60,15 @@ export function buildInstance(file: string, info: DtInfo, opts: InstanceOptions 
   const devices: RpDevice[] = [];
   const adaptorOf = new Map<Node, Adaptor>();
   const deviceOf = new Map<Node, RpDevice>();
-  for (let i = 1; i < nodes.length; i++) {
+  const pcie = machine === 'virt' ? buildPciePlatform(root, nodes, file, opts.pciShape) : undefined;
+  for (const e of pcie?.endpoints ?? []) {
+    adaptors.push(e.adaptor);
+    adaptorOf.set(e.node, e.adaptor);
+    devices.push(e.device);
+    deviceOf.set(e.node, e.device);
+  }
+  // virt reads no Remote Port nodes from the tree: its endpoints are the PCIe ones above.
+  for (let i = 1; i < nodes.length && !pcie; i++) {
     const node = nodes[i];
     const type = rpTypeOfNode(node, table.compatible[i]);
     if (!type) continue;
@@ -90,5 +103,6 @@ export function buildInstance(file: string, info: DtInfo, opts: InstanceOptions 
     address: buildAddressModel(table, qom, inherited, phandles, deviceOf),
     interrupts: buildInterruptModel(table, inherited, phandles),
     memory: findMainMemory(nodes, root),
+    pcie,
   };
 }

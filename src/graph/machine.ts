@@ -17,6 +17,7 @@ export const MACHINES = [
   'microblaze-fdt',
   'microblaze-fdt-plnx',
   'riscv-fdt',
+  'virt',
 ] as const;
 export type MachineKind = (typeof MACHINES)[number];
 
@@ -30,13 +31,17 @@ export function skipsSimpleBus(m: MachineKind): boolean {
 }
 
 /**
- * A best guess at the machine from the tree: a root `cosim,machine` string wins; then
+ * A best guess at the machine from the tree: a root `cosim,machine` string wins; then a
+ * tree describing QEMU's `virt` (root compatible `linux,dummy-virt` or a top-level
+ * `pci-host-ecam-generic` host bridge) is `virt`; then
  * MicroBlaze or RISC-V CPUs pick their machine; a Zynq-7000 root compatible picks the
  * 7-series machine; anything else is arm-generic-fdt.
  */
 export function inferMachine(root: Node): MachineKind {
   const declared = stringOf(root.getProp('cosim,machine'));
   if (declared && isMachine(declared)) return declared;
+  // QEMU's virt machine builds its own tree; a tree with its ECAM host bridge describes one.
+  if (compatiblesOf(root).includes('linux,dummy-virt') || [...root.liveChildren()].some((n) => compatiblesOf(n).includes('pci-host-ecam-generic'))) return 'virt';
   const cpus = root.getChild('cpus');
   const cpuCompat = cpus ? [...cpus.liveChildren()].flatMap((c) => compatiblesOf(c)).join(' ') : '';
   if (/microblaze/i.test(cpuCompat)) return 'microblaze-fdt';
@@ -93,7 +98,8 @@ const I2C_BUS_NAME = /^i2c@[0-7]$/;
  * author presumably intends).
  */
 export function qomKindOf(node: Node, machine: MachineKind, compatible: Property | undefined = node.getProp('compatible')): QomKind {
-  if (!node.parent || !compatible) return 'none';
+  // virt never reads the tree: nothing in it becomes an object.
+  if (!node.parent || !compatible || machine === 'virt') return 'none';
   const compat = stringsOf(compatible.value);
   if (compat.length === 0) return 'none';
   for (const c of compat) {

@@ -193,6 +193,8 @@ export interface RpDevice {
   streamSink?: Node;
   /** PCI kinds: the base channel B. */
   pciBase?: number;
+  /** An endpoint of a `virt` PCIe platform (graph/pcie.ts): made by cosim, not written as an RP node. */
+  pcie?: boolean;
 }
 
 function intSetting(node: Node, name: string): bigint | undefined {

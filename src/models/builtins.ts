@@ -4,7 +4,9 @@ import { dma } from './dma.js';
 import { ram } from './ram.js';
 import { timer } from './timer.js';
 import { uart16550 } from './uart16550.js';
+import { virtioConsole } from './virtio-console.js';
+import { virtioRng } from './virtio-rng.js';
 
-const MODELS = [uart16550, timer, ram, dma] as unknown as DeviceDefinition[];
+const MODELS = [uart16550, timer, ram, dma, virtioRng, virtioConsole] as unknown as DeviceDefinition[];
 
 export const BUILTIN_MODELS: ReadonlyMap<string, DeviceDefinition> = new Map(MODELS.map((m) => [m.name, m]));

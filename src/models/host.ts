@@ -11,14 +11,14 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Instance } from '../graph/instance.js';
 import type { Adaptor } from '../graph/remote-port.js';
-import { describeAdaptor, ModelBindingError, modelledDevices, type AdaptorBinding, type HostedDevice } from './binding.js';
+import { describeAdaptor, ModelBindingError, modelledDevices, type AdaptorBinding, type DeviceBinding, type HostedDevice } from './binding.js';
 
 export { ModelBindingError };
 import type { Node } from '../dts/tree.js';
 import { RpPeer, type RpAdaptorOptions } from '../rp/index.js';
 import { BUILTIN_MODELS } from './builtins.js';
 import { ModelOptionError, resetDevice, type DeviceBehaviour, type DeviceContext, type DeviceDefinition } from './device.js';
-import type { LineHandle } from './handles.js';
+import type { ConsoleHandle, LineHandle } from './handles.js';
 import { RpChannels, serveRegions } from './serve-rp.js';
 import { definitionProblem, validateDevice } from './validate.js';
 import { optionText } from './options.js';
@@ -38,7 +38,17 @@ export interface HostOptions {
   onDispatch?: RpAdaptorOptions['onDispatch'];
   /** Devices `cosim,model` may name besides the built-ins (cosim/testing's `models`). */
   models?: ReadonlyMap<string, DeviceDefinition>;
+  /** Serves PCIe endpoints (pci/host.ts); the PCI transports sit above the model layer, so they come in from the caller. */
+  pci?: PciEndpointServer;
 }
+
+/** What a PCIe endpoint's server gets: the peer of its adaptor, the model, the device, where to write. */
+export type PciEndpointServer = (
+  peer: RpPeer,
+  def: DeviceDefinition,
+  device: DeviceBinding,
+  env: { treeFile: string; console: ConsoleHandle; log: (source: string, message: string) => void },
+) => Promise<{ stop(): Promise<void> }>;
 
 /** Loads a device definition: a built-in name, one the caller provides, or a module path relative to the tree. */
 export async function loadModel(spec: string, treeFile: string, scratchDir: string, provided?: ReadonlyMap<string, DeviceDefinition>): Promise<DeviceDefinition> {
@@ -107,6 +117,19 @@ export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): P
     const def = await loadModel(device.model, binding.treeFile, opts.scratchDir, opts.models).catch((e: Error) => fail(e.message));
     const { valid, issues } = validateDevice(def, device, binding.name, binding.treeFile);
     if (!valid) return fail(issues[0]!.message, issues[0]!.option);
+    const console: ConsoleHandle = { write: opts.console, takeInput: (receive) => opts.input?.claim(device.path, receive) ?? false };
+    if (def.pci) {
+      if (!opts.pci) return fail('this host serves no PCIe endpoints');
+      try {
+        const fn = await opts.pci(peer, def, device, { treeFile: binding.treeFile, console, log: opts.log });
+        started.push({ path: device.path, behaviour: { regions: {}, stop: () => fn.stop() } });
+      } catch (e) {
+        if (e instanceof ModelBindingError) throw e;
+        const option = (e as { option?: string }).option;
+        return fail((e as Error).message, device.options.some((o) => o.name === option) ? option : undefined);
+      }
+      continue;
+    }
     const options = Object.fromEntries([...valid.values].map(([name, v]) => [name, channels.value(v, device.path)]));
     const ctx: DeviceContext<Record<string, unknown>> = {
       path: device.path,
@@ -114,7 +137,7 @@ export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): P
       regions: Object.fromEntries(valid.regions.map((r) => [r.name, { size: r.size, address: r.window.base }])),
       optionText: (name) => optionText(device, name),
       clock: peer.clock,
-      console: { write: opts.console, takeInput: (receive) => opts.input?.claim(device.path, receive) ?? false },
+      console,
       log: (m) => opts.log(device.path, m),
     };
     let behaviour: DeviceBehaviour;

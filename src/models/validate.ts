@@ -49,17 +49,25 @@ function pciProblem(pci: PciIdentity, regions: string[]): string | undefined {
   return undefined;
 }
 
-/** Why model `name` cannot serve a device of `kind` (`subject`: how to name the device): every model has memory-mapped regions. */
-export function kindProblem(name: string, kind: string, type: string, subject: string): string | undefined {
-  return kind === 'memory-master' ? undefined : `model "${name}" serves memory-master devices, but ${subject} is a ${kind} (${type})`;
+/**
+ * Why model `name` cannot serve a device of `kind` (`subject`: how to name the device), or
+ * undefined: a PCI function (`pci` declared) serves PCIe endpoints, any other model
+ * memory-master windows. `pci` undefined: not known (a module not loaded here).
+ */
+export function kindProblem(name: string, pci: boolean | undefined, kind: string, type: string, subject: string): string | undefined {
+  const endpoint = kind === 'pci-device' || kind === 'pcie-root-port';
+  if (endpoint) return pci === false ? `model "${name}" declares no pci identity, but ${subject} is a PCIe endpoint: it needs a PCI function (defineDevice({ pci: … }))` : undefined;
+  if (kind !== 'memory-master') return `model "${name}" serves memory-master devices, but ${subject} is a ${kind} (${type})`;
+  return pci ? `model "${name}" is a PCI function (it declares pci): it serves a PCIe endpoint, not a remote-port-memory-master window` : undefined;
 }
 
 export function validateDevice(def: DeviceDefinition, device: DeviceBinding, adaptor: string, treeFile: string): { valid?: ValidDevice; issues: OptionIssue[] } {
-  const kind = kindProblem(def.name, device.kind, device.type, device.path);
+  const kind = kindProblem(def.name, def.pci !== undefined, device.kind, device.type, device.path);
   if (kind) return { issues: [{ message: kind }] };
-  if (def.pci) return { issues: [{ message: `model "${def.name}" is a PCI function (it declares pci): it serves a PCIe endpoint, not a remote-port-memory-master window` }] };
   const { values, issues } = validateOptions(def.name, def.options ?? {}, device, adaptor, treeFile);
   if (issues.length > 0) return { issues };
+  // A PCI function's regions are its BARs, sized and placed by the PCI framework (pci/function.ts).
+  if (def.pci) return { valid: { values, regions: [] }, issues: [] };
   const regions = bindRegions(def, device, Object.fromEntries(values));
   return Array.isArray(regions) ? { issues: regions } : { valid: { values, regions: regions.bound }, issues: [] };
 }

@@ -4,12 +4,19 @@
  * order so the printed command is stable and can be pasted into a shell.
  */
 import type { MachineKind } from '../graph/machine.js';
+import type { VirtArgs } from './pcie-args.js';
 
 export interface QemuCommandSpec {
   binary: string;
   machine: MachineKind;
-  /** The DTB QEMU builds the machine from (`-hw-dtb`). */
+  /** The DTB QEMU builds the machine from (`-hw-dtb`; not for `virt`). */
   hwDtb: string;
+  /** `virt`: the machine options and the Remote Port PCI devices (pcie-args.ts), instead of a DTB. */
+  virt?: VirtArgs;
+  /** `-kernel`, `-initrd`, `-append` (a Linux guest; or any image QEMU's loader takes). */
+  kernel?: string;
+  initrd?: string;
+  append?: string;
   machinePath: string;
   /** `-sync-quantum` in ns: the default for adaptors without their own `sync-quantum`. */
   syncQuantum?: number;
@@ -33,8 +40,11 @@ export interface QemuCommandSpec {
 }
 
 export function buildQemuArgs(spec: QemuCommandSpec): string[] {
-  const args = ['-M', spec.machine, '-hw-dtb', spec.hwDtb, '-machine-path', spec.machinePath];
+  const args = spec.virt ? [...spec.virt.machine, '-machine-path', spec.machinePath, '-nic', 'none', ...spec.virt.devices] : ['-M', spec.machine, '-hw-dtb', spec.hwDtb, '-machine-path', spec.machinePath];
   if (spec.syncQuantum !== undefined) args.push('-sync-quantum', String(spec.syncQuantum));
+  if (spec.kernel !== undefined) args.push('-kernel', spec.kernel);
+  if (spec.initrd !== undefined) args.push('-initrd', spec.initrd);
+  if (spec.append !== undefined) args.push('-append', spec.append);
   spec.firmware?.forEach((elf, i) => args.push('-device', i === 0 ? `loader,file=${elf},cpu-num=0` : `loader,file=${elf}`));
   for (const l of spec.loaders ?? []) args.push('-device', l.startsWith('loader,') ? l : `loader,${l}`);
   if (spec.serialPorts === 0) args.push('-serial', 'null');

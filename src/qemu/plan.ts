@@ -8,6 +8,7 @@ import type { Instance } from '../graph/instance.js';
 import type { Platform } from '../graph/platform.js';
 import { binaryForMachine, findQemu, QemuNotFound, type FoundQemu } from './binaries.js';
 import { buildQemuArgs, type QemuCommandSpec } from './command.js';
+import { virtArgs } from './pcie-args.js';
 import { qemuUarts } from './serial.js';
 
 export interface QemuPlanOptions {
@@ -16,6 +17,10 @@ export interface QemuPlanOptions {
   env?: NodeJS.ProcessEnv;
   firmware?: string[];
   loaders?: string[];
+  /** `--kernel`, `--initrd`, `--append`: a Linux guest (absolute paths: QEMU runs in the machine path). */
+  kernel?: string;
+  initrd?: string;
+  append?: string;
   syncQuantum?: number;
   gdbPort?: number;
   semihosting?: boolean;
@@ -62,11 +67,16 @@ export function planQemu(platform: Platform, opts: QemuPlanOptions = {}): Instan
       binary: found?.path ?? binaryForMachine(inst.machine),
       machine: inst.machine,
       hwDtb: dtbs[i],
+      virt: inst.pcie ? virtArgs(inst.pcie) : undefined,
+      kernel: first ? opts.kernel : undefined,
+      initrd: first ? opts.initrd : undefined,
+      append: first ? opts.append : undefined,
       machinePath: platform.machinePath,
       syncQuantum: opts.syncQuantum,
       firmware: first ? opts.firmware : undefined,
       loaders: first ? opts.loaders : undefined,
-      serialPorts: qemuUarts(inst.root).length,
+      // virt has its own PL011, whatever the tree says.
+      serialPorts: inst.pcie ? 1 : qemuUarts(inst.root).length,
       gdbPort: first ? opts.gdbPort : undefined,
       // Semihosting exists for Arm and RISC-V guests only.
       semihosting: opts.semihosting && !inst.machine.startsWith('microblaze'),

@@ -11,6 +11,7 @@ import { parentPort } from 'node:worker_threads';
 import { ConsoleInput } from '../models/console-input.js';
 import { ModelBindingError } from '../models/binding.js';
 import { hostBinding } from '../models/host.js';
+import { servePciEndpoint } from '../pci/host.js';
 import type { AdaptorHost } from '../models/host.js';
 import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
 
@@ -68,6 +69,7 @@ async function start(d: ModelThreadData): Promise<void> {
       log: (source, message) => post({ t: 'log', source, message }),
       scratchDir: d.scratchDir,
       onDispatch: (w) => beats.dispatched(w),
+      pci: servePciEndpoint,
     });
   } catch (e) {
     if (e instanceof ModelBindingError) post({ t: 'binding-error', message: e.message, devicePath: e.devicePath, option: e.option });

@@ -38,7 +38,75 @@ const DDR = (size: string) => `ddr@20000000 {\n\tcompatible = "qemu:memory-regio
 const NEXUS = (addressCells: number, map: string, irq: number) =>
   `nexus {\n\t#interrupt-cells = <1>;\n\t#address-cells = <${addressCells}>;\n\tinterrupt-map-mask = <${'0 '.repeat(addressCells)}0xf>;\n\tinterrupt-map = <${map}>;\n\n\tdev {\n\t\tinterrupts = <${irq}>;\n\t};\n};`;
 
+/** A QEMU virt PCIe board with `endpoints` below its host bridge. */
+const virt = (endpoints: string, memory = '0x0 0x40000000 0x0 0x10000000', cpus = 1) => ({
+  'board.dts': `/dts-v1/;
+/ {
+\tcompatible = "linux,dummy-virt";
+\t#address-cells = <2>;
+\t#size-cells = <2>;
+\tcpus {
+\t\t#address-cells = <1>;
+\t\t#size-cells = <0>;
+${Array.from({ length: cpus }, (_, i) => `\t\tcpu@${i} { device_type = "cpu"; compatible = "arm,cortex-a57"; reg = <${i}>; };`).join('\n')}
+\t};
+\tmemory@40000000 { device_type = "memory"; reg = <${memory}>; };
+\tpcie@10000000 {
+\t\tcompatible = "pci-host-ecam-generic";
+\t\tdevice_type = "pci";
+\t\t#address-cells = <3>;
+\t\t#size-cells = <2>;
+\t\tbus-range = <0x00 0xff>;
+\t\treg = <0x40 0x10000000 0x0 0x10000000>;
+\t\tranges = <0x02000000 0x0 0x10000000 0x0 0x10000000 0x0 0x2eff0000>;
+${endpoints}
+\t};
+};
+`,
+});
+const RNG = (slot: number, extra = '') => `\t\trng@${slot} { reg = <${slot << 11} 0 0 0 0>; cosim,model = "virtio-rng";${extra} };`;
+
 const CASES: RuleCase[] = [
+  {
+    rule: 'virt-machine',
+    name: 'RAM not at virt\'s RAM base',
+    faulty: virt(RNG(2), '0x0 0x80000000 0x0 0x10000000'),
+    correct: virt(RNG(2)),
+    at: ['board.dts', 'memory@40000000'],
+    message: /RAM starts at 0x80000000 here, but virt always puts it at 0x40000000/,
+  },
+  {
+    rule: 'pcie-endpoint',
+    name: 'an endpoint that names no model',
+    faulty: virt('\t\tdev@3 { reg = <0x1800 0 0 0 0>; };'),
+    correct: virt(RNG(3)),
+    at: ['board.dts', 'dev@3'],
+    message: /\/pcie@10000000\/dev@3: names no model/,
+  },
+  {
+    rule: 'pcie-bar',
+    name: 'a BAR size unlike the model\'s',
+    faulty: virt('\t\trng@2 { reg = <0x1000 0 0 0 0>, <0x02001010 0 0 0 0x8000>; cosim,model = "virtio-rng"; };'),
+    correct: virt('\t\trng@2 { reg = <0x1000 0 0 0 0>, <0x02001010 0 0 0 0x4000>; cosim,model = "virtio-rng"; };'),
+    at: ['board.dts', 'reg = <0x1000'],
+    message: /BAR 0 is mem32 0x8000 here, but model virtio-rng declares mem32 0x4000/,
+  },
+  {
+    rule: 'pcie-identity',
+    name: 'a device ID unlike the model\'s',
+    faulty: virt(RNG(2, ' device-id = <0x1005>;')),
+    correct: virt(RNG(2, ' device-id = <0x1044>;')),
+    at: ['board.dts', 'device-id'],
+    message: /device-id is 0x1005, but model virtio-rng declares 0x1044/,
+  },
+  {
+    rule: 'pcie-slots',
+    name: 'two endpoints that need the root port',
+    faulty: virt(`${RNG(2)}\n${RNG(3)}`),
+    correct: virt(RNG(3)),
+    at: ['board.dts', 'cosim,model', 2],
+    message: /rng@3:cosim,model: needs a root port .* and so does \/pcie@10000000\/rng@2/,
+  },
   {
     rule: 'rp-unknown-type',
     name: 'a misspelt remote-port-gpio',

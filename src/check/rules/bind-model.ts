@@ -28,7 +28,7 @@ export default defineRule({
           ctx.report({ node: d.node, prop, ...problem });
           continue;
         }
-        const kind = kindProblem(spec!, d.kind, d.type, 'this');
+        const kind = kindProblem(spec!, BUILTIN_MODELS.has(spec!) ? BUILTIN_MODELS.get(spec!)!.pci !== undefined : undefined, d.kind, d.type, 'this');
         if (kind) ctx.report({ node: d.node, prop, message: kind });
       }
     });

@@ -1,5 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { addressMap, addressMapJson, formatAddressMap } from '../../graph/views/address-map.js';
+import { formatPciMap, pciMap } from '../../graph/views/pci-map.js';
 import { ATTACHED_VALUE_FLAGS, loadForView, platformFlags } from '../platform-flags.js';
 import { normalizeArgv } from '../shared.js';
 
@@ -8,7 +9,9 @@ export default class MapCommand extends Command {
   static override description = `One table per address space (system memory, and every memory region that is the root of its
 own space, such as a bus a CPU selects with mr): start, end, size, priority, kind (ram, rom,
 alias, mmio, rp-window), node, and for RP windows the channel and socket that serve them.
-Addresses are where QEMU puts things: containers add up, and \`ranges\` is not used (QEMU ignores it).`;
+Addresses are where QEMU puts things: containers add up, and \`ranges\` is not used (QEMU ignores it).
+A PCIe platform on QEMU's virt machine also lists its endpoints: slot, IDs, BARs, interrupts,
+and which Remote Port PCI device carries each, and why.`;
   static override examples = ['<%= config.bin %> map dts/demo-board.dts', '<%= config.bin %> map dts/demo-board.dts --json'];
 
   static override strict = false;
@@ -20,7 +23,10 @@ Addresses are where QEMU puts things: containers add up, and \`ranges\` is not u
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(MapCommand, normalizeArgv(this.argv, ATTACHED_VALUE_FLAGS));
-    const spaces = addressMap(loadForView(this, argv as string[], flags));
-    process.stdout.write(flags.json ? JSON.stringify(addressMapJson(spaces), null, 2) + '\n' : formatAddressMap(spaces));
+    const platform = loadForView(this, argv as string[], flags);
+    const spaces = addressMap(platform);
+    const pci = pciMap(platform);
+    if (flags.json) process.stdout.write(JSON.stringify({ ...addressMapJson(spaces), ...(pci.length ? { pcie: pci } : {}) }, null, 2) + '\n');
+    else process.stdout.write([...(spaces.length ? [formatAddressMap(spaces)] : []), ...(pci.length ? [formatPciMap(pci)] : [])].join('\n'));
   }
 }

@@ -36,7 +36,7 @@ Without --machine-path the directory is /tmp/cosim-<board>.`;
     const machinePath = flags['machine-path'] ?? (files[0] ? path.join(os.tmpdir(), `cosim-${path.basename(files[0]).replace(/\.[^.]*$/, '')}`) : undefined);
     const platform = loadForView(this, files, { ...flags, 'machine-path': machinePath });
     const icountShift = numberFlag(this, 'icount', flags.icount, MAX_ICOUNT_SHIFT);
-    const commands = planQemu(platform, { qemu: flags.qemu, firmware: flags.firmware, loaders: flags.loader, syncQuantum, gdbPort, semihosting: flags.semihosting, icountShift, extra });
+    const commands = planQemu(platform, { qemu: flags.qemu, firmware: flags.firmware, loaders: flags.loader, kernel: flags.kernel && path.resolve(flags.kernel), initrd: flags.initrd && path.resolve(flags.initrd), append: flags.append, syncQuantum, gdbPort, semihosting: flags.semihosting, icountShift, extra });
     for (const c of commands) {
       if (c.qemuMissing && flags.qemu) usageError(this, c.qemuMissing.message);
       process.stdout.write(formatCommand(c.binary, c.args) + '\n');

@@ -52,6 +52,14 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     // QEMU runs in the machine path: files given relative to here must be made absolute.
     const firmware = (flags.firmware ?? []).map((f) => path.resolve(f));
     for (const f of firmware) if (!fs.existsSync(f)) return usageError(this, `--firmware ${f}: no such file`);
+    const image = (name: 'kernel' | 'initrd'): string | undefined => {
+      const f = flags[name];
+      if (f === undefined) return undefined;
+      if (!fs.existsSync(f)) return usageError(this, `--${name} ${f}: no such file`);
+      return path.resolve(f);
+    };
+    const kernel = image('kernel');
+    const initrd = image('initrd');
     const loaders = (flags.loader ?? []).map((l) => l.replace(/(^|,)file=([^,]+)/, (_, pre: string, f: string) => `${pre}file=${path.resolve(f)}`));
     const load = loadOptionsFrom(flags);
     if (typeof load === 'string') return usageError(this, load);
@@ -65,6 +73,9 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
       qemu: flags.qemu,
       firmware,
       loaders,
+      kernel,
+      initrd,
+      append: flags.append,
       syncQuantum,
       gdbPort,
       semihosting: flags.semihosting,

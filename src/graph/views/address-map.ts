@@ -49,7 +49,8 @@ function rowsOf(space: AddressSpace): MapRow[] {
 }
 
 export function addressMap(platform: Platform): MapSpace[] {
-  return platform.instances.flatMap((inst) =>
+  // virt builds its own memory map; its tree is shown by pci-map.ts.
+  return platform.instances.filter((inst) => !inst.pcie).flatMap((inst) =>
     inst.address.spaces
       .filter((s) => s.leaves.length > 0 || s.root.kind === 'system')
       .map((s) => ({ file: inst.file, name: s.name, viewers: s.viewers.map((v) => v.path), rows: rowsOf(s) })),

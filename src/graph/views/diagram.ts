@@ -69,8 +69,10 @@ class DotWriter {
   }
 }
 
-function deviceLabel(d: RpDevice): string {
+function deviceLabel(d: RpDevice, inst: Instance): string {
   const lines = [KIND_LABEL[d.kind] ?? d.kind, d.node.path];
+  const e = d.pcie ? inst.pcie?.endpoints.find((x) => x.device === d) : undefined;
+  if (e) lines.splice(0, 1, `PCIe endpoint 00:${e.slot.toString(16).padStart(2, '0')}.${e.fn} via ${d.type}`);
   const model = cosimText(d.cosim, 'cosim,model');
   if (model) lines.push(`model: ${model}`);
   if (d.kind === 'gpio') lines.push(`${d.numGpios} line${d.numGpios === 1 ? '' : 's'}`);
@@ -86,7 +88,7 @@ function instanceCluster(w: DotWriter, inst: Instance, index: number): void {
   w.lines.push(`  subgraph cluster_${index} {`);
   w.lines.push(`    label=${q(`QEMU ${index + 1}: ${inst.file}  (${inst.machine})`)}; style="rounded,filled"; fillcolor="${COLOR.instance}"; color="#9aa8c7";`);
   for (const a of inst.adaptors) w.node(a, 'a', { label: adaptorLabel(a), fillcolor: COLOR.adaptor });
-  for (const d of inst.devices) w.node(d, 'd', { label: deviceLabel(d), fillcolor: COLOR.device });
+  for (const d of inst.devices) w.node(d, 'd', { label: deviceLabel(d, inst), fillcolor: COLOR.device });
   for (const space of inst.address.spaces) {
     for (const r of space.leaves) {
       if (r.device) w.node(r, 'w', { label: `window ${range(r)}\n${space.name}`, shape: 'note', fillcolor: COLOR.window });
@@ -131,6 +133,18 @@ function wiring(w: DotWriter, inst: Instance): void {
   }
 }
 
+/** `0…21, 32` for sorted channel numbers. */
+function channelRuns(chs: readonly number[]): string {
+  const runs: string[] = [];
+  for (let i = 0; i < chs.length; ) {
+    let j = i;
+    while (j + 1 < chs.length && chs[j + 1] === chs[j] + 1) j++;
+    runs.push(j - i >= 2 ? `${chs[i]}…${chs[j]}` : chs.slice(i, j + 1).join(', '));
+    i = j + 1;
+  }
+  return runs.join(', ');
+}
+
 /** The DOT text of the platform diagram. */
 export function platformDot(platform: Platform, title = 'cosim platform'): string {
   const w = new DotWriter();
@@ -143,7 +157,7 @@ export function platformDot(platform: Platform, title = 'cosim platform'): strin
   for (const a of platform.peerServed) {
     const cmd = cosimText(a.cosim, 'cosim,peer-command');
     const served = [...new Set(a.uses.map((u) => u.channel))].sort((x, y) => x - y);
-    const label = [cmd ? `peer: ${cmd}` : 'external peer', `connects to ${describeSocket(a.socket)}`, served.length ? `serves channels ${served.join(', ')}` : 'serves no channel'].join('\n');
+    const label = [cmd ? `peer: ${cmd}` : 'external peer', `connects to ${describeSocket(a.socket)}`, served.length ? `serves channels ${channelRuns(served)}` : 'serves no channel'].join('\n');
     const peer = w.node({ peer: a }, 'p', { label, shape: 'component', fillcolor: COLOR.peer }, '  ');
     w.edge(w.id(a, 'a'), peer, { dir: 'both', color: COLOR.link, label: 'Remote Port' });
   }

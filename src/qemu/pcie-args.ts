@@ -1,0 +1,82 @@
+/**
+ * The QEMU options of a `virt` PCIe platform (graph/pcie.ts): the machine (`-M virt` with
+ * its GIC, `-cpu`, `-smp`, `-m`), and for every endpoint k a `remote-port-pci-adaptor`
+ * `rp<k>` with the device that carries the endpoint:
+ *
+ * - `remote-port-pcie-root-port` at the endpoint's slot: the function behind it (bus 1…,
+ *   device 0) is the peer's entirely, config space included;
+ * - `remote-port-pci-device` at the endpoint's slot on channel block 32: QEMU keeps config
+ *   space. It never starts its adaptor's connection (Xilinx QEMU 8.2.7 resets, and so
+ *   starts, an adaptor's Remote Port thread only from a root port), so the adaptor also gets
+ *   a root port with an empty slot, whose config cycles the peer answers with all ones.
+ *
+ * Every root port overlays the host bridge's config window, and only the last one's
+ * secondary bus reaches its peer, so the root port that carries a function comes last.
+ * Adaptors and empty root ports take the free slots from 0x1f down.
+ */
+import type { PciePlatform, PciShape } from '../graph/pcie.js';
+import { effectiveShape, PCI_DEVICE_BASE } from '../graph/pcie.js';
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** QEMU's `remote-port-pci-device` properties for a function it can show. */
+function pciDeviceProperties(s: PciShape): string[] {
+  const io = s.bars.filter((b) => b.kind === 'io');
+  const mm = s.bars.filter((b) => b.kind !== 'io');
+  const props = [
+    `vendor-id=${hex(s.vendorId)}`,
+    `device-id=${hex(s.deviceId)}`,
+    `revision=${hex(s.revision)}`,
+    `class-id=${hex(s.classCode >>> 8)}`,
+    `prog-if=${hex(s.classCode & 0xff)}`,
+    `irq-pin=${s.intx ? 1 : 0}`,
+    `nr-io-bars=${io.length}`,
+    `nr-mm-bars=${mm.length}`,
+  ];
+  [...io, ...mm].forEach((b, i) => props.push(`bar-size${i}=${hex(b.size)}`));
+  if (s.msi > 0) props.push('msi=on');
+  return props;
+}
+
+/** Slots cosim's own devices take: free ones from 0x1f down. */
+function freeSlots(used: ReadonlySet<number>): () => number {
+  let next = 0x1f;
+  return () => {
+    while (used.has(next) && next > 0) next--;
+    if (next <= 0) throw new RangeError('no free PCI slot left on bus 0 for cosim\'s adaptors');
+    return next--;
+  };
+}
+
+export interface VirtArgs {
+  /** `-M virt,…`, `-cpu`, `-smp`, `-m`. */
+  machine: string[];
+  /** The `-device` options, in the order QEMU must create them. */
+  devices: string[];
+}
+
+export function virtArgs(p: PciePlatform): VirtArgs {
+  const m = p.machine;
+  const machine = ['-M', `virt,gic-version=${m.gicVersion}`, '-cpu', m.cpu, '-smp', String(m.cpus)];
+  if (m.ramBytes !== undefined) machine.push('-m', `${m.ramBytes / (1024n * 1024n)}M`);
+  const slot = freeSlots(new Set([0, ...p.endpoints.map((e) => e.slot)]));
+  const adaptors: string[] = [];
+  const emptyPorts: string[] = [];
+  const devices: string[] = [];
+  let functionPort: string | undefined;
+  p.endpoints.forEach((e, k) => {
+    const rp = `rp${k}`;
+    const link = `rp-adaptor0=/machine/peripheral/${rp}/rp`;
+    adaptors.push(`remote-port-pci-adaptor,id=${rp},bus=pcie.0,addr=${hex(slot())}`);
+    const at = `bus=pcie.0,addr=${hex(e.slot)}.${e.fn}`;
+    if (e.transport === 'pcie-root-port') {
+      functionPort = `remote-port-pcie-root-port,id=rport${k},${at},chassis=${k + 1},slot=${k},${link},rp-chan0=0`;
+      return;
+    }
+    emptyPorts.push(`remote-port-pcie-root-port,id=rport${k},bus=pcie.0,addr=${hex(slot())},chassis=${k + 1},slot=${k},${link},rp-chan0=0`);
+    const shape = effectiveShape(e);
+    devices.push([`remote-port-pci-device,id=ep${k},${at},${link},rp-chan0=${PCI_DEVICE_BASE}`, ...(shape ? pciDeviceProperties(shape) : [])].join(','));
+  });
+  const all = [...adaptors, ...emptyPorts, ...devices, ...(functionPort ? [functionPort] : [])];
+  return { machine, devices: all.flatMap((d) => ['-device', d]) };
+}

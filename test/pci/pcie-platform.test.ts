@@ -1,0 +1,116 @@
+/**
+ * PCIe platforms on QEMU's virt machine described in the tree: `cosim check` validates the
+ * endpoints (slots, BARs, identity against the model, one root port per QEMU, the machine),
+ * `cosim qemu-args` prints the adaptors and Remote Port PCI devices it chose, and `cosim map`
+ * says which QEMU device carries each endpoint and why. All through the real CLI.
+ */
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cosim, tempDir } from '../helpers/cli.js';
+import { REPO } from '../helpers/corpus.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+const NO_QEMU = { COSIM_QEMU: '', PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' };
+const DEMO = path.join(REPO, 'dts', 'pcie-demo.dts');
+
+/** A virt board with `endpoints` below its host bridge (and `extra` at the root). */
+function board(endpoints: string, extra = '', memory = '0x0 0x40000000 0x0 0x10000000'): string {
+  return `/dts-v1/;
+/ {
+	compatible = "linux,dummy-virt";
+	#address-cells = <2>;
+	#size-cells = <2>;
+	cpus {
+		#address-cells = <1>;
+		#size-cells = <0>;
+		cpu@0 { device_type = "cpu"; compatible = "arm,cortex-a53"; reg = <0>; };
+	};
+	memory@40000000 { device_type = "memory"; reg = <${memory}>; };
+${extra}
+	pcie@10000000 {
+		compatible = "pci-host-ecam-generic";
+		device_type = "pci";
+		#address-cells = <3>;
+		#size-cells = <2>;
+		bus-range = <0x00 0xff>;
+		reg = <0x40 0x10000000 0x0 0x10000000>;
+		ranges = <0x02000000 0x0 0x10000000 0x0 0x10000000 0x0 0x2eff0000>;
+${endpoints}
+	};
+};
+`;
+}
+
+function write(text: string): string {
+  const t = tempDir({ 'board.dts': text });
+  cleanups.push(t.cleanup);
+  return path.join(t.dir, 'board.dts');
+}
+
+describe('virt PCIe platforms from the tree', () => {
+  it('qemu-args: the machine from cpus/memory/GIC, an adaptor per endpoint, virtio behind the root port at its slot', () => {
+    const r = cosim(['qemu-args', DEMO, '--machine-path', '/tmp/mp', '--kernel', '/k/Image', '--append', 'console=ttyAMA0'], { env: NO_QEMU });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'qemu-system-aarch64 -M virt,gic-version=2 -cpu cortex-a57 -smp 2 -m 512M -machine-path /tmp/mp -nic none ' +
+        '-device remote-port-pci-adaptor,id=rp0,bus=pcie.0,addr=0x1f ' +
+        '-device remote-port-pcie-root-port,id=rport0,bus=pcie.0,addr=0x2.0,chassis=1,slot=0,rp-adaptor0=/machine/peripheral/rp0/rp,rp-chan0=0 ' +
+        '-kernel /k/Image -append console=ttyAMA0 -serial stdio -monitor none -display none -semihosting-config enable=on,target=native\n',
+    );
+  });
+
+  it('check: the demo board is clean; map names the QEMU device and why', () => {
+    expect(cosim(['check', DEMO]).stdout).toContain('no problems');
+    const m = cosim(['map', DEMO]);
+    expect(m.code).toBe(0);
+    expect(m.stdout).toContain('PCIe 00:02.0 /pcie@10000000/rng@2  model virtio-rng');
+    expect(m.stdout).toContain('1af4:1044 class ff0000; BAR0 mem32 16 KiB; interrupts: MSI-X (2 vectors), INTx');
+    expect(m.stdout).toMatch(/why: the model has vendor-specific capabilities.*remote-port-pcie-root-port/);
+    const j = JSON.parse(cosim(['map', DEMO, '--json']).stdout) as { pcie: { slot: string; device: string }[] };
+    expect(j.pcie[0]).toMatchObject({ slot: '00:02.0' });
+  });
+
+  it('check: slot 0, a shared slot, two endpoints needing the root port, a BAR unlike the model\'s, IDs unlike the model\'s', () => {
+    const file = write(
+      board(`
+		rng@0 { reg = <0x0 0 0 0 0>; cosim,model = "virtio-rng"; };
+		rng@3 { reg = <0x1800 0 0 0 0>, <0x02001810 0 0 0 0x3000>; cosim,model = "virtio-rng"; vendor-id = <0x10ee>; };
+		con@3 { reg = <0x1800 0 0 0 0>; cosim,model = "virtio-console"; };
+		misc@4 { reg = <0x2000 0 0 0 0>; };`),
+    );
+    const r = cosim(['check', file]);
+    expect(r.code).toBe(1);
+    const out = r.stdout;
+    expect(out).toMatch(/rng@0:reg: device 0 is virt's host bridge.*\[pcie-slots\]/);
+    expect(out).toMatch(/con@3:reg: device 3 is \/pcie@10000000\/rng@3's slot too \(.*board\.dts:\d+\)/);
+    expect(out).toMatch(/rng@3:cosim,model: needs a root port \(the model has vendor-specific capabilities.*and so does \/pcie@10000000\/rng@0/);
+    expect(out).toMatch(/rng@3:reg: reg entry 1 \(BAR 0\): 0x3000 bytes; a 32-bit memory BAR is a power of two/);
+    expect(out).toMatch(/rng@3:reg: reg entry 1: BAR 0 is mem32 0x3000 here, but model virtio-rng declares mem32 0x4000 \[pcie-bar\]/);
+    expect(out).toMatch(/rng@3:vendor-id: vendor-id is 0x10ee, but model virtio-rng declares 0x1af4 \[pcie-identity\]/);
+    expect(out).toMatch(/misc@4: names no model.*\[pcie-endpoint\]/);
+    // Located at the property, with line and column.
+    expect(out).toMatch(/board\.dts:\d+:\d+: error: \/pcie@10000000\/rng@3:vendor-id/);
+  });
+
+  it('check: the machine must be one virt can be (RAM at 0x40000000, ≤ 8 CPUs with GICv2)', () => {
+    const r = cosim(['check', write(board('', '', '0x0 0x80000000 0x0 0x10000000'))]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/memory@40000000:reg: RAM starts at 0x80000000 here, but virt always puts it at 0x40000000 \[virt-machine\]/);
+  });
+
+  it('check: an unreadable reg and a built-in model that is not a PCI function are errors at the property', () => {
+    const r = cosim(['check', write(board(`
+		a@5 { reg = <0x2800 0 0>; cosim,model = "virtio-rng"; };
+		c@7 { reg = <0x3800 0 0 0 0>, <0x02001814 0 0 0 0x1000>; cosim,model = "virtio-console"; };
+		b@6 { reg = <0x3000 0 0 0 0>; cosim,model = "uart16550"; };`))]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/a@5:reg: reg must be entries of 5 cells/);
+    expect(r.stdout).toMatch(/b@6:cosim,model: model "uart16550" declares no pci identity, but this is a PCIe endpoint/);
+    expect(r.stdout).toMatch(/c@7:reg: reg entry 1 sizes BAR 1, which model virtio-console does not declare \(it declares BAR 0\)/);
+    expect(r.stdout).toMatch(/c@7:reg: model virtio-console declares BAR 0 \(mem32 0x4000\), which reg does not size/);
+  });
+});
