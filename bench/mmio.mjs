@@ -38,28 +38,25 @@
  *
  * Usage: COSIM_QEMU=… node bench/mmio.mjs
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildMmioGuest, CC, exitOf, have, median, parseTimedLoop } from './mmio/guest.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '..');
 const DIST = path.join(REPO, 'dist');
 const BIN = path.join(REPO, 'bin', 'cosim.js');
 const BOARD = path.join(REPO, 'bench', 'mmio', 'board.dts');
-const GUEST_SRC = path.join(REPO, 'bench', 'mmio', 'mmio.c');
-const GUEST_LD = path.join(REPO, 'bench', 'mmio', 'mmio.ld');
-const CC = 'aarch64-linux-gnu-gcc';
-const CFLAGS = ['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', '-ffreestanding', '-fno-builtin', '-fno-pie', '-mcpu=cortex-a53', '-mgeneral-regs-only', '-mstrict-align', '-nostdlib', '-static', '-no-pie', '-Wl,--build-id=none'];
-const REPORT = /mmio: (reads|writes) (\d+) in (\d+) ticks of (\d+) Hz; chunks of (\d+):([ \d]*)/;
 
 // --- (a): the models on the main thread of the process that owns the socket -------------------
 
 /**
  * One run of the reference: compile, host the models here, listen, write the DTB, start
  * QEMU, wait for it to exit, close the peers. Resolves with QEMU's exit status and output.
+ * (bench/pci.mjs runs it too, as this script's --reference role.)
  */
 async function reference(elf, machinePath, qemuBinary, timeoutMs, track = () => () => {}) {
   const { compile } = await import(path.join(DIST, 'dts', 'compile.js'));
@@ -106,24 +103,6 @@ async function reference(elf, machinePath, qemuBinary, timeoutMs, track = () => 
   }
 }
 
-/** QEMU's (or any child's) exit status; killed with SIGKILL after the timeout. */
-function exitOf(child, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${path.basename(child.spawnfile)} did not end within ${timeoutMs / 1000} s (killed)`));
-    }, timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve(signal ? `signal ${signal}` : code);
-    });
-  });
-}
-
 // The child role: `node bench/mmio.mjs --reference ELF MACHINE_PATH QEMU TIMEOUT_MS`.
 if (process.argv[2] === '--reference') {
   const [elf, mp, qemuBinary, timeoutMs] = process.argv.slice(3);
@@ -147,7 +126,6 @@ if (process.argv[2] === '--reference') {
 // --- the bench --------------------------------------------------------------------------------
 
 const qemu = process.env.COSIM_QEMU;
-const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 if (!qemu) {
   console.log('mmio benchmark skipped: set COSIM_QEMU to an AMD/Xilinx qemu-system-aarch64');
   process.exit(0);
@@ -197,23 +175,10 @@ const onSignal = (signal) => () => {
 process.on('SIGINT', onSignal('SIGINT'));
 process.on('SIGTERM', onSignal('SIGTERM'));
 
-const elfs = new Map();
-/** The guest for `count` accesses of kind `op`, built once into the temp dir. */
-function guest(op, count) {
-  const key = `${op}-${count}`;
-  let elf = elfs.get(key);
-  if (elf) return elf;
-  elf = path.join(tmp, `mmio-${key}.elf`);
-  const r = spawnSync(CC, [...CFLAGS, `-DCOUNT=${count}`, `-DWRITES=${op === 'writes' ? 1 : 0}`, '-T', GUEST_LD, '-o', elf, GUEST_SRC], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${CC} failed:\n${r.stderr}`);
-  elfs.set(key, elf);
-  return elf;
-}
-
 /** Runs one configuration once; the wall time from start to exit and the guest's own time. */
 async function run(config, op, count, timeoutMs) {
   if (interrupted) throw new Error('interrupted');
-  const elf = guest(op, count);
+  const elf = buildMmioGuest(tmp, op, count);
   const mp = path.join(tmp, `ref-${++runCount}`);
   let code;
   let output = '';
@@ -233,23 +198,13 @@ async function run(config, op, count, timeoutMs) {
     }
   }
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const m = REPORT.exec(output);
-  if (code !== 0 || !m || m[1] !== op || Number(m[2]) !== count) {
-    throw new Error(`${config === 'a' ? 'the reference run' : 'cosim up'} (${op}, N=${count}) exited with ${code}${m ? '' : ' without the guest report'}:\n${output.trim()}`);
+  const t = parseTimedLoop(output);
+  if (code !== 0 || !t || t.op !== op || t.count !== count) {
+    throw new Error(`${config === 'a' ? 'the reference run' : 'cosim up'} (${op}, N=${count}) exited with ${code}${t ? '' : ' without the guest report'}:\n${output.trim()}`);
   }
-  const usPerTick = 1e6 / Number(m[4]);
-  const chunks = m[6].trim().split(/\s+/).filter(Boolean).map(Number);
   // A typical access: the median chunk (a burst of other load spoils a few chunks only).
-  const typicalUs = chunks.length > 0 ? (median(chunks) * usPerTick) / Number(m[5]) : undefined;
-  const bestUs = chunks.length > 0 ? (Math.min(...chunks) * usPerTick) / Number(m[5]) : undefined;
-  return { wallMs, guestUs: Number(m[3]) * usPerTick, typicalUs, bestUs };
+  return { wallMs, guestUs: t.guestUs, typicalUs: t.typicalUs, bestUs: t.bestUs };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
 const ratioRange = (xs) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US').replace(/,/g, ' ');
 

@@ -12,7 +12,7 @@ import { buildInstance, type Instance } from '../graph/instance.js';
 import type { MachineKind } from '../graph/machine.js';
 import { buildPlatform, type Platform } from '../graph/platform.js';
 import { resolveServing, ServingError, TREE_ONLY, type Serving, type ServingOverrides } from '../graph/serving.js';
-import { builtinPciShape } from '../pci/shape.js';
+import { pciShapes } from '../pci/shape.js';
 import { FIXUP_CHECKS, isNumGpiosFalsePositive } from './dtc-rules.js';
 import { ALL_RULES, COSIM_RULES, ruleById } from './registry.js';
 import { toDiagnostic, type CheckDiagnostic, type Rule, type RuleContext } from './rule.js';
@@ -78,7 +78,7 @@ export function loadPlatform(files: readonly string[], opts: LoadOptions = {}): 
       diagnostics.push(...r.diagnostics.map((d) => (d.span ? d : { ...d, file })));
       continue;
     }
-    const inst = buildInstance(file, r.info, { machine: machineFor(opts, file), pciShape: builtinPciShape });
+    const inst = buildInstance(file, r.info, { machine: machineFor(opts, file), pciShape: pciShapes });
     instances.push(inst);
     for (const d of r.diagnostics) if (!isNumGpiosFalsePositive(d, inst)) diagnostics.push(d.span ? d : { ...d, file });
   }

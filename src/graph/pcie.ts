@@ -202,15 +202,13 @@ function readEndpoint(node: Node, bridge: Node): Omit<PcieEndpoint, 'transport' 
 }
 
 /**
- * Whether QEMU's `remote-port-pci-device` can show the function, and if not why: it owns
- * config space itself, so it shows only IDs, class, up to six 32-bit non-prefetchable BARs
- * numbered I/O first, INTx and one MSI vector (its MSI-X is a one-vector table of QEMU's own,
- * which a model's table cannot stand in for).
+ * Why QEMU's `remote-port-pci-device` cannot carry the function, or undefined. cosim runs it
+ * with `remote-config=on`: the peer answers every config read (so the guest sees the model's
+ * own capabilities, MSI and MSI-X), while QEMU applies the writes to a copy of its own, which
+ * maps the BARs. So the BARs must be ones QEMU's device makes: up to six, 32-bit,
+ * non-prefetchable, numbered 0, 1, … with the I/O BARs first.
  */
 export function pciDeviceCannotShow(s: PciShape): string | undefined {
-  if (s.vendorCapabilities > 0) return 'the model has vendor-specific capabilities, which only a peer-owned config space can show';
-  if (s.msix > 0) return 'the model serves an MSI-X table in its own BAR (QEMU\'s device would show a one-vector table of its own instead)';
-  if (s.msi > 1) return `the model uses ${s.msi} MSI vectors (QEMU's device has one)`;
   const bad = s.bars.find((b) => b.kind === 'mem64' || b.prefetchable);
   if (bad) return `BAR ${bad.index} is ${bad.kind === 'mem64' ? '64-bit' : 'prefetchable'} (QEMU's device makes 32-bit non-prefetchable BARs)`;
   const io = s.bars.filter((b) => b.kind === 'io').length;
@@ -219,14 +217,14 @@ export function pciDeviceCannotShow(s: PciShape): string | undefined {
   return undefined;
 }
 
-/** The transport for an endpoint, and why: QEMU's device when it can show the model; else the root port, where the peer owns everything. */
+/** The transport for an endpoint, and why: QEMU's device when it can map the model's BARs (the usual case); else the root port, where the peer owns everything. */
 export function chooseTransport(shape: PciShape | undefined, model: string | undefined): { transport: PcieTransport; why: string } {
   if (!shape) {
     return { transport: 'pcie-root-port', why: model ? `cosim cannot see model ${model}'s declaration here, so the peer owns the whole function (remote-port-pcie-root-port)` : 'no model: the peer owns the whole function (remote-port-pcie-root-port)' };
   }
   const cannot = pciDeviceCannotShow(shape);
-  if (cannot) return { transport: 'pcie-root-port', why: `${cannot}: remote-port-pcie-root-port, where the peer owns config space` };
-  return { transport: 'pci-device', why: `QEMU's remote-port-pci-device shows all the model declares (${shape.msix ? 'MSI-X' : shape.msi ? 'MSI' : 'INTx'}${shape.intx && (shape.msi || shape.msix) ? ' and INTx' : ''}); it keeps config space in QEMU and allows many endpoints` };
+  if (cannot) return { transport: 'pcie-root-port', why: `${cannot}: remote-port-pcie-root-port, where the peer owns the whole function` };
+  return { transport: 'pci-device', why: 'remote-port-pci-device with remote-config=on: the model answers config space (its capabilities, MSI/MSI-X, INTx through the interrupt channel) and QEMU maps its BARs; several such endpoints fit in one QEMU' };
 }
 
 /** The function QEMU's device shows: the tree's statements over the model's declaration. */
@@ -249,8 +247,8 @@ export function effectiveShape(e: PcieEndpoint): PciShape | undefined {
   };
 }
 
-/** Looks a model up by name: its PCI shape, when cosim can know it (built-ins). */
-export type PciShapeLookup = (model: string) => PciShape | undefined;
+/** The PCI shapes of the models a tree's endpoints name (all at once: user modules are loaded in one go); missing: not known. */
+export type PciShapeLookup = (models: readonly string[], treeFile: string) => ReadonlyMap<string, PciShape>;
 
 /**
  * The virt platform of a tree: its machine, every endpoint below a generic ECAM host bridge
@@ -261,30 +259,31 @@ export type PciShapeLookup = (model: string) => PciShape | undefined;
 export function buildPciePlatform(root: Node, nodes: readonly Node[], file: string, lookup: PciShapeLookup | undefined): PciePlatform {
   const machine = readVirtMachine(root);
   const bridges = nodes.filter(isVirtHostBridge);
+  const read = bridges.flatMap((bridge) => [...bridge.liveChildren()].map((node) => readEndpoint(node, bridge)));
+  const models = [...new Set(read.flatMap((r) => (r.model !== undefined ? [r.model] : [])))];
+  const shapes = lookup && models.length > 0 ? lookup(models, file) : new Map<string, PciShape>();
   const endpoints: PcieEndpoint[] = [];
-  for (const bridge of bridges) {
-    for (const node of bridge.liveChildren()) {
-      const read = readEndpoint(node, bridge);
-      const shape = read.model !== undefined ? lookup?.(read.model) : undefined;
-      const { transport, why } = chooseTransport(shape, read.model);
-      const k = endpoints.length;
-      const qomPath = `/machine/peripheral/rp${k}`;
-      const adaptor: Adaptor = {
-        node,
-        file,
-        qomPath,
-        socket: { mode: 'machine-path', name: qomFileName('qemu-rport-', `${qomPath}/rp`) },
-        sync: false,
-        syncQuantum: undefined,
-        uses: [],
-        channels: new Map(),
-        cosim: new Map(),
-        pci: true,
-      };
-      const base = transport === 'pci-device' ? PCI_DEVICE_BASE : 0;
-      const device: RpDevice = { node, kind: transport, type: `remote-port-${transport}`, pairs: [{ index: 0, phandle: 0, channel: base, target: node, adaptor }], portsLeftover: 0, uses: [], cosim: cosimPropsOf(node), pciBase: base, pcie: true };
-      endpoints.push({ ...read, shape, transport, transportWhy: why, adaptor, device });
-    }
+  for (const r of read) {
+    const shape = r.model !== undefined ? shapes.get(r.model) : undefined;
+    const { transport, why } = chooseTransport(shape, r.model);
+    const node = r.node;
+    const k = endpoints.length;
+    const qomPath = `/machine/peripheral/rp${k}`;
+    const adaptor: Adaptor = {
+      node,
+      file,
+      qomPath,
+      socket: { mode: 'machine-path', name: qomFileName('qemu-rport-', `${qomPath}/rp`) },
+      sync: false,
+      syncQuantum: undefined,
+      uses: [],
+      channels: new Map(),
+      cosim: new Map(),
+      pci: true,
+    };
+    const base = transport === 'pci-device' ? PCI_DEVICE_BASE : 0;
+    const device: RpDevice = { node, kind: transport, type: `remote-port-${transport}`, pairs: [{ index: 0, phandle: 0, channel: base, target: node, adaptor }], portsLeftover: 0, uses: [], cosim: cosimPropsOf(node), pciBase: base, pcie: true };
+    endpoints.push({ ...r, shape, transport, transportWhy: why, adaptor, device });
   }
   return { machine, bridges, endpoints };
 }

@@ -15,4 +15,5 @@ export { registerMap, register64, RegisterMap, type AccessError, type FieldAcces
 export { DmaError, type ConsoleHandle, type DmaFailure, type DmaHandle, type LineHandle, type SimClock, type TimerHandle } from './handles.js';
 export { SparseMemory } from '../rp/memory.js';
 export { virtioPci, type VirtioBehaviour, type VirtioDefinition, type VirtioQueue } from './virtio/pci.js';
+export { seededBytes } from './virtio-rng.js';
 export type { Chain as VirtqueueChain, VirtqueueBuffer } from './virtio/virtqueue.js';

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { distScript } from '../dist-script.js';
 import type { DeviceBinding } from './binding.js';
 import { BUILTIN_MODELS } from './builtins.js';
+import type { PciIdentity } from './device.js';
 import type { OptionIssue } from './options.js';
 import { validateDevice } from './validate.js';
 
@@ -30,7 +31,42 @@ export interface ModuleCheckRequest {
 }
 export type ModuleCheckReply = { path: string; issues: OptionIssue[] }[];
 
+/** What the child says of a module asked for by `describe`: its PCI identity and region sizes (with default options), or why it did not load. */
+export interface ModuleDescription {
+  spec: string;
+  pci?: PciIdentity;
+  sizes: Record<string, number>;
+  error?: string;
+}
+
 const CHILD_TIMEOUT_MS = 60_000;
+
+/** Bytes as arrays and bigints as `123n` strings on the way through JSON. */
+const toJson = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
+
+/** Runs the child with `request` on stdin; its parsed reply, or why there is none. */
+function askChild<T>(request: object): { reply?: T; why: string } {
+  const r = spawnSync(process.execPath, [distScript('models/validate-modules.js')], { input: JSON.stringify(request, toJson), encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 << 20 });
+  let reply: T | undefined;
+  try {
+    reply = r.status === 0 ? (JSON.parse(r.stdout) as T) : undefined;
+  } catch {
+    reply = undefined;
+  }
+  const why = r.error ? r.error.message : r.signal ? `it was stopped by ${r.signal}${r.signal === 'SIGTERM' ? ` after ${CHILD_TIMEOUT_MS / 1000} s` : ''}` : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`);
+  return { reply, why };
+}
+
+/** Loads user model modules (in the child, as `cosim up` loads them) and reads their declarations. */
+export function describeModelModules(treeFile: string, specs: readonly string[]): ModuleDescription[] {
+  const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosim-check-'));
+  try {
+    const { reply, why } = askChild<ModuleDescription[]>({ treeFile, scratchDir, describe: specs });
+    return specs.map((spec) => reply?.find((d) => d.spec === spec) ?? { spec, sizes: {}, error: why });
+  } finally {
+    fs.rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
 
 /** Checks `devices` (of one adaptor of `treeFile`); module load problems are left to the caller's other checks. */
 export function checkModelBindings(treeFile: string, adaptor: string, devices: readonly DeviceBinding[]): DeviceCheck[] {
@@ -50,14 +86,7 @@ export function checkModelBindings(treeFile: string, adaptor: string, devices: r
       scratchDir,
       devices: user.map((d) => ({ ...d, options: d.options.map((o) => ({ name: o.name, bytes: [...o.bytes], targets: o.targets })) })),
     };
-    const r = spawnSync(process.execPath, [distScript('models/validate-modules.js')], { input: JSON.stringify(request, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 << 20 });
-    let reply: ModuleCheckReply | undefined;
-    try {
-      reply = r.status === 0 ? (JSON.parse(r.stdout) as ModuleCheckReply) : undefined;
-    } catch {
-      reply = undefined;
-    }
-    const why = r.error ? r.error.message : r.signal ? `it was stopped by ${r.signal}${r.signal === 'SIGTERM' ? ` after ${CHILD_TIMEOUT_MS / 1000} s` : ''}` : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`);
+    const { reply, why } = askChild<ModuleCheckReply>(request);
     for (const device of user) {
       const found = reply?.find((x) => x.path === device.path);
       out.push({ device, issues: found ? found.issues : [{ message: `the options of model ${device.model} could not be checked: loading its module failed (${why})` }] });

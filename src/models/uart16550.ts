@@ -33,7 +33,7 @@
  * THR empty becomes pending when ETBEI is enabled and after every THR write (the byte
  * leaves at once).
  */
-import { defineDevice, option, registerMap, type LineHandle, type RegisterSpec } from './api.js';
+import { defineDevice, option, registerMap, type ConsoleHandle, type DeviceBehaviour, type RegisterSpec } from './api.js';
 
 const IER_RX = 0x01;
 const IER_THRE = 0x02;
@@ -83,7 +83,8 @@ class Uart16550 {
 
   constructor(
     private readonly output: (text: string) => void,
-    private readonly irq: LineHandle | undefined,
+    /** The interrupt output: a gpio line, or a PCI function's INTx (pci-serial.ts). */
+    private readonly irq: ((level: boolean) => void) | undefined,
   ) {}
 
   /** Back to the state after power-on; typed input still waiting is kept. */
@@ -112,7 +113,7 @@ class Uart16550 {
 
   /** Drives the interrupt output from the state; every register access ends with it. */
   sync(): void {
-    this.irq?.set(this.source() !== IIR_NONE);
+    this.irq?.(this.source() !== IIR_NONE);
   }
 
   transmit(byte: number): void {
@@ -204,6 +205,59 @@ class Uart16550 {
   }
 }
 
+/**
+ * The UART as a device's behaviour: its eight registers (register i at byte offset i << shift)
+ * in a region of `size` bytes, transmitting to the console, taking the keyboard, and driving
+ * `irq`. Shared by `uart16550` (a memory-mapped UART on a gpio line) and `pci-16550` (the
+ * same UART behind a PCI I/O BAR on INTx), so both behave alike.
+ */
+export function uart16550Behaviour(console: ConsoleHandle, size: number, shift: number, irq: ((level: boolean) => void) | undefined): DeviceBehaviour {
+  const u = new Uart16550((text) => console.write(text), irq);
+  console.takeInput((bytes) => {
+    u.type(bytes);
+    u.sync();
+  });
+
+  // Each register is one byte in the low lane of its slot (up to 4 bytes wide).
+  const width = Math.min(1 << shift, 4) as 1 | 2 | 4;
+  const reg = (index: number, read: () => number, write?: (v: number) => void): RegisterSpec => ({
+    offset: index << shift,
+    width,
+    access: write ? 'rw' : 'ro',
+    read: () => {
+      const v = read();
+      u.sync();
+      return v;
+    },
+    write: write
+      ? (v) => {
+          write(v & 0xff);
+          u.sync();
+        }
+      : undefined,
+  });
+  const regs = registerMap(
+    {
+      'RBR/THR/DLL': reg(0, () => (u.dlab ? u.dll : u.readRbr()), (v) => (u.dlab ? (u.dll = v) : u.transmit(v))),
+      'IER/DLM': reg(1, () => (u.dlab ? u.dlm : u.ier), (v) => (u.dlab ? (u.dlm = v) : u.writeIer(v))),
+      'IIR/FCR': reg(2, () => u.readIir(), (v) => u.writeFcr(v)),
+      LCR: reg(3, () => u.lcr, (v) => (u.lcr = v)),
+      MCR: reg(4, () => u.mcr, (v) => u.writeMcr(v)),
+      LSR: reg(5, () => u.readLsr()),
+      MSR: reg(6, () => u.readMsr()),
+      SCR: reg(7, () => u.scr, (v) => (u.scr = v)),
+    },
+    size,
+  );
+  return {
+    regions: { regs },
+    reset: () => {
+      u.reset();
+      u.sync();
+    },
+  };
+}
+
 export const uart16550 = defineDevice({
   name: 'uart16550',
   description: '16550A UART: transmitted bytes go to the console; reg-shift, THR-empty/rx/line/modem interrupts, loopback',
@@ -215,50 +269,7 @@ export const uart16550 = defineDevice({
     regs: { size: (o) => 8 << o['reg-shift'], description: (o) => `8 registers at cosim,reg-shift ${o['reg-shift']}` },
   },
   create(ctx) {
-    const shift = ctx.options['reg-shift'];
-    const u = new Uart16550((text) => ctx.console.write(text), ctx.options.irq);
-    ctx.console.takeInput((bytes) => {
-      u.type(bytes);
-      u.sync();
-    });
-
-    // Each register is one byte in the low lane of its slot (up to 4 bytes wide).
-    const width = Math.min(1 << shift, 4) as 1 | 2 | 4;
-    const reg = (index: number, read: () => number, write?: (v: number) => void): RegisterSpec => ({
-      offset: index << shift,
-      width,
-      access: write ? 'rw' : 'ro',
-      read: () => {
-        const v = read();
-        u.sync();
-        return v;
-      },
-      write: write
-        ? (v) => {
-            write(v & 0xff);
-            u.sync();
-          }
-        : undefined,
-    });
-    const regs = registerMap(
-      {
-        'RBR/THR/DLL': reg(0, () => (u.dlab ? u.dll : u.readRbr()), (v) => (u.dlab ? (u.dll = v) : u.transmit(v))),
-        'IER/DLM': reg(1, () => (u.dlab ? u.dlm : u.ier), (v) => (u.dlab ? (u.dlm = v) : u.writeIer(v))),
-        'IIR/FCR': reg(2, () => u.readIir(), (v) => u.writeFcr(v)),
-        LCR: reg(3, () => u.lcr, (v) => (u.lcr = v)),
-        MCR: reg(4, () => u.mcr, (v) => u.writeMcr(v)),
-        LSR: reg(5, () => u.readLsr()),
-        MSR: reg(6, () => u.readMsr()),
-        SCR: reg(7, () => u.scr, (v) => (u.scr = v)),
-      },
-      ctx.regions.regs.size,
-    );
-    return {
-      regions: { regs },
-      reset: () => {
-        u.reset();
-        u.sync();
-      },
-    };
+    const irq = ctx.options.irq;
+    return uart16550Behaviour(ctx.console, ctx.regions.regs.size, ctx.options['reg-shift'], irq && ((level) => irq.set(level)));
   },
 });

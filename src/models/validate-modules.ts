@@ -5,12 +5,39 @@
  */
 import * as fs from 'node:fs';
 import type { DeviceBinding } from './binding.js';
-import type { ModuleCheckReply, ModuleCheckRequest } from './check-models.js';
+import type { ModuleCheckReply, ModuleCheckRequest, ModuleDescription } from './check-models.js';
+import type { RegionSpec } from './device.js';
 import { loadModel } from './host.js';
 import { validateDevice } from './validate.js';
 
+/** Each module's PCI identity and region sizes (sizes that depend on options, with the defaults). */
+async function describe(treeFile: string, scratchDir: string, specs: string[]): Promise<ModuleDescription[]> {
+  const out: ModuleDescription[] = [];
+  for (const spec of specs) {
+    try {
+      const def = await loadModel(spec, treeFile, scratchDir);
+      const sizes: Record<string, number> = {};
+      for (const [name, r] of Object.entries(def.regions) as [string, RegionSpec][]) {
+        try {
+          sizes[name] = typeof r.size === 'number' ? r.size : typeof r.size === 'function' ? r.size({}) : 0;
+        } catch {
+          sizes[name] = 0;
+        }
+      }
+      out.push({ spec, pci: def.pci, sizes });
+    } catch (e) {
+      out.push({ spec, sizes: {}, error: (e as Error).message });
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
-  const request = JSON.parse(fs.readFileSync(0, 'utf8'), (_k, v: unknown) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as ModuleCheckRequest;
+  const request = JSON.parse(fs.readFileSync(0, 'utf8'), (_k, v: unknown) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as ModuleCheckRequest & { describe?: string[] };
+  if (request.describe) {
+    process.stdout.write(JSON.stringify(await describe(request.treeFile, request.scratchDir, request.describe), (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v)));
+    return;
+  }
   const reply: ModuleCheckReply = [];
   for (const d of request.devices) {
     const device: DeviceBinding = { ...d, options: d.options.map((o) => ({ ...o, bytes: Uint8Array.from(o.bytes) })) };

@@ -2,15 +2,16 @@
  * A device served as a PCI function, apart from any transport: its options checked against
  * its schema, its regions sized (each a BAR), its config space (config-space.ts) and MSI-X
  * table (msix.ts), the PCI context it gets (`ctx.pci`: notify a vector, INTx, bus-master DMA)
- * and function-level reset. A transport (Remote Port's root port today) routes config
- * cycles, BAR accesses and interrupt messages; the device never sees which.
+ * and function-level reset. A transport (Remote Port's root port, serve-rp.ts, or its
+ * remote-port-pci-device, serve-pci-device.ts) routes config cycles, BAR accesses and
+ * interrupts; the device never sees which.
  */
 import type { DeviceBinding } from '../models/binding.js';
 import { resetDevice, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type RegionSpec } from '../models/device.js';
 import { DmaError, type ConsoleHandle, type DmaHandle, type SimClock } from '../models/handles.js';
 import { validateOptions, type PlainValue } from '../models/options.js';
 import type { RegionHandler } from '../models/register-map.js';
-import { barLayout, ConfigSpace, type BarLayout } from './config-space.js';
+import { barLayout, Command, ConfigSpace, type BarLayout } from './config-space.js';
 import { MsixTable, type MsixMessage } from './msix.js';
 
 /** What the transport provides to a function. */
@@ -22,7 +23,7 @@ export interface PciTransport {
   dma: DmaHandle;
   /** Sends a message-signalled interrupt: a DWORD write of `data` at `address`. */
   message(message: MsixMessage): void;
-  /** Drives the INTx pin, where the transport has one. */
+  /** Drives the INTx pin, where the transport has one: the level the function shows (INTx Disable applied), on each change. */
   intx?(level: boolean): void;
   /** Turns a plain option value that is not a number, string or flag into a handle. */
   value?(v: PlainValue): unknown;
@@ -45,6 +46,15 @@ export class PciFunction {
   readonly msix?: MsixTable;
   /** Each region's handler by BAR index (the MSI-X table served in its region). */
   readonly barHandlers = new Map<number, RegionHandler>();
+  /** Config space as a transport with an INTx pin serves it: `config.map`, the pin driven again after each write (INTx Disable may have changed). */
+  readonly configHandler: RegionHandler = {
+    read: (offset, size) => this.config.map.read(offset, size),
+    write: (offset, data, enables) => {
+      const result = this.config.map.write(offset, data, enables);
+      this.driveIntx();
+      return result;
+    },
+  };
   private behaviour!: DeviceBehaviour;
 
   private constructor(
@@ -134,12 +144,22 @@ export class PciFunction {
     if (this.intxLevel === level) return;
     this.intxLevel = level;
     this.config.intxPending = level;
-    const disabled = (this.config.command & 0x400) !== 0;
     if (!this.transport.intx) {
       if (level) this.transport.log('INTx asserted, but this transport has no INTx pin: enable MSI or MSI-X in the guest');
       return;
     }
-    this.transport.intx(level && !disabled);
+    this.driveIntx();
+  }
+
+  /** The level last driven on the transport's INTx pin. */
+  private intxPin = false;
+
+  /** Drives the pin with the function's level, masked by INTx Disable, when that changed. */
+  private driveIntx(): void {
+    const pin = this.intxLevel && (this.config.command & Command.INTX_DISABLE) === 0;
+    if (pin === this.intxPin || !this.transport.intx) return;
+    this.intxPin = pin;
+    this.transport.intx(pin);
   }
 
   /** DMA that honours Bus Master Enable, as a function's own requests must. */
@@ -159,6 +179,7 @@ export class PciFunction {
     this.msix?.reset();
     this.intxLevel = false;
     resetDevice(this.behaviour, 'guest');
+    this.driveIntx();
   }
 
   async stop(): Promise<void> {

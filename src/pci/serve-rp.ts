@@ -12,7 +12,8 @@
  */
 import type { DeviceBinding } from '../models/binding.js';
 import type { DeviceDefinition } from '../models/device.js';
-import type { ConsoleHandle } from '../models/handles.js';
+import type { ConsoleHandle, DmaHandle } from '../models/handles.js';
+import type { MsixMessage } from './msix.js';
 import { RpChannels, regionTarget } from '../models/serve-rp.js';
 import type { RpPeer } from '../rp/index.js';
 import { PciFunction } from './function.js';
@@ -27,28 +28,71 @@ function configRegister(addr: bigint): number | undefined {
 
 const NO_FUNCTION = { read: (_o: number, size: number) => new Uint8Array(size).fill(0xff), write: () => {} };
 
+/** The environment a PCI function is served in (the models' host passes it). */
+export interface PciServeEnv {
+  treeFile: string;
+  console: ConsoleHandle;
+  log: (source: string, message: string) => void;
+}
+
+/**
+ * Creates the function with the DMA path of a Remote Port PCI device (`dma`: its channel and
+ * what to call it) on `peer`: messages as DMA writes, options' handles on the peer's channels,
+ * INTx where the device has a pin. Both transports start here.
+ */
+export async function createOnPeer(
+  peer: RpPeer,
+  // Any option schema: the definition's own option types do not matter here.
+  def: DeviceDefinition<any>,
+  device: Pick<DeviceBinding, 'path' | 'options'>,
+  env: PciServeEnv,
+  dma: { channel: number; slave: string },
+  intx?: (level: boolean, log: (m: string) => void) => void,
+): Promise<PciFunction> {
+  const channels = new RpChannels(peer, env.log);
+  const handle = channels.dma({ kind: 'dma', slave: dma.slave, channel: dma.channel });
+  const log = (m: string): void => env.log(device.path, m);
+  return PciFunction.create(def, device, env.treeFile, {
+    clock: peer.clock,
+    console: env.console,
+    log,
+    dma: handle,
+    message: sendMessage(handle, log),
+    intx: intx && ((level) => intx(level, log)),
+    value: (v) => channels.value(v, device.path),
+  });
+}
+
+/** An MSI/MSI-X message as PCIe sends it: a DWORD write of its data at its address, through the function's DMA path. */
+export function sendMessage(dma: DmaHandle, log: (message: string) => void): (m: MsixMessage) => void {
+  return (m) => {
+    const data = Uint8Array.of(m.data & 0xff, (m.data >>> 8) & 0xff, (m.data >>> 16) & 0xff, m.data >>> 24);
+    dma.write(m.address, data).catch((e: unknown) => log(`interrupt message to 0x${m.address.toString(16)} failed: ${e instanceof Error ? e.message : String(e)}`));
+  };
+}
+
+/**
+ * Serves a root port whose slot is empty: config reads of its device answer all ones, as a
+ * bus with nothing on it does. A `remote-port-pcie-root-port` on the adaptor is what resets
+ * the adaptor (starting its Remote Port thread), so a platform whose PCI functions are all
+ * `remote-port-pci-device`s still has one (serve-pci-device.ts).
+ */
+export function serveEmptyRootPortSlot(peer: RpPeer): void {
+  peer.memoryTarget(
+    ROOT_PORT_CHANNELS.config,
+    regionTarget((a) => ({ handler: NO_FUNCTION, name: 'config space of the empty slot', offset: Number(a.addr & 0xfffn), room: 0x1000 - Number(a.addr & 0xfffn) })),
+  );
+}
+
 /** Creates the function and binds it to the root port's channels on `peer`. */
 export async function serveRootPortFunction(
   peer: RpPeer,
   // Any option schema: the definition's own option types do not matter here.
   def: DeviceDefinition<any>,
   device: Pick<DeviceBinding, 'path' | 'options'>,
-  env: { treeFile: string; console: ConsoleHandle; log: (source: string, message: string) => void },
+  env: PciServeEnv,
 ): Promise<PciFunction> {
-  const channels = new RpChannels(peer, env.log);
-  const dma = channels.dma({ kind: 'dma', slave: 'the root port', channel: ROOT_PORT_CHANNELS.dma });
-  const log = (m: string): void => env.log(device.path, m);
-  const fn = await PciFunction.create(def, device, env.treeFile, {
-    clock: peer.clock,
-    console: env.console,
-    log,
-    dma,
-    message: (m) => {
-      const data = Uint8Array.of(m.data & 0xff, (m.data >>> 8) & 0xff, (m.data >>> 16) & 0xff, m.data >>> 24);
-      dma.write(m.address, data).catch((e: unknown) => log(`interrupt message to 0x${m.address.toString(16)} failed: ${e instanceof Error ? e.message : String(e)}`));
-    },
-    value: (v) => channels.value(v, device.path),
-  });
+  const fn = await createOnPeer(peer, def, device, env, { channel: ROOT_PORT_CHANNELS.dma, slave: 'the root port' });
   peer.memoryTarget(
     ROOT_PORT_CHANNELS.config,
     regionTarget((a) => {

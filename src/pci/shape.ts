@@ -1,34 +1,24 @@
 /**
  * A PCI model's shape as the platform graph needs it to pick the QEMU device that carries
  * the endpoint (graph/pcie.ts chooseTransport) and to write that device's properties:
- * IDs, BARs, interrupts, vendor capabilities. Built from the model's `pci` declaration.
+ * IDs, BARs, interrupts, vendor capabilities. Built from the model's `pci` declaration:
+ * built-in models in this process, user model modules in the child that loads them as
+ * `cosim up` does (models/check-models.ts).
  */
 import type { PciShape } from '../graph/pcie.js';
 import { BUILTIN_MODELS } from '../models/builtins.js';
-import type { DeviceDefinition, RegionSpec } from '../models/device.js';
+import { describeModelModules } from '../models/check-models.js';
+import type { DeviceDefinition, PciIdentity, RegionSpec } from '../models/device.js';
 import { barLayout } from './config-space.js';
 
-/** The region sizes with the options' defaults (a size that depends on options may differ in a tree that sets them). */
-function defaultSize(spec: RegionSpec): number {
-  if (typeof spec.size === 'number') return spec.size;
-  if (typeof spec.size !== 'function') return 0;
-  try {
-    return spec.size({});
-  } catch {
-    return 0;
-  }
-}
-
-export function pciShapeOf(def: DeviceDefinition): PciShape | undefined {
-  const pci = def.pci;
-  if (!pci) return undefined;
+/** The shape of a PCI identity whose regions have these sizes (undefined: the declaration is refused elsewhere, with the reason). */
+function shapeOf(pci: PciIdentity, sizeOf: (region: string) => number): PciShape | undefined {
   let bars: PciShape['bars'];
   try {
-    bars = barLayout(pci, (r) => defaultSize((def.regions as Record<string, RegionSpec>)[r]!)).map((b) => ({ index: b.index, kind: b.kind, prefetchable: b.prefetchable, size: b.size }));
+    bars = barLayout(pci, sizeOf).map((b) => ({ index: b.index, kind: b.kind, prefetchable: b.prefetchable, size: b.size }));
   } catch {
-    return undefined; // the declaration is refused elsewhere (PciFunction), with the reason
+    return undefined;
   }
-  const msix = pci.interrupts?.msix;
   return {
     vendorId: pci.vendorId,
     deviceId: pci.deviceId,
@@ -39,13 +29,40 @@ export function pciShapeOf(def: DeviceDefinition): PciShape | undefined {
     bars,
     intx: pci.interrupts?.intx ?? true,
     msi: pci.interrupts?.msi ?? 0,
-    msix: msix?.vectors ?? 0,
+    msix: pci.interrupts?.msix?.vectors ?? 0,
     vendorCapabilities: pci.vendorCapabilities?.length ?? 0,
   };
 }
 
-/** The shape of a built-in model, by the name `cosim,model` gives. */
-export function builtinPciShape(model: string): PciShape | undefined {
-  const def = BUILTIN_MODELS.get(model);
-  return def ? pciShapeOf(def) : undefined;
+/** A region's size with the options' defaults (a size that depends on options may differ in a tree that sets them). */
+function defaultSize(spec: RegionSpec | undefined): number {
+  if (typeof spec?.size === 'number') return spec.size;
+  try {
+    return typeof spec?.size === 'function' ? spec.size({}) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function pciShapeOf(def: DeviceDefinition): PciShape | undefined {
+  return def.pci && shapeOf(def.pci, (r) => defaultSize((def.regions as Record<string, RegionSpec>)[r]));
+}
+
+/** The shapes of the models a tree names: built-ins here, modules (paths) loaded in one child. */
+export function pciShapes(models: readonly string[], treeFile: string): ReadonlyMap<string, PciShape> {
+  const out = new Map<string, PciShape>();
+  const modules: string[] = [];
+  for (const m of models) {
+    const def = BUILTIN_MODELS.get(m);
+    const shape = def ? pciShapeOf(def) : undefined;
+    if (shape) out.set(m, shape);
+    else if (!def && /[./]/.test(m)) modules.push(m);
+  }
+  if (modules.length > 0) {
+    for (const d of describeModelModules(treeFile, modules)) {
+      const shape = d.pci && shapeOf(d.pci, (r) => d.sizes[r] ?? 0);
+      if (shape) out.set(d.spec, shape);
+    }
+  }
+  return out;
 }

@@ -3,12 +3,14 @@
  * its GIC, `-cpu`, `-smp`, `-m`), and for every endpoint k a `remote-port-pci-adaptor`
  * `rp<k>` with the device that carries the endpoint:
  *
- * - `remote-port-pcie-root-port` at the endpoint's slot: the function behind it (bus 1…,
- *   device 0) is the peer's entirely, config space included;
- * - `remote-port-pci-device` at the endpoint's slot on channel block 32: QEMU keeps config
- *   space. It never starts its adaptor's connection (Xilinx QEMU 8.2.7 resets, and so
- *   starts, an adaptor's Remote Port thread only from a root port), so the adaptor also gets
- *   a root port with an empty slot, whose config cycles the peer answers with all ones.
+ * - `remote-port-pci-device,remote-config=on` at the endpoint's slot on channel block 32:
+ *   the model answers config space, QEMU maps the BARs from its copy of the writes (so the
+ *   BARs must be ones it can make). It never starts its adaptor's connection (Xilinx QEMU
+ *   8.2.7 resets, and so starts, an adaptor's Remote Port thread only from a root port), so
+ *   the adaptor also gets a root port with an empty slot, whose config cycles the peer
+ *   answers with all ones;
+ * - `remote-port-pcie-root-port` at the endpoint's slot, for a function with BARs QEMU's
+ *   device cannot make: the function behind it (bus 1…, device 0) is the peer's entirely.
  *
  * Every root port overlays the host bridge's config window, and only the last one's
  * secondary bus reaches its peer, so the root port that carries a function comes last.
@@ -19,7 +21,7 @@ import { effectiveShape, PCI_DEVICE_BASE } from '../graph/pcie.js';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-/** QEMU's `remote-port-pci-device` properties for a function it can show. */
+/** QEMU's `remote-port-pci-device` properties: its copy of config space needs the IDs, BAR sizes and pin; the model answers the guest. */
 function pciDeviceProperties(s: PciShape): string[] {
   const io = s.bars.filter((b) => b.kind === 'io');
   const mm = s.bars.filter((b) => b.kind !== 'io');
@@ -34,7 +36,7 @@ function pciDeviceProperties(s: PciShape): string[] {
     `nr-mm-bars=${mm.length}`,
   ];
   [...io, ...mm].forEach((b, i) => props.push(`bar-size${i}=${hex(b.size)}`));
-  if (s.msi > 0) props.push('msi=on');
+  props.push('remote-config=on');
   return props;
 }
 

@@ -107,7 +107,7 @@ export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
 export function describePlan(plan: Plan): string {
   const out: string[] = [];
   out.push(`machine path: ${plan.machinePath} (created private, mode 0700; removed at the end unless --keep)`);
-  for (const q of plan.qemu) out.push(`DTB for QEMU: ${q.hwDtb} (from ${q.instance.file}, cosim,* properties removed)`);
+  for (const q of plan.qemu) if (!q.instance.pcie) out.push(`DTB for QEMU: ${q.hwDtb} (from ${q.instance.file}, cosim,* properties removed)`);
   for (const p of plan.peers) {
     if (p.kind === 'typescript') {
       out.push(`peer for ${p.adaptor.qomPath}: cosim's TypeScript runtime, listening on ${p.socket}`);

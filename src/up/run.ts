@@ -124,7 +124,8 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       for (const p of plan.peers) machine.record('file', p.socket);
       for (const l of plan.links) machine.record('file', l.socket);
       for (const f of plan.platform.sharedRam) if (!f.file.includes('/')) machine.record('file', machine.file(f.file));
-      for (const q of plan.qemu) machine.writeNew(path.basename(q.hwDtb), hardwareDtb(q.instance.info));
+      // virt builds its own tree: it gets no DTB.
+      for (const q of plan.qemu) if (!q.instance.pcie) machine.writeNew(path.basename(q.hwDtb), hardwareDtb(q.instance.info));
     } catch (e) {
       if (e instanceof MachinePathError) return fail(e.message);
       throw e;

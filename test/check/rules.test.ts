@@ -101,11 +101,12 @@ const CASES: RuleCase[] = [
   },
   {
     rule: 'pcie-slots',
-    name: 'two endpoints that need the root port',
-    faulty: virt(`${RNG(2)}\n${RNG(3)}`),
-    correct: virt(RNG(3)),
-    at: ['board.dts', 'cosim,model', 2],
-    message: /rng@3:cosim,model: needs a root port .* and so does \/pcie@10000000\/rng@2/,
+    name: 'two endpoints on one slot',
+    faulty: virt(`${RNG(3)}\n\t\tcon@3 { reg = <0x1800 0 0 0 0>; cosim,model = "virtio-console"; };`),
+    correct: virt(`${RNG(3)}\n\t\tcon@4 { reg = <0x2000 0 0 0 0>; cosim,model = "virtio-console"; };`),
+    at: ['board.dts', 'con@3'],
+    message: /con@3:reg: device 3 is \/pcie@10000000\/rng@3's slot too/,
+    also: ['unique_unit_address'],
   },
   {
     rule: 'rp-unknown-type',

@@ -48,7 +48,7 @@ Without --machine-path the directory is /tmp/cosim-<board>.`;
         if (!(e instanceof MachinePathError)) throw e;
         usageError(this, e.message);
       }
-      for (const c of commands) writeOutput(this, c.hwDtb, hardwareDtb(c.instance.info));
+      for (const c of commands) if (!c.instance.pcie) writeOutput(this, c.hwDtb, hardwareDtb(c.instance.info));
     }
   }
 }

@@ -37,7 +37,7 @@ export function pciMap(platform: Platform): PciRow[] {
         ids: s ? `${h(s.vendorId, 4)}:${h(s.deviceId, 4)} class ${h(s.classCode, 6)}` : '?',
         bars: s ? s.bars.map((b) => `BAR${b.index} ${b.kind}${b.prefetchable ? ' pref' : ''} ${formatSize(BigInt(b.size))}`) : [],
         interrupts: irq || 'none',
-        device: e.transport === 'pcie-root-port' ? `remote-port-pcie-root-port (the function is 00 on its secondary bus)` : `remote-port-pci-device (channels ${e.device.pciBase}…)`,
+        device: e.transport === 'pcie-root-port' ? `remote-port-pcie-root-port (the function is 00 on its secondary bus)` : `remote-port-pci-device (channels from ${e.device.pciBase})`,
         why: e.transportWhy,
         socket: describeSocket(e.adaptor.socket),
       };
