@@ -57,7 +57,15 @@ export class RpChannels {
     };
   }
 
-  dma(ref: DmaRef): DmaHandle {
+  dma(ref: DmaRef): DmaHandle;
+  dma(ref: DmaRef, opts: { posted: true }): PostedDmaHandle;
+  /**
+   * DMA through the memory slave on `ref.channel`. `posted`: writes go as posted WRITEs, as a
+   * PCIe function's memory writes do: each resolves once sent, its failure is not reported,
+   * and `flush()` resolves when every write before it has reached memory (a READ on the same
+   * connection is processed after them).
+   */
+  dma(ref: DmaRef, opts: { posted?: boolean } = {}): DmaHandle | PostedDmaHandle {
     let port = this.dmas.get(ref.channel);
     if (!port) this.dmas.set(ref.channel, (port = this.peer.memoryInitiator(ref.channel)));
     const p = port;
@@ -65,7 +73,11 @@ export class RpChannels {
       if (e instanceof RpBusError) throw new DmaError(e.response === RpResp.ADDR_ERROR ? 'address-error' : 'bus-error', write, e.addr, `DMA ${write ? 'write' : 'read'} at ${hex(e.addr)} through ${ref.slave}: ${e.response === RpResp.ADDR_ERROR ? 'address error' : 'bus error'}`);
       throw new DmaError('disconnected', write, address, `DMA ${write ? 'write' : 'read'} at ${hex(address)} through ${ref.slave}: ${e instanceof Error ? e.message : String(e)}`);
     };
-    return {
+    const posted = opts.posted === true;
+    /** The last posted write not yet known to have landed, and how many writes there have been. */
+    let unflushed: bigint | undefined;
+    let writes = 0;
+    const handle: DmaHandle = {
       description: ref.slave,
       async read(address, len) {
         const out = new Uint8Array(len);
@@ -81,9 +93,25 @@ export class RpChannels {
         for (let done = 0; done < data.length; ) {
           const n = Math.min(RP_MAX_ACCESS, data.length - done);
           const at = BigInt.asUintN(64, address + BigInt(done));
-          await p.write(at, data.subarray(done, done + n)).catch((e: unknown) => fail(e, true, at));
+          if (posted) {
+            await p.write(at, data.subarray(done, done + n), { posted: true }).catch((e: unknown) => fail(e, true, at));
+            unflushed = at;
+            writes++;
+          } else await p.write(at, data.subarray(done, done + n)).catch((e: unknown) => fail(e, true, at));
           done += n;
         }
+      },
+    };
+    if (!posted) return handle;
+    return {
+      ...handle,
+      pending: () => unflushed !== undefined,
+      async flush() {
+        if (unflushed === undefined) return;
+        const seen = writes;
+        // Any answer will do (even an error): it comes after every earlier request was carried out.
+        await p.read(unflushed, 1).catch(() => undefined);
+        if (writes === seen) unflushed = undefined;
       },
     };
   }
@@ -94,6 +122,26 @@ export class RpChannels {
     if (typeof v === 'object' && v !== null && 'kind' in v) return v.kind === 'line' ? this.line(v, owner) : this.dma(v);
     return v;
   }
+}
+
+/** A DMA handle whose writes are posted (see RpChannels.dma). */
+export interface PostedDmaHandle extends DmaHandle {
+  /** True while a posted write may not have reached memory yet. */
+  pending(): boolean;
+  /** Resolves once every write made before it has reached memory. */
+  flush(): Promise<void>;
+}
+
+/**
+ * The target `model` with each READ answered only after the posted DMA writes made before
+ * it have landed: PCIe's rule that a read's completion does not pass posted writes, so a
+ * guest that polls a register sees the data the device wrote before the register changed.
+ */
+export function readsAfterPosted(dma: PostedDmaHandle, model: MemoryTargetModel): MemoryTargetModel {
+  return {
+    read: (a) => (dma.pending() ? dma.flush().then(() => model.read!(a)) : model.read!(a)),
+    write: model.write,
+  };
 }
 
 /** Where an access lands: a region's handler and the offset in it. */

@@ -51,21 +51,23 @@ export async function servePciDeviceFunction(
     if (peer.channel(channel)) throw new PciFunctionError(`${device.path}: BAR ${index} arrives on channel ${channel} (QEMU numbers BAR channels from 10 whatever rp-chan0 is), which is already in use`);
   }
   const wire = peer.wires(base + PCI_DEVICE_CHANNELS.interrupt, { lines: 1 });
-  const fn = await createOnPeer(peer, def, device, env, { channel: base + PCI_DEVICE_CHANNELS.dma, slave: `remote-port-pci-device on channel ${base}` }, (level, log) =>
+  const { fn, serve } = await createOnPeer(peer, def, device, env, { channel: base + PCI_DEVICE_CHANNELS.dma, slave: `remote-port-pci-device on channel ${base}` }, (level, log) =>
     void wire.set(0, level).catch((e: unknown) => log(`could not ${level ? 'raise' : 'lower'} INTx: ${e instanceof Error ? e.message : String(e)}`)),
   );
   peer.memoryTarget(
     base + PCI_DEVICE_CHANNELS.config,
-    regionTarget((a) => {
-      const reg = Number(a.addr & 0xfffn);
-      return { handler: fn.configHandler, name: 'config space', offset: reg, room: 0x1000 - reg };
-    }),
+    serve(
+      regionTarget((a) => {
+        const reg = Number(a.addr & 0xfffn);
+        return { handler: fn.configHandler, name: 'config space', offset: reg, room: 0x1000 - reg };
+      }),
+    ),
   );
   for (const bar of fn.bars) {
     const handler = fn.barHandlers.get(bar.index)!;
     peer.memoryTarget(
       PCI_DEVICE_BAR_CHANNEL + bar.index,
-      regionTarget((a) => (a.addr < BigInt(bar.size) ? { handler, name: `BAR ${bar.index}`, offset: Number(a.addr), room: bar.size - Number(a.addr) } : undefined)),
+      serve(regionTarget((a) => (a.addr < BigInt(bar.size) ? { handler, name: `BAR ${bar.index}`, offset: Number(a.addr), room: bar.size - Number(a.addr) } : undefined))),
     );
   }
   return fn;

@@ -14,8 +14,8 @@ import type { DeviceBinding } from '../models/binding.js';
 import type { DeviceDefinition } from '../models/device.js';
 import type { ConsoleHandle, DmaHandle } from '../models/handles.js';
 import type { MsixMessage } from './msix.js';
-import { RpChannels, regionTarget } from '../models/serve-rp.js';
-import type { RpPeer } from '../rp/index.js';
+import { readsAfterPosted, RpChannels, regionTarget } from '../models/serve-rp.js';
+import type { MemoryTargetModel, RpPeer } from '../rp/index.js';
 import { PciFunction } from './function.js';
 
 export const ROOT_PORT_CHANNELS = { config: 0, dma: 3, window: 10 } as const;
@@ -38,7 +38,8 @@ export interface PciServeEnv {
 /**
  * Creates the function with the DMA path of a Remote Port PCI device (`dma`: its channel and
  * what to call it) on `peer`: messages as DMA writes, options' handles on the peer's channels,
- * INTx where the device has a pin. Both transports start here.
+ * INTx where the device has a pin. Both transports start here, and pass the targets they
+ * bind through `serve`, which answers reads only after the function's posted writes landed.
  */
 export async function createOnPeer(
   peer: RpPeer,
@@ -48,11 +49,12 @@ export async function createOnPeer(
   env: PciServeEnv,
   dma: { channel: number; slave: string },
   intx?: (level: boolean, log: (m: string) => void) => void,
-): Promise<PciFunction> {
+): Promise<{ fn: PciFunction; serve: (model: MemoryTargetModel) => MemoryTargetModel }> {
   const channels = new RpChannels(peer, env.log);
-  const handle = channels.dma({ kind: 'dma', slave: dma.slave, channel: dma.channel });
+  // A function's memory writes are posted, as on PCIe: a DMA write does not wait for QEMU.
+  const handle = channels.dma({ kind: 'dma', slave: dma.slave, channel: dma.channel }, { posted: true });
   const log = (m: string): void => env.log(device.path, m);
-  return PciFunction.create(def, device, env.treeFile, {
+  const fn = await PciFunction.create(def, device, env.treeFile, {
     clock: peer.clock,
     console: env.console,
     log,
@@ -61,6 +63,7 @@ export async function createOnPeer(
     intx: intx && ((level) => intx(level, log)),
     value: (v) => channels.value(v, device.path),
   });
+  return { fn, serve: (model) => readsAfterPosted(handle, model) };
 }
 
 /** An MSI/MSI-X message as PCIe sends it: a DWORD write of its data at its address, through the function's DMA path. */
@@ -92,22 +95,22 @@ export async function serveRootPortFunction(
   device: Pick<DeviceBinding, 'path' | 'options'>,
   env: PciServeEnv,
 ): Promise<PciFunction> {
-  const fn = await createOnPeer(peer, def, device, env, { channel: ROOT_PORT_CHANNELS.dma, slave: 'the root port' });
+  const { fn, serve } = await createOnPeer(peer, def, device, env, { channel: ROOT_PORT_CHANNELS.dma, slave: 'the root port' });
   peer.memoryTarget(
     ROOT_PORT_CHANNELS.config,
-    regionTarget((a) => {
+    serve(regionTarget((a) => {
       const reg = configRegister(a.addr);
       // Functions other than 0.0 do not exist: their config reads return all ones, as on a bus.
       if (reg === undefined) return { handler: NO_FUNCTION, name: 'config space of an absent function', offset: 0, room: 0x1000 };
       return { handler: fn.config.map, name: 'config space', offset: reg, room: 0x1000 - reg };
-    }),
+    })),
   );
   peer.memoryTarget(
     ROOT_PORT_CHANNELS.window,
-    regionTarget((a) => {
+    serve(regionTarget((a) => {
       const hit = fn.decode(a.addr, a.io);
       return hit && { handler: hit.handler, name: `BAR ${hit.bar.index}`, offset: hit.offset, room: hit.bar.size - hit.offset };
-    }),
+    })),
   );
   return fn;
 }
