@@ -38,12 +38,12 @@
  *
  * Usage: COSIM_QEMU=… node bench/mmio.mjs
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildMmioGuest, CC, exitOf, have, median, parseTimedLoop } from './mmio/guest.mjs';
+import { benchChildren, childRole, runQemu } from './mmio/children.mjs';
+import { buildMmioGuest, median, parseTimedLoop, prerequisites } from './mmio/guest.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '..');
@@ -86,17 +86,7 @@ async function reference(elf, machinePath, qemuBinary, timeoutMs, track = () => 
     }
     const [cmd] = planQemu(platform, { qemu: qemuBinary, firmware: [elf], semihosting: true });
     fs.writeFileSync(cmd.hwDtb, hardwareDtb(instance.info));
-    // In a session of its own, as `cosim up` starts it (ManagedProcess): with the kernel's
-    // autogroup scheduling that decides its share of a busy machine's CPUs.
-    const qemu = spawn(cmd.binary, cmd.args, { cwd: machinePath, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const untrack = track(qemu);
-    qemu.stdout.setEncoding('utf8').on('data', (d) => (output += d));
-    qemu.stderr.setEncoding('utf8').on('data', (d) => (output += d));
-    try {
-      return { code: await exitOf(qemu, timeoutMs), output };
-    } finally {
-      untrack();
-    }
+    return { code: await runQemu(cmd.binary, cmd.args, { cwd: machinePath, timeoutMs, track, out: (d) => (output += d) }), output };
   } finally {
     await Promise.all(peers.map((p) => p.close().catch(() => {})));
     fs.rmSync(machinePath, { recursive: true, force: true });
@@ -106,38 +96,12 @@ async function reference(elf, machinePath, qemuBinary, timeoutMs, track = () => 
 // The child role: `node bench/mmio.mjs --reference ELF MACHINE_PATH QEMU TIMEOUT_MS`.
 if (process.argv[2] === '--reference') {
   const [elf, mp, qemuBinary, timeoutMs] = process.argv.slice(3);
-  let qemuChild;
-  // Stopped by the bench: QEMU first, then the machine path (the peers go with the process).
-  const stop = () => {
-    qemuChild?.kill('SIGKILL');
-    fs.rmSync(mp, { recursive: true, force: true });
-    process.exit(143);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  const { code, output } = await reference(elf, mp, qemuBinary, Number(timeoutMs), (c) => {
-    qemuChild = c;
-    return () => (qemuChild = undefined);
-  });
-  process.stderr.write(output);
-  process.exit(typeof code === 'number' ? code : 4);
+  await childRole(mp, (track) => reference(elf, mp, qemuBinary, Number(timeoutMs), track), process.stderr);
 }
 
 // --- the bench --------------------------------------------------------------------------------
 
-const qemu = process.env.COSIM_QEMU;
-if (!qemu) {
-  console.log('mmio benchmark skipped: set COSIM_QEMU to an AMD/Xilinx qemu-system-aarch64');
-  process.exit(0);
-}
-if (!have(CC)) {
-  console.log(`mmio benchmark skipped: needs ${CC} (Debian gcc-aarch64-linux-gnu) to build its guest`);
-  process.exit(0);
-}
-if (!fs.existsSync(path.join(DIST, 'up', 'model-worker.js'))) {
-  console.log('mmio benchmark: run `npm run build` first (dist/ is missing)');
-  process.exit(1);
-}
+const qemu = prerequisites('mmio', { dist: path.join(DIST, 'up', 'model-worker.js') });
 
 const RUNS = Number(process.env.MMIO_BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.MMIO_BENCH_SECONDS ?? 3);
@@ -145,7 +109,7 @@ const INLINE = process.env.MMIO_BENCH_INLINE === '1';
 const OPS = process.env.MMIO_BENCH_WRITES === '1' ? ['reads', 'writes'] : ['reads'];
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cosim-mmio-bench-'));
-const children = new Set();
+const children = benchChildren('mmio');
 /** cosim's own machine paths (/tmp/cosim-XXXXXX) before we start: none of ours may remain. */
 const cosimDirsBefore = new Set(cosimDirs());
 let runCount = 0;
@@ -154,48 +118,19 @@ function cosimDirs() {
   return fs.readdirSync(os.tmpdir()).filter((f) => /^cosim-[A-Za-z0-9]{6}$/.test(f));
 }
 
-function track(child) {
-  children.add(child);
-  return () => children.delete(child);
-}
-
-// Interrupted: stop what runs (each child tears its own run down); the run in progress then
-// fails, and the bench ends through its `finally`, removing the temp dir. A child that does
-// not end in time is killed.
-let interrupted;
-const onSignal = (signal) => () => {
-  if (interrupted) return;
-  interrupted = signal;
-  for (const c of children) c.kill('SIGTERM');
-  setTimeout(() => {
-    for (const c of children) c.kill('SIGKILL');
-  }, 1500).unref();
-};
-// A second signal (Ctrl-C again, or one sent to the whole process group) changes nothing.
-process.on('SIGINT', onSignal('SIGINT'));
-process.on('SIGTERM', onSignal('SIGTERM'));
-
 /** Runs one configuration once; the wall time from start to exit and the guest's own time. */
 async function run(config, op, count, timeoutMs) {
-  if (interrupted) throw new Error('interrupted');
   const elf = buildMmioGuest(tmp, op, count);
   const mp = path.join(tmp, `ref-${++runCount}`);
   let code;
   let output = '';
   const t0 = process.hrtime.bigint();
   if (config === 'a' && INLINE) {
-    ({ code, output } = await reference(elf, mp, qemu, timeoutMs, track));
+    if (children.interrupted) throw new Error('interrupted');
+    ({ code, output } = await reference(elf, mp, qemu, timeoutMs, children.track));
   } else {
     const argv = config === 'a' ? [SELF, '--reference', elf, mp, qemu, String(timeoutMs)] : [BIN, 'up', BOARD, '--firmware', elf, '--qemu', qemu, '-q'];
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const untrack = track(child);
-    child.stdout.setEncoding('utf8').on('data', (d) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (output += d));
-    try {
-      code = await exitOf(child, timeoutMs + 5000);
-    } finally {
-      untrack();
-    }
+    ({ code, output } = await children.node(argv, timeoutMs));
   }
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const t = parseTimedLoop(output);
@@ -241,9 +176,7 @@ try {
   }
   report(results);
 } catch (e) {
-  if (!interrupted) throw e;
-  console.error(`mmio: ${interrupted === 'SIGINT' ? 'interrupted' : 'terminated'}`);
-  process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
+  children.ended(e);
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
   // An interrupted `cosim up` (or its reaper) may still be removing its machine path.

@@ -1,5 +1,5 @@
 /*
- * Number formatting for firmware without a C library (the demo and bench/mmio's guest).
+ * Number formatting for firmware without a C library (print.h, and bench/mmio's guest).
  */
 #ifndef COSIM_FIRMWARE_FMT_H
 #define COSIM_FIRMWARE_FMT_H

@@ -2,23 +2,13 @@
  * Entry, exception vectors and semihosting exit for the demo program. QEMU's generic
  * loader starts CPU 0 at _start in EL3, MMU and caches off.
  */
+#include "start.h"
+
 	.section .text.start, "ax"
 	.global _start
 _start:
-	ldr	x0, =__stack_top
-	mov	sp, x0
-
-	/* Zero .bss (QEMU's RAM starts zeroed, but a reset need not). */
-	ldr	x0, =__bss_start
-	ldr	x1, =__bss_end
-1:	cmp	x0, x1
-	b.hs	2f
-	str	xzr, [x0], #8
-	b	1b
-2:
-	/* Exceptions to our table; IRQs and FIQs taken to EL3 (SCR_EL3.IRQ, .FIQ). */
-	ldr	x0, =vectors
-	msr	vbar_el3, x0
+	enter_c el3
+	/* IRQs and FIQs taken to EL3 (SCR_EL3.IRQ, .FIQ). */
 	mrs	x0, scr_el3
 	orr	x0, x0, #(1 << 1) | (1 << 2)
 	msr	scr_el3, x0
@@ -72,35 +62,26 @@ semihosting_exit:
 	ldp	x29, x30, [sp], #16
 .endm
 
-/* Anything but an IRQ on SP_ELx is unexpected: report it (kind in x0) and exit. */
-.macro	unexpected kind
-	.balign	0x80
-	mov	x0, #\kind
-	mrs	x1, esr_el3
-	mrs	x2, elr_el3
-	mrs	x3, far_el3
-	b	exception_fatal
-.endm
-
+/* Anything but an IRQ on SP_ELx is unexpected (start.h). */
 	.balign	0x800
 vectors:
-	unexpected 0	/* current EL, SP_EL0: synchronous */
-	unexpected 1	/* IRQ */
-	unexpected 2	/* FIQ */
-	unexpected 3	/* SError */
-	unexpected 4	/* current EL, SP_ELx: synchronous */
+	unexpected 0, el3	/* current EL, SP_EL0: synchronous */
+	unexpected 1, el3	/* IRQ */
+	unexpected 2, el3	/* FIQ */
+	unexpected 3, el3	/* SError */
+	unexpected 4, el3	/* current EL, SP_ELx: synchronous */
 	.balign	0x80	/* current EL, SP_ELx: IRQ */
 	save_regs
 	bl	irq_handler
 	restore_regs
 	eret
-	unexpected 6	/* FIQ */
-	unexpected 7	/* SError */
-	unexpected 8	/* lower EL, AArch64 */
-	unexpected 9
-	unexpected 10
-	unexpected 11
-	unexpected 12	/* lower EL, AArch32 */
-	unexpected 13
-	unexpected 14
-	unexpected 15
+	unexpected 6, el3	/* FIQ */
+	unexpected 7, el3	/* SError */
+	unexpected 8, el3	/* lower EL, AArch64 */
+	unexpected 9, el3
+	unexpected 10, el3
+	unexpected 11, el3
+	unexpected 12, el3	/* lower EL, AArch32 */
+	unexpected 13, el3
+	unexpected 14, el3
+	unexpected 15, el3

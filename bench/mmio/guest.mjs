@@ -1,7 +1,7 @@
 /**
- * What bench/mmio.mjs and bench/pci.mjs share: building bench/mmio's guest, reading the
- * timed-loop report a bare-metal guest prints (bench/mmio/mmio.c, firmware/virt-pcie), and
- * waiting for a child with a timeout.
+ * What bench/mmio.mjs and bench/pci.mjs share about their guests: building bench/mmio's
+ * guest, and reading the timed-loop report a bare-metal guest prints (bench/mmio/mmio.c,
+ * firmware/virt-pcie), and checking what a bench needs. How they run them: children.mjs.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -48,26 +48,30 @@ export function parseTimedLoop(output) {
   };
 }
 
-/** A child's exit status (or `signal NAME`); killed with SIGKILL after the timeout. */
-export function exitOf(child, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${path.basename(child.spawnfile)} did not end within ${timeoutMs / 1000} s (killed)`));
-    }, timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve(signal ? `signal ${signal}` : code);
-    });
-  });
-}
-
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
+
+/**
+ * A bench's prerequisites, checked before it starts: COSIM_QEMU and the `tools` beside the
+ * cross compiler that build its guests (without them it is skipped: exit 0), and the built
+ * file `dist` of dist/ (without it, exit 1). Returns QEMU's path.
+ */
+export function prerequisites(name, { tools = [], dist }) {
+  const qemu = process.env.COSIM_QEMU;
+  if (!qemu) {
+    console.log(`${name} benchmark skipped: set COSIM_QEMU to an AMD/Xilinx qemu-system-aarch64`);
+    process.exit(0);
+  }
+  if (![CC, ...tools].every(have)) {
+    console.log(`${name} benchmark skipped: needs ${[`${CC} (Debian gcc-aarch64-linux-gnu)`, ...tools].join(' and ')} to build its guests`);
+    process.exit(0);
+  }
+  if (!fs.existsSync(dist)) {
+    console.log(`${name} benchmark: run \`npm run build\` first (dist/ is missing)`);
+    process.exit(1);
+  }
+  return qemu;
+}

@@ -62,6 +62,9 @@ export const benchModel = defineDevice({
         if (pending.size >= inFlight) await Promise.race(pending);
       }
       await Promise.all(pending);
+      // PCI DMA writes are posted (they resolve once sent): a read after them returns only once
+      // they all landed in guest memory, so the time includes carrying them out.
+      await ctx.pci.dma.read(at + BigInt(total - 1), 1);
     };
 
     const go = (tag) => {

@@ -1,13 +1,23 @@
 /*
- * virt-pcie: a bare-metal AArch64 program for QEMU's `-M virt` with a PCIe function behind
- * Xilinx QEMU's remote-port-pcie-root-port (served by cosim's serveRootPortFunction). Booted
- * with `-kernel pcie.elf` (EL1, MMU off), it
- *   - enumerates bus 0 through the ECAM, finds the Remote Port root port, gives it bus 1 and
- *     the 32-bit memory window, sizes and assigns the endpoint's memory BARs in that window,
- *     enables memory decoding and bus mastering on both, and prints what it found:
- *       pci 00:00.0 vendor 0x1b36 device 0x8 class 0x60000
- *       rp 00:01.0 vendor 0x10ee device 0x777a class 0x60400
- *       ep 01:00.0 vendor 0x1234 device 0xc051 class 0xff0000 bar0=0x10000000/0x1000
+ * virt-pcie: a bare-metal AArch64 program for QEMU's `-M virt` with PCIe functions served
+ * over Remote Port, laid out as cosim's plan does (src/qemu/pcie-args.ts): endpoints on bus 0
+ * as Xilinx QEMU's remote-port-pci-device (remote-config=on; cosim's servePciDeviceFunction),
+ * or behind a remote-port-pcie-root-port (serveRootPortFunction), and cosim's adaptors
+ * (10ee:0000) and empty root ports on high slots. Booted with `-kernel pcie.elf` (EL1, MMU
+ * off), it
+ *   - enumerates bus 0 through the ECAM, and behind each root port (in slot order, depth
+ *     first) its secondary bus, numbered from 1; sizes and assigns the memory BARs of every
+ *     endpoint but the adaptors (and the host bridge) in the 32-bit memory window, gives each
+ *     root port the part of the window its bus took (1 MiB aligned; none: closed), enables
+ *     memory decoding and bus mastering on them and on the root ports, and lists every
+ *     function it finds:
+ *       fn 00:00.0 vendor 0x1b36 device 0x8 class 0x60000
+ *       fn 00:02.0 vendor 0x1234 device 0xc051 class 0xff0000 bar0=0x10000000/0x1000
+ *       fn 00:1e.0 vendor 0x10ee device 0x777a class 0x60400 bridge to bus 1
+ *       fn 00:1f.0 vendor 0x10ee device 0x0 class 0x20001 adaptor
+ *     (I/O BARs are left unassigned: "bar0=io,unassigned"). The endpoint of the commands
+ *     below is the first function with the IDs of bench/pci.mjs's bench model (1234:c051),
+ *     else the first endpoint with a memory BAR 0: "pcie: endpoint BB:DD.F …";
  *   - then runs commands read line by line from the PL011 (what bench/pci.mjs sends):
  *       r N            N 32-bit reads of BAR 0's first word, timed with the generic timer:
  *                      "pcie: reads N in T ticks of F Hz; chunks of n: t1 t2 …" (the format
@@ -26,10 +36,12 @@
  *     With no command for 3 s it runs "r 1000", "d 4096 65536" (bench model) and "q": a
  *     quick check by hand.
  * A failure prints "pcie: FAIL …"; an unexpected exception prints it and powers off.
+ *
+ * Only the last remote-port-pcie-root-port QEMU creates forwards config cycles to its peer
+ * (each overlays the host bridge's ECAM window); the others' buses are QEMU's own, and empty.
  */
 #include <stdint.h>
 
-#include "../fmt.h"
 #include "virt.h"
 
 /* --- console, timer --------------------------------------------------------------- */
@@ -40,33 +52,11 @@ static void putc_uart(char c) {
 	write32(UART_DR, (uint8_t)c);
 }
 
-static void puts_uart(const char *s) {
-	for (; *s; s++) {
-		if (*s == '\n') putc_uart('\r');
-		putc_uart(*s);
-	}
-}
-
-static void put_hex(uint64_t v) {
-	puts_uart("0x");
-	int started = 0;
-	for (int shift = 60; shift >= 0; shift -= 4) {
-		unsigned d = (v >> shift) & 0xf;
-		if (d || started || shift == 0) {
-			putc_uart("0123456789abcdef"[d]);
-			started = 1;
-		}
-	}
-}
+#include "../print.h"
 
 static void put_hex2(unsigned v) {
 	putc_uart("0123456789abcdef"[(v >> 4) & 0xf]);
 	putc_uart("0123456789abcdef"[v & 0xf]);
-}
-
-static void put_dec(uint64_t v) {
-	char buf[21];
-	puts_uart(format_dec(buf, v));
 }
 
 static inline uint64_t ticks(void) {
@@ -100,44 +90,64 @@ static int getc_uart(uint64_t timeout) {
 }
 
 void exception_fatal(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far) {
-	puts_uart("pcie: FAIL unexpected exception ");
-	put_dec(kind);
-	puts_uart(" ESR ");
-	put_hex(esr);
-	puts_uart(" ELR ");
-	put_hex(elr);
-	puts_uart(" FAR ");
-	put_hex(far);
-	puts_uart("\n");
+	report_exception("pcie: FAIL", kind, esr, elr, far);
 	power_off();
 }
 
 /* --- PCI ------------------------------------------------------------------------------ */
 
-static uintptr_t ecam(unsigned bus, unsigned dev, unsigned reg) { return ECAM_BASE + ((uintptr_t)bus << 20) + ((uintptr_t)dev << 15) + reg; }
+#define FNS_MAX 64
+#define BRIDGE_ALIGN 0x100000ull /* a bridge's memory window: 1 MiB granules */
 
-static struct {
-	int found;
-	uint32_t id;
+/* A function found: where, what, and (endpoints) its memory BARs as assigned. */
+struct fn {
+	unsigned bus, dev, fn;
+	uint32_t id; /* device << 16 | vendor */
 	uint32_t class_code;
+	unsigned header; /* header type, 0 (endpoint) or 1 (bridge), without the multi-function bit */
 	uint64_t bar[6];
 	uint64_t size[6];
-} ep;
+	unsigned io; /* bit i: BAR i is an I/O BAR (left unassigned) */
+};
 
+static struct fn fns[FNS_MAX];
+static unsigned nfns;
+/* The function of the timed commands (see the top). */
+static const struct fn *ep;
+
+static unsigned next_bus = 1;
 static uint64_t next_mem = MEM32_BASE;
 
-/* Sizes and assigns the memory BARs of 01:00.0 (I/O BARs are left unassigned). */
-static int assign_bars(void) {
+static uintptr_t ecam(unsigned bus, unsigned dev, unsigned fn, unsigned reg) {
+	return ECAM_BASE + ((uintptr_t)bus << 20) + ((uintptr_t)dev << 15) + ((uintptr_t)fn << 12) + reg;
+}
+
+static uintptr_t cfg(const struct fn *f, unsigned reg) { return ecam(f->bus, f->dev, f->fn, reg); }
+
+static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+static void put_bdf(const struct fn *f) {
+	put_hex2(f->bus);
+	putc_uart(':');
+	put_hex2(f->dev);
+	putc_uart('.');
+	putc_uart((char)('0' + f->fn));
+}
+
+/* An endpoint cosim's plan adds for itself (no BARs; not the guest's). */
+static int is_adaptor(const struct fn *f) { return f->id == RP_ADAPTOR_ID; }
+static int is_host_bridge(const struct fn *f) { return f->header == 0 && (f->class_code >> 8) == 0x0600; }
+
+/* Sizes and assigns the memory BARs of `f` from next_mem (I/O BARs are left unassigned). */
+static int assign_bars(struct fn *f) {
 	for (unsigned i = 0; i < 6; i++) {
-		uintptr_t reg = ecam(1, 0, 0x10 + 4 * i);
+		uintptr_t reg = cfg(f, 0x10 + 4 * i);
 		write32(reg, 0xffffffffu);
 		uint32_t lo = read32(reg);
 		write32(reg, 0);
 		if (lo == 0) continue;
 		if (lo & 1) {
-			puts_uart("pcie: BAR ");
-			put_dec(i);
-			puts_uart(" is an I/O BAR: left unassigned\n");
+			f->io |= 1u << i;
 			continue;
 		}
 		int mem64 = ((lo >> 1) & 3) == 2;
@@ -151,9 +161,11 @@ static int assign_bars(void) {
 			mask |= 0xffffffff00000000ull;
 		}
 		uint64_t size = ~mask + 1;
-		uint64_t base = (next_mem + size - 1) & ~(size - 1);
+		uint64_t base = align_up(next_mem, size);
 		if (size == 0 || base + size - 1 > MEM32_LIMIT) {
-			puts_uart("pcie: FAIL BAR ");
+			puts_uart("\npcie: FAIL ");
+			put_bdf(f);
+			puts_uart(" BAR ");
 			put_dec(i);
 			puts_uart(" of ");
 			put_hex(size);
@@ -161,76 +173,131 @@ static int assign_bars(void) {
 			return 0;
 		}
 		write32(reg, (uint32_t)base);
-		ep.bar[i] = base;
-		ep.size[i] = size;
+		f->bar[i] = base;
+		f->size[i] = size;
 		next_mem = base + size;
 		if (mem64) i++; /* the upper half, 0: the BAR is below 4 GiB */
 	}
 	return 1;
 }
 
-static int enumerate(void) {
-	unsigned rp = 32;
-	for (unsigned dev = 0; dev < 32; dev++) {
-		uint32_t id = read32(ecam(0, dev, 0x00));
-		if ((id & 0xffff) == 0xffff) continue;
-		unsigned header = (read32(ecam(0, dev, 0x0c)) >> 16) & 0x7f;
-		puts_uart(id == RP_ROOT_PORT_ID ? "rp 00:" : "pci 00:");
-		put_hex2(dev);
-		puts_uart(".0 vendor ");
-		put_hex(id & 0xffff);
-		puts_uart(" device ");
-		put_hex(id >> 16);
-		puts_uart(" class ");
-		put_hex(read32(ecam(0, dev, 0x08)) >> 8);
-		puts_uart("\n");
-		if (id == RP_ROOT_PORT_ID && header == 1 && rp == 32) rp = dev;
-	}
-	if (rp == 32) {
-		puts_uart("pcie: FAIL no remote-port-pcie-root-port (10ee:777a) on bus 0\n");
-		return 0;
-	}
-	/* The root port: primary bus 0, secondary and subordinate 1; the whole 32-bit memory
-	 * window; no prefetchable or I/O window; memory decoding and bus mastering on. */
-	write32(ecam(0, rp, 0x18), (1u << 16) | (1u << 8) | 0u);
-	write32(ecam(0, rp, 0x20), (uint32_t)(((MEM32_LIMIT >> 16) & 0xfff0) << 16) | ((MEM32_BASE >> 16) & 0xfff0));
-	write32(ecam(0, rp, 0x24), 0x0000fff0u);
-	write32(ecam(0, rp, 0x28), 0);
-	write32(ecam(0, rp, 0x2c), 0);
-	write16(ecam(0, rp, 0x1c), 0x00f0);
-	write32(ecam(0, rp, 0x30), 0);
-	write16(ecam(0, rp, 0x04), 0x0006);
+static int scan_bus(unsigned bus);
 
-	ep.id = read32(ecam(1, 0, 0x00));
-	if ((ep.id & 0xffff) == 0xffff) {
-		puts_uart("pcie: FAIL no function at 01:00.0 (is the peer serving one?)\n");
+/* A bridge (a root port): the next bus number, the functions behind it, then the part of the
+ * memory window they took (none: closed); no prefetchable or I/O window; memory decoding and
+ * bus mastering on. */
+static int setup_bridge(const struct fn *f) {
+	if (next_bus > 0xff) {
+		puts_uart("pcie: FAIL out of bus numbers\n");
 		return 0;
 	}
-	ep.class_code = read32(ecam(1, 0, 0x08)) >> 8;
-	if ((read32(ecam(1, 0, 0x0c)) >> 16) & 0x7f) {
-		puts_uart("pcie: FAIL 01:00.0 is not a type 0 function\n");
-		return 0;
+	const unsigned sec = next_bus++;
+	puts_uart(" bridge to bus ");
+	put_dec(sec);
+	puts_uart("\n");
+	/* Subordinate 0xff while its bus is scanned: bridges behind it take the numbers after. */
+	write32(cfg(f, 0x18), (0xffu << 16) | (sec << 8) | f->bus);
+	next_mem = align_up(next_mem, BRIDGE_ALIGN);
+	const uint64_t start = next_mem;
+	if (!scan_bus(sec)) return 0;
+	write32(cfg(f, 0x18), ((next_bus - 1) << 16) | (sec << 8) | f->bus);
+	if (next_mem > start) {
+		const uint64_t end = align_up(next_mem, BRIDGE_ALIGN) - 1;
+		write32(cfg(f, 0x20), (uint32_t)(((end >> 16) & 0xfff0) << 16) | ((start >> 16) & 0xfff0));
+		next_mem = end + 1;
+	} else {
+		write32(cfg(f, 0x20), 0x0000fff0u); /* base above limit: closed */
 	}
-	if (!assign_bars()) return 0;
-	write16(ecam(1, 0, 0x04), 0x0006); /* memory space, bus master */
-	ep.found = 1;
+	write32(cfg(f, 0x24), 0x0000fff0u);
+	write32(cfg(f, 0x28), 0);
+	write32(cfg(f, 0x2c), 0);
+	write16(cfg(f, 0x1c), 0x00f0);
+	write32(cfg(f, 0x30), 0);
+	write16(cfg(f, 0x04), 0x0006);
+	return 1;
+}
 
-	puts_uart("ep 01:00.0 vendor ");
-	put_hex(ep.id & 0xffff);
+/* Lists the function at bus:dev.fn and sets it up: a bridge's bus, an endpoint's BARs. */
+static int found(unsigned bus, unsigned dev, unsigned fn, uint32_t id, unsigned header) {
+	if (nfns == FNS_MAX) {
+		puts_uart("pcie: FAIL more than 64 functions\n");
+		return 0;
+	}
+	struct fn *f = &fns[nfns++];
+	f->bus = bus;
+	f->dev = dev;
+	f->fn = fn;
+	f->id = id;
+	f->header = header;
+	f->class_code = read32(cfg(f, 0x08)) >> 8;
+	puts_uart("fn ");
+	put_bdf(f);
+	puts_uart(" vendor ");
+	put_hex(id & 0xffff);
 	puts_uart(" device ");
-	put_hex(ep.id >> 16);
+	put_hex(id >> 16);
 	puts_uart(" class ");
-	put_hex(ep.class_code);
+	put_hex(f->class_code);
+	if (header == 1) return setup_bridge(f);
+	if (header != 0 || is_host_bridge(f)) {
+		puts_uart("\n");
+		return 1;
+	}
+	if (is_adaptor(f)) {
+		puts_uart(" adaptor\n");
+		return 1;
+	}
+	if (!assign_bars(f)) return 0;
+	write16(cfg(f, 0x04), 0x0006); /* memory space, bus master */
 	for (unsigned i = 0; i < 6; i++) {
-		if (!ep.size[i]) continue;
+		if (!f->size[i] && !(f->io & (1u << i))) continue;
 		puts_uart(" bar");
 		put_dec(i);
+		if (f->io & (1u << i)) {
+			puts_uart("=io,unassigned");
+			continue;
+		}
 		puts_uart("=");
-		put_hex(ep.bar[i]);
+		put_hex(f->bar[i]);
 		puts_uart("/");
-		put_hex(ep.size[i]);
+		put_hex(f->size[i]);
 	}
 	puts_uart("\n");
+	return 1;
+}
+
+/* Every function on `bus`: functions 1…7 of a device only when function 0 says it has more. */
+static int scan_bus(unsigned bus) {
+	for (unsigned dev = 0; dev < 32; dev++) {
+		for (unsigned fn = 0; fn < 8; fn++) {
+			const uint32_t id = read32(ecam(bus, dev, fn, 0x00));
+			if ((id & 0xffff) == 0xffff) {
+				if (fn == 0) break;
+				continue;
+			}
+			const unsigned header = (read32(ecam(bus, dev, fn, 0x0c)) >> 16) & 0xff;
+			if (!found(bus, dev, fn, id, header & 0x7f)) return 0;
+			if (fn == 0 && !(header & 0x80)) break;
+		}
+	}
+	return 1;
+}
+
+static int is_endpoint(const struct fn *f) { return f->header == 0 && !is_adaptor(f) && !is_host_bridge(f); }
+
+static int enumerate(void) {
+	if (!scan_bus(0)) return 0;
+	for (unsigned i = 0; i < nfns && !ep; i++)
+		if (is_endpoint(&fns[i]) && fns[i].id == BENCH_ID) ep = &fns[i];
+	for (unsigned i = 0; i < nfns && !ep; i++)
+		if (is_endpoint(&fns[i]) && fns[i].size[0]) ep = &fns[i];
+	if (!ep) {
+		puts_uart("pcie: FAIL no endpoint with a memory BAR 0 (is a peer serving one?)\n");
+		return 0;
+	}
+	puts_uart("pcie: endpoint ");
+	put_bdf(ep);
+	puts_uart(ep->id == BENCH_ID ? " (the bench model)\n" : " (no bench model: the first endpoint with a memory BAR 0)\n");
 	return 1;
 }
 
@@ -241,11 +308,11 @@ static uint64_t chunk[CHUNKS_MAX];
 
 /* N reads of BAR 0's first word, one at a time, timed in chunks (as bench/mmio/mmio.c). */
 static void cmd_reads(uint32_t count) {
-	if (!ep.size[0]) {
-		puts_uart("pcie: FAIL no memory BAR 0\n");
+	if (!ep->size[0]) {
+		puts_uart("pcie: FAIL the endpoint has no memory BAR 0\n");
 		return;
 	}
-	volatile uint32_t *reg = (volatile uint32_t *)ep.bar[0];
+	volatile uint32_t *reg = (volatile uint32_t *)ep->bar[0];
 	const uint32_t chunks = count >= 1000 ? CHUNKS_MAX : 1;
 	const uint32_t per = count / chunks; /* the last chunk takes the remainder */
 	const uint32_t expect = *reg;
@@ -298,15 +365,15 @@ static uint32_t poll_us;
  * of them in flight. */
 static void cmd_dma(uint32_t chunk_size, uint32_t len, uint32_t depth) {
 	static uint8_t tag;
-	if (!ep.found || ep.id != BENCH_ID) {
-		puts_uart("pcie: FAIL DMA needs bench/pci.mjs's bench model (1234:c051) at 01:00.0\n");
+	if (ep->id != BENCH_ID) {
+		puts_uart("pcie: FAIL DMA needs bench/pci.mjs's bench model (1234:c051)\n");
 		return;
 	}
 	if (chunk_size == 0 || len < 4 || len > DMA_MAX || len % 4 || depth < 1 || depth > 64) {
 		puts_uart("pcie: FAIL d CHUNK LEN [DEPTH]: CHUNK > 0, LEN a multiple of 4 up to 128 MiB, DEPTH 1…64\n");
 		return;
 	}
-	const uintptr_t regs = ep.bar[0];
+	const uintptr_t regs = ep->bar[0];
 	volatile uint32_t *buf = (volatile uint32_t *)DMA_BUF;
 	const uint32_t checks[3] = {0, (len / 2) & ~3u, len - 4};
 	for (unsigned k = 0; k < 3; k++) buf[checks[k] / 4] = 0;
@@ -439,6 +506,6 @@ int main(void) {
 	}
 	puts_uart("pcie: no command within 3 s: the default checks\n");
 	run("r 1000");
-	if (ep.id == BENCH_ID) run("d 4096 65536");
+	if (ep->id == BENCH_ID) run("d 4096 65536");
 	return 0;
 }

@@ -25,7 +25,10 @@
 #define MEM32_LIMIT 0x3efeffffUL
 #define RAM_BASE 0x40000000UL
 
-/* The Remote Port root port (remote-port-pcie-root-port): Xilinx's IDs. */
+/* cosim's own functions on bus 0 (src/qemu/pcie-args.ts): a remote-port-pci-adaptor per
+ * endpoint (no BARs; not an endpoint), and the Remote Port root ports (remote-port-pcie-root-port),
+ * with a function of the peer's behind them or an empty slot. Xilinx's IDs, device << 16 | vendor. */
+#define RP_ADAPTOR_ID 0x000010eeu
 #define RP_ROOT_PORT_ID 0x777a10eeu
 
 /* bench/pci.mjs's bench model (bench/pci/model.mjs): BAR 0, 4 KiB of registers. */

@@ -74,9 +74,26 @@ export class RpChannels {
       throw new DmaError('disconnected', write, address, `DMA ${write ? 'write' : 'read'} at ${hex(address)} through ${ref.slave}: ${e instanceof Error ? e.message : String(e)}`);
     };
     const posted = opts.posted === true;
-    /** The last posted write not yet known to have landed, and how many writes there have been. */
+    /** The last posted write not yet known to have landed, how many writes there have been, and how many since the last flush. */
     let unflushed: bigint | undefined;
     let writes = 0;
+    let flushedAt = 0;
+    let flushing: Promise<void> | undefined;
+    const flush = (): Promise<void> => {
+      if (unflushed === undefined) return Promise.resolve();
+      if (flushing) return flushing.then(flush);
+      const seen = writes;
+      // Any answer will do (even an error): it comes after every earlier request was carried out.
+      flushing = p.read(unflushed, 1).then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        flushing = undefined;
+        flushedAt = Math.max(flushedAt, seen);
+        if (writes === seen) unflushed = undefined;
+      });
+      return flushing;
+    };
     const handle: DmaHandle = {
       description: ref.slave,
       async read(address, len) {
@@ -94,9 +111,14 @@ export class RpChannels {
           const n = Math.min(RP_MAX_ACCESS, data.length - done);
           const at = BigInt.asUintN(64, address + BigInt(done));
           if (posted) {
-            await p.write(at, data.subarray(done, done + n), { posted: true }).catch((e: unknown) => fail(e, true, at));
+            // Xilinx QEMU 8.2.7 queues requests in a ring of 1024 that, once full, looks empty and
+            // stops being drained: never leave more than POSTED_WINDOW writes unconfirmed.
+            if (writes - flushedAt >= POSTED_WINDOW) await flush();
+            // Sent on the call: count it before anything else can ask whether it landed.
+            const sent = p.write(at, data.subarray(done, done + n), { posted: true });
             unflushed = at;
             writes++;
+            await sent.catch((e: unknown) => fail(e, true, at));
           } else await p.write(at, data.subarray(done, done + n)).catch((e: unknown) => fail(e, true, at));
           done += n;
         }
@@ -106,13 +128,7 @@ export class RpChannels {
     return {
       ...handle,
       pending: () => unflushed !== undefined,
-      async flush() {
-        if (unflushed === undefined) return;
-        const seen = writes;
-        // Any answer will do (even an error): it comes after every earlier request was carried out.
-        await p.read(unflushed, 1).catch(() => undefined);
-        if (writes === seen) unflushed = undefined;
-      },
+      flush,
     };
   }
 
@@ -123,6 +139,9 @@ export class RpChannels {
     return v;
   }
 }
+
+/** Posted writes a DMA handle leaves unconfirmed at most (see the write path in RpChannels.dma). */
+const POSTED_WINDOW = 128;
 
 /** A DMA handle whose writes are posted (see RpChannels.dma). */
 export interface PostedDmaHandle extends DmaHandle {
@@ -138,8 +157,14 @@ export interface PostedDmaHandle extends DmaHandle {
  * guest that polls a register sees the data the device wrote before the register changed.
  */
 export function readsAfterPosted(dma: PostedDmaHandle, model: MemoryTargetModel): MemoryTargetModel {
+  // The value first, then the flush: the answer must follow every write made before the
+  // value was taken (a write made after it does not show in it, so it need not wait).
+  const after = (v: MemoryReadReply): MemoryReadReply | Promise<MemoryReadReply> => (dma.pending() ? dma.flush().then(() => v) : v);
   return {
-    read: (a) => (dma.pending() ? dma.flush().then(() => model.read!(a)) : model.read!(a)),
+    read: (a) => {
+      const v = model.read!(a);
+      return isPromiseLike(v) ? v.then(after) : after(v);
+    },
     write: model.write,
   };
 }

@@ -15,16 +15,12 @@
  * await rig.bar.write(0, 1, 0x01);                         // IER: received data interrupt
  * ```
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { ConsoleInput } from '../models/console-input.js';
 import type { DeviceDefinition } from '../models/device.js';
 import type { PciFunction } from '../pci/function.js';
 import { PCI_DEVICE_BAR_CHANNEL, PCI_DEVICE_CHANNELS, servePciDeviceFunction } from '../pci/serve-pci-device.js';
-import type { PciRig } from './pci-rig.js';
+import { onPciRigWire, type PciRig, type PciRigOptions } from './pci-rig.js';
 import { busFailure } from './rig.js';
-import { QemuInitiator, RpPeer, SparseMemory, fromLE64, toLE, type MemoryAccess } from '../rp/index.js';
+import { fromLE64, toLE, type QemuInitiator, type SparseMemory } from '../rp/index.js';
 
 type Failure = 'bus-error' | 'address-error';
 
@@ -50,35 +46,12 @@ export interface PciDeviceRig {
   dispose(): Promise<void>;
 }
 
-export async function startPciDeviceRig(def: DeviceDefinition<any>, opts: { base?: number; messageAddresses?: (address: bigint) => boolean; input?: ConsoleInput } = {}): Promise<PciDeviceRig> {
+export function startPciDeviceRig(def: DeviceDefinition<any>, opts: { base?: number } & PciRigOptions = {}): Promise<PciDeviceRig> {
   const base = opts.base ?? 32;
-  const dir = mkdtempSync(path.join(tmpdir(), 'cosim-pcidev-'));
-  const consoleOut: string[] = [];
-  const logs: string[] = [];
-  const peer = new RpPeer({ name: '/machine/peripheral/rp0/rp', onWarning: (w) => logs.push(`peer: ${w.message}`) });
-  const q = new QemuInitiator({ name: '/machine/peripheral/rp0/rp', onWarning: (w) => logs.push(`initiator: ${w.message}`) });
-  const dispose = async (): Promise<void> => {
-    await Promise.all([peer.close(), q.close()]);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    const fn = await servePciDeviceFunction(
-      peer,
-      def,
-      { path: '/pci-device', options: [] },
-      { treeFile: path.join(dir, 'board.dts'), console: { write: (t) => void consoleOut.push(t), takeInput: (receive) => opts.input?.claim('/pci-device', receive) ?? false }, log: (s, m) => logs.push(`${s}: ${m}`) },
-      base,
-    );
-    const memory = new SparseMemory();
-    const messages: PciDeviceRig['messages'] = [];
-    const isMessage = opts.messageAddresses ?? ((a: bigint) => a >= 0x0800_0000n && a < 0x0810_0000n); // the GICv2m/ITS doorbell range of -M virt, as startPciRig
-    q.memorySlave(base + PCI_DEVICE_CHANNELS.dma, {
-      read: (a: MemoryAccess) => memory.read(a),
-      write: (a: MemoryAccess) => {
-        if (a.len === 4 && isMessage(a.addr)) messages.push({ address: a.addr, data: Number(fromLE64(a.data)) });
-        memory.write(a);
-      },
-    });
+  return onPciRigWire('cosim-pcidev-', opts, async (wire) => {
+    const fn = await servePciDeviceFunction(wire.peer, def, { path: '/pci-device', options: [] }, wire.env('/pci-device'), base);
+    const { memory, messages } = wire.guestMemory(base + PCI_DEVICE_CHANNELS.dma);
+    const q = wire.qemu;
     const irqs: PciDeviceRig['irqs'] = [];
     q.gpio(base + PCI_DEVICE_CHANNELS.interrupt, { lines: 1, onChange: (_line, level, timestamp) => void irqs.push({ level, timestamp }) });
     const cfg = q.memoryMaster(base + PCI_DEVICE_CHANNELS.config);
@@ -88,10 +61,7 @@ export async function startPciDeviceRig(def: DeviceDefinition<any>, opts: { base
       if (!port) throw new Error(`the function has no BAR ${index}`);
       return port;
     };
-    const socket = path.join(dir, 'rp.sock');
-    await peer.listen(`unix:${socket}`);
-    await q.connect(`unix:${socket}`, { mode: 'connect' });
-    await Promise.all([(await peer.connected()).hello(), q.session().hello()]);
+    await wire.connect();
     const config: PciDeviceRig['config'] = {
       read: (register, size = 4) => cfg.read(BigInt(register), size).then(fromLE64, busFailure),
       write: (register, value, size = 4) => cfg.write(BigInt(register), toLE(BigInt(value), size)).then(() => undefined, busFailure),
@@ -103,18 +73,15 @@ export async function startPciDeviceRig(def: DeviceDefinition<any>, opts: { base
       messages,
       irqs,
       level: () => irqs.at(-1)?.level ?? false,
-      console: consoleOut,
-      logs,
+      console: wire.console,
+      logs: wire.logs,
       config,
       command: (value = 0x7) => config.write(0x04, value, 2),
       bar: {
         read: (index, offset, size = 1) => barPort(index).read(BigInt(offset), size).then(fromLE64, busFailure),
         write: (index, offset, value, size = 1) => barPort(index).write(BigInt(offset), toLE(BigInt(value), size)).then(() => undefined, busFailure),
       },
-      dispose,
+      dispose: wire.dispose,
     };
-  } catch (e) {
-    await dispose();
-    throw e;
-  }
+  });
 }

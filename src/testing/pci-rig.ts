@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { ConsoleInput } from '../models/console-input.js';
 import type { DeviceDefinition } from '../models/device.js';
 import type { OptionValue } from '../models/binding.js';
-import { ROOT_PORT_CHANNELS, serveRootPortFunction } from '../pci/serve-rp.js';
+import { ROOT_PORT_CHANNELS, serveRootPortFunction, type PciServeEnv } from '../pci/serve-rp.js';
 import type { PciFunction } from '../pci/function.js';
 import { busFailure } from './rig.js';
 import { QemuInitiator, RpAttr, RpPeer, SparseMemory, fromLE64, toLE, type MemoryAccess } from '../rp/index.js';
@@ -43,39 +43,86 @@ export interface PciRig {
   dispose(): Promise<void>;
 }
 
-export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: Record<string, number | string | boolean>; messageAddresses?: (address: bigint) => boolean; input?: ConsoleInput } = {}): Promise<PciRig> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cosim-pci-'));
+export interface PciRigOptions {
+  /** Which DWORD writes of the function are interrupt messages (default: the GICv2m/ITS doorbell range of -M virt). */
+  messageAddresses?: (address: bigint) => boolean;
+  /** The keyboard of the function's console. */
+  input?: ConsoleInput;
+}
+
+/** What both PCI rigs (this one and pci-device-rig.ts) are built on: the peer and cosim's initiator over a Unix socket in a temp dir. */
+export interface PciRigWire {
+  peer: RpPeer;
+  qemu: QemuInitiator;
+  console: string[];
+  logs: string[];
+  /** The environment the function at `devicePath` is served in: its console is the rig's. */
+  env(devicePath: string): PciServeEnv;
+  /** Guest memory behind the initiator's memory slave on `channel` (the function's DMA), recording what looks like an interrupt message. */
+  guestMemory(channel: number): Pick<PciRig, 'memory' | 'messages'>;
+  /** Listens, connects and exchanges HELLOs. */
+  connect(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** Runs `build` on a fresh wire (temp dir `prefix`…); if it fails, the wire is disposed of. */
+export async function onPciRigWire<T>(prefix: string, opts: PciRigOptions, build: (wire: PciRigWire) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const consoleOut: string[] = [];
   const logs: string[] = [];
   const peer = new RpPeer({ name: '/machine/peripheral/rp0/rp', onWarning: (w) => logs.push(`peer: ${w.message}`) });
   const q = new QemuInitiator({ name: '/machine/peripheral/rp0/rp', onWarning: (w) => logs.push(`initiator: ${w.message}`) });
-  const dispose = async (): Promise<void> => {
-    await Promise.all([peer.close(), q.close()]);
-    rmSync(dir, { recursive: true, force: true });
+  const isMessage = opts.messageAddresses ?? ((a: bigint) => a >= 0x0800_0000n && a < 0x0810_0000n);
+  const wire: PciRigWire = {
+    peer,
+    qemu: q,
+    console: consoleOut,
+    logs,
+    env: (devicePath) => ({ treeFile: path.join(dir, 'board.dts'), console: { write: (t) => void consoleOut.push(t), takeInput: (receive) => opts.input?.claim(devicePath, receive) ?? false }, log: (s, m) => logs.push(`${s}: ${m}`) }),
+    guestMemory: (channel) => {
+      const memory = new SparseMemory();
+      const messages: PciRig['messages'] = [];
+      q.memorySlave(channel, {
+        read: (a: MemoryAccess) => memory.read(a),
+        write: (a: MemoryAccess) => {
+          if (a.len === 4 && isMessage(a.addr)) messages.push({ address: a.addr, data: Number(fromLE64(a.data)) });
+          memory.write(a);
+        },
+      });
+      return { memory, messages };
+    },
+    connect: async () => {
+      const socket = path.join(dir, 'rp.sock');
+      await peer.listen(`unix:${socket}`);
+      await q.connect(`unix:${socket}`, { mode: 'connect' });
+      await Promise.all([(await peer.connected()).hello(), q.session().hello()]);
+    },
+    dispose: async () => {
+      await Promise.all([peer.close(), q.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   try {
+    return await build(wire);
+  } catch (e) {
+    await wire.dispose();
+    throw e;
+  }
+}
+
+export function startPciRig(def: DeviceDefinition<any>, opts: { options?: Record<string, number | string | boolean> } & PciRigOptions = {}): Promise<PciRig> {
+  return onPciRigWire('cosim-pci-', opts, async (wire) => {
     const options: OptionValue[] = Object.entries(opts.options ?? {}).map(([name, v]) => ({
       name,
       bytes: v === true ? new Uint8Array(0) : typeof v === 'number' ? Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff) : typeof v === 'string' ? Buffer.from(`${v}\0`) : Uint8Array.of(0, 0, 0, 0),
       targets: [],
     }));
-    const fn = await serveRootPortFunction(peer, def, { path: '/pcie@0', options }, { treeFile: path.join(dir, 'board.dts'), console: { write: (t) => void consoleOut.push(t), takeInput: (receive) => opts.input?.claim('/pcie@0', receive) ?? false }, log: (s, m) => logs.push(`${s}: ${m}`) });
-    const memory = new SparseMemory();
-    const messages: PciRig['messages'] = [];
-    const isMessage = opts.messageAddresses ?? ((a: bigint) => a >= 0x0800_0000n && a < 0x0810_0000n); // the GICv2m/ITS doorbell range of -M virt
-    q.memorySlave(ROOT_PORT_CHANNELS.dma, {
-      read: (a: MemoryAccess) => memory.read(a),
-      write: (a: MemoryAccess) => {
-        if (a.len === 4 && isMessage(a.addr)) messages.push({ address: a.addr, data: Number(fromLE64(a.data)) });
-        memory.write(a);
-      },
-    });
+    const fn = await serveRootPortFunction(wire.peer, def, { path: '/pcie@0', options }, wire.env('/pcie@0'));
+    const { memory, messages } = wire.guestMemory(ROOT_PORT_CHANNELS.dma);
+    const q = wire.qemu;
     const cfg = q.memoryMaster(ROOT_PORT_CHANNELS.config);
     const win = q.memoryMaster(ROOT_PORT_CHANNELS.window);
-    const socket = path.join(dir, 'rp.sock');
-    await peer.listen(`unix:${socket}`);
-    await q.connect(`unix:${socket}`, { mode: 'connect' });
-    await Promise.all([(await peer.connected()).hello(), q.session().hello()]);
+    await wire.connect();
     const ecam = (register: number, devfn = 0): bigint => (1n << 20n) | (BigInt(devfn) << 12n) | BigInt(register);
     const config: PciRig['config'] = {
       read: (register, size = 4, devfn = 0) => cfg.read(ecam(register, devfn), size).then(fromLE64, busFailure),
@@ -87,8 +134,8 @@ export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: 
       qemu: q,
       memory,
       messages,
-      console: consoleOut,
-      logs,
+      console: wire.console,
+      logs: wire.logs,
       config,
       mem: {
         read: (address, size = 4, io) => win.read(address, size, attributes(io)).then(fromLE64, busFailure),
@@ -102,10 +149,7 @@ export async function startPciRig(def: DeviceDefinition<any>, opts: { options?: 
         }
         await config.write(0x04, 0x7, 2);
       },
-      dispose,
+      dispose: wire.dispose,
     };
-  } catch (e) {
-    await dispose();
-    throw e;
-  }
+  });
 }

@@ -8,25 +8,14 @@
  * (`cosim up` does not build PCIe platforms from a tree yet: this test wires QEMU and the
  * peer itself, as the plan will.)
  */
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OptionValue } from '../../src/models/binding.js';
-import { ConsoleInput } from '../../src/models/console-input.js';
+import type { ConsoleInput } from '../../src/models/console-input.js';
 import type { DeviceDefinition } from '../../src/models/device.js';
 import { virtioConsole } from '../../src/models/virtio-console.js';
 import { serveRootPortFunction } from '../../src/pci/serve-rp.js';
 import { seededBytes, virtioRng } from '../../src/models/virtio-rng.js';
-import { RpPeer } from '../../src/rp/index.js';
-import { exec } from '../helpers/packed.js';
-
-const QEMU = process.env.COSIM_QEMU;
-const LINUX = process.env.COSIM_LINUX_DIR;
-const why = !QEMU ? 'COSIM_QEMU is not set' : !LINUX ? 'COSIM_LINUX_DIR is not set (scripts/linux-guest/prepare.sh makes one)' : undefined;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosim-pci-linux-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+import { bootLinuxGuest, linuxGuestMissing as why } from '../helpers/linux-guest.js';
 
 const SNIPPET = `
 for d in /sys/bus/pci/devices/*; do echo "pci: \${d##*/} $(cat $d/vendor) $(cat $d/device) $(cat $d/class) driver=$(basename "$(readlink $d/driver)")"; done
@@ -35,40 +24,14 @@ echo "bytes: $(head -c 32 /dev/hwrng | od -An -tx1 -v | tr -s ' \\n' ' ')"
 grep virtio /proc/interrupts | sed 's/^/irq: /'
 `;
 
-/** Boots the guest with `def` behind the root port and `snippet` run after the ready marker; returns its console. */
-async function boot(def: DeviceDefinition<any>, snippet: string, options: OptionValue[] = [], onReady?: (input: ConsoleInput) => void): Promise<{ out: string; code: number | null; console: string; logs: string[] }> {
-  const run = fs.mkdtempSync(path.join(dir, 'run-'));
-  fs.writeFileSync(path.join(run, 'snippet.sh'), snippet);
-  const initrd = path.join(run, 'initrd.gz');
-  const made = await exec(path.join(LINUX!, 'make-initramfs.sh'), ['-o', initrd, '-s', path.join(run, 'snippet.sh')], run);
-  expect(made.status, made.stderr).toBe(0);
-  const mp = path.join(run, 'mp');
-  fs.mkdirSync(mp, { mode: 0o700 });
-  const logs: string[] = [];
-  let consoleText = '';
-  const input = new ConsoleInput();
-  const peer = new RpPeer({ name: '/machine/peripheral/rp0/rp', onWarning: (w) => logs.push(w.message) });
-  await serveRootPortFunction(peer, def, { path: '/pcie/fn', options }, { treeFile: path.join(run, 'board.dts'), console: { write: (t) => void (consoleText += t), takeInput: (r) => input.claim('/pcie/fn', r) }, log: (s, m) => logs.push(`${s}: ${m}`) });
-  await peer.listen(`unix:${path.join(mp, 'qemu-rport-_machine_peripheral_rp0_rp')}`);
-  const args = ['-M', 'virt', '-cpu', 'cortex-a57', '-m', '512', '-nographic', '-nic', 'none', '-kernel', path.join(LINUX!, 'Image'), '-initrd', initrd, '-append', 'console=ttyAMA0 cosim.test=poweroff cosim.quiet', '-machine-path', mp, '-device', 'remote-port-pci-adaptor,id=rp0', '-device', 'remote-port-pcie-root-port,id=rprootport,slot=0,rp-adaptor0=rp,rp-chan0=0'];
-  const qemu = spawn(QEMU!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let ready = false;
-  const take = (d: Buffer) => {
-    out += d.toString();
-    if (!ready && out.includes('cosim-guest: ready')) {
-      ready = true;
-      onReady?.(input);
-    }
-  };
-  qemu.stdout.on('data', take);
-  qemu.stderr.on('data', take);
-  const code = await new Promise<number | null>((resolve) => {
-    const t = setTimeout(() => qemu.kill('SIGKILL'), 90_000);
-    qemu.on('exit', (c) => (clearTimeout(t), resolve(c)));
+/** Boots the guest with `def` behind the root port and `snippet` run after the ready marker. */
+function boot(def: DeviceDefinition<any>, snippet: string, options: OptionValue[] = [], onReady?: (input: ConsoleInput) => void) {
+  return bootLinuxGuest({
+    snippet,
+    qemuArgs: ['-device', 'remote-port-pci-adaptor,id=rp0', '-device', 'remote-port-pcie-root-port,id=rprootport,slot=0,rp-adaptor0=rp,rp-chan0=0'],
+    peers: [{ serve: (peer, env) => serveRootPortFunction(peer, def, { path: '/pcie/fn', options }, env('/pcie/fn')) }],
+    when: onReady && { then: onReady },
   });
-  await peer.close();
-  return { out, code, console: consoleText, logs };
 }
 
 describe.skipIf(why !== undefined)(`TypeScript virtio devices under Linux on Xilinx QEMU${why ? ` (skipped: ${why})` : ''}`, () => {

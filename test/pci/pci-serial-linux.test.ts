@@ -9,23 +9,11 @@
  * takes it by class as a /dev/ttyS*, a line goes each way, and its interrupt is INTx (counted
  * in /proc/interrupts, not polled). This test wires QEMU and the peer by hand.
  */
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ConsoleInput } from '../../src/models/console-input.js';
+import { describe, expect, it } from 'vitest';
 import { pci16550 } from '../../src/models/pci-serial.js';
 import { servePciDeviceFunction } from '../../src/pci/serve-pci-device.js';
 import { serveEmptyRootPortSlot } from '../../src/pci/serve-rp.js';
-import { RpPeer } from '../../src/rp/index.js';
-import { exec } from '../helpers/packed.js';
-
-const QEMU = process.env.COSIM_QEMU;
-const LINUX = process.env.COSIM_LINUX_DIR;
-const why = !QEMU ? 'COSIM_QEMU is not set' : !LINUX ? 'COSIM_LINUX_DIR is not set (scripts/linux-guest/prepare.sh makes one)' : undefined;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosim-pci-serial-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+import { bootLinuxGuest, linuxGuestMissing as why } from '../helpers/linux-guest.js';
 
 /** Reports the function, its tty and its interrupt; a line each way once the port is raw. */
 const SNIPPET = `
@@ -47,48 +35,26 @@ exec 3<&-
 
 describe.skipIf(why !== undefined)(`the pci-16550 UART under Linux on Xilinx QEMU's remote-port-pci-device${why ? ` (skipped: ${why})` : ''}`, () => {
   it('8250_pci takes it as /dev/ttyS*, a line goes each way, interrupts by INTx; QEMU exits cleanly', async () => {
-    const run = fs.mkdtempSync(path.join(dir, 'run-'));
-    fs.writeFileSync(path.join(run, 'snippet.sh'), SNIPPET);
-    const initrd = path.join(run, 'initrd.gz');
-    const made = await exec(path.join(LINUX!, 'make-initramfs.sh'), ['-o', initrd, '-s', path.join(run, 'snippet.sh')], run);
-    expect(made.status, made.stderr).toBe(0);
-    const mp = path.join(run, 'mp');
-    fs.mkdirSync(mp, { mode: 0o700 });
-
-    const logs: string[] = [];
-    let text = '';
-    const input = new ConsoleInput();
-    const peer = new RpPeer({ name: '/machine/peripheral/rp0/rp', onWarning: (w) => logs.push(w.message) });
-    serveEmptyRootPortSlot(peer);
-    await servePciDeviceFunction(peer, pci16550, { path: '/pci/uart', options: [] }, { treeFile: path.join(run, 'board.dts'), console: { write: (t) => void (text += t), takeInput: (r) => input.claim('/pci/uart', r) }, log: (s, m) => logs.push(`${s}: ${m}`) }, 32);
     // QEMU's copy of config space needs the IDs, the BAR layout and the pin; the peer answers the guest.
     const props = ['vendor-id=0x10ee', 'device-id=0x7011', 'class-id=0x700', 'prog-if=0x2', 'irq-pin=1', 'nr-io-bars=1', 'nr-mm-bars=0', 'bar-size0=0x8', 'remote-config=on'];
-    await peer.listen(`unix:${path.join(mp, 'qemu-rport-_machine_peripheral_rp0_rp')}`);
-    const args = [
-      ...['-M', 'virt', '-cpu', 'cortex-a57', '-m', '512', '-nographic', '-nic', 'none', '-machine-path', mp],
-      ...['-kernel', path.join(LINUX!, 'Image'), '-initrd', initrd, '-append', 'console=ttyAMA0 cosim.test=poweroff cosim.quiet'],
-      ...['-device', 'remote-port-pci-adaptor,id=rp0,addr=0x1f'],
-      ...['-device', 'remote-port-pcie-root-port,id=rprootport,slot=0,rp-adaptor0=rp,rp-chan0=0'],
-      ...['-device', ['remote-port-pci-device,id=pcidev1,addr=0x3,rp-adaptor0=rp,rp-chan0=32', ...props].join(',')],
-    ];
-    const qemu = spawn(QEMU!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let typed = false;
-    const take = (d: Buffer) => {
-      out += d.toString();
+    const { out, code, console: text, logs } = await bootLinuxGuest({
+      snippet: SNIPPET,
+      qemuArgs: [
+        ...['-device', 'remote-port-pci-adaptor,id=rp0,addr=0x1f'],
+        ...['-device', 'remote-port-pcie-root-port,id=rprootport,slot=0,rp-adaptor0=rp,rp-chan0=0'],
+        ...['-device', ['remote-port-pci-device,id=pcidev1,addr=0x3,rp-adaptor0=rp,rp-chan0=32', ...props].join(',')],
+      ],
+      peers: [
+        {
+          serve: (peer, env) => {
+            serveEmptyRootPortSlot(peer);
+            return servePciDeviceFunction(peer, pci16550, { path: '/pci/uart', options: [] }, env('/pci/uart'), 32);
+          },
+        },
+      ],
       // Type only once the guest holds the port raw, so the line is neither echoed nor cooked.
-      if (!typed && out.includes('guest: listening')) {
-        typed = true;
-        input.deliver(Buffer.from('typed at the console\n'));
-      }
-    };
-    qemu.stdout.on('data', take);
-    qemu.stderr.on('data', take);
-    const code = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => qemu.kill('SIGKILL'), 90_000);
-      qemu.on('exit', (c) => (clearTimeout(t), resolve(c)));
+      when: { marker: 'guest: listening', then: (input) => input.deliver(Buffer.from('typed at the console\n')) },
     });
-    await peer.close();
 
     expect(out).toContain('cosim-guest: snippet exit 0');
     expect(code, out).toBe(0);
