@@ -13,8 +13,9 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // oclif only loads these to run TypeScript sources, which cosim never asks it to.
-  external: ['typescript', 'ts-node', 'tsx', 'esbuild'],
+  // oclif only loads these to run TypeScript sources, which cosim never asks it to; koffi
+  // (vfio-user's FFI) has a native binary and is loaded from node_modules.
+  external: ['typescript', 'ts-node', 'tsx', 'esbuild', 'koffi'],
   // oclif is CommonJS inside; give its require() calls a real require in ESM.
   banner: { js: "import { createRequire as __cosimCreateRequire } from 'node:module'; const require = __cosimCreateRequire(import.meta.url);" },
   sourcemap: true,

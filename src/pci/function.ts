@@ -21,8 +21,12 @@ export interface PciTransport {
   log(message: string): void;
   /** DMA at PCI bus addresses (the transport's path into the host's memory). */
   dma: DmaHandle;
-  /** Sends a message-signalled interrupt: a DWORD write of `data` at `address`. */
-  message(message: MsixMessage): void;
+  /**
+   * Sends a message-signalled interrupt: a DWORD write of `data` at `address`. `vector` is
+   * the MSI or MSI-X vector it is for (MSI-X when `config.msix.enabled`), for a transport
+   * that signals vectors instead (vfio-user's eventfds).
+   */
+  message(message: MsixMessage, vector: number): void;
   /** Drives the INTx pin, where the transport has one: the level the function shows (INTx Disable applied), on each change. */
   intx?(level: boolean): void;
   /** Turns a plain option value that is not a number, string or flag into a handle. */
@@ -71,7 +75,7 @@ export class PciFunction {
       throw new PciFunctionError(`the ${def.name} model's pci declaration: ${(e as Error).message}`);
     }
     const m = pci.interrupts?.msix;
-    if (m) this.msix = new MsixTable(m.vectors, m.tableOffset, m.pbaOffset, () => this.config.msix, (msg) => this.transport.message(msg));
+    if (m) this.msix = new MsixTable(m.vectors, m.tableOffset, m.pbaOffset, () => this.config.msix, (msg, v) => this.transport.message(msg, v));
   }
 
   /** Checks the options, sizes the regions, builds config space and creates the device. */
@@ -134,7 +138,7 @@ export class PciFunction {
     if (msi) {
       if (vector >= msi.vectors) vector = msi.vectors - 1; // fewer vectors granted than used: they share the last
       if (msi.masked(vector)) return;
-      this.transport.message({ address: msi.address, data: (msi.data & ~(msi.vectors - 1)) | vector });
+      this.transport.message({ address: msi.address, data: (msi.data & ~(msi.vectors - 1)) | vector }, vector);
       return;
     }
     this.setIntx(true);
@@ -172,6 +176,12 @@ export class PciFunction {
       read: async (address, len) => (this.config.busMaster ? this.transport.dma.read(address, len) : refuse(false, address)),
       write: async (address, data) => (this.config.busMaster ? this.transport.dma.write(address, data) : refuse(true, address)),
     };
+  }
+
+  /** A reset from the transport (vfio-user's DEVICE_RESET): config space back to power-on, then as a function-level reset. */
+  reset(): void {
+    this.config.reset();
+    this.functionReset();
   }
 
   /** Function-level reset: config space, MSI-X table, register maps and the device's state. */

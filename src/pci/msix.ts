@@ -24,8 +24,8 @@ export class MsixTable {
     readonly pbaOffset: number,
     /** Whether MSI-X is enabled and the function unmasked (from config space). */
     private readonly state: () => { enabled: boolean; functionMasked: boolean },
-    /** Sends one message (a DMA write of `data` to `address`). */
-    private readonly send: (message: MsixMessage) => void,
+    /** Sends one message (a DMA write of `data` to `address`); `vector` for transports that signal vectors rather than write messages (vfio-user's eventfds). */
+    private readonly send: (message: MsixMessage, vector: number) => void,
   ) {
     this.table = new Uint8Array(vectors * ENTRY);
     this.pending = new Uint8Array(Math.ceil(vectors / 64) * 8);
@@ -52,7 +52,7 @@ export class MsixTable {
   notify(vector: number): void {
     if (!Number.isInteger(vector) || vector < 0 || vector >= this.vectors) throw new RangeError(`MSI-X vector ${vector} is outside 0…${this.vectors - 1}`);
     if (this.masked(vector)) this.pending[vector >> 3]! |= 1 << (vector & 7);
-    else this.send(this.message(vector));
+    else this.send(this.message(vector), vector);
   }
 
   /** Sends what became unmasked while pending (after a table or function-mask write). */
@@ -62,9 +62,21 @@ export class MsixTable {
       const bit = 1 << (v & 7);
       if (this.pending[v >> 3]! & bit && !this.masked(v)) {
         this.pending[v >> 3]! &= ~bit;
-        this.send(this.message(v));
+        this.send(this.message(v), v);
       }
     }
+  }
+
+  /**
+   * Sets vector `v`'s mask bit, as a guest's write of its Vector Control does, and sends it
+   * if that unmasked it while pending. For a transport whose client keeps the table itself
+   * (QEMU's vfio-user client emulates the table and passes mask changes as SET_IRQS).
+   */
+  setMasked(v: number, masked: boolean): void {
+    if (!Number.isInteger(v) || v < 0 || v >= this.vectors) throw new RangeError(`MSI-X vector ${v} is outside 0…${this.vectors - 1}`);
+    const at = v * ENTRY + 12;
+    this.table[at] = masked ? this.table[at]! | 1 : this.table[at]! & ~1;
+    if (!masked) this.flush();
   }
 
   /** The region `inner` with the table and PBA served here. */

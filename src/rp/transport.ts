@@ -240,7 +240,8 @@ function socketIdentity(p: string): { dev: number; ino: number } | undefined {
   }
 }
 
-function removeStaleSocket(p: string): void {
+/** Removes a stale Unix socket file at `p` (nobody listens); throws if it is live or not a socket. */
+export function removeStaleSocket(p: string): void {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(p);
@@ -281,7 +282,7 @@ function isListening(p: string): boolean {
  * synchronously inside `listen()`/`connect()`, so a temporary change of directory around the
  * call is enough to use the bare name (QEMU does the same, §1.3).
  */
-function viaShortPath<T>(p: string, fn: (usable: string) => T): T {
+export function viaShortPath<T>(p: string, fn: (usable: string) => T): T {
   if (Buffer.byteLength(p) <= UNIX_PATH_MAX) return fn(p);
   const base = path.basename(p);
   if (Buffer.byteLength(base) > UNIX_PATH_MAX) throw new Error(`Unix socket name '${base}' is longer than ${UNIX_PATH_MAX} bytes`);

@@ -6,17 +6,25 @@
  */
 import type { PciRig } from '../../src/testing/index.js';
 
+/** What the driver needs of a rig: config cycles, BAR accesses, the guest memory (a PciRig, or the vfio-user tests' client playing QEMU). */
+export interface DriverRig {
+  config: PciRig['config'];
+  mem: PciRig['mem'];
+  enable: PciRig['enable'];
+  memory: { read(address: bigint, len: number): Uint8Array; write(address: bigint, data: Uint8Array): void };
+}
+
 export const BAR = 0x1000_0000n;
 export const MSI_ADDR = 0x0804_0040n;
 
 /** The offset of capability `id` in config space, found by walking the list. */
-export async function capability(rig: PciRig, id: number): Promise<number> {
+export async function capability(rig: DriverRig, id: number): Promise<number> {
   for (let p = Number(await rig.config.read(0x34, 1)); p !== 0; p = Number(await rig.config.read(p + 1, 1))) if ((await rig.config.read(p, 1)) === BigInt(id)) return p;
   throw new Error(`no capability ${id}`);
 }
 
 /** The virtio structures (type → BAR offset, and the notify multiplier) the vendor capabilities point at. */
-export async function virtioCaps(rig: PciRig): Promise<Map<number, { offset: number; extra: number }>> {
+export async function virtioCaps(rig: DriverRig): Promise<Map<number, { offset: number; extra: number }>> {
   const found = new Map<number, { offset: number; extra: number }>();
   for (let p = Number(await rig.config.read(0x34, 1)); p !== 0; p = Number(await rig.config.read(p + 1, 1))) {
     if ((await rig.config.read(p, 1)) !== 0x09n) continue;
@@ -52,7 +60,7 @@ export interface Driver {
 }
 
 /** Brings the device to DRIVER_OK with `queues` set up and MSI-X on. */
-export async function startDriver(rig: PciRig, queues: DriverQueue[]): Promise<Driver> {
+export async function startDriver(rig: DriverRig, queues: DriverQueue[]): Promise<Driver> {
   const caps = await virtioCaps(rig);
   const common = BAR + BigInt(caps.get(1)!.offset);
   const notifyBase = BAR + BigInt(caps.get(2)!.offset);
