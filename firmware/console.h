@@ -9,13 +9,7 @@
 #include <stdint.h>
 
 #include "board.h"
-
-static inline void putc_uart(char c) {
-	while (!(read32(UART_LSR) & UART_LSR_THRE))
-		;
-	write32(UART_THR, (uint8_t)c);
-}
-
+#include "uart16550.h"
 #include "print.h"
 
 static inline void uart_init(void) {

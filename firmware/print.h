@@ -1,6 +1,6 @@
 /*
  * Text output for firmware without a C library, over the program's own putc_uart(char),
- * defined before this is included (console.h: the demo board's uart16550; virt-pcie: QEMU
+ * defined before this is included (uart16550.h for the demo board; virt-pcie: QEMU
  * virt's PL011): strings, hexadecimal and decimal numbers, and the report of an exception
  * that reached start.h's fatal vector.
  */
