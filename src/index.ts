@@ -19,3 +19,4 @@ export { stringOf, stringsOf, cellsOf } from './graph/values.js';
 export type { Adaptor, RpDevice, RpKind } from './graph/remote-port.js';
 export { prepareUp, up, UP_EXIT, type Prepared, type UpHandle, type UpOptions } from './up/up.js';
 export type { Console } from './up/console.js';
+export type { PcieLink } from './qemu/pcie-transport.js';

@@ -15,6 +15,11 @@ export const qemuFlags = {
   'sync-quantum': Flags.string({ description: 'Default sync quantum in ns for adaptors without a sync-quantum property (-sync-quantum).' }),
   gdb: Flags.string({ description: 'Start halted with a GDB server on this port (127.0.0.1).' }),
   semihosting: Flags.boolean({ default: true, allowNo: true, description: 'Let the guest end QEMU with its exit status through semihosting.' }),
+  'pcie-transport': Flags.string({
+    options: ['remote-port', 'vfio-user'],
+    default: 'remote-port',
+    description: 'How a virt platform\'s PCIe endpoints reach QEMU: remote-port (AMD/Xilinx QEMU) or vfio-user (upstream QEMU ≥ 10.1 with vfio-user-pci; default binary $COSIM_QEMU_UPSTREAM).',
+  }),
   icount: Flags.string({ description: 'Deterministic virtual time: -icount shift=SHIFT,sleep=off -rtc clock=vm (SHIFT 0…10: each instruction takes 2^SHIFT ns).' }),
 };
 

@@ -1,7 +1,7 @@
 /**
  * Which QEMU binary builds which generic FDT machine, and where cosim looks for it:
- * `--qemu PATH`, then the COSIM_QEMU environment variable, then `qemu-system-<arch>`
- * on the PATH.
+ * `--qemu PATH`, then the COSIM_QEMU environment variable (COSIM_QEMU_UPSTREAM for an
+ * upstream QEMU, `--pcie-transport vfio-user`), then `qemu-system-<arch>` on the PATH.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,6 +26,8 @@ export interface FindQemuOptions {
   explicit?: string;
   /** The environment (COSIM_QEMU, PATH); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** An upstream QEMU for vfio-user (qemu/pcie-transport.ts): COSIM_QEMU_UPSTREAM instead of COSIM_QEMU. */
+  upstream?: boolean;
 }
 
 function isExecutableFile(p: string): boolean {
@@ -56,6 +58,9 @@ export class QemuNotFound extends Error {
   }
 }
 
+const UPSTREAM_HINT =
+  'cosim --pcie-transport vfio-user needs upstream QEMU ≥ 10.1 with the vfio-user-pci device (Debian 13\'s backported 11.1 has it): pass --qemu PATH or set COSIM_QEMU_UPSTREAM.';
+
 const BUILD_HINT =
   'cosim needs AMD/Xilinx QEMU (github.com/Xilinx/qemu), which has the generic FDT machines, the Remote Port devices and -machine-path. ' +
   'Build it (e.g. configure --target-list=aarch64-softmmu,microblazeel-softmmu) and pass --qemu PATH or set COSIM_QEMU.';
@@ -69,21 +74,23 @@ const BUILD_HINT =
 export function findQemu(machine: MachineKind, opts: FindQemuOptions = {}): FoundQemu {
   const env = opts.env ?? process.env;
   const name = binaryForMachine(machine);
+  const hint = opts.upstream ? UPSTREAM_HINT : BUILD_HINT;
+  const variable = opts.upstream ? 'COSIM_QEMU_UPSTREAM' : 'COSIM_QEMU';
   const given: Array<[string | undefined, QemuSource, string]> = [
     [opts.explicit, 'flag', '--qemu'],
-    [env.COSIM_QEMU, 'env', 'COSIM_QEMU='],
+    [env[variable], 'env', `${variable}=`],
   ];
   for (const [p, source, label] of given) {
     if (!p) continue;
-    if (!isExecutableFile(p)) throw new QemuNotFound(`${label}${label.endsWith('=') ? '' : ' '}${p}: no such executable file`, BUILD_HINT);
+    if (!isExecutableFile(p)) throw new QemuNotFound(`${label}${label.endsWith('=') ? '' : ' '}${p}: no such executable file`, hint);
     const abs = path.resolve(p);
     if (!/qemu-system-/.test(path.basename(abs)) || path.basename(abs) === name) return { path: abs, source };
     const sibling = path.join(path.dirname(abs), name);
     if (isExecutableFile(sibling)) return { path: sibling, source };
   }
   const found = onPath(name, env);
-  if (!found) throw new QemuNotFound(`${name} was not found: no --qemu, no COSIM_QEMU, and not on the PATH`, BUILD_HINT);
+  if (!found) throw new QemuNotFound(`${name} was not found: no --qemu, no ${variable}, and not on the PATH`, hint);
   return { path: found, source: 'path' };
 }
 
-export { BUILD_HINT };
+export { BUILD_HINT, UPSTREAM_HINT };

@@ -40,8 +40,10 @@ export interface QemuCommandSpec {
 }
 
 export function buildQemuArgs(spec: QemuCommandSpec): string[] {
-  const args = spec.virt ? [...spec.virt.machine, '-machine-path', spec.machinePath, '-nic', 'none', ...spec.virt.devices] : ['-M', spec.machine, '-hw-dtb', spec.hwDtb, '-machine-path', spec.machinePath];
-  if (spec.syncQuantum !== undefined) args.push('-sync-quantum', String(spec.syncQuantum));
+  // Upstream QEMU (vfio-user) has no -machine-path and no -sync-quantum: nothing of its speaks Remote Port.
+  const remotePort = spec.virt?.link !== 'vfio-user';
+  const args = spec.virt ? [...spec.virt.machine, ...(remotePort ? ['-machine-path', spec.machinePath] : []), '-nic', 'none', ...spec.virt.devices] : ['-M', spec.machine, '-hw-dtb', spec.hwDtb, '-machine-path', spec.machinePath];
+  if (spec.syncQuantum !== undefined && remotePort) args.push('-sync-quantum', String(spec.syncQuantum));
   if (spec.kernel !== undefined) args.push('-kernel', spec.kernel);
   if (spec.initrd !== undefined) args.push('-initrd', spec.initrd);
   if (spec.append !== undefined) args.push('-append', spec.append);

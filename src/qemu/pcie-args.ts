@@ -17,7 +17,9 @@
  * Adaptors and empty root ports take the free slots from 0x1f down.
  */
 import type { PciePlatform, PciShape } from '../graph/pcie.js';
+import * as path from 'node:path';
 import { effectiveShape, PCI_DEVICE_BASE } from '../graph/pcie.js';
+import { vfioUserSocketName, type PcieLink } from './pcie-transport.js';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
@@ -51,16 +53,43 @@ function freeSlots(used: ReadonlySet<number>): () => number {
 }
 
 export interface VirtArgs {
-  /** `-M virt,…`, `-cpu`, `-smp`, `-m`. */
+  /** How the endpoints reach QEMU (qemu/pcie-transport.ts). */
+  link: PcieLink;
+  /** `-M virt,…`, `-cpu`, `-smp`, `-m` (and, for vfio-user, the shared memfd RAM). */
   machine: string[];
   /** The `-device` options, in the order QEMU must create them. */
   devices: string[];
 }
 
-export function virtArgs(p: PciePlatform): VirtArgs {
+/** QEMU's RAM size for virt when the tree states none (QEMU's own default). */
+const VIRT_DEFAULT_RAM = 128n << 20n;
+
+/** A size as -m and memory-backend take it: `512M`, or bytes when not whole MiB. */
+function ramSize(bytes: bigint): string {
+  return bytes % (1n << 20n) === 0n ? `${bytes >> 20n}M` : String(bytes);
+}
+
+/**
+ * The options of a virt platform whose endpoints are served over vfio-user: the machine
+ * with its RAM a shared memfd (`-m` and the backend's size are the same string, so they
+ * agree; the servers map it for DMA) and one `vfio-user-pci` per endpoint at its slot,
+ * socket `<machine-path>/vfio-user-<k>.sock` (QEMU's `socket` property takes only JSON).
+ */
+function vfioUserArgs(p: PciePlatform, machinePath: string): VirtArgs {
+  const m = p.machine;
+  const size = ramSize(m.ramBytes ?? VIRT_DEFAULT_RAM);
+  const machine = ['-M', `virt,gic-version=${m.gicVersion},memory-backend=mem`, '-cpu', m.cpu, '-smp', String(m.cpus), '-m', size, '-object', `memory-backend-memfd,id=mem,size=${size},share=on`];
+  const devices = p.endpoints.map((e, k) =>
+    JSON.stringify({ driver: 'vfio-user-pci', socket: { type: 'unix', path: path.join(machinePath, vfioUserSocketName(k)) }, bus: 'pcie.0', addr: e.fn === 0 ? hex(e.slot) : `${hex(e.slot)}.${e.fn}` }),
+  );
+  return { link: 'vfio-user', machine, devices: devices.flatMap((d) => ['-device', d]) };
+}
+
+export function virtArgs(p: PciePlatform, link: PcieLink = 'remote-port', machinePath = ''): VirtArgs {
+  if (link === 'vfio-user') return vfioUserArgs(p, machinePath);
   const m = p.machine;
   const machine = ['-M', `virt,gic-version=${m.gicVersion}`, '-cpu', m.cpu, '-smp', String(m.cpus)];
-  if (m.ramBytes !== undefined) machine.push('-m', `${m.ramBytes / (1024n * 1024n)}M`);
+  if (m.ramBytes !== undefined) machine.push('-m', ramSize(m.ramBytes));
   const slot = freeSlots(new Set([0, ...p.endpoints.map((e) => e.slot)]));
   const adaptors: string[] = [];
   const emptyPorts: string[] = [];
@@ -80,5 +109,5 @@ export function virtArgs(p: PciePlatform): VirtArgs {
     devices.push([`remote-port-pci-device,id=ep${k},${at},${link},rp-chan0=${PCI_DEVICE_BASE}`, ...(shape ? pciDeviceProperties(shape) : [])].join(','));
   });
   const all = [...adaptors, ...emptyPorts, ...devices, ...(functionPort ? [functionPort] : [])];
-  return { machine, devices: all.flatMap((d) => ['-device', d]) };
+  return { link: 'remote-port', machine, devices: all.flatMap((d) => ['-device', d]) };
 }

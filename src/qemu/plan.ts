@@ -9,6 +9,7 @@ import type { Platform } from '../graph/platform.js';
 import { binaryForMachine, findQemu, QemuNotFound, type FoundQemu } from './binaries.js';
 import { buildQemuArgs, type QemuCommandSpec } from './command.js';
 import { virtArgs } from './pcie-args.js';
+import { linkOf, type PcieLink } from './pcie-transport.js';
 import { qemuUarts } from './serial.js';
 
 export interface QemuPlanOptions {
@@ -27,6 +28,8 @@ export interface QemuPlanOptions {
   /** `--icount SHIFT`, for every instance (linked QEMUs must keep time alike). */
   icountShift?: number;
   extra?: string[];
+  /** `--pcie-transport`: how a virt platform's PCIe endpoints reach QEMU (default remote-port; qemu/pcie-transport.ts). */
+  pcieTransport?: PcieLink;
 }
 
 export interface InstanceCommand {
@@ -36,6 +39,8 @@ export interface InstanceCommand {
   found?: FoundQemu;
   qemuMissing?: QemuNotFound;
   hwDtb: string;
+  /** How its PCIe endpoints (if any) reach it. */
+  link: PcieLink;
   args: string[];
 }
 
@@ -55,8 +60,9 @@ export function planQemu(platform: Platform, opts: QemuPlanOptions = {}): Instan
   return platform.instances.map((inst, i) => {
     let found: FoundQemu | undefined;
     let qemuMissing: QemuNotFound | undefined;
+    const link = linkOf(inst, opts.pcieTransport);
     try {
-      found = findQemu(inst.machine, { explicit: opts.qemu, env: opts.env });
+      found = findQemu(inst.machine, { explicit: opts.qemu, env: opts.env, upstream: link === 'vfio-user' });
     } catch (e) {
       if (!(e instanceof QemuNotFound)) throw e;
       qemuMissing = e;
@@ -67,7 +73,7 @@ export function planQemu(platform: Platform, opts: QemuPlanOptions = {}): Instan
       binary: found?.path ?? binaryForMachine(inst.machine),
       machine: inst.machine,
       hwDtb: dtbs[i],
-      virt: inst.pcie ? virtArgs(inst.pcie) : undefined,
+      virt: inst.pcie ? virtArgs(inst.pcie, link, platform.machinePath) : undefined,
       kernel: first ? opts.kernel : undefined,
       initrd: first ? opts.initrd : undefined,
       append: first ? opts.append : undefined,
@@ -83,6 +89,6 @@ export function planQemu(platform: Platform, opts: QemuPlanOptions = {}): Instan
       icountShift: opts.icountShift,
       extra: first ? opts.extra : undefined,
     };
-    return { instance: inst, binary: spec.binary, found, qemuMissing, hwDtb: dtbs[i], args: buildQemuArgs(spec) };
+    return { instance: inst, binary: spec.binary, found, qemuMissing, hwDtb: dtbs[i], link, args: buildQemuArgs(spec) };
   });
 }

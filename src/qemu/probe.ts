@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { BUILD_HINT } from './binaries.js';
+import { BUILD_HINT, UPSTREAM_HINT } from './binaries.js';
+import type { PcieLink } from './pcie-transport.js';
 
 const run = promisify(execFile);
 
@@ -19,6 +20,8 @@ export interface QemuCapabilities {
   machines: string[];
   /** Remote Port device types listed by `-device help` (sysbus ones are not listed). */
   rpDevices: string[];
+  /** `-device help` lists `vfio-user-pci` (upstream QEMU ≥ 10.1 built with vfio-user). */
+  vfioUserPci: boolean;
   options: { hwDtb: boolean; machinePath: boolean; syncQuantum: boolean };
 }
 
@@ -48,6 +51,7 @@ export async function probeQemu(binary: string): Promise<QemuCapabilities> {
       .map((l) => /^(\S+)\s/.exec(l)?.[1])
       .filter((m): m is string => !!m && m !== 'Supported'),
     rpDevices: [...devices.matchAll(/name "(remote-port[^"]*)"/g)].map((m) => m[1]),
+    vfioUserPci: /name "vfio-user-pci"/.test(devices),
     options: {
       hwDtb: /^-hw-dtb\b/m.test(help),
       machinePath: /^-machine-path\b/m.test(help),
@@ -66,10 +70,23 @@ export function missingFor(caps: QemuCapabilities, machine: string): string[] {
   return missing;
 }
 
-export function unfitMessage(caps: QemuCapabilities, machine: string): string | undefined {
+/**
+ * Why the binary cannot run `machine` over `link`, or undefined: Remote Port needs the Xilinx
+ * pieces; vfio-user (a virt PCIe platform) needs `virt` and the `vfio-user-pci` device.
+ */
+export function unfitMessage(caps: QemuCapabilities, machine: string, link: PcieLink = 'remote-port'): string | undefined {
+  if (link === 'vfio-user') {
+    const missing: string[] = [];
+    if (!caps.machines.includes(machine)) missing.push(`machine ${machine}`);
+    if (!caps.vfioUserPci) missing.push('the vfio-user-pci device');
+    if (missing.length === 0) return undefined;
+    return `${caps.binary} (QEMU ${caps.version}) lacks ${missing.join(' and ')}. ${UPSTREAM_HINT}`;
+  }
   const missing = missingFor(caps, machine);
   if (missing.length === 0) return undefined;
-  return `${caps.binary} (QEMU ${caps.version}) lacks ${missing.join(', ')}: it is not an AMD/Xilinx QEMU. ${BUILD_HINT}`;
+  // A virt PCIe platform can run on upstream QEMU instead, over vfio-user.
+  const other = machine === 'virt' && caps.vfioUserPci ? ' This QEMU has vfio-user-pci: --pcie-transport vfio-user runs the PCIe endpoints on it.' : machine === 'virt' ? ' (A virt PCIe platform can also run on upstream QEMU ≥ 10.1 with --pcie-transport vfio-user.)' : '';
+  return `${caps.binary} (QEMU ${caps.version}) lacks ${missing.join(', ')}: it is not an AMD/Xilinx QEMU. ${BUILD_HINT}${other}`;
 }
 
 /**
@@ -90,7 +107,8 @@ export async function probeQemuCached(binary: string): Promise<QemuCapabilities>
   let cache: Record<string, QemuCapabilities> = {};
   try {
     cache = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, QemuCapabilities>;
-    if (cache[key]) return { ...cache[key], binary };
+    // Entries written before a field existed are probed again.
+    if (cache[key] && typeof cache[key].vfioUserPci === 'boolean') return { ...cache[key], binary };
   } catch {
     // no cache yet, or unreadable: probe
   }

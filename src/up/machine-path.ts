@@ -252,7 +252,7 @@ export class MachinePath {
 
   /** Files of an earlier run that QEMU would pick up (spec §5): refused, never deleted. */
   private refuseLeftovers(): void {
-    const stale = fs.readdirSync(this.dir).filter((f) => f.startsWith('qemu-rport-') || f.startsWith('qemu-memory-'));
+    const stale = fs.readdirSync(this.dir).filter((f) => f.startsWith('qemu-rport-') || f.startsWith('qemu-memory-') || /^vfio-user-\d+\.sock$/.test(f));
     if (stale.length > 0) {
       throw new MachinePathError(`the machine path ${this.dir} holds files of another run (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}): QEMU would take them for this run's. Remove them or choose another path.`);
     }

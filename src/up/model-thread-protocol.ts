@@ -12,8 +12,10 @@ export const BEAT_MS = 100;
 export interface ModelThreadData {
   binding: AdaptorBinding;
   scratchDir: string;
-  /** The Remote Port socket to listen on. */
+  /** The socket to listen on: Remote Port's, or the endpoint's vfio-user socket. */
   socket: string;
+  /** Serve the binding's one PCI function over vfio-user (upstream QEMU's vfio-user-pci) instead of Remote Port. */
+  vfioUser?: boolean;
   /** The shared memory of `Pulse`. */
   pulse: SharedArrayBuffer;
 }
@@ -39,7 +41,9 @@ export type ToSupervisor =
   | { t: 'waiting'; list: WaitingAccess[] }
   | { t: 'crash'; what: string; message: string; stack?: string; devices: string[] }
   | { t: 'exit-called'; code: number; stack?: string; devices: string[] }
-  | { t: 'closed' };
+  | { t: 'closed' }
+  /** The descriptors a vfio-user server polls now (the supervisor silences them before terminating a stuck thread). */
+  | { t: 'fds'; fds: number[] };
 
 export type ToModels = { t: 'start'; data: ModelThreadData } | { t: 'input'; bytes: Uint8Array } | { t: 'poll' } | { t: 'close' };
 

@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { ModelBindingError, type AdaptorBinding } from '../models/binding.js';
 import { distScript } from '../dist-script.js';
+import { silenceFd } from '../vfio-user/libc.js';
 import { Pulse, type ModelThreadData, type ToModels, type ToSupervisor, type WaitingAccess } from './model-thread-protocol.js';
 
 /** How a models' thread failed: it crashed, a model exited, or the thread died otherwise. */
@@ -22,6 +23,8 @@ export interface ModelFailure {
 export interface ModelThreadOptions {
   scratchDir: string;
   socket: string;
+  /** Serve the one PCI function over vfio-user on `socket` (HELLO is then the VERSION exchange). */
+  vfioUser?: boolean;
   console: (text: string) => void;
   log: (source: string, message: string) => void;
 }
@@ -55,6 +58,8 @@ export class ModelThread {
   private closing = false;
   private exited = false;
   private connectedNow = false;
+  /** The descriptors the thread's vfio-user server polls (its last word on them). */
+  private polledFds: number[] = [];
   private resolveFailure!: (f: ModelFailure) => void;
   private resolveHello!: () => void;
   private rejectHello!: (e: Error) => void;
@@ -80,7 +85,7 @@ export class ModelThread {
     onReady: (e?: Error) => void,
   ) {
     this.hello.catch(() => {});
-    const data: ModelThreadData = { binding, scratchDir: opts.scratchDir, socket: opts.socket, pulse: this.pulse.buffer };
+    const data: ModelThreadData = { binding, scratchDir: opts.scratchDir, socket: opts.socket, vfioUser: opts.vfioUser, pulse: this.pulse.buffer };
     this.worker = warm.shift() ?? newWorker();
     this.worker.ref();
     this.worker.postMessage({ t: 'start', data } satisfies ToModels);
@@ -108,6 +113,11 @@ export class ModelThread {
 
   get name(): string {
     return this.binding.name;
+  }
+
+  /** Serves a PCI function over vfio-user rather than Remote Port. */
+  get vfioUser(): boolean {
+    return this.opts.vfioUser === true;
   }
 
   get isConnected(): boolean {
@@ -147,7 +157,12 @@ export class ModelThread {
     if (this.exited) return;
     this.closing = true;
     this.send({ t: 'close' });
-    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_GRACE_MS);
+    const timer = setTimeout(() => {
+      // A thread that did not close in time is stuck: its vfio-user polls must not fire as it is torn down.
+      for (const fd of this.polledFds) silenceFd(fd);
+      this.polledFds = [];
+      void this.worker.terminate();
+    }, CLOSE_GRACE_MS);
     const how = await Promise.race([this.modelsClosed.then(() => 'closed' as const), this.closed.then(() => 'exited' as const)]);
     clearTimeout(timer);
     if (how === 'closed') await this.worker.terminate();
@@ -206,6 +221,9 @@ export class ModelThread {
         break;
       case 'closed':
         this.resolveModelsClosed();
+        break;
+      case 'fds':
+        this.polledFds = m.fds;
         break;
     }
   }

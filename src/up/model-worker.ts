@@ -13,6 +13,8 @@ import { ModelBindingError } from '../models/binding.js';
 import { hostBinding } from '../models/host.js';
 import { servePciEndpoint } from '../pci/host.js';
 import type { AdaptorHost } from '../models/host.js';
+import { hostVfioUser } from '../vfio-user/host.js';
+import type { VfioUserServer } from '../vfio-user/server.js';
 import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
 
 // The thread may be started before its adaptor is known (to load while the supervisor
@@ -39,10 +41,12 @@ function crashed(what: string, e: unknown): void {
 
 process.on('uncaughtException', (e) => {
   crashed('threw an uncaught exception', e);
+  dropVfioUser();
   realExit(70);
 });
 process.on('unhandledRejection', (e) => {
   crashed('left a promise rejection unhandled', e);
+  dropVfioUser();
   realExit(70);
 });
 // process.exit() in a model ends only this thread; say who called it, so that a model's
@@ -51,17 +55,62 @@ const realExit = process.exit.bind(process);
 process.exit = ((code?: number | string | null) => {
   const stack = new Error('process.exit').stack;
   post({ t: 'exit-called', code: code === undefined || code === null ? 0 : Number(code), stack, devices: culprits(stack) });
+  dropVfioUser();
   realExit(code ?? undefined);
 }) as typeof process.exit;
 
 const input = new ConsoleInput();
 let host: AdaptorHost | undefined;
+let vfio: VfioUserServer | undefined;
+
+/**
+ * Before the thread exits on a model's crash: the vfio-user server's libuv polls (koffi's)
+ * must be closed while the thread's loop still exists — left open, they crash the process
+ * when the thread goes. Closing the listener and the session is synchronous.
+ */
+function dropVfioUser(): void {
+  try {
+    void vfio?.close().catch(() => {});
+  } catch {
+    // exiting anyway
+  }
+}
+
+/**
+ * An endpoint over vfio-user: the server listens, QEMU's VERSION is the HELLO, and the
+ * session's end is reported like Remote Port's (an error only if the connection broke; QEMU
+ * leaving is its exit's business). QEMU may reconnect (the server listens again).
+ */
+async function startVfioUser(d: ModelThreadData): Promise<void> {
+  try {
+    vfio = await hostVfioUser(d.binding, {
+      socketPath: d.socket,
+      console: (text) => post({ t: 'console', text }),
+      input,
+      log: (source, message) => post({ t: 'log', source, message }),
+      scratchDir: d.scratchDir,
+      onFds: (fds) => post({ t: 'fds', fds: [...fds] }),
+    });
+  } catch (e) {
+    if (e instanceof ModelBindingError) post({ t: 'binding-error', message: e.message, devicePath: e.devicePath, option: e.option });
+    else post({ t: 'listen-error', message: `vfio-user server on ${d.socket}: ${(e as Error).message}` });
+    return;
+  }
+  post({ t: 'listening', keyboard: input.owner });
+  const server = vfio;
+  await server.whenNegotiated(1);
+  post({ t: 'hello' });
+  await server.whenDisconnected(1);
+  const why = server.lastClose;
+  post({ t: 'session-end', reason: why?.kind ?? 'eof', error: why?.kind === 'error' ? `vfio-user connection: ${why.message}` : undefined });
+}
 
 async function start(d: ModelThreadData): Promise<void> {
   data = d;
   const beats = new Pulse(d.pulse);
   setInterval(() => beats.beat(), BEAT_MS).unref();
   beats.beat();
+  if (d.vfioUser) return startVfioUser(d);
   try {
     host = await hostBinding(d.binding, {
       console: (text) => post({ t: 'console', text }),
@@ -110,7 +159,7 @@ port.on('message', (m: ToModels) => {
       break;
     }
     case 'close':
-      void (host?.stop() ?? Promise.resolve()).catch(() => {}).then(() => post({ t: 'closed' }));
+      void (host?.stop() ?? vfio?.close() ?? Promise.resolve()).catch(() => {}).then(() => post({ t: 'closed' }));
       break;
   }
 });

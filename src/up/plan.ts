@@ -14,12 +14,21 @@ import { describeSocket } from '../graph/sockets.js';
 import { modelledDevices, optionString, type HostedDevice } from '../models/binding.js';
 import { formatCommand, shellQuote } from '../qemu/command.js';
 import { planQemu, type InstanceCommand, type QemuPlanOptions } from '../qemu/plan.js';
+import { linkProblem, vfioUserSocket } from '../qemu/pcie-transport.js';
 
 /** QEMU's default sync quantum (ns) when neither the node nor -sync-quantum sets one. */
 export const QEMU_DEFAULT_QUANTUM = 1_000_000n;
 
 export type PeerPlan =
-  | { kind: 'typescript'; adaptor: Adaptor; instance: Instance; socket: string; devices: HostedDevice[] }
+  | {
+      kind: 'typescript';
+      adaptor: Adaptor;
+      instance: Instance;
+      socket: string;
+      devices: HostedDevice[];
+      /** Served over vfio-user to upstream QEMU's vfio-user-pci (a PCIe endpoint, `--pcie-transport vfio-user`), not over Remote Port. */
+      vfioUser?: { endpoint: Node };
+    }
   | { kind: 'external'; adaptor: Adaptor; instance: Instance; socket: string; command: string; from: 'tree' | 'flag' };
 
 export interface Plan {
@@ -81,6 +90,8 @@ export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
     throw e;
   }
   const { peerOverrides, modelOverrides } = serving;
+  const linkTrouble = linkProblem(platform.instances, opts.pcieTransport);
+  if (linkTrouble) throw new PlanError(linkTrouble);
 
   const peers: PeerPlan[] = [];
   for (const adaptor of platform.peerServed) {
@@ -88,10 +99,16 @@ export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
     if (adaptor.socket.mode !== 'machine-path') {
       throw new PlanError(`${adaptor.node.path}: cosim up serves adaptors on -machine-path sockets; this one uses ${describeSocket(adaptor.socket)}`, adaptor.node);
     }
-    const socket = path.join(platform.machinePath, adaptor.socket.name);
     const override = peerOverrides.get(adaptor.node);
     const fromTree = stringProp(adaptor, 'cosim,peer-command');
     const command = override ?? fromTree;
+    const vfioSocket = vfioUserSocket(instance, adaptor, opts.pcieTransport, platform.machinePath);
+    if (vfioSocket !== undefined) {
+      if (command !== undefined) throw new PlanError(`${adaptor.node.path}: an external peer cannot serve a PCIe endpoint over vfio-user (only cosim's TypeScript models can, for now)`, adaptor.node);
+      peers.push({ kind: 'typescript', adaptor, instance, socket: vfioSocket, devices: modelledDevices(adaptor, modelOverrides), vfioUser: { endpoint: adaptor.node } });
+      continue;
+    }
+    const socket = path.join(platform.machinePath, adaptor.socket.name);
     if (command !== undefined) {
       const quantum = adaptor.syncQuantum ?? (opts.syncQuantum !== undefined ? BigInt(opts.syncQuantum) : QEMU_DEFAULT_QUANTUM);
       peers.push({ kind: 'external', adaptor, instance, socket, command: expandPeerCommand(command, { socket, quantum, machinePath: platform.machinePath, adaptor: adaptor.qomPath }), from: override ? 'flag' : 'tree' });
@@ -109,7 +126,10 @@ export function describePlan(plan: Plan): string {
   out.push(`machine path: ${plan.machinePath} (created private, mode 0700; removed at the end unless --keep)`);
   for (const q of plan.qemu) if (!q.instance.pcie) out.push(`DTB for QEMU: ${q.hwDtb} (from ${q.instance.file}, cosim,* properties removed)`);
   for (const p of plan.peers) {
-    if (p.kind === 'typescript') {
+    if (p.kind === 'typescript' && p.vfioUser) {
+      out.push(`vfio-user server for ${p.vfioUser.endpoint.path}: cosim's TypeScript runtime, listening on ${p.socket}`);
+      for (const d of p.devices) out.push(`  ${d.device.node.path} -> model ${d.model}`);
+    } else if (p.kind === 'typescript') {
       out.push(`peer for ${p.adaptor.qomPath}: cosim's TypeScript runtime, listening on ${p.socket}`);
       const used = [...p.adaptor.channels.keys()].sort((a, b) => a - b);
       for (const d of p.devices) out.push(`  channel ${d.channel}: ${d.device.node.path} (${d.device.kind}) -> model ${d.model}`);
@@ -122,7 +142,8 @@ export function describePlan(plan: Plan): string {
   }
   for (const l of plan.links) out.push(`QEMU-to-QEMU link on ${l.socket}: ${l.adaptors.map((a) => a.qomPath).join(' <-> ')}`);
   plan.qemu.forEach((q, i) => out.push(`QEMU ${i + 1} (${q.instance.machine}): ${formatCommand(q.binary, q.args)}`));
-  out.push('order: peers listen on their sockets, external peers start, QEMU starts, every connection says HELLO, the guest runs');
+  const vfio = plan.peers.some((p) => p.kind === 'typescript' && p.vfioUser);
+  out.push(`order: peers listen on their sockets, external peers start, QEMU starts, every connection says HELLO${vfio ? ' (vfio-user: VERSION)' : ''}, the guest runs`);
   return out.join('\n') + '\n';
 }
 

@@ -135,7 +135,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     for (const q of plan.qemu) if (q.qemuMissing) return fail(`${q.qemuMissing.message}. ${q.qemuMissing.hint}`);
     const probes = await Promise.all(plan.qemu.map((q) => probeQemuCached(q.binary)));
     for (const [i, q] of plan.qemu.entries()) {
-      const unfit = unfitMessage(probes[i], q.instance.machine);
+      const unfit = unfitMessage(probes[i], q.instance.machine, q.link);
       if (unfit) return fail(unfit);
     }
 
@@ -149,6 +149,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       ModelThread.start(describeAdaptor(p.instance, p.adaptor, plan.modelOverrides), {
         scratchDir: machine!.scratchDir('models'),
         socket: p.socket,
+        vfioUser: p.vfioUser !== undefined,
         console: (t) => con.console(t),
         log: (src, m) => con.line(src, m),
       }),
@@ -166,7 +167,8 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       keyboardModel ??= thread.keyboard === undefined ? undefined : { thread, path: thread.keyboard };
       void thread.failure.then((f) => endNow({ why: 'model-failure', name: thread.name, message: f.message, stack: f.stack }));
       if (p.devices.length === 0) con.warn(`nobody serves ${p.adaptor.qomPath}: no cosim,peer-command and no cosim,model on its devices, so QEMU's accesses on its channels get errors`);
-      con.step(`peer ${p.adaptor.qomPath}: ${p.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening`);
+      if (p.vfioUser) con.step(`peer ${p.adaptor.qomPath}: vfio-user server for ${p.vfioUser.endpoint.path} (${p.devices.map((d) => `model ${d.model}`).join(', ') || 'no model'}); listening on ${p.socket}`);
+      else con.step(`peer ${p.adaptor.qomPath}: ${p.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening`);
     }
     if (ending) return await report(ending);
 
@@ -214,7 +216,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       const hellos = running.peers.map(async (thread) => {
         try {
           await thread.hello;
-          con.step(`peer ${thread.name}: connected, HELLO exchanged`);
+          con.step(`peer ${thread.name}: connected, ${thread.vfioUser ? 'vfio-user VERSION' : 'HELLO'} exchanged`);
           void thread.ended.then((end) => {
             // A session that breaks as QEMU exits is QEMU's exit, not a peer failure.
             if (end.error) setTimeout(() => endNow({ why: 'session-end', name: thread.name, reason: end.reason, error: end.error }), PEER_EXIT_GRACE_MS).unref();

@@ -6,7 +6,7 @@
  * DMA_WRITE messages). A device access may span several adjacent ranges.
  */
 import fs from 'node:fs';
-import { mmapShared, type Mapping } from './libc.js';
+import { closeFd, mmapShared, type Mapping } from './libc.js';
 import { DmaFlag, Errno } from './protocol.js';
 
 export const PAGE = 4096;
@@ -100,7 +100,8 @@ export class DmaSpace {
       this.ranges.sort((a, b) => (a.iova < b.iova ? -1 : a.iova > b.iova ? 1 : 0));
       return range;
     } finally {
-      if (fd !== undefined) fs.closeSync(fd);
+      // libc's close: Node's fs.closeSync warns in a worker thread about a descriptor fs did not open.
+      if (fd !== undefined) closeFd(fd);
     }
   }
 

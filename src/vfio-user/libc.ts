@@ -21,6 +21,7 @@
  *
  * Everything else (framing, fds bookkeeping) is TypeScript in socket.ts and protocol.ts.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
 
@@ -45,6 +46,7 @@ function bind() {
     sendmsg: libc.func('intptr_t sendmsg(int fd, void *msg, int flags)') as (fd: number, msg: unknown, flags: number) => number | bigint,
     recvmsg: libc.func('intptr_t recvmsg(int fd, void *msg, int flags)') as (fd: number, msg: unknown, flags: number) => number | bigint,
     close: libc.func('int close(int fd)') as (fd: number) => number,
+    dup2: libc.func('int dup2(int oldfd, int newfd)') as (oldfd: number, newfd: number) => number,
     shutdown: libc.func('int shutdown(int fd, int how)') as (fd: number, how: number) => number,
     eventfd: libc.func('int eventfd(unsigned int initval, int flags)') as (init: number, flags: number) => number,
     memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)') as (name: string, flags: number) => number,
@@ -150,6 +152,21 @@ export function connectUnix(path: string): number {
     throw new LibcError(`connect ${path}`, e);
   }
   return fd;
+}
+
+/**
+ * Puts /dev/null in place of descriptor `fd` (dup2): the socket it was is released, so an
+ * epoll set that watched it forgets it. For a thread about to be terminated while it cannot
+ * close its own polls (a model stuck in a loop): koffi's poll callback firing as the thread
+ * is torn down aborts the process.
+ */
+export function silenceFd(fd: number): void {
+  const nul = fs.openSync('/dev/null', 'r');
+  try {
+    libc().dup2(nul, fd);
+  } finally {
+    fs.closeSync(nul);
+  }
 }
 
 export function closeFd(fd: number): void {

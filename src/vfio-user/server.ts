@@ -97,6 +97,8 @@ export interface VfioUserServeOptions {
   dmaTimeoutMs?: number;
   /** Every message in and out. */
   trace?: (t: VfioUserTrace) => void;
+  /** Told the descriptors the server polls (listener, client) whenever they change, before a closed one could be reused. */
+  onFds?: (fds: readonly number[]) => void;
 }
 
 /** A vfio-user server bound to one PCI function. */
@@ -108,9 +110,12 @@ export class VfioUserServer {
   private readonly log: (m: string) => void;
   private closed = false;
   private waiters: { ready: () => boolean; resolve: () => void }[] = [];
-  /** Connections accepted so far; sessions that have ended. */
+  /** Connections accepted so far; sessions that have ended; VERSION exchanges done. */
   connections = 0;
   ended = 0;
+  negotiated = 0;
+  /** Why the last session ended. */
+  lastClose: CloseReason | undefined;
 
   private constructor(
     readonly path: string,
@@ -143,6 +148,7 @@ export class VfioUserServer {
     });
     try {
       s.listener = new UnixListener(options.socketPath, (fd) => s.accept(fd), (m) => s.log(`vfio-user listener: ${m}`));
+      options.onFds?.([s.listener.fd]);
     } catch (e) {
       s.clock.stop();
       await s.fn.stop();
@@ -165,6 +171,7 @@ export class VfioUserServer {
     this.listener.pause();
     this.connections++;
     this.session = new Session(this, fd, (reason) => this.sessionEnded(reason));
+    this.options.onFds?.([this.listener.fd, fd]);
     this.wake();
   }
 
@@ -181,7 +188,9 @@ export class VfioUserServer {
 
   private sessionEnded(reason: CloseReason): void {
     this.session = undefined;
+    this.options.onFds?.(this.closed ? [] : [this.listener.fd]);
     this.ended++;
+    this.lastClose = reason;
     if (reason.kind === 'error') this.log(`vfio-user client connection closed: ${reason.message}`);
     // The next client gets the device as after power-on.
     try {
@@ -196,6 +205,17 @@ export class VfioUserServer {
   /** Resolves when the `n`th connection (default: the next) has been accepted. */
   whenConnected(n = this.connections + 1): Promise<number> {
     return this.waitFor(() => this.connections >= n, () => this.connections);
+  }
+
+  /** Resolves when the `n`th client (default: the next) has negotiated the version: vfio-user's HELLO. */
+  whenNegotiated(n = this.negotiated + 1): Promise<number> {
+    return this.waitFor(() => this.negotiated >= n, () => this.negotiated);
+  }
+
+  /** A session negotiated its version (Session.version). */
+  versionNegotiated(): void {
+    this.negotiated++;
+    this.wake();
   }
 
   /** Resolves when the `n`th session (default: the current or next) has ended. */
@@ -224,6 +244,7 @@ export class VfioUserServer {
     if (this.closed) return;
     this.closed = true;
     this.listener.close();
+    this.options.onFds?.([]);
     this.session?.close({ kind: 'local', message: 'server closing' });
     this.clock.stop();
     await this.fn.stop();
@@ -426,6 +447,7 @@ export class Session {
       if (nul > 0) this.clientCaps(caps);
     }
     this.negotiated = true;
+    this.server.versionNegotiated();
     // The reply: our major, a minor no greater than the client's, and our capabilities. (QEMU
     // takes a reply no longer than its own request: this JSON is shorter than QEMU's.)
     const json = Buffer.from(`${JSON.stringify({ capabilities: SERVER_CAPS })}\0`);

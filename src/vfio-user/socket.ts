@@ -152,7 +152,7 @@ export class MessageConnection {
  * serves one client at a time.
  */
 export class UnixListener {
-  private readonly fd: number;
+  readonly fd: number;
   private poll: FdPoll | undefined;
   private closed = false;
 

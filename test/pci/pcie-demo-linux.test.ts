@@ -1,6 +1,8 @@
 /**
  * The PCIe demo board (dts/pcie-demo.dts) under `cosim up`, as a user runs it, with Debian's
- * arm64 Linux as the guest (COSIM_QEMU, COSIM_LINUX_DIR from scripts/linux-guest/prepare.sh).
+ * arm64 Linux as the guest (COSIM_LINUX_DIR from scripts/linux-guest/prepare.sh), over each
+ * transport with the same models: Remote Port on Xilinx QEMU (COSIM_QEMU) and vfio-user on
+ * upstream QEMU (COSIM_QEMU_UPSTREAM).
  * From inside the guest: the three endpoints enumerate with the model's IDs, BARs and
  * capabilities and bind Linux's own drivers (virtio_pci + virtio_rng, virtio_console, 8250_pci);
  * /dev/hwrng returns the seeded generator's bytes; /dev/hvc0 carries a line each way (the
@@ -18,9 +20,12 @@ import { REPO } from '../helpers/corpus.js';
 import { exec } from '../helpers/packed.js';
 import { expectClean, machinePath, scratch } from '../helpers/up.js';
 
-const QEMU = process.env.COSIM_QEMU;
 const LINUX = process.env.COSIM_LINUX_DIR;
-const why = !QEMU ? 'COSIM_QEMU is not set' : !LINUX ? 'COSIM_LINUX_DIR is not set (scripts/linux-guest/prepare.sh makes one)' : undefined;
+/** The same board and models over each transport, on the QEMU that has it. */
+const TRANSPORTS = [
+  { transport: 'remote-port', qemu: process.env.COSIM_QEMU, variable: 'COSIM_QEMU (Xilinx QEMU)' },
+  { transport: 'vfio-user', qemu: process.env.COSIM_QEMU_UPSTREAM, variable: 'COSIM_QEMU_UPSTREAM (QEMU ≥ 10.1 with vfio-user-pci)' },
+] as const;
 
 const RNG = '0000:00:02.0';
 /** This checkout's /init (the guest directory's copy may be older). */
@@ -68,14 +73,16 @@ function inStream(bytes: number[], seed: number): boolean {
 }
 const hexBytes = (s: string | undefined): number[] => (s ?? '').trim().split(' ').filter(Boolean).map((h) => parseInt(h, 16));
 
-describe.skipIf(why !== undefined)(`the PCIe demo under cosim up with Linux${why ? ` (skipped: ${why})` : ''}`, () => {
+for (const { transport, qemu: QEMU, variable } of TRANSPORTS) {
+const why = !QEMU ? `${variable} is not set` : !LINUX ? 'COSIM_LINUX_DIR is not set (scripts/linux-guest/prepare.sh makes one)' : undefined;
+describe.skipIf(why !== undefined)(`the PCIe demo under cosim up --pcie-transport ${transport} with Linux${why ? ` (skipped: ${why})` : ''}`, () => {
   it('enumerates, binds Linux\'s drivers, moves data each way with interrupts, and survives FLR and remove/rescan', async () => {
     const dir = scratch({ 'snippet.sh': SNIPPET });
     const initrd = path.join(dir, 'initrd.gz');
     const made = await exec(path.join(LINUX!, 'make-initramfs.sh'), ['-o', initrd, '-i', INIT, '-s', path.join(dir, 'snippet.sh')], dir);
     expect(made.status, made.stderr).toBe(0);
     const mp = machinePath();
-    const up = spawn(process.execPath, [BIN, 'up', path.join(REPO, 'dts', 'pcie-demo.dts'), '--machine-path', mp, '--qemu', QEMU!, '--kernel', path.join(LINUX!, 'Image'), '--initrd', initrd, '--append', 'console=ttyAMA0 cosim.test=poweroff cosim.quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const up = spawn(process.execPath, [BIN, 'up', path.join(REPO, 'dts', 'pcie-demo.dts'), '--pcie-transport', transport, '--machine-path', mp, '--qemu', QEMU!, '--kernel', path.join(LINUX!, 'Image'), '--initrd', initrd, '--append', 'console=ttyAMA0 cosim.test=poweroff cosim.quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let typed = false;
     const take = (d: Buffer): void => {
@@ -145,7 +152,7 @@ describe.skipIf(why !== undefined)(`the PCIe demo under cosim up with Linux${why
     const made = await exec(path.join(LINUX!, 'make-initramfs.sh'), ['-o', initrd, '-i', INIT], dir);
     expect(made.status, made.stderr).toBe(0);
     const mp = machinePath();
-    const up = spawn(process.execPath, [BIN, 'up', path.join(REPO, 'dts', 'pcie-demo.dts'), '--machine-path', mp, '--qemu', QEMU!, '--kernel', path.join(LINUX!, 'Image'), '--initrd', initrd, '--append', 'console=ttyAMA0 cosim.shell=hvc0 cosim.quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const up = spawn(process.execPath, [BIN, 'up', path.join(REPO, 'dts', 'pcie-demo.dts'), '--pcie-transport', transport, '--machine-path', mp, '--qemu', QEMU!, '--kernel', path.join(LINUX!, 'Image'), '--initrd', initrd, '--append', 'console=ttyAMA0 cosim.shell=hvc0 cosim.quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let step = 0;
     const take = (d: Buffer): void => {
@@ -166,3 +173,4 @@ describe.skipIf(why !== undefined)(`the PCIe demo under cosim up with Linux${why
     expectClean(mp);
   }, 150_000);
 });
+}

@@ -5,6 +5,7 @@ import { formatHuman } from '../../check/report/human.js';
 import { ALL_RULES } from '../../check/registry.js';
 import { describePlan } from '../../up/plan.js';
 import { prepareUp, up, type UpOptions } from '../../up/up.js';
+import type { PcieLink } from '../../qemu/pcie-transport.js';
 import { ATTACHED_VALUE_FLAGS, loadOptionsFrom, platformFlags } from '../platform-flags.js';
 import { MAX_ICOUNT_SHIFT, qemuFlags, numberFlag, splitExtra } from '../qemu-flags.js';
 import { normalizeArgv, usageError } from '../shared.js';
@@ -81,6 +82,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
       semihosting: flags.semihosting,
       icountShift,
       extra,
+      pcieTransport: flags['pcie-transport'] as PcieLink,
       peers: flags.peer,
       models: flags.model,
       onChecked: (checked) => {
