@@ -111,6 +111,28 @@ describe('cosim doctor', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${fake} (QEMU 9.1.0) lacks machine arm-generic-fdt (it has: virt), the Remote Port devices, the -machine-path option, the -hw-dtb option: it is not an AMD/Xilinx QEMU.`);
     expect(r.stdout).toContain('github.com/Xilinx/qemu');
+    // The same QEMU for PCIe over vfio-user: it has virt but not vfio-user-pci (reported, not an error of its own).
+    expect(r.stdout).toContain(`QEMU for PCIe on virt over vfio-user (upstream QEMU): ${fake} (QEMU 9.1.0) lacks the vfio-user-pci device.`);
+  });
+
+  it('reports an upstream QEMU with vfio-user-pci as the one for PCIe over vfio-user', () => {
+    const t = tempDir({
+      'qemu-system-aarch64': [
+        '#!/bin/sh',
+        'case "$*" in',
+        '  -version) echo "QEMU emulator version 11.1.3";;',
+        '  "-machine help") printf "Supported machines are:\\nvirt                 QEMU 11.1 ARM Virtual Machine\\nnone                 empty machine\\n";;',
+        '  "-device help") echo "name \\"vfio-user-pci\\", bus PCI";;',
+        '  -help) printf -- "-machine [type=]name\\n";;',
+        'esac',
+        '',
+      ].join('\n'),
+    });
+    cleanups.push(t.cleanup);
+    const fake = path.join(t.dir, 'qemu-system-aarch64');
+    fs.chmodSync(fake, 0o755);
+    const r = cosim(['doctor'], { env: { ...NO_QEMU, COSIM_QEMU_UPSTREAM: fake } });
+    expect(r.stdout).toContain(`QEMU for PCIe on virt over vfio-user (upstream QEMU): ${fake} (from COSIM_QEMU_UPSTREAM), QEMU 11.1.3: virt, vfio-user-pci`);
   });
 
   it.skipIf(!process.env.COSIM_QEMU)('finds and probes the QEMU named by COSIM_QEMU (skipped: COSIM_QEMU is not set)', () => {
