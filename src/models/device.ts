@@ -32,6 +32,16 @@ export interface RegionSpec<V = Record<string, unknown>> {
   readonly size: number | 'window' | ((options: V) => number);
   /** What needs the room, for the too-small message ("8 registers of 4 bytes"). */
   readonly description?: string | ((options: V) => string);
+  /**
+   * RAM-like: the framework allocates the region's bytes and gives them to the device as
+   * `ctx.regions[name].memory`, a Uint8Array it reads and writes directly (no handler for the
+   * region in `create`'s result). Guest accesses are served from those bytes without the
+   * device's code: by the framework over Remote Port, and over vfio-user by the guest itself,
+   * QEMU mapping the shared memory into it (the server never hears of them). Only a PCI
+   * function's memory BAR (not the MSI-X one), of a power-of-two size, can be one for now.
+   * The bytes start zeroed and keep their contents across resets.
+   */
+  readonly memory?: boolean;
 }
 
 /** A PCI function's identity, BARs and capabilities, for the PCI transports. */
@@ -73,7 +83,7 @@ export type ResetCause = 'start' | 'guest';
 
 /** What `create` returns: the device's behaviour. */
 export interface DeviceBehaviour {
-  /** A handler (a `registerMap`, or raw `read`/`write`) for every declared region. */
+  /** A handler (a `registerMap`, or raw `read`/`write`) for every declared region but the `memory: true` ones. */
   readonly regions: Readonly<Record<string, RegionHandler>>;
   /**
    * Runs at the start of the run and on each guest-visible reset, after every register map
@@ -92,9 +102,10 @@ export interface DeviceContext<V> {
   readonly options: V;
   /**
    * Each declared region's effective size, and the address the guest sees it at where the
-   * transport knows one (for messages only: accesses arrive as offsets into the region).
+   * transport knows one (for messages only: accesses arrive as offsets into the region);
+   * `memory`: the bytes of a region declared `memory: true` (the guest's view of it).
    */
-  readonly regions: Readonly<Record<string, { readonly size: number; readonly address?: bigint }>>;
+  readonly regions: Readonly<Record<string, { readonly size: number; readonly address?: bigint; readonly memory?: Uint8Array }>>;
   /** An option as the tree writes it (`cosim,file = "rom.bin"`), for messages. */
   optionText(name: string): string;
   /** Present when the device is served as a PCI function (its definition has `pci`). */

@@ -30,7 +30,24 @@ export function definitionProblem(value: unknown): string | undefined {
   if (typeof d.create !== 'function') return 'it has no create(ctx) function';
   if (typeof d.regions !== 'object' || d.regions === null || Object.keys(d.regions).length === 0) return 'it declares no regions ({ regions: { regs: { size: 0x100 } } })';
   if (d.options !== undefined && (typeof d.options !== 'object' || d.options === null)) return 'its options are not an object of option.…() declarations';
-  return d.pci ? pciProblem(d.pci, Object.keys(d.regions)) : undefined;
+  return d.pci ? pciProblem(d.pci, Object.keys(d.regions)) ?? memoryProblem(d.regions, d.pci) : memoryProblem(d.regions, undefined);
+}
+
+/**
+ * Why a definition's `memory: true` regions cannot be RAM-like BARs, or undefined. Only a
+ * PCI function's memory BAR can be one for now, and not the one holding the MSI-X table
+ * (the framework serves that table itself); sizes are checked when the function is created.
+ */
+export function memoryProblem(regions: Readonly<Record<string, RegionSpec<any>>>, pci: PciIdentity | undefined): string | undefined {
+  for (const [name, spec] of Object.entries(regions)) {
+    if (spec?.memory === undefined || spec.memory === false) continue;
+    if (spec.memory !== true) return `its region ${name} has memory: ${JSON.stringify(spec.memory)}; true or false is wanted`;
+    const bar = pci && Object.entries(pci.bars).find(([, b]) => b.region === name);
+    if (!bar) return `its region ${name} is memory: true, but only a PCI function's BAR can be a RAM-like region for now${pci ? ' and no pci BAR exposes it' : ' (for a memory-master window, return a raw { read, write } handler, e.g. over SparseMemory)'}`;
+    if (bar[1].kind === 'io') return `its region ${name} is memory: true, but BAR ${bar[0]} exposes it as I/O space: a RAM-like BAR must be a memory BAR`;
+    if (pci.interrupts?.msix?.region === name) return `its region ${name} is memory: true, but it holds the MSI-X table, which the framework serves: put the table in another BAR`;
+  }
+  return undefined;
 }
 
 /** Why a PCI identity cannot describe a function (ids out of range, a BAR of no region), or undefined. */
@@ -66,6 +83,8 @@ export function validateDevice(def: DeviceDefinition, device: DeviceBinding, ada
   if (kind) return { issues: [{ message: kind }] };
   const { values, issues } = validateOptions(def.name, def.options ?? {}, device, adaptor, treeFile);
   if (issues.length > 0) return { issues };
+  const memory = memoryProblem(def.regions, def.pci);
+  if (memory) return { issues: [{ message: `the ${def.name} model: ${memory}` }] };
   // A PCI function's regions are its BARs, sized and placed by the PCI framework (pci/function.ts).
   if (def.pci) return { valid: { values, regions: [] }, issues: [] };
   const regions = bindRegions(def, device, Object.fromEntries(values));

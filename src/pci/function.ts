@@ -10,6 +10,7 @@ import type { DeviceBinding } from '../models/binding.js';
 import { resetDevice, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type RegionSpec } from '../models/device.js';
 import { DmaError, type ConsoleHandle, type DmaHandle, type SimClock } from '../models/handles.js';
 import { validateOptions, type PlainValue } from '../models/options.js';
+import { memoryProblem } from '../models/validate.js';
 import type { RegionHandler } from '../models/register-map.js';
 import { barLayout, Command, ConfigSpace, type BarLayout } from './config-space.js';
 import { MsixTable, type MsixMessage } from './msix.js';
@@ -31,6 +32,24 @@ export interface PciTransport {
   intx?(level: boolean): void;
   /** Turns a plain option value that is not a number, string or flag into a handle. */
   value?(v: PlainValue): unknown;
+  /**
+   * The backing store of a `memory: true` region of `size` bytes, zeroed (vfio-user's: a
+   * memfd mapped here, which the client can map too). Default: a plain Uint8Array.
+   */
+  memory?(region: string, size: number): Uint8Array;
+}
+
+/** A RAM-like region served from its bytes: any size and alignment, byte enables honoured. */
+export function memoryHandler(bytes: Uint8Array): RegionHandler {
+  return {
+    read: (offset, size) => (offset + size <= bytes.length ? bytes.slice(offset, offset + size) : 'address-error'),
+    write: (offset, data, enables) => {
+      if (offset + data.length > bytes.length) return 'address-error';
+      if (!enables) bytes.set(data, offset);
+      else for (let i = 0; i < data.length; i++) if (enables[i] !== 0) bytes[offset + i] = data[i]!;
+      return undefined;
+    },
+  };
 }
 
 /** A problem with the function's definition or options; `option` as in ModelBindingError. */
@@ -50,6 +69,8 @@ export class PciFunction {
   readonly msix?: MsixTable;
   /** Each region's handler by BAR index (the MSI-X table served in its region). */
   readonly barHandlers = new Map<number, RegionHandler>();
+  /** The bytes of each `memory: true` region (RAM-like BAR), by region name. */
+  readonly memory = new Map<string, Uint8Array>();
   /** Config space as a transport with an INTx pin serves it: `config.map`, the pin driven again after each write (INTx Disable may have changed). */
   readonly configHandler: RegionHandler = {
     read: (offset, size) => this.config.map.read(offset, size),
@@ -89,12 +110,20 @@ export class PciFunction {
       if (spec.size === 'window') throw new PciFunctionError(`the ${def.name} model's region ${name} takes the window's size, but a PCI BAR needs a size of its own`);
       sizes.set(name, typeof spec.size === 'function' ? spec.size(plain) : spec.size);
     }
+    const memoryIssue = memoryProblem(def.regions, def.pci);
+    if (memoryIssue) throw new PciFunctionError(`the ${def.name} model: ${memoryIssue}`);
     const f = new PciFunction(device.path, def, sizes, transport);
+    for (const [name, spec] of Object.entries(def.regions) as [string, RegionSpec][]) {
+      if (spec.memory !== true) continue;
+      const size = sizes.get(name)!;
+      if (!Number.isSafeInteger(size) || size <= 0 || (size & (size - 1)) !== 0) throw new PciFunctionError(`the ${def.name} model's region ${name} is memory: true with size ${size}: a RAM-like BAR needs a power-of-two size`);
+      f.memory.set(name, transport.memory?.(name, size) ?? new Uint8Array(size));
+    }
     const options = Object.fromEntries([...values].map(([k, v]) => [k, typeof v === 'object' && v !== null && !Array.isArray(v) ? transport.value?.(v) : v]));
     const ctx: DeviceContext<Record<string, unknown>> = {
       path: device.path,
       options,
-      regions: Object.fromEntries([...sizes].map(([name, size]) => [name, { size }])),
+      regions: Object.fromEntries([...sizes].map(([name, size]) => [name, f.memory.has(name) ? { size, memory: f.memory.get(name)! } : { size }])),
       clock: transport.clock,
       console: transport.console,
       log: (m) => transport.log(m),
@@ -108,6 +137,12 @@ export class PciFunction {
     f.behaviour = await def.create(ctx);
     for (const bar of f.bars) {
       const region = def.pci.bars[bar.index]!.region;
+      const bytes = f.memory.get(region);
+      if (bytes) {
+        if (f.behaviour.regions?.[region] !== undefined) throw new PciFunctionError(`model "${def.name}": region ${region} is memory: true, so the framework serves it from ctx.regions.${region}.memory; create() must not return a handler for it`);
+        f.barHandlers.set(bar.index, memoryHandler(bytes));
+        continue;
+      }
       const handler = f.behaviour.regions?.[region];
       if (typeof handler?.read !== 'function' || typeof handler.write !== 'function') throw new PciFunctionError(`model "${def.name}": create() must return a handler for region ${region} (BAR ${bar.index})`);
       f.barHandlers.set(bar.index, f.msix && def.pci.interrupts?.msix?.region === region ? f.msix.wrap(handler) : handler);

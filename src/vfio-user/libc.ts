@@ -8,9 +8,10 @@
  *   `accept4`, `connect`), non-blocking, and its readiness comes from libuv through koffi's
  *   `node.poll`, so nothing blocks the event loop;
  * - **`mmap`** of a DMA region's fd, so that the device's DMA is a memory copy into guest RAM
- *   (koffi's `view` gives an ArrayBuffer over the mapping);
- * - **`eventfd`** and **`memfd_create`**, which only the tests need (they play QEMU). Writing
- *   an eventfd (8 bytes) needs nothing from here: `fs.writeSync` does it.
+ *   (koffi's `view` gives an ArrayBuffer over the mapping), and of a RAM-like BAR's memfd;
+ * - **`memfd_create`**, for a RAM-like BAR (`memory: true`) the server shares with QEMU (and
+ *   the tests' guest RAM), and **`eventfd`**, which only the tests need (they play QEMU).
+ *   Writing an eventfd (8 bytes) needs nothing from here: `fs.writeSync` does it.
  *
  * Why an FFI and not a native addon: an N-API addon has to be compiled at install time (a C
  * toolchain and node-gyp on every user's machine) or shipped prebuilt per platform by us;
@@ -341,7 +342,7 @@ export function eventfd(): number {
   return check('eventfd', libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 }
 
-/** An anonymous memory file (tests: guest RAM as QEMU's memory-backend-memfd makes it). */
+/** An anonymous memory file (a RAM-like BAR's store; tests: guest RAM as QEMU's memory-backend-memfd makes it). */
 export function memfd(name: string): number {
   return check('memfd_create', libc().memfdCreate(name, MFD_CLOEXEC));
 }

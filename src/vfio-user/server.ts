@@ -8,7 +8,8 @@
  * | vfio-user | served from |
  * |---|---|
  * | region 7 (config space, 4 KiB) | the function's config space (the server owns it: IDs, BAR type bits, capabilities, MSI/MSI-X structures) |
- * | regions 0–5 (BARs) | the function's BAR handlers, at offsets into the BAR; sizes from its BARs; read/write (no mmap) |
+ * | regions 0–5 (BARs) | the function's BAR handlers, at offsets into the BAR; sizes from its BARs; read/write by message |
+ * | a RAM-like BAR (`memory: true`) | a memfd mapped here (the model's `ctx.regions[name].memory` is that mapping): REGION_INFO offers mmap (flag 4) with the memfd as the reply's descriptor, so QEMU maps it into the guest and guest accesses never reach the server (REGION_READ/WRITE still work: they are served from the same bytes) |
  * | regions 6 (ROM), 8 (VGA) | absent (size 0) |
  * | IRQ 0 INTx | the function's INTx level, on the client's eventfd, automasked as VFIO's INTx is: raised once, then masked until the client's UNMASK (after the guest's EOI) |
  * | IRQ 1 MSI, IRQ 2 MSI-X | the function's vectors, each on its eventfd. QEMU emulates the MSI-X table itself and passes per-vector masks as SET_IRQS MASK/UNMASK (the server says MSI-X is maskable); they are the mask bits of the framework's table, so a vector raised while masked is pending (PBA reads are forwarded here) and sent on unmask |
@@ -33,7 +34,7 @@ import { PciFunction } from '../pci/function.js';
 import type { PciServeEnv } from '../pci/serve-rp.js';
 import { WallClock } from './clock.js';
 import { DmaMapError, DmaSpace } from './dma.js';
-import { closeFd } from './libc.js';
+import { closeFd, memfd, mmapShared, type Mapping } from './libc.js';
 import {
   Builder,
   Cmd,
@@ -116,6 +117,14 @@ export class VfioUserServer {
   negotiated = 0;
   /** Why the last session ended. */
   lastClose: CloseReason | undefined;
+  /** REGION_READ / REGION_WRITE accesses by region index, over all sessions (REGION_WRITE_MULTI's writes count as writes). */
+  readonly regionAccesses = { read: new Array<number>(Region.COUNT).fill(0), write: new Array<number>(Region.COUNT).fill(0) };
+  /**
+   * The memfds of the RAM-like regions, by region name, and their mapping in this process
+   * (the model's bytes). The mappings last as long as the process, so a model's array never
+   * points at unmapped memory, even after close().
+   */
+  readonly memfds = new Map<string, { fd: number; map: Mapping }>();
 
   private constructor(
     readonly path: string,
@@ -145,6 +154,18 @@ export class VfioUserServer {
       dma,
       message: (_m, vector) => s.session?.signalVector(vector),
       intx: (level) => s.session?.setIntx(level),
+      memory: (region, size) => {
+        const fd = memfd(`cosim ${device.path} ${region}`);
+        try {
+          fs.ftruncateSync(fd, size);
+          const map = mmapShared(fd, size, 0n, true);
+          s.memfds.set(region, { fd, map });
+          return map.bytes;
+        } catch (e) {
+          closeFd(fd);
+          throw e;
+        }
+      },
     });
     try {
       s.listener = new UnixListener(options.socketPath, (fd) => s.accept(fd), (m) => s.log(`vfio-user listener: ${m}`));
@@ -248,6 +269,7 @@ export class VfioUserServer {
     this.session?.close({ kind: 'local', message: 'server closing' });
     this.clock.stop();
     await this.fn.stop();
+    for (const m of this.memfds.values()) closeFd(m.fd);
   }
 }
 
@@ -298,6 +320,8 @@ export class Session {
   private nextId = 0;
   private readonly pending = new Map<number, PendingDma>();
   private closedFlag = false;
+  /** Descriptors the reply being built carries (ours: sending duplicates them for the client). */
+  private replyFds: number[] = [];
 
   constructor(
     private readonly server: VfioUserServer,
@@ -380,8 +404,9 @@ export class Session {
       if (fds.length > SERVER_CAPS.max_msg_fds) refuse(Errno.EINVAL, `${fds.length} descriptors in one message: at most ${SERVER_CAPS.max_msg_fds} were offered`);
       const taken = fds;
       fds = []; // the handler owns them now (and closes what it does not keep)
+      this.replyFds = [];
       const body = await this.dispatch(h, new Fields(m.body), taken);
-      if (wantsReply) this.send(reply(h, body), [], `${commandName(h.command)} ok`);
+      if (wantsReply) this.send(reply(h, body), this.replyFds, `${commandName(h.command)} ok${this.replyFds.length > 0 ? ` +${this.replyFds.length} fd` : ''}`);
     } catch (e) {
       fds.forEach(closeFd);
       const refusal = e instanceof Refusal ? e : new Refusal(Errno.EIO, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -533,12 +558,13 @@ export class Session {
     return new Builder(16).u32(0, 16).u32(4, DeviceFlag.RESET | DeviceFlag.PCI).u32(8, Region.COUNT).u32(12, NUM_IRQS).bytes;
   }
 
-  /** A region's size and handler (size 0: absent). */
-  regionOf(index: number): { size: number; handler?: RegionHandler; name: string } {
+  /** A region's size and handler (size 0: absent), and the memfd of a RAM-like BAR. */
+  regionOf(index: number): { size: number; handler?: RegionHandler; name: string; memfd?: number } {
     if (index === Region.CONFIG) return { size: CFG_SIZE, handler: this.fn.configHandler, name: 'config space' };
     if (index < 6) {
       const bar = this.fn.bars.find((x) => x.index === index);
-      if (bar) return { size: bar.size, handler: this.fn.barHandlers.get(index), name: `BAR ${index}` };
+      const region = this.fn.def.pci?.bars[index]?.region;
+      if (bar) return { size: bar.size, handler: this.fn.barHandlers.get(index), name: `BAR ${index}`, memfd: region === undefined ? undefined : this.server.memfds.get(region)?.fd };
       return { size: 0, name: `BAR ${index}` };
     }
     return { size: 0, name: index === Region.ROM ? 'the expansion ROM' : index === Region.VGA ? 'VGA' : `region ${index}` };
@@ -550,7 +576,13 @@ export class Session {
     const index = b.u32(8);
     if (index >= Region.COUNT) refuse(Errno.EINVAL, `region ${index}: the device has ${Region.COUNT} (0–5 BARs, 6 ROM, 7 config, 8 VGA)`);
     const r = this.regionOf(index);
-    const flags = r.size > 0 ? RegionFlag.READ | RegionFlag.WRITE : 0;
+    let flags = r.size > 0 ? RegionFlag.READ | RegionFlag.WRITE : 0;
+    // A RAM-like BAR of whole pages: the client maps the memfd (from offset 0) for the guest.
+    // The whole region is mappable, so no sparse-mmap capability is needed.
+    if (r.memfd !== undefined && r.size % SERVER_CAPS.pgsizes === 0) {
+      flags |= RegionFlag.MMAP;
+      this.replyFds = [r.memfd];
+    }
     return new Builder(32).u32(0, 32).u32(4, flags).u32(8, index).u32(12, 0).u64(16, r.size).u64(24, 0).bytes;
   }
 
@@ -698,6 +730,7 @@ export class Session {
     if (!r.handler || r.size === 0) refuse(Errno.EINVAL, `${what} of ${r.name}, which the device does not have`);
     if (count > SERVER_CAPS.max_data_xfer_size) refuse(Errno.E2BIG, `${what} of ${count} bytes: at most ${SERVER_CAPS.max_data_xfer_size}`);
     if (offset > BigInt(r.size) || BigInt(count) > BigInt(r.size) - offset) refuse(Errno.EINVAL, `${what} of ${count} bytes at 0x${offset.toString(16)} in ${r.name}, which is 0x${r.size.toString(16)} bytes`);
+    this.server.regionAccesses[what === 'REGION_READ' ? 'read' : 'write'][index]!++;
     return { handler: r.handler, name: r.name, offset: Number(offset) };
   }
 

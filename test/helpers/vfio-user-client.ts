@@ -87,15 +87,16 @@ export class VfioUserClient {
 
   private receive(m: Message): void {
     this.received.push(m);
-    m.fds.forEach(closeFd);
     if ((m.header.flags & Flag.TYPE_MASK) === Flag.REPLY) {
+      // A reply's descriptors (REGION_INFO's memfd) go to whoever waits for it, who closes them.
       const w = this.waiting.get(m.header.id);
       if (w) {
         this.waiting.delete(m.header.id);
         w.resolve(m);
-      }
+      } else m.fds.forEach(closeFd);
       return;
     }
+    m.fds.forEach(closeFd);
     this.serveDma(m);
   }
 
@@ -125,12 +126,16 @@ export class VfioUserClient {
     }
   }
 
-  /** Sends a command and waits for its reply (an error reply rejects with ReplyError unless `raw`). */
-  async request(command: number, body: Uint8Array = new Uint8Array(0), fds: number[] = [], raw = false): Promise<Message> {
+  /**
+   * Sends a command and waits for its reply (an error reply rejects with ReplyError unless
+   * `raw`). The reply's descriptors are closed unless `keepFds` (then they are the caller's).
+   */
+  async request(command: number, body: Uint8Array = new Uint8Array(0), fds: number[] = [], raw = false, keepFds = false): Promise<Message> {
     const id = this.nextId++ & 0xffff;
     const p = new Promise<Message>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     this.conn.send(encode({ id, command, flags: Flag.COMMAND, error: 0 }, body), fds);
     const m = await p;
+    if (!keepFds) m.fds.forEach(closeFd);
     if (!raw && m.header.flags & Flag.ERROR) throw new ReplyError(m.header);
     return m;
   }
@@ -153,7 +158,7 @@ export class VfioUserClient {
 
   /** Waits for a reply with `id` (one sent raw). */
   replyTo(id: number): Promise<Message> {
-    return new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    return new Promise((resolve, reject) => this.waiting.set(id, { resolve: (m) => (m.fds.forEach(closeFd), resolve(m)), reject }));
   }
 
   async version(caps: object = QEMU_CAPS): Promise<{ major: number; minor: number; caps: any }> {
@@ -173,6 +178,24 @@ export class VfioUserClient {
     const m = await this.request(Cmd.DEVICE_GET_REGION_INFO, new Builder(32).u32(0, 32).u32(8, index).bytes);
     const b = new Fields(m.body);
     return { flags: b.u32(4), index: b.u32(8), size: b.u64(16), offset: b.u64(24), fds: m.fds.length };
+  }
+
+  /**
+   * Maps region `index` as QEMU's vfio_region_mmap does: REGION_INFO must offer mmap (flag 4)
+   * with a descriptor, which is mapped shared from the reply's offset for the region's size.
+   */
+  async mapRegion(index: number): Promise<Mapping & { flags: number }> {
+    const m = await this.request(Cmd.DEVICE_GET_REGION_INFO, new Builder(32).u32(0, 32).u32(8, index).bytes, [], false, true);
+    const b = new Fields(m.body);
+    const [fd, ...extra] = m.fds;
+    extra.forEach(closeFd);
+    if (fd === undefined) throw new Error(`REGION_INFO of region ${index} (flags ${b.u32(4)}) came with no descriptor`);
+    try {
+      if ((b.u32(4) & 4) === 0) throw new Error(`REGION_INFO of region ${index} does not offer mmap (flags ${b.u32(4)})`);
+      return Object.assign(mmapShared(fd, Number(b.u64(16)), b.u64(24), true), { flags: b.u32(4) });
+    } finally {
+      closeFd(fd);
+    }
   }
 
   async irqInfo(index: number): Promise<{ flags: number; index: number; count: number }> {
