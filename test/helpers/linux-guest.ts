@@ -84,26 +84,37 @@ export async function bootLinuxGuest(boot: LinuxGuestBoot): Promise<LinuxGuestRu
     }
 
     const args = [...MACHINE, '-machine-path', mp, '-kernel', path.join(LINUX!, 'Image'), '-initrd', initrd, '-append', APPEND, ...boot.qemuArgs];
-    const qemu = spawn(QEMU!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const marker = boot.when?.marker ?? 'cosim-guest: ready';
-    let out = '';
     let seen = false;
-    const take = (d: Buffer) => {
-      out += d.toString();
-      if (boot.when && !seen && out.includes(marker)) {
+    const { out, code } = await runQemu(QEMU!, args, boot.timeoutMs ?? 90_000, (sofar) => {
+      if (boot.when && !seen && sofar.includes(marker)) {
         seen = true;
         boot.when.then(input);
       }
-    };
-    qemu.stdout.on('data', take);
-    qemu.stderr.on('data', take);
-    const code = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => qemu.kill('SIGKILL'), boot.timeoutMs ?? 90_000);
-      qemu.on('exit', (c) => (clearTimeout(t), resolve(c)));
     });
     return { out, code, console: consoleText, logs };
   } finally {
     await Promise.all(peers.map((p) => p.close()));
     fs.rmSync(run, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs QEMU until it exits (killed after `timeoutMs`), collecting its output; `watch` sees the
+ * output so far each time more arrives.
+ */
+export async function runQemu(binary: string, args: string[], timeoutMs: number, watch?: (out: string) => void): Promise<{ out: string; code: number | null }> {
+  const qemu = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const take = (d: Buffer): void => {
+    out += d.toString();
+    watch?.(out);
+  };
+  qemu.stdout.on('data', take);
+  qemu.stderr.on('data', take);
+  const code = await new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
+    qemu.on('exit', (c) => (clearTimeout(t), resolve(c)));
+  });
+  return { out, code };
 }

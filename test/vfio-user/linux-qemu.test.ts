@@ -10,7 +10,6 @@
  * of those messages (see protocol.ts, DMA_RW_DATA). The message sequence QEMU sent is
  * written to the test's log for the record.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,6 +21,7 @@ import { seededBytes, virtioRng } from '../../src/models/virtio-rng.js';
 import { Cmd, commandName, Flag } from '../../src/vfio-user/protocol.js';
 import { serveVfioUser, type VfioUserTrace } from '../../src/vfio-user/server.js';
 import { REPO } from '../helpers/corpus.js';
+import { runQemu } from '../helpers/linux-guest.js';
 import { exec } from '../helpers/packed.js';
 
 const QEMU = process.env.COSIM_QEMU_UPSTREAM;
@@ -74,14 +74,7 @@ async function boot(def: DeviceDefinition<any>, snippet: string, options: Option
   const ram = opts.sharedRam ? ['-object', 'memory-backend-memfd,id=mem,size=512M,share=on', '-machine', 'memory-backend=mem'] : [];
   const device = JSON.stringify({ driver: 'vfio-user-pci', socket: { type: 'unix', path: socket } });
   const args = ['-M', 'virt', '-cpu', 'cortex-a57', '-m', '512', ...ram, '-nographic', '-nic', 'none', '-kernel', path.join(LINUX!, 'Image'), '-initrd', initrd, '-append', 'console=ttyAMA0 cosim.test=poweroff cosim.quiet', '-device', device];
-  const qemu = spawn(QEMU!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  qemu.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  qemu.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const t = setTimeout(() => qemu.kill('SIGKILL'), 150_000);
-    qemu.on('exit', (c) => (clearTimeout(t), resolve(c)));
-  });
+  const { out, code } = await runQemu(QEMU!, args, 150_000);
   await server.whenDisconnected(1);
   await server.close();
   return { out, code, console: consoleText, logs, trace };

@@ -5,7 +5,6 @@
  * /sys/bus/pci/devices/…/resource. The model sees the guest's bytes, the guest sees the
  * model's, and the server gets no REGION_READ or REGION_WRITE for BAR 0.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Cmd } from '../../src/vfio-user/protocol.js';
 import { serveVfioUser, type VfioUserTrace } from '../../src/vfio-user/server.js';
 import { REPO } from '../helpers/corpus.js';
+import { runQemu } from '../helpers/linux-guest.js';
 import { exec } from '../helpers/packed.js';
 import { ramBar } from '../helpers/ram-bar-model.js';
 
@@ -54,14 +54,7 @@ describe.skipIf(why !== undefined)(`a RAM-like BAR mapped into a Linux guest on 
     memory.set([0xef, 0xbe, 0xad, 0xde], 0x800); // the model's word, for the guest to read
     const device = JSON.stringify({ driver: 'vfio-user-pci', socket: { type: 'unix', path: socket } });
     const args = ['-M', 'virt', '-cpu', 'cortex-a57', '-m', '512', '-nographic', '-nic', 'none', '-kernel', path.join(LINUX!, 'Image'), '-initrd', initrd, '-append', 'console=ttyAMA0 cosim.test=poweroff cosim.quiet', '-device', device];
-    const qemu = spawn(QEMU!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    qemu.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    qemu.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => qemu.kill('SIGKILL'), 150_000);
-      qemu.on('exit', (c) => (clearTimeout(t), resolve(c)));
-    });
+    const { out, code } = await runQemu(QEMU!, args, 150_000);
     await server.whenDisconnected(1);
     await server.close();
     expect(out).toContain('cosim-guest: snippet exit 0');
