@@ -7,6 +7,7 @@ import Graph from './commands/graph.js';
 import Init from './commands/init.js';
 import AddressMap from './commands/map.js';
 import QemuArgs from './commands/qemu-args.js';
+import { QemuStatus, QemuUpstream, QemuXilinx } from './commands/qemu.js';
 import Up from './commands/up.js';
 
 export const COMMANDS = {
@@ -17,6 +18,9 @@ export const COMMANDS = {
   map: AddressMap,
   'qemu-args': QemuArgs,
   doctor: Doctor,
+  'qemu:status': QemuStatus,
+  'qemu:upstream': QemuUpstream,
+  'qemu:xilinx': QemuXilinx,
   up: Up,
   init: Init,
 };

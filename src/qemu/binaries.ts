@@ -1,9 +1,11 @@
 /**
  * Which QEMU binary builds which generic FDT machine, and where cosim looks for it:
  * `--qemu PATH`, then the COSIM_QEMU environment variable (COSIM_QEMU_UPSTREAM for an
- * upstream QEMU, `--pcie-transport vfio-user`), then `qemu-system-<arch>` on the PATH.
+ * upstream QEMU, `--pcie-transport vfio-user`), then the builds `cosim qemu xilinx` /
+ * `cosim qemu upstream` left in the cache (qemuCacheDir), then `qemu-system-<arch>` on the PATH.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { MachineKind } from '../graph/machine.js';
 
@@ -14,7 +16,7 @@ export function binaryForMachine(machine: MachineKind): string {
   return 'qemu-system-aarch64';
 }
 
-export type QemuSource = 'flag' | 'env' | 'path';
+export type QemuSource = 'flag' | 'env' | 'cache' | 'path';
 
 export interface FoundQemu {
   path: string;
@@ -24,7 +26,7 @@ export interface FoundQemu {
 export interface FindQemuOptions {
   /** `--qemu PATH`. */
   explicit?: string;
-  /** The environment (COSIM_QEMU, PATH); defaults to process.env. */
+  /** The environment (COSIM_QEMU, XDG_CACHE_HOME/HOME for the cache, PATH); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
   /** An upstream QEMU for vfio-user (qemu/pcie-transport.ts): COSIM_QEMU_UPSTREAM instead of COSIM_QEMU. */
   upstream?: boolean;
@@ -49,6 +51,26 @@ export function onPath(command: string, env: NodeJS.ProcessEnv = process.env): s
   return undefined;
 }
 
+/** Where `cosim qemu` puts the QEMUs it obtains: `${XDG_CACHE_HOME:-~/.cache}/cosim/qemu`. */
+export function qemuCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME ? env.XDG_CACHE_HOME : path.join(env.HOME || os.homedir(), '.cache');
+  return path.join(base, 'cosim', 'qemu');
+}
+
+/** The directory `cosim qemu xilinx` / `cosim qemu upstream` use by default (no --dest). */
+export function qemuCacheDest(kind: 'xilinx' | 'upstream', env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(qemuCacheDir(env), kind);
+}
+
+/**
+ * Where a cached build keeps `binary` (qemu-system-aarch64, …): the Xilinx build directory
+ * `<cache>/xilinx/build/`, or the upstream wrapper script `<cache>/upstream/`. The one place
+ * that knows the cache's layout for lookups.
+ */
+export function cachedQemu(binary: string, upstream: boolean, env: NodeJS.ProcessEnv = process.env): string {
+  return upstream ? path.join(qemuCacheDest('upstream', env), binary) : path.join(qemuCacheDest('xilinx', env), 'build', binary);
+}
+
 export class QemuNotFound extends Error {
   constructor(
     message: string,
@@ -59,11 +81,11 @@ export class QemuNotFound extends Error {
 }
 
 const UPSTREAM_HINT =
-  'cosim --pcie-transport vfio-user needs upstream QEMU ≥ 10.1 with the vfio-user-pci device (Debian 13\'s backported 11.1 has it): pass --qemu PATH or set COSIM_QEMU_UPSTREAM.';
+  'cosim --pcie-transport vfio-user needs upstream QEMU ≥ 10.1 with the vfio-user-pci device (Debian 13\'s backported 11.1 has it): pass --qemu PATH or set COSIM_QEMU_UPSTREAM, or run `cosim qemu upstream`.';
 
 const BUILD_HINT =
   'cosim needs AMD/Xilinx QEMU (github.com/Xilinx/qemu), which has the generic FDT machines, the Remote Port devices and -machine-path. ' +
-  'Build it (e.g. configure --target-list=aarch64-softmmu,microblazeel-softmmu) and pass --qemu PATH or set COSIM_QEMU.';
+  'Build it with `cosim qemu xilinx --source DIR|URL` (or by hand: configure --target-list=aarch64-softmmu,microblazeel-softmmu) and pass --qemu PATH or set COSIM_QEMU.';
 
 /**
  * Finds the binary for `machine`. A given binary (--qemu, then COSIM_QEMU) is used when
@@ -88,8 +110,10 @@ export function findQemu(machine: MachineKind, opts: FindQemuOptions = {}): Foun
     const sibling = path.join(path.dirname(abs), name);
     if (isExecutableFile(sibling)) return { path: sibling, source };
   }
+  const cached = cachedQemu(name, !!opts.upstream, env);
+  if (isExecutableFile(cached)) return { path: cached, source: 'cache' };
   const found = onPath(name, env);
-  if (!found) throw new QemuNotFound(`${name} was not found: no --qemu, no ${variable}, and not on the PATH`, hint);
+  if (!found) throw new QemuNotFound(`${name} was not found: no --qemu, no ${variable}, and not on the PATH (nor in cosim's cache, ${qemuCacheDir(env)})`, hint);
   return { path: found, source: 'path' };
 }
 

@@ -15,7 +15,8 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-const NO_QEMU = { COSIM_QEMU: '', COSIM_QEMU_UPSTREAM: '', PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' };
+/** No QEMU anywhere: not named, not in cosim's cache (`cosim qemu …` puts builds there), not on the PATH. */
+const NO_QEMU = { COSIM_QEMU: '', COSIM_QEMU_UPSTREAM: '', XDG_CACHE_HOME: '/nonexistent/cosim-test-cache', PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' };
 const dts = (f: string) => path.join(REPO, 'dts', f);
 
 /** A fake qemu-system-aarch64 that lists `devices` for `-device help`; in a temp dir that also holds the probe cache. */

@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 /** An environment where no QEMU can be found, so commands print bare binary names. */
-const NO_QEMU = { COSIM_QEMU: '', PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' };
+const NO_QEMU = { COSIM_QEMU: '', XDG_CACHE_HOME: '/nonexistent/cosim-test-cache', PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' };
 const dts = (f: string) => path.join(REPO, 'dts', f);
 
 describe('cosim qemu-args', () => {

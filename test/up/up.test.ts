@@ -251,7 +251,7 @@ describe('cosim up with a stand-in QEMU', () => {
   });
 
   it('explains what is needed when no suitable QEMU is found', () => {
-    const r = up([BOARD], { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' });
+    const r = up([BOARD], { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin', XDG_CACHE_HOME: '/nonexistent/cosim-test-cache' });
     expect(r.stderr).toContain('qemu-system-aarch64 was not found: no --qemu, no COSIM_QEMU, and not on the PATH');
     expect(r.stderr).toContain('github.com/Xilinx/qemu');
     expect(r.code).toBe(1);
