@@ -152,6 +152,20 @@ export class ModelOptionError extends Error {
   }
 }
 
+/**
+ * A region's size with the options' defaults, for choices made before a device exists (the
+ * QEMU device that carries a PCI function): a size that depends on options may differ in a
+ * tree that sets them; 0 when it cannot be worked out.
+ */
+export function defaultRegionSize(spec: RegionSpec | undefined): number {
+  if (typeof spec?.size === 'number') return spec.size;
+  try {
+    return typeof spec?.size === 'function' ? spec.size({}) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Register maps of the behaviour back to reset values, then its own `reset` (the framework's part of a reset). */
 export function resetDevice(behaviour: DeviceBehaviour, cause: ResetCause): void {
   for (const h of Object.values(behaviour.regions)) if (h instanceof RegisterMap) h.reset();

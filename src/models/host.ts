@@ -42,12 +42,19 @@ export interface HostOptions {
   pci?: PciEndpointServer;
 }
 
+/** Where a PCI function is served: the tree file (for its options' paths), the console, the log. */
+export interface PciServeEnv {
+  treeFile: string;
+  console: ConsoleHandle;
+  log: (source: string, message: string) => void;
+}
+
 /** What a PCIe endpoint's server gets: the peer of its adaptor, the model, the device, where to write. */
 export type PciEndpointServer = (
   peer: RpPeer,
   def: DeviceDefinition,
   device: DeviceBinding,
-  env: { treeFile: string; console: ConsoleHandle; log: (source: string, message: string) => void },
+  env: PciServeEnv,
 ) => Promise<{ stop(): Promise<void> }>;
 
 /** Loads a device definition: a built-in name, one the caller provides, or a module path relative to the tree. */

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import type { DeviceBinding } from './binding.js';
 import type { ModuleCheckReply, ModuleCheckRequest, ModuleDescription } from './check-models.js';
-import type { RegionSpec } from './device.js';
+import { defaultRegionSize, type RegionSpec } from './device.js';
 import { loadModel } from './host.js';
 import { validateDevice } from './validate.js';
 
@@ -16,14 +16,7 @@ async function describe(treeFile: string, scratchDir: string, specs: string[]): 
   for (const spec of specs) {
     try {
       const def = await loadModel(spec, treeFile, scratchDir);
-      const sizes: Record<string, number> = {};
-      for (const [name, r] of Object.entries(def.regions) as [string, RegionSpec][]) {
-        try {
-          sizes[name] = typeof r.size === 'number' ? r.size : typeof r.size === 'function' ? r.size({}) : 0;
-        } catch {
-          sizes[name] = 0;
-        }
-      }
+      const sizes = Object.fromEntries((Object.entries(def.regions) as [string, RegionSpec][]).map(([name, r]) => [name, defaultRegionSize(r)]));
       out.push({ spec, pci: def.pci, sizes });
     } catch (e) {
       out.push({ spec, sizes: {}, error: (e as Error).message });

@@ -11,8 +11,9 @@
  * | 3 | the function's own requests into the host: DMA, and MSI/MSI-X messages (there is no interrupt channel) |
  */
 import type { DeviceBinding } from '../models/binding.js';
+import type { PciServeEnv } from '../models/host.js';
 import type { DeviceDefinition } from '../models/device.js';
-import type { ConsoleHandle, DmaHandle } from '../models/handles.js';
+import type { DmaHandle } from '../models/handles.js';
 import type { MsixMessage } from './msix.js';
 import { readsAfterPosted, RpChannels, regionTarget } from '../models/serve-rp.js';
 import type { MemoryTargetModel, RpPeer } from '../rp/index.js';
@@ -29,11 +30,7 @@ function configRegister(addr: bigint): number | undefined {
 const NO_FUNCTION = { read: (_o: number, size: number) => new Uint8Array(size).fill(0xff), write: () => {} };
 
 /** The environment a PCI function is served in (the models' host passes it). */
-export interface PciServeEnv {
-  treeFile: string;
-  console: ConsoleHandle;
-  log: (source: string, message: string) => void;
-}
+export type { PciServeEnv };
 
 /**
  * Creates the function with the DMA path of a Remote Port PCI device (`dma`: its channel and

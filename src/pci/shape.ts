@@ -8,7 +8,7 @@
 import type { PciShape } from '../graph/pcie.js';
 import { BUILTIN_MODELS } from '../models/builtins.js';
 import { describeModelModules } from '../models/check-models.js';
-import type { DeviceDefinition, PciIdentity, RegionSpec } from '../models/device.js';
+import { defaultRegionSize, type DeviceDefinition, type PciIdentity, type RegionSpec } from '../models/device.js';
 import { barLayout } from './config-space.js';
 
 /** The shape of a PCI identity whose regions have these sizes (undefined: the declaration is refused elsewhere, with the reason). */
@@ -34,18 +34,8 @@ function shapeOf(pci: PciIdentity, sizeOf: (region: string) => number): PciShape
   };
 }
 
-/** A region's size with the options' defaults (a size that depends on options may differ in a tree that sets them). */
-function defaultSize(spec: RegionSpec | undefined): number {
-  if (typeof spec?.size === 'number') return spec.size;
-  try {
-    return typeof spec?.size === 'function' ? spec.size({}) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 export function pciShapeOf(def: DeviceDefinition): PciShape | undefined {
-  return def.pci && shapeOf(def.pci, (r) => defaultSize((def.regions as Record<string, RegionSpec>)[r]));
+  return def.pci && shapeOf(def.pci, (r) => defaultRegionSize((def.regions as Record<string, RegionSpec>)[r]));
 }
 
 /** The shapes of the models a tree names: built-ins here, modules (paths) loaded in one child. */

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cosim, tempDir } from '../helpers/cli.js';
+import { cosim, fakeQemu as makeFakeQemu, tempDir } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 
 const cleanups: Array<() => void> = [];
@@ -19,25 +19,11 @@ afterEach(() => {
 const NO_QEMU = { COSIM_QEMU: '', COSIM_QEMU_UPSTREAM: '', XDG_CACHE_HOME: '/nonexistent/cosim-test-cache', PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' };
 const dts = (f: string) => path.join(REPO, 'dts', f);
 
-/** A fake qemu-system-aarch64 that lists `devices` for `-device help`; in a temp dir that also holds the probe cache. */
+/** A fake qemu-system-aarch64 listing `devices`, removed after the test. */
 function fakeQemu(version: string, devices: string[]): { qemu: string; dir: string } {
-  const t = tempDir({
-    'qemu-system-aarch64': [
-      '#!/bin/sh',
-      'case "$*" in',
-      `  -version) echo "QEMU emulator version ${version}";;`,
-      '  "-machine help") printf "Supported machines are:\\nvirt                 QEMU ARM Virtual Machine\\nnone                 empty machine\\n";;',
-      `  "-device help") ${devices.map((d) => `echo "name \\"${d}\\", bus PCI"`).join('; ')};;`,
-      '  -help) printf -- "-machine [type=]name\\n-dtb file\\n";;',
-      '  *) echo "fake QEMU: should not have been started" >&2; exit 9;;',
-      'esac',
-      '',
-    ].join('\n'),
-  });
-  cleanups.push(t.cleanup);
-  const qemu = path.join(t.dir, 'qemu-system-aarch64');
-  fs.chmodSync(qemu, 0o755);
-  return { qemu, dir: t.dir };
+  const f = makeFakeQemu(version, devices);
+  cleanups.push(f.cleanup);
+  return f;
 }
 
 describe('--pcie-transport vfio-user', () => {

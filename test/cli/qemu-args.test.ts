@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cosim, tempDir } from '../helpers/cli.js';
+import { cosim, fakeQemu, tempDir } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 
 const cleanups: Array<() => void> = [];
@@ -92,21 +92,8 @@ describe('cosim qemu-args', () => {
 
 describe('cosim doctor', () => {
   it('explains that an upstream QEMU lacks what cosim needs', () => {
-    const t = tempDir({
-      'qemu-system-aarch64': [
-        '#!/bin/sh',
-        'case "$*" in',
-        '  -version) echo "QEMU emulator version 9.1.0";;',
-        '  "-machine help") printf "Supported machines are:\\nvirt                 QEMU 9.1 ARM Virtual Machine\\nnone                 empty machine\\n";;',
-        '  "-device help") echo "name \\"virtio-net-device\\", bus virtio-bus";;',
-        '  -help) printf -- "-machine [type=]name\\n-dtb file\\n";;',
-        'esac',
-        '',
-      ].join('\n'),
-    });
-    cleanups.push(t.cleanup);
-    const fake = path.join(t.dir, 'qemu-system-aarch64');
-    fs.chmodSync(fake, 0o755);
+    const { qemu: fake, cleanup } = fakeQemu('9.1.0', ['virtio-net-device']);
+    cleanups.push(cleanup);
     const r = cosim(['doctor', '--qemu', fake], { env: NO_QEMU });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${fake} (QEMU 9.1.0) lacks machine arm-generic-fdt (it has: virt), the Remote Port devices, the -machine-path option, the -hw-dtb option: it is not an AMD/Xilinx QEMU.`);
@@ -116,21 +103,8 @@ describe('cosim doctor', () => {
   });
 
   it('reports an upstream QEMU with vfio-user-pci as the one for PCIe over vfio-user', () => {
-    const t = tempDir({
-      'qemu-system-aarch64': [
-        '#!/bin/sh',
-        'case "$*" in',
-        '  -version) echo "QEMU emulator version 11.1.3";;',
-        '  "-machine help") printf "Supported machines are:\\nvirt                 QEMU 11.1 ARM Virtual Machine\\nnone                 empty machine\\n";;',
-        '  "-device help") echo "name \\"vfio-user-pci\\", bus PCI";;',
-        '  -help) printf -- "-machine [type=]name\\n";;',
-        'esac',
-        '',
-      ].join('\n'),
-    });
-    cleanups.push(t.cleanup);
-    const fake = path.join(t.dir, 'qemu-system-aarch64');
-    fs.chmodSync(fake, 0o755);
+    const { qemu: fake, cleanup } = fakeQemu('11.1.3', ['vfio-user-pci']);
+    cleanups.push(cleanup);
     const r = cosim(['doctor'], { env: { ...NO_QEMU, COSIM_QEMU_UPSTREAM: fake } });
     expect(r.stdout).toContain(`QEMU for PCIe on virt over vfio-user (upstream QEMU): ${fake} (from COSIM_QEMU_UPSTREAM), QEMU 11.1.3: virt, vfio-user-pci`);
   });

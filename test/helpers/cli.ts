@@ -38,3 +38,27 @@ export function tempDir(files: Record<string, string | Buffer> = {}): { dir: str
 export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
+
+/**
+ * A stand-in `qemu-system-aarch64` (in a fresh temp dir) that answers cosim's probes as a QEMU
+ * `version` with only the `virt` machine and the `devices` of `-device help`, and fails if it is
+ * started for real. `dir` also serves as a probe cache; `cleanup` removes it.
+ */
+export function fakeQemu(version: string, devices: string[]): { qemu: string; dir: string; cleanup: () => void } {
+  const t = tempDir({
+    'qemu-system-aarch64': [
+      '#!/bin/sh',
+      'case "$*" in',
+      `  -version) echo "QEMU emulator version ${version}";;`,
+      '  "-machine help") printf "Supported machines are:\\nvirt                 QEMU ARM Virtual Machine\\nnone                 empty machine\\n";;',
+      `  "-device help") ${devices.map((d) => `echo "name \\"${d}\\", bus PCI"`).join('; ')};;`,
+      '  -help) printf -- "-machine [type=]name\\n-dtb file\\n";;',
+      '  *) echo "fake QEMU: should not have been started" >&2; exit 9;;',
+      'esac',
+      '',
+    ].join('\n'),
+  });
+  const qemu = path.join(t.dir, 'qemu-system-aarch64');
+  fs.chmodSync(qemu, 0o755);
+  return { qemu, dir: t.dir, cleanup: t.cleanup };
+}
