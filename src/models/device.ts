@@ -40,8 +40,29 @@ export interface RegionSpec<V = Record<string, unknown>> {
    * QEMU mapping the shared memory into it (the server never hears of them). Only a PCI
    * function's memory BAR (not the MSI-X one), of a power-of-two size, can be one for now.
    * The bytes start zeroed and keep their contents across resets.
+   *
+   * `{ offset, size }` (whole 4 KiB pages): only that window of the region is RAM-like, and
+   * `memory` holds the window's bytes; the rest of the region is `create`'s handler's (a
+   * doorbell page beside a RAM buffer, say), which sees region offsets and never the
+   * window's accesses. Over vfio-user the window is a sparse mmap area: QEMU maps it and
+   * traps the rest. An access straddling the window's edge is an address error.
    */
-  readonly memory?: boolean;
+  readonly memory?: boolean | MemoryWindow;
+}
+
+/** The RAM-like part of a region: `size` bytes from `offset` (both whole 4 KiB pages). */
+export interface MemoryWindow {
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** The page size RAM-like windows are made of (vfio-user maps them into the guest). */
+export const MEMORY_PAGE = 4096;
+
+/** The RAM-like window of a region of `size` bytes declared with `memory`, or undefined when it has none. */
+export function memoryWindowOf(memory: RegionSpec['memory'], size: number): MemoryWindow | undefined {
+  if (memory === true) return { offset: 0, size };
+  return typeof memory === 'object' && memory !== null ? memory : undefined;
 }
 
 /** A PCI function's identity, BARs and capabilities, for the PCI transports. */

@@ -5,7 +5,7 @@
  * it, so a run never starts a device the check would have refused, nor the other way round.
  */
 import type { DeviceBinding, ModelWindow } from './binding.js';
-import type { DeviceDefinition, PciIdentity, RegionSpec } from './device.js';
+import { MEMORY_PAGE, type DeviceDefinition, type MemoryWindow, type PciIdentity, type RegionSpec } from './device.js';
 import { hex } from '../graph/values.js';
 import { validateOptions, type OptionIssue, type PlainValue } from './options.js';
 
@@ -41,7 +41,10 @@ export function definitionProblem(value: unknown): string | undefined {
 export function memoryProblem(regions: Readonly<Record<string, RegionSpec<any>>>, pci: PciIdentity | undefined): string | undefined {
   for (const [name, spec] of Object.entries(regions)) {
     if (spec?.memory === undefined || spec.memory === false) continue;
-    if (spec.memory !== true) return `its region ${name} has memory: ${JSON.stringify(spec.memory)}; true or false is wanted`;
+    const m = spec.memory as unknown;
+    const page = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) % MEMORY_PAGE === 0;
+    const isWindow = typeof m === 'object' && m !== null && page((m as MemoryWindow).offset) && page((m as MemoryWindow).size) && (m as MemoryWindow).size > 0;
+    if (m !== true && !isWindow) return `its region ${name} has memory: ${JSON.stringify(m)}; true, false or { offset, size } in whole ${MEMORY_PAGE}-byte pages is wanted`;
     const bar = pci && Object.entries(pci.bars).find(([, b]) => b.region === name);
     if (!bar) return `its region ${name} is memory: true, but only a PCI function's BAR can be a RAM-like region for now${pci ? ' and no pci BAR exposes it' : ' (for a memory-master window, return a raw { read, write } handler, e.g. over SparseMemory)'}`;
     if (bar[1].kind === 'io') return `its region ${name} is memory: true, but BAR ${bar[0]} exposes it as I/O space: a RAM-like BAR must be a memory BAR`;

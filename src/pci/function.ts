@@ -7,7 +7,7 @@
  * interrupts; the device never sees which.
  */
 import type { DeviceBinding } from '../models/binding.js';
-import { resetDevice, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type RegionSpec } from '../models/device.js';
+import { memoryWindowOf, resetDevice, type DeviceBehaviour, type DeviceContext, type DeviceDefinition, type MemoryWindow, type RegionSpec } from '../models/device.js';
 import { DmaError, type ConsoleHandle, type DmaHandle, type SimClock } from '../models/handles.js';
 import { validateOptions, type PlainValue } from '../models/options.js';
 import { memoryProblem } from '../models/validate.js';
@@ -33,10 +33,11 @@ export interface PciTransport {
   /** Turns a plain option value that is not a number, string or flag into a handle. */
   value?(v: PlainValue): unknown;
   /**
-   * The backing store of a `memory: true` region of `size` bytes, zeroed (vfio-user's: a
-   * memfd mapped here, which the client can map too). Default: a plain Uint8Array.
+   * The backing store of the RAM-like `window` of a region of `size` bytes, zeroed
+   * (vfio-user's: a memfd laid out as the region, its window mapped here, which the client
+   * can map too). Default: a plain Uint8Array of the window's size.
    */
-  memory?(region: string, size: number): Uint8Array;
+  memory?(region: string, size: number, window: MemoryWindow): Uint8Array;
 }
 
 /** A RAM-like region served from its bytes: any size and alignment, byte enables honoured. */
@@ -48,6 +49,26 @@ export function memoryHandler(bytes: Uint8Array): RegionHandler {
       if (!enables) bytes.set(data, offset);
       else for (let i = 0; i < data.length; i++) if (enables[i] !== 0) bytes[offset + i] = data[i]!;
       return undefined;
+    },
+  };
+}
+
+/**
+ * A region whose `window` is RAM-like (served by `memory`, at window offsets) and whose other
+ * offsets are the model's `registers`. An access across the window's edge is an address error.
+ */
+export function windowedHandler(window: MemoryWindow, memory: RegionHandler, registers: RegionHandler): RegionHandler {
+  const end = window.offset + window.size;
+  const which = (offset: number, size: number): 'memory' | 'registers' | 'straddles' =>
+    offset >= window.offset && offset + size <= end ? 'memory' : offset + size <= window.offset || offset >= end ? 'registers' : 'straddles';
+  return {
+    read: (offset, size) => {
+      const w = which(offset, size);
+      return w === 'memory' ? memory.read(offset - window.offset, size) : w === 'registers' ? registers.read(offset, size) : 'address-error';
+    },
+    write: (offset, data, enables) => {
+      const w = which(offset, data.length);
+      return w === 'memory' ? memory.write(offset - window.offset, data, enables) : w === 'registers' ? registers.write(offset, data, enables) : 'address-error';
     },
   };
 }
@@ -69,8 +90,8 @@ export class PciFunction {
   readonly msix?: MsixTable;
   /** Each region's handler by BAR index (the MSI-X table served in its region). */
   readonly barHandlers = new Map<number, RegionHandler>();
-  /** The bytes of each `memory: true` region (RAM-like BAR), by region name. */
-  readonly memory = new Map<string, Uint8Array>();
+  /** The RAM-like window of each region that has one (`memory`), and its bytes, by region name. */
+  readonly memory = new Map<string, { window: MemoryWindow; bytes: Uint8Array }>();
   /** Config space as a transport with an INTx pin serves it: `config.map`, the pin driven again after each write (INTx Disable may have changed). */
   readonly configHandler: RegionHandler = {
     read: (offset, size) => this.config.map.read(offset, size),
@@ -114,16 +135,18 @@ export class PciFunction {
     if (memoryIssue) throw new PciFunctionError(`the ${def.name} model: ${memoryIssue}`);
     const f = new PciFunction(device.path, def, sizes, transport);
     for (const [name, spec] of Object.entries(def.regions) as [string, RegionSpec][]) {
-      if (spec.memory !== true) continue;
       const size = sizes.get(name)!;
-      if (!Number.isSafeInteger(size) || size <= 0 || (size & (size - 1)) !== 0) throw new PciFunctionError(`the ${def.name} model's region ${name} is memory: true with size ${size}: a RAM-like BAR needs a power-of-two size`);
-      f.memory.set(name, transport.memory?.(name, size) ?? new Uint8Array(size));
+      const window = memoryWindowOf(spec.memory, size);
+      if (!window) continue;
+      if (!Number.isSafeInteger(size) || size <= 0 || (size & (size - 1)) !== 0) throw new PciFunctionError(`the ${def.name} model's region ${name} is RAM-like (memory) with size ${size}: a RAM-like BAR needs a power-of-two size`);
+      if (window.offset + window.size > size) throw new PciFunctionError(`the ${def.name} model's region ${name} has its memory window at 0x${window.offset.toString(16)}+0x${window.size.toString(16)}, past its 0x${size.toString(16)} bytes`);
+      f.memory.set(name, { window, bytes: transport.memory?.(name, size, window) ?? new Uint8Array(window.size) });
     }
     const options = Object.fromEntries([...values].map(([k, v]) => [k, typeof v === 'object' && v !== null && !Array.isArray(v) ? transport.value?.(v) : v]));
     const ctx: DeviceContext<Record<string, unknown>> = {
       path: device.path,
       options,
-      regions: Object.fromEntries([...sizes].map(([name, size]) => [name, f.memory.has(name) ? { size, memory: f.memory.get(name)! } : { size }])),
+      regions: Object.fromEntries([...sizes].map(([name, size]) => [name, f.memory.has(name) ? { size, memory: f.memory.get(name)!.bytes } : { size }])),
       clock: transport.clock,
       console: transport.console,
       log: (m) => transport.log(m),
@@ -137,15 +160,18 @@ export class PciFunction {
     f.behaviour = await def.create(ctx);
     for (const bar of f.bars) {
       const region = def.pci.bars[bar.index]!.region;
-      const bytes = f.memory.get(region);
-      if (bytes) {
-        if (f.behaviour.regions?.[region] !== undefined) throw new PciFunctionError(`model "${def.name}": region ${region} is memory: true, so the framework serves it from ctx.regions.${region}.memory; create() must not return a handler for it`);
-        f.barHandlers.set(bar.index, memoryHandler(bytes));
+      const mem = f.memory.get(region);
+      const handler = f.behaviour.regions?.[region];
+      if (mem && mem.window.size === sizes.get(region)) {
+        if (handler !== undefined) throw new PciFunctionError(`model "${def.name}": region ${region} is memory: true, so the framework serves it from ctx.regions.${region}.memory; create() must not return a handler for it`);
+        f.barHandlers.set(bar.index, memoryHandler(mem.bytes));
         continue;
       }
-      const handler = f.behaviour.regions?.[region];
-      if (typeof handler?.read !== 'function' || typeof handler.write !== 'function') throw new PciFunctionError(`model "${def.name}": create() must return a handler for region ${region} (BAR ${bar.index})`);
-      f.barHandlers.set(bar.index, f.msix && def.pci.interrupts?.msix?.region === region ? f.msix.wrap(handler) : handler);
+      if (typeof handler?.read !== 'function' || typeof handler.write !== 'function') {
+        throw new PciFunctionError(`model "${def.name}": create() must return a handler for region ${region} (BAR ${bar.index})${mem ? ', for the offsets outside its memory window' : ''}`);
+      }
+      if (mem) f.barHandlers.set(bar.index, windowedHandler(mem.window, memoryHandler(mem.bytes), handler));
+      else f.barHandlers.set(bar.index, f.msix && def.pci.interrupts?.msix?.region === region ? f.msix.wrap(handler) : handler);
     }
     resetDevice(f.behaviour, 'start');
     return f;

@@ -49,6 +49,9 @@ function bind() {
     close: libc.func('int close(int fd)') as (fd: number) => number,
     dup2: libc.func('int dup2(int oldfd, int newfd)') as (oldfd: number, newfd: number) => number,
     shutdown: libc.func('int shutdown(int fd, int how)') as (fd: number, how: number) => number,
+    fcntl: libc.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number,
+    setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)') as (fd: number, level: number, name: number, value: Buffer, len: number) => number,
+    getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *value, void *len)') as (fd: number, level: number, name: number, value: Buffer, len: Buffer) => number,
     eventfd: libc.func('int eventfd(unsigned int initval, int flags)') as (init: number, flags: number) => number,
     memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)') as (name: string, flags: number) => number,
     mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as (a: null, len: number | bigint, prot: number, flags: number, fd: number, off: bigint) => unknown,
@@ -70,6 +73,12 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_CTRUNC = 0x8;
+const MSG_DONTWAIT = 0x40;
+const SO_RCVTIMEO = 20;
+const SO_PEERCRED = 17;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
 const MSG_NOSIGNAL = 0x4000;
 const MSG_CMSG_CLOEXEC = 0x40000000;
 const PROT_READ = 1;
@@ -174,6 +183,28 @@ export function closeFd(fd: number): void {
   if (fd >= 0) libc().close(fd);
 }
 
+/**
+ * Makes the socket `fd` blocking, its blocking reads waiting at most `us` microseconds
+ * (SO_RCVTIMEO). MsgBuffers' calls stay non-blocking (MSG_DONTWAIT) unless asked to wait.
+ */
+export function setReadTimeout(fd: number, us: number): void {
+  const flags = check('fcntl', libc().fcntl(fd, F_GETFL, 0));
+  check('fcntl', libc().fcntl(fd, F_SETFL, flags & ~O_NONBLOCK));
+  const tv = Buffer.alloc(16);
+  tv.writeBigInt64LE(BigInt(Math.floor(us / 1e6)), 0);
+  tv.writeBigInt64LE(BigInt(Math.floor(us % 1e6)), 8);
+  check('setsockopt', libc().setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16));
+}
+
+/** The process at the other end of the Unix socket `fd` (SO_PEERCRED: the pid it had when it connected). */
+export function peerPid(fd: number): number {
+  const cred = Buffer.alloc(12); // struct ucred: pid, uid, gid
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(12);
+  check('getsockopt', libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len));
+  return cred.readInt32LE(0);
+}
+
 /** Shuts both directions of a socket (the peer sees end of file). */
 export function shutdownFd(fd: number): void {
   libc().shutdown(fd, 2);
@@ -218,16 +249,17 @@ export class MsgBuffers {
 
   /**
    * Receives up to `len` bytes into `bytes` (from 0), with any descriptors. Returns the byte
-   * count (0: end of file), or undefined when nothing is waiting.
+   * count (0: end of file), or undefined when nothing is waiting. With `wait`, a blocking
+   * socket's read waits (up to its SO_RCVTIMEO) for something to come.
    */
-  recv(fd: number, len: number): { n: number; fds: number[]; truncated: boolean } | undefined {
+  recv(fd: number, len: number, wait = false): { n: number; fds: number[]; truncated: boolean } | undefined {
     if (this.freed) throw new Error('recv on freed buffers');
     len = Math.min(len, this.capacity);
     this.hv.setBigUint64(56, this.dataAddr, true);
     this.hv.setBigUint64(64, BigInt(len), true);
     this.hv.setBigUint64(40, BigInt(this.cv.byteLength), true);
     this.hv.setInt32(48, 0, true);
-    const r = Number(libc().recvmsg(fd, this.hdr, MSG_CMSG_CLOEXEC));
+    const r = Number(libc().recvmsg(fd, this.hdr, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT)));
     if (r < 0) {
       const e = errno();
       if (e === EAGAIN || e === EINTR) return undefined;
@@ -266,7 +298,7 @@ export class MsgBuffers {
       this.hv.setBigUint64(40, 0n, true);
     }
     this.hv.setBigUint64(32, fds.length > 0 ? koffi().address(this.ctl) : 0n, true);
-    const r = Number(libc().sendmsg(fd, this.hdr, MSG_NOSIGNAL));
+    const r = Number(libc().sendmsg(fd, this.hdr, MSG_NOSIGNAL | MSG_DONTWAIT));
     this.hv.setBigUint64(32, koffi().address(this.ctl), true);
     if (r < 0) {
       const e = errno();

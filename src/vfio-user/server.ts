@@ -9,7 +9,7 @@
  * |---|---|
  * | region 7 (config space, 4 KiB) | the function's config space (the server owns it: IDs, BAR type bits, capabilities, MSI/MSI-X structures) |
  * | regions 0–5 (BARs) | the function's BAR handlers, at offsets into the BAR; sizes from its BARs; read/write by message |
- * | a RAM-like BAR (`memory: true`) | a memfd mapped here (the model's `ctx.regions[name].memory` is that mapping): REGION_INFO offers mmap (flag 4) with the memfd as the reply's descriptor, so QEMU maps it into the guest and guest accesses never reach the server (REGION_READ/WRITE still work: they are served from the same bytes) |
+ * | a RAM-like BAR (`memory: true`) | a memfd mapped here (the model's `ctx.regions[name].memory` is that mapping): REGION_INFO offers mmap (flag 4) with the memfd as the reply's descriptor, so QEMU maps it into the guest and guest accesses never reach the server (REGION_READ/WRITE still work: they are served from the same bytes); a BAR only partly RAM-like (`memory: { offset, size }`) offers the window as a sparse-mmap area and traps the rest |
  * | regions 6 (ROM), 8 (VGA) | absent (size 0) |
  * | IRQ 0 INTx | the function's INTx level, on the client's eventfd, automasked as VFIO's INTx is: raised once, then masked until the client's UNMASK (after the guest's EOI) |
  * | IRQ 1 MSI, IRQ 2 MSI-X | the function's vectors, each on its eventfd. QEMU emulates the MSI-X table itself and passes per-vector masks as SET_IRQS MASK/UNMASK (the server says MSI-X is maskable); they are the mask bits of the framework's table, so a vector raised while masked is pending (PBA reads are forwarded here) and sent on unmask |
@@ -26,15 +26,15 @@
  */
 import fs from 'node:fs';
 import type { DeviceBinding } from '../models/binding.js';
-import type { DeviceDefinition } from '../models/device.js';
+import type { DeviceDefinition, MemoryWindow } from '../models/device.js';
 import { DmaError, type DmaHandle } from '../models/handles.js';
-import type { RegionHandler } from '../models/register-map.js';
+import type { AccessError, RegionHandler } from '../models/register-map.js';
 import { CFG_SIZE } from '../pci/config-space.js';
 import { PciFunction } from '../pci/function.js';
 import type { PciServeEnv } from '../pci/serve-rp.js';
 import { WallClock } from './clock.js';
 import { DmaMapError, DmaSpace } from './dma.js';
-import { closeFd, memfd, mmapShared, type Mapping } from './libc.js';
+import { closeFd, memfd, mmapShared, peerPid, type Mapping } from './libc.js';
 import {
   Builder,
   Cmd,
@@ -96,6 +96,14 @@ export interface VfioUserServeOptions {
   dma?: 'auto' | 'messages';
   /** How long a DMA_READ/DMA_WRITE waits for the client's reply (default 5000 ms, QEMU's own reply timeout). */
   dmaTimeoutMs?: number;
+  /**
+   * After answering, with no other request waiting, wait this many microseconds for the next
+   * request in a blocking read before going back to the event loop (default 500; 0: never).
+   * A guest's trapped accesses come one after another: a read already waiting wakes sooner
+   * than the event loop does. The event loop waits at most 2 ms in a row for it; never for a
+   * client in this process, nor while the model does DMA by messages.
+   */
+  lingerUs?: number;
   /** Every message in and out. */
   trace?: (t: VfioUserTrace) => void;
   /** Told the descriptors the server polls (listener, client) whenever they change, before a closed one could be reused. */
@@ -117,6 +125,11 @@ export class VfioUserServer {
   negotiated = 0;
   /** Why the last session ended. */
   lastClose: CloseReason | undefined;
+  private lingeredBefore = 0;
+  /** Messages read by a server that waited for them after answering (see `lingerUs`), over all sessions. */
+  get lingered(): number {
+    return this.lingeredBefore + (this.session?.lingered ?? 0);
+  }
   /** REGION_READ / REGION_WRITE accesses by region index, over all sessions (REGION_WRITE_MULTI's writes count as writes). */
   readonly regionAccesses = { read: new Array<number>(Region.COUNT).fill(0), write: new Array<number>(Region.COUNT).fill(0) };
   /**
@@ -124,7 +137,7 @@ export class VfioUserServer {
    * (the model's bytes). The mappings last as long as the process, so a model's array never
    * points at unmapped memory, even after close().
    */
-  readonly memfds = new Map<string, { fd: number; map: Mapping }>();
+  readonly memfds = new Map<string, { fd: number; map: Mapping; window?: MemoryWindow }>();
 
   private constructor(
     readonly path: string,
@@ -154,12 +167,14 @@ export class VfioUserServer {
       dma,
       message: (_m, vector) => s.session?.signalVector(vector),
       intx: (level) => s.session?.setIntx(level),
-      memory: (region, size) => {
+      memory: (region, size, window) => {
+        // Laid out as the region (pages outside the window are never touched, so never
+        // allocated): QEMU maps the window from its region offset.
         const fd = memfd(`cosim ${device.path} ${region}`);
         try {
           fs.ftruncateSync(fd, size);
-          const map = mmapShared(fd, size, 0n, true);
-          s.memfds.set(region, { fd, map });
+          const map = mmapShared(fd, window.size, BigInt(window.offset), true);
+          s.memfds.set(region, { fd, map, window: window.size === size ? undefined : window });
           return map.bytes;
         } catch (e) {
           closeFd(fd);
@@ -208,6 +223,7 @@ export class VfioUserServer {
   }
 
   private sessionEnded(reason: CloseReason): void {
+    this.lingeredBefore += this.session?.lingered ?? 0;
     this.session = undefined;
     this.options.onFds?.(this.closed ? [] : [this.listener.fd]);
     this.ended++;
@@ -249,6 +265,11 @@ export class VfioUserServer {
     return this.session;
   }
 
+  /** Whether anyone listens to trace() (building a trace costs more than serving a read). */
+  get tracing(): boolean {
+    return this.options.trace !== undefined;
+  }
+
   trace(t: VfioUserTrace): void {
     try {
       this.options.trace?.(t);
@@ -278,6 +299,16 @@ export function serveVfioUser(def: DeviceDefinition<any>, device: Pick<DeviceBin
   return VfioUserServer.create(def, device, options);
 }
 
+/** One of the device's vfio-user regions as the server serves it. */
+interface RegionView {
+  size: number;
+  handler?: RegionHandler;
+  name: string;
+  memfd?: number;
+  /** The part the client may map, when not all of it (a sparse-mmap area). */
+  window?: MemoryWindow;
+}
+
 /** A request that failed: the errno to answer with and why (the why goes to the log). */
 class Refusal extends Error {
   constructor(
@@ -291,6 +322,13 @@ class Refusal extends Error {
 function refuse(errno: number, why: string): never {
   throw new Refusal(errno, why);
 }
+
+const DEFAULT_LINGER_US = 500;
+/** VFIO_REGION_INFO_CAP_SPARSE_MMAP, and its size with one area (8-byte header, count and reserved, offset and size). */
+const CAP_SPARSE_MMAP = 1;
+const SPARSE_MMAP_CAP_SIZE = 8 + 8 + 16;
+/** No lingering this long after the model's last DMA message (ms). */
+const DMA_QUIET_MS = 5;
 
 const ONE = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
 
@@ -317,6 +355,10 @@ export class Session {
   /** Eventfd writes per IRQ index (tests, traces). */
   readonly signals = [0, 0, 0];
   private chain: Promise<void> = Promise.resolve();
+  /** Commands received and not yet handled. */
+  private queued = 0;
+  /** When the model last sent a DMA_READ/DMA_WRITE (performance.now()). */
+  private lastDmaMessageAt = -Infinity;
   private nextId = 0;
   private readonly pending = new Map<number, PendingDma>();
   private closedFlag = false;
@@ -332,14 +374,25 @@ export class Session {
     const msix = this.fn.msix?.vectors ?? 0;
     this.irqFds = [[undefined], new Array(this.fn.def.pci?.interrupts?.msi ?? 0).fill(undefined), new Array(msix).fill(undefined)];
     this.msixMasked = new Array(msix).fill(false);
-    this.conn = new MessageConnection(fd, MAX_MESSAGE, {
-      onMessage: (m) => this.receive(m),
-      onClose: (reason) => this.ended(reason),
-    });
+    this.conn = new MessageConnection(
+      fd,
+      MAX_MESSAGE,
+      {
+        onMessage: (m) => this.receive(m),
+        onClose: (reason) => this.ended(reason),
+      },
+      // A client in this very process (a test's) cannot send while this thread waits for it.
+      peerPid(fd) === process.pid ? 0 : (server.options.lingerUs ?? DEFAULT_LINGER_US),
+    );
   }
 
   get closed(): boolean {
     return this.closedFlag;
+  }
+
+  /** Messages a lingering read took (MessageConnection.linger). */
+  get lingered(): number {
+    return this.conn.lingered;
   }
 
   close(reason?: CloseReason): void {
@@ -358,10 +411,13 @@ export class Session {
     this.onEnd(reason);
   }
 
-  private send(bytes: Uint8Array, fds: readonly number[] = [], detail = ''): void {
+  /** Sends a message; `detail` (built only when tracing) says what it is. */
+  private send(bytes: Uint8Array, fds: readonly number[], detail: () => string): void {
     if (this.closedFlag) return;
-    const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
-    this.server.trace({ dir: 'out', header: { id: v.getUint16(0, true), command: v.getUint16(2, true), size: v.getUint32(4, true), flags: v.getUint32(8, true), error: v.getUint32(12, true) }, fds: fds.length, detail });
+    if (this.server.tracing) {
+      const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+      this.server.trace({ dir: 'out', header: { id: v.getUint16(0, true), command: v.getUint16(2, true), size: v.getUint32(4, true), flags: v.getUint32(8, true), error: v.getUint32(12, true) }, fds: fds.length, detail: detail() });
+    }
     this.conn.send(bytes, fds);
   }
 
@@ -369,7 +425,7 @@ export class Session {
 
   private receive(m: Message): void {
     const h = m.header;
-    this.server.trace({ dir: 'in', header: h, fds: m.fds.length, detail: describe(m) });
+    if (this.server.tracing) this.server.trace({ dir: 'in', header: h, fds: m.fds.length, detail: describe(m) });
     const type = h.flags & Flag.TYPE_MASK;
     if (type === Flag.REPLY) {
       // A reply to one of our DMA requests: taken at once, not queued behind requests (a
@@ -385,10 +441,37 @@ export class Session {
       p.resolve(m);
       return;
     }
-    this.chain = this.chain.then(() => this.handle(m)).catch((e: unknown) => this.server.logLine(`vfio-user: handling ${commandName(h.command)} failed: ${e instanceof Error ? e.stack : String(e)}`));
+    // Commands are answered in order. With none waiting, one whose model answers at once
+    // (register maps do) is answered before this returns: no promise, no microtask, which is
+    // most of a trapped access's time in the server.
+    const log = (e: unknown): void => this.server.logLine(`vfio-user: handling ${commandName(h.command)} failed: ${e instanceof Error ? e.stack : String(e)}`);
+    if (this.queued++ === 0) {
+      let r: void | Promise<void> = undefined;
+      try {
+        r = this.handle(m);
+      } catch (e) {
+        log(e);
+      }
+      if (r) this.chain = r.catch(log).then(() => this.handled());
+      else this.handled();
+    } else {
+      this.chain = this.chain.then(() => this.handle(m)).catch(log).then(() => this.handled());
+    }
   }
 
-  private async handle(m: Message): Promise<void> {
+  /**
+   * One command is done. With none waiting, wait a little for the next one
+   * (MessageConnection.linger) — but not while the model does DMA by messages: its next step
+   * waits on the event loop (the reply's promise), which lingering would hold up.
+   */
+  private handled(): void {
+    if (--this.queued > 0 || this.pending.size > 0) return;
+    if (performance.now() - this.lastDmaMessageAt < DMA_QUIET_MS) return;
+    this.conn.linger();
+  }
+
+  /** Handles a command; a promise only when the model's answer is one. */
+  private handle(m: Message): void | Promise<void> {
     if (this.closedFlag) {
       m.fds.forEach(closeFd);
       return;
@@ -405,19 +488,32 @@ export class Session {
       const taken = fds;
       fds = []; // the handler owns them now (and closes what it does not keep)
       this.replyFds = [];
-      const body = await this.dispatch(h, new Fields(m.body), taken);
-      if (wantsReply) this.send(reply(h, body), this.replyFds, `${commandName(h.command)} ok${this.replyFds.length > 0 ? ` +${this.replyFds.length} fd` : ''}`);
+      const body = this.dispatch(h, new Fields(m.body), taken);
+      if (!(body instanceof Promise)) return this.answer(h, wantsReply, body);
+      return body.then(
+        (b) => this.answer(h, wantsReply, b),
+        (e: unknown) => this.refused(h, wantsReply, e),
+      );
     } catch (e) {
       fds.forEach(closeFd);
-      const refusal = e instanceof Refusal ? e : new Refusal(Errno.EIO, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      if (!(e instanceof Refusal)) this.server.logLine(`vfio-user: ${commandName(h.command)} (id ${h.id}) failed: ${refusal.message}`);
-      if (wantsReply) this.send(errorReply(h, refusal.errno), [], `${commandName(h.command)} error ${refusal.errno}: ${refusal.message}`);
-      else this.server.logLine(`vfio-user: ${commandName(h.command)} (id ${h.id}, no reply wanted) failed: ${refusal.message}`);
+      this.refused(h, wantsReply, e);
     }
   }
 
+  private answer(h: Header, wantsReply: boolean, body: Uint8Array | undefined): void {
+    if (wantsReply) this.send(reply(h, body), this.replyFds, () => `${commandName(h.command)} ok${this.replyFds.length > 0 ? ` +${this.replyFds.length} fd` : ''}`);
+  }
+
+  /** Answers a command that failed with its errno (an internal error: EIO, and the log says why). */
+  private refused(h: Header, wantsReply: boolean, e: unknown): void {
+    const refusal = e instanceof Refusal ? e : new Refusal(Errno.EIO, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    if (!(e instanceof Refusal)) this.server.logLine(`vfio-user: ${commandName(h.command)} (id ${h.id}) failed: ${refusal.message}`);
+    if (wantsReply) this.send(errorReply(h, refusal.errno), [], () => `${commandName(h.command)} error ${refusal.errno}: ${refusal.message}`);
+    else this.server.logLine(`vfio-user: ${commandName(h.command)} (id ${h.id}, no reply wanted) failed: ${refusal.message}`);
+  }
+
   /** Runs one command; returns the reply's body (the header is added), or throws a Refusal. Closes `fds` it does not keep. */
-  private async dispatch(h: Header, b: Fields, fds: number[]): Promise<Uint8Array | undefined> {
+  private dispatch(h: Header, b: Fields, fds: number[]): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     switch (h.command) {
       case Cmd.VERSION:
         return this.version(b);
@@ -559,12 +655,20 @@ export class Session {
   }
 
   /** A region's size and handler (size 0: absent), and the memfd of a RAM-like BAR. */
-  regionOf(index: number): { size: number; handler?: RegionHandler; name: string; memfd?: number } {
+  regionOf(index: number): RegionView {
+    // Looked up on every access: made once per connection (the BARs are the model's, fixed).
+    return (this.regionCache[index] ??= this.describeRegion(index));
+  }
+
+  private readonly regionCache: RegionView[] = [];
+
+  private describeRegion(index: number): RegionView {
     if (index === Region.CONFIG) return { size: CFG_SIZE, handler: this.fn.configHandler, name: 'config space' };
     if (index < 6) {
       const bar = this.fn.bars.find((x) => x.index === index);
       const region = this.fn.def.pci?.bars[index]?.region;
-      if (bar) return { size: bar.size, handler: this.fn.barHandlers.get(index), name: `BAR ${index}`, memfd: region === undefined ? undefined : this.server.memfds.get(region)?.fd };
+      const mem = region === undefined ? undefined : this.server.memfds.get(region);
+      if (bar) return { size: bar.size, handler: this.fn.barHandlers.get(index), name: `BAR ${index}`, memfd: mem?.fd, window: mem?.window };
       return { size: 0, name: `BAR ${index}` };
     }
     return { size: 0, name: index === Region.ROM ? 'the expansion ROM' : index === Region.VGA ? 'VGA' : `region ${index}` };
@@ -577,13 +681,26 @@ export class Session {
     if (index >= Region.COUNT) refuse(Errno.EINVAL, `region ${index}: the device has ${Region.COUNT} (0–5 BARs, 6 ROM, 7 config, 8 VGA)`);
     const r = this.regionOf(index);
     let flags = r.size > 0 ? RegionFlag.READ | RegionFlag.WRITE : 0;
-    // A RAM-like BAR of whole pages: the client maps the memfd (from offset 0) for the guest.
-    // The whole region is mappable, so no sparse-mmap capability is needed.
-    if (r.memfd !== undefined && r.size % SERVER_CAPS.pgsizes === 0) {
-      flags |= RegionFlag.MMAP;
+    if (r.memfd === undefined || r.size % SERVER_CAPS.pgsizes !== 0) return new Builder(32).u32(0, 32).u32(4, flags).u32(8, index).u32(12, 0).u64(16, r.size).u64(24, 0).bytes;
+    // A RAM-like BAR of whole pages: the client maps the memfd (laid out as the region, from
+    // file offset 0) for the guest. All of it, or only the window, which a sparse-mmap
+    // capability after the 32-byte info names (VFIO's layout: header id 1, version 1, next
+    // 0; nr_areas, reserved; the areas' offset and size). A client whose argsz is too small
+    // for it is told the size to ask again with, with neither the capability nor the CAPS
+    // flag: VFIO's kernel side sets CAPS with cap_offset 0 there, which QEMU 11.1's vfio-user
+    // client refuses (EINVAL: "failed to get region 0 info").
+    flags |= RegionFlag.MMAP;
+    if (!r.window) {
       this.replyFds = [r.memfd];
+      return new Builder(32).u32(0, 32).u32(4, flags).u32(8, index).u32(12, 0).u64(16, r.size).u64(24, 0).bytes;
     }
-    return new Builder(32).u32(0, 32).u32(4, flags).u32(8, index).u32(12, 0).u64(16, r.size).u64(24, 0).bytes;
+    const needed = 32 + SPARSE_MMAP_CAP_SIZE;
+    if (b.u32(0) < needed) return new Builder(32).u32(0, needed).u32(4, flags).u32(8, index).u32(12, 0).u64(16, r.size).u64(24, 0).bytes;
+    this.replyFds = [r.memfd];
+    return new Builder(needed)
+      .u32(0, needed).u32(4, flags | RegionFlag.CAPS).u32(8, index).u32(12, 32).u64(16, r.size).u64(24, 0)
+      .u16(32, CAP_SPARSE_MMAP).u16(34, 1).u32(36, 0).u32(40, 1).u32(44, 0)
+      .u64(48, r.window.offset).u64(56, r.window.size).bytes;
   }
 
   /** Vectors of IRQ `index` (0 for a kind the function does not have). */
@@ -734,37 +851,42 @@ export class Session {
     return { handler: r.handler, name: r.name, offset: Number(offset) };
   }
 
-  private async regionRead(b: Fields): Promise<Uint8Array> {
+  private regionRead(b: Fields): Uint8Array | Promise<Uint8Array> {
     if (b.length !== 16) refuse(Errno.EINVAL, `REGION_READ body of ${b.length} bytes: 16 are needed`);
     const offset = b.u64(0);
     const index = b.u32(8);
     const count = b.u32(12);
     const t = this.target(index, offset, count, 'REGION_READ');
-    let data: Uint8Array;
-    if (count === 0) data = new Uint8Array(0);
-    else {
-      const r = await t.handler.read(t.offset, count);
+    const answer = (r: Uint8Array | AccessError): Uint8Array => {
       if (r === 'address-error' || r === 'bus-error') refuse(Errno.EIO, `reading ${count} bytes at 0x${t.offset.toString(16)} of ${t.name}: ${r}`);
       if (!(r instanceof Uint8Array) || r.length !== count) refuse(Errno.EIO, `the model answered a read of ${count} bytes of ${t.name} with ${r instanceof Uint8Array ? `${r.length} bytes` : typeof r}`);
-      data = r;
-    }
-    return new Builder(16 + count).u64(0, offset).u32(8, index).u32(12, count).set(16, data).bytes;
+      return new Builder(16 + count).u64(0, offset).u32(8, index).u32(12, count).set(16, r).bytes;
+    };
+    if (count === 0) return answer(new Uint8Array(0));
+    const r = t.handler.read(t.offset, count);
+    return r instanceof Promise ? r.then(answer) : answer(r);
   }
 
-  private async regionWrite(b: Fields): Promise<Uint8Array> {
+  private regionWrite(b: Fields): Uint8Array | Promise<Uint8Array> {
     if (b.length < 16) refuse(Errno.EINVAL, `REGION_WRITE body of ${b.length} bytes: 16 are needed before the data`);
     const offset = b.u64(0);
     const index = b.u32(8);
     const count = b.u32(12);
     if (count !== b.length - 16) refuse(Errno.EINVAL, `REGION_WRITE of ${count} bytes carries ${b.length - 16}`);
     const t = this.target(index, offset, count, 'REGION_WRITE');
-    if (count > 0) await this.write(t, b.bytes.slice(16, 16 + count));
-    return b.bytes.slice(0, 16);
+    const header = b.bytes.slice(0, 16);
+    if (count === 0) return header;
+    const r = this.write(t, b.bytes.slice(16, 16 + count));
+    return r instanceof Promise ? r.then(() => header) : header;
   }
 
-  private async write(t: { handler: RegionHandler; name: string; offset: number }, data: Uint8Array): Promise<void> {
-    const r = await t.handler.write(t.offset, data);
-    if (r === 'address-error' || r === 'bus-error') refuse(Errno.EIO, `writing ${data.length} bytes at 0x${t.offset.toString(16)} of ${t.name}: ${r}`);
+  /** One write to a region (a promise only when the model's is). */
+  private write(t: { handler: RegionHandler; name: string; offset: number }, data: Uint8Array): void | Promise<void> {
+    const check = (r: void | AccessError): void => {
+      if (r === 'address-error' || r === 'bus-error') refuse(Errno.EIO, `writing ${data.length} bytes at 0x${t.offset.toString(16)} of ${t.name}: ${r}`);
+    };
+    const r = t.handler.write(t.offset, data);
+    return r instanceof Promise ? r.then(check) : check(r);
   }
 
   private async regionWriteMulti(b: Fields): Promise<undefined> {
@@ -835,6 +957,7 @@ export class Session {
       const addr = iova + BigInt(at);
       const body = new Builder(DMA_RW_MIN_SIZE - HEADER_SIZE + (write ? n : 0)).u64(0, addr).u64(DMA_RW_COUNT - HEADER_SIZE, n);
       if (write) body.set(DMA_RW_DATA - HEADER_SIZE, data!.subarray(at, at + n));
+      this.lastDmaMessageAt = performance.now();
       const m = await this.request(write ? Cmd.DMA_WRITE : Cmd.DMA_READ, body.bytes, write, addr);
       if (m.header.flags & Flag.ERROR) throw new DmaError('bus-error', write, addr, `${this.server.path}: the client refused DMA_${write ? 'WRITE' : 'READ'} of ${n} bytes at 0x${addr.toString(16)} (errno ${m.header.error})`);
       if (!write) {
@@ -862,7 +985,7 @@ export class Session {
         reject: (e) => reject(new DmaError('disconnected', write, address, `${this.server.path}: ${e.message}`)),
         timer,
       });
-      this.send(encode({ id, command, flags: Flag.COMMAND, error: 0 }, body), [], `${commandName(command)} 0x${address.toString(16)}`);
+      this.send(encode({ id, command, flags: Flag.COMMAND, error: 0 }, body), [], () => `${commandName(command)} 0x${address.toString(16)}`);
     });
   }
 }

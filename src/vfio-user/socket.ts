@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import { removeStaleSocket, viaShortPath } from '../rp/transport.js';
-import { acceptUnix, closeFd, connectUnix, EAGAIN, LibcError, listenUnix, MsgBuffers, pollFd, shutdownFd, type FdPoll } from './libc.js';
-import { FrameReader, FramingError, type Message } from './protocol.js';
+import { acceptUnix, closeFd, connectUnix, EAGAIN, LibcError, listenUnix, MsgBuffers, pollFd, setReadTimeout, shutdownFd, type FdPoll } from './libc.js';
+import { FrameReader, type Message } from './protocol.js';
 
 /** Why a connection ended. */
 export type CloseReason = { kind: 'eof' } | { kind: 'error'; message: string } | { kind: 'local'; message?: string };
@@ -20,8 +20,10 @@ export interface ConnectionEvents {
 }
 
 const SEND_CHUNK = 256 * 1024;
-/** Messages read in one readiness callback before yielding to the event loop. */
-const READ_BURST = 64;
+/** Full reads in one readiness callback before yielding to the event loop. */
+const READ_BURST = 16;
+/** How long lingering may keep the event loop from running, in milliseconds. */
+const LINGER_RUN_MS = 2;
 
 /** One vfio-user connection on a connected, non-blocking socket `fd` (which it owns). */
 export class MessageConnection {
@@ -31,22 +33,68 @@ export class MessageConnection {
   private readonly poll: FdPoll;
   private readonly queue: { bytes: Uint8Array; at: number; fds: readonly number[] }[] = [];
   private closedReason: CloseReason | undefined;
+  /** Messages delivered from reads that waited for them (linger). */
+  lingered = 0;
   /** Bytes received, sent (for tests and traces). */
   received = 0;
   sent = 0;
 
+  private lingerRunStart: number | undefined;
+  /** readSome is delivering messages; lingerWanted: one of them asked to linger. */
+  private reading = false;
+  private lingerWanted = false;
+
+  /**
+   * @param lingerUs how long `linger()` waits for the next message (0: it does not); the
+   *   socket is then blocking, and every other call on it says MSG_DONTWAIT
+   */
   constructor(
     readonly fd: number,
     maxSize: number,
     private readonly events: ConnectionEvents,
+    private readonly lingerUs = 0,
   ) {
     this.reader = new FrameReader(maxSize);
     this.rx = new MsgBuffers(Math.min(maxSize, 1 << 20) + 64);
     this.poll = pollFd(fd, (ev) => this.onReady(ev));
+    // After the poll: libuv makes the descriptor non-blocking when it starts polling it.
+    if (lingerUs > 0) setReadTimeout(fd, lingerUs);
+  }
+
+  /**
+   * Waits up to `lingerUs` for the next message in a blocking read and delivers it now, for a
+   * server that has just answered and has nothing else to do. Why: a guest's register accesses
+   * come one after another, and a read already waiting in recvmsg wakes much sooner than the
+   * event loop does through epoll and libuv (bench/vfio-user.mjs measures both). Lingering
+   * keeps the event loop from running for at most LINGER_RUN_MS in a row.
+   */
+  linger(): void {
+    if (this.lingerUs === 0 || this.closed) return;
+    // Called while delivering a read's messages: readSome waits once they are all delivered.
+    if (this.reading) {
+      this.lingerWanted = true;
+      return;
+    }
+    try {
+      this.readSome(true);
+    } catch (e) {
+      this.close({ kind: 'error', message: e instanceof Error ? e.message : String(e) });
+    }
   }
 
   get closed(): boolean {
     return this.closedReason !== undefined;
+  }
+
+  /** Whether lingering may keep the event loop waiting longer (LINGER_RUN_MS in a row at most). */
+  private mayLinger(): boolean {
+    const now = performance.now();
+    if (this.lingerRunStart === undefined) {
+      this.lingerRunStart = now;
+      setImmediate(() => (this.lingerRunStart = undefined));
+      return true;
+    }
+    return now - this.lingerRunStart <= LINGER_RUN_MS;
   }
 
   private onReady(ev: { readable: boolean; writable: boolean; disconnect: boolean; status: number }): void {
@@ -59,31 +107,51 @@ export class MessageConnection {
     }
   }
 
-  private readSome(): void {
-    for (let n = 0; n < READ_BURST && !this.closed; ) {
-      const r = this.rx.recv(this.fd, this.reader.need());
-      if (r === undefined) return;
-      if (r.truncated) {
-        r.fds.forEach(closeFd);
-        return this.close({ kind: 'error', message: 'descriptors were lost (more than one message can carry)' });
+  /**
+   * Reads what is waiting in as few recvmsg calls as it takes (usually one: header and body
+   * together, several messages when they queued up) and delivers the messages. A short read
+   * means the socket is drained for now: libuv's poll is level-triggered, so it calls again
+   * when more comes, and no call is spent on EAGAIN.
+   */
+  private readSome(wait = false): void {
+    if (wait && !this.mayLinger()) return;
+    this.reading = true;
+    try {
+      // Full reads count against READ_BURST; lingering against LINGER_RUN_MS.
+      for (let full = 0; full < READ_BURST && !this.closed; ) {
+        const waited = wait;
+        const r = this.rx.recv(this.fd, this.rx.capacity, wait);
+        wait = false;
+        if (r === undefined) return;
+        if (r.truncated) {
+          r.fds.forEach(closeFd);
+          return this.close({ kind: 'error', message: 'descriptors were lost (more than one message can carry)' });
+        }
+        if (r.n === 0) {
+          r.fds.forEach(closeFd);
+          return this.close(this.reader.partial ? { kind: 'error', message: 'the peer closed the socket in the middle of a message' } : { kind: 'eof' });
+        }
+        this.received += r.n;
+        const { messages, error } = this.reader.push(this.rx.bytes.subarray(0, r.n), r.fds);
+        if (waited) this.lingered += messages.length;
+        for (const m of messages) {
+          if (this.closed) m.fds.forEach(closeFd);
+          else this.events.onMessage(m);
+        }
+        if (error) {
+          this.reader.dropFds().forEach(closeFd);
+          return this.close({ kind: 'error', message: error.message });
+        }
+        if (r.n < this.rx.capacity) {
+          // Drained. A receiver that answered everything at once asked to wait for more.
+          if (!this.lingerWanted || !this.mayLinger()) return;
+          this.lingerWanted = false;
+          wait = true;
+        } else full++;
       }
-      if (r.n === 0) {
-        r.fds.forEach(closeFd);
-        return this.close(this.reader.partial ? { kind: 'error', message: 'the peer closed the socket in the middle of a message' } : { kind: 'eof' });
-      }
-      this.received += r.n;
-      let m: Message | undefined;
-      try {
-        m = this.reader.push(this.rx.bytes.subarray(0, r.n), r.fds);
-      } catch (e) {
-        if (!(e instanceof FramingError)) throw e;
-        this.reader.dropFds().forEach(closeFd);
-        return this.close({ kind: 'error', message: e.message });
-      }
-      if (m) {
-        n++;
-        this.events.onMessage(m);
-      }
+    } finally {
+      this.reading = false;
+      this.lingerWanted = false;
     }
   }
 

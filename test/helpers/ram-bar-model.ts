@@ -32,3 +32,31 @@ export const ramBar = {
     },
   }),
 };
+
+/** BAR 0 of 16 KiB: registers in its first half, a RAM-like window in its second (`memory: { offset, size }`). */
+export const WINDOW = { offset: 0x2000, size: 0x2000 };
+export const WINDOW_BAR_SIZE = 0x4000;
+export const WINDOW_BAR_ID = 0xc0ffee01;
+
+export const windowBar = {
+  last: undefined as { memory: Uint8Array } | undefined,
+  model: defineDevice({
+    name: 'window-bar',
+    description: 'BAR 0: ID and SUM registers, then 8 KiB of RAM',
+    regions: { bar: { size: WINDOW_BAR_SIZE, memory: WINDOW } },
+    pci: { vendorId: 0x1234, deviceId: 0xc0df, classCode: 0xff0000, bars: { 0: { region: 'bar' } } },
+    create(ctx) {
+      const memory = ctx.regions.bar!.memory!;
+      windowBar.last = { memory };
+      const regs = registerMap(
+        {
+          ID: { offset: 0x0, access: 'ro', reset: WINDOW_BAR_ID },
+          // The byte sum of the window's first 16 bytes: the model reading what the guest wrote.
+          SUM: { offset: 0x4, access: 'ro', read: (): number => memory.subarray(0, 16).reduce((a, b) => a + b, 0) },
+        },
+        WINDOW.offset,
+      );
+      return { regions: { bar: regs } };
+    },
+  }),
+};

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { disposeAfterEach, startPciDeviceRig, startPciRig } from '../../src/testing/index.js';
-import { RAM_BAR_SIZE, ramBar } from '../helpers/ram-bar-model.js';
+import { RAM_BAR_SIZE, ramBar, WINDOW, WINDOW_BAR_ID, windowBar } from '../helpers/ram-bar-model.js';
 
 const BAR0 = 0x1000_0000n;
 const BAR1 = 0x1001_0000n;
@@ -43,5 +43,18 @@ describe('a RAM-like BAR over Remote Port', () => {
     await rig.bar.write(1, 0x0, 0x20, 4);
     await rig.bar.write(1, 0x4, 4, 4);
     expect(await rig.bar.read(1, 0x10, 4)).toBe(BigInt(0x0d + 0xf0 + 0xfe + 0xca));
+  });
+
+  it('a BAR partly RAM-like (memory: { offset, size }): the window from the model\'s bytes, the rest its registers, an access across the edge an error', async () => {
+    const rig = track(await startPciDeviceRig(windowBar.model));
+    const memory = windowBar.last!.memory;
+    expect(await rig.bar.read(0, 0x0, 4)).toBe(BigInt(WINDOW_BAR_ID));
+    expect(await rig.bar.write(0, WINDOW.offset, 0x0403_0201n, 4)).toBeUndefined();
+    expect([...memory.subarray(0, 4)]).toEqual([1, 2, 3, 4]);
+    expect(await rig.bar.read(0, 0x4, 4)).toBe(10n);
+    memory[WINDOW.size - 1] = 0x77;
+    expect(await rig.bar.read(0, WINDOW.offset + WINDOW.size - 1, 1)).toBe(0x77n);
+    expect(await rig.bar.read(0, WINDOW.offset - 2, 4)).toBe('address-error');
+    expect(rig.logs).toEqual([]);
   });
 });

@@ -9,8 +9,10 @@ import { defineDevice, registerMap } from '../../src/models/api.js';
 import { validateDevice } from '../../src/models/validate.js';
 import { PciFunction } from '../../src/pci/function.js';
 import { disposeAfterEach } from '../../src/testing/index.js';
-import { Region, RegionFlag } from '../../src/vfio-user/protocol.js';
-import { RAM_BAR_SIZE, ramBar } from '../helpers/ram-bar-model.js';
+import { mmapShared, closeFd } from '../../src/vfio-user/libc.js';
+import { Builder, Cmd, Errno, Fields, Region, RegionFlag } from '../../src/vfio-user/protocol.js';
+import { RAM_BAR_SIZE, ramBar, WINDOW, WINDOW_BAR_ID, WINDOW_BAR_SIZE, windowBar } from '../helpers/ram-bar-model.js';
+import { ReplyError } from '../helpers/vfio-user-client.js';
 import { startVfioUser } from '../helpers/vfio-user-client.js';
 
 const le32 = (v: number): Uint8Array => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
@@ -76,6 +78,53 @@ describe('vfio-user: a RAM-like BAR is mapped, not trapped', () => {
   });
 });
 
+describe('vfio-user: a BAR partly RAM-like (memory: { offset, size }) is a sparse mmap', () => {
+  const track = disposeAfterEach(afterEach);
+  const regionInfo = (c: Awaited<ReturnType<typeof startVfioUser>>['client'], argsz: number) =>
+    c.request(Cmd.DEVICE_GET_REGION_INFO, new Builder(32).u32(0, argsz).u32(8, 0).bytes, [], false, true);
+
+  it('REGION_INFO tells a client with argsz 32 to ask again, then names the window in a sparse-mmap capability with the memfd', async () => {
+    const f = track(await startVfioUser(windowBar.model));
+    const short = await regionInfo(f.client, 32);
+    const s = new Fields(short.body);
+    expect({ argsz: s.u32(0), flags: s.u32(4), capOffset: s.u32(12), size: s.u64(16), length: short.body.length, fds: short.fds.length }).toEqual({
+      argsz: 64,
+      flags: RegionFlag.READ | RegionFlag.WRITE | RegionFlag.MMAP, // no CAPS until they are sent (QEMU refuses CAPS with cap_offset 0)
+      capOffset: 0,
+      size: BigInt(WINDOW_BAR_SIZE),
+      length: 32,
+      fds: 0,
+    });
+    const full = await regionInfo(f.client, 64);
+    full.fds.slice(1).forEach(closeFd);
+    try {
+      const b = new Fields(full.body);
+      expect(full.fds.length).toBe(1);
+      expect({ argsz: b.u32(0), flags: b.u32(4), capOffset: b.u32(12), size: b.u64(16), offset: b.u64(24) }).toEqual({ argsz: 64, flags: s.u32(4) | RegionFlag.CAPS, capOffset: 32, size: BigInt(WINDOW_BAR_SIZE), offset: 0n });
+      // The capability: id 1 (sparse mmap), version 1, no next; one area.
+      expect({ id: b.u16(32), version: b.u16(34), next: b.u32(36), areas: b.u32(40), offset: b.u64(48), size: b.u64(56) }).toEqual({ id: 1, version: 1, next: 0, areas: 1, offset: BigInt(WINDOW.offset), size: BigInt(WINDOW.size) });
+      // QEMU maps the area from the region's file offset plus the area's offset.
+      const map = mmapShared(full.fds[0]!, WINDOW.size, BigInt(WINDOW.offset), true);
+      try {
+        map.bytes.set([1, 2, 3, 4], 0);
+        expect([...windowBar.last!.memory.subarray(0, 4)]).toEqual([1, 2, 3, 4]);
+        // The registers outside the window are trapped, and the model sees the guest's bytes.
+        expect(await f.client.readValue(0, 0x0)).toBe(BigInt(WINDOW_BAR_ID));
+        expect(await f.client.readValue(0, 0x4)).toBe(10n);
+        // A message inside the window is served from the same bytes; one across its edge is refused.
+        expect(await f.client.readValue(0, WINDOW.offset)).toBe(0x04030201n);
+        await f.client.write(0, WINDOW.offset + 8, Uint8Array.of(9));
+        expect(map.bytes[8]).toBe(9);
+        await expect(f.client.read(0, WINDOW.offset - 2, 4)).rejects.toSatisfy((e: unknown) => e instanceof ReplyError && e.header.error === Errno.EIO);
+      } finally {
+        map.unmap();
+      }
+    } finally {
+      closeFd(full.fds[0] ?? -1);
+    }
+  });
+});
+
 describe('memory: true is validated', () => {
   const base = { name: 'm', description: 'x', create: () => ({ regions: {} }) };
 
@@ -92,5 +141,12 @@ describe('memory: true is validated', () => {
     await expect(create(defineDevice({ ...base, regions: { buf: { size: 0x1800, memory: true } }, pci: { ...pci, bars: { 0: { region: 'buf' } } } }))).rejects.toThrow(/power/);
     const withHandler = defineDevice({ ...base, regions: { buf: { size: 0x1000, memory: true } }, pci: { ...pci, bars: { 0: { region: 'buf' } } }, create: () => ({ regions: { buf: registerMap({ R: { offset: 0 } }, 0x1000) } }) });
     await expect(create(withHandler)).rejects.toThrow(/must not return a handler/);
+    // A window: whole pages, inside the region, and a handler for the rest.
+    const windowed = (memory: unknown, handler = true) =>
+      defineDevice({ ...base, regions: { bar: { size: 0x4000, memory: memory as never } }, pci: { ...pci, bars: { 0: { region: 'bar' } } }, create: () => ({ regions: handler ? { bar: registerMap({ R: { offset: 0 } }, 0x1000) } : ({} as Record<string, never>) }) });
+    await expect(create(windowed({ offset: 0x800, size: 0x1000 }))).rejects.toThrow(/whole 4096-byte pages/);
+    await expect(create(windowed({ offset: 0x3000, size: 0x2000 }))).rejects.toThrow(/memory window at 0x3000\+0x2000, past its 0x4000 bytes/);
+    await expect(create(windowed({ offset: 0x2000, size: 0x2000 }, false))).rejects.toThrow(/must return a handler for region bar \(BAR 0\), for the offsets outside its memory window/);
+    await expect(create(windowed({ offset: 0x2000, size: 0x2000 }))).resolves.toBeDefined();
   });
 });
