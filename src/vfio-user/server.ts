@@ -97,13 +97,15 @@ export interface VfioUserServeOptions {
   /** How long a DMA_READ/DMA_WRITE waits for the client's reply (default 5000 ms, QEMU's own reply timeout). */
   dmaTimeoutMs?: number;
   /**
-   * After answering, with no other request waiting, wait this many microseconds for the next
-   * request in a blocking read before going back to the event loop (default 500; 0: never).
-   * A guest's trapped accesses come one after another: a read already waiting wakes sooner
-   * than the event loop does. The event loop waits at most 2 ms in a row for it; never for a
-   * client in this process, nor while the model does DMA by messages.
+   * After answering, with no other request waiting, wait for the next request before going
+   * back to the event loop: polling without sleeping for `spinUs` microseconds (default 50),
+   * then asleep in a blocking read for `sleepUs` (default 500); both 0: never. A guest's
+   * trapped accesses come one after another: a thread still awake takes the next one at once,
+   * and one asleep in a read wakes sooner than the event loop. The event loop waits at most
+   * 2 ms in a row for it; never for a client in this process, nor while the model does DMA by
+   * messages.
    */
-  lingerUs?: number;
+  linger?: { spinUs?: number; sleepUs?: number };
   /** Every message in and out. */
   trace?: (t: VfioUserTrace) => void;
   /** Told the descriptors the server polls (listener, client) whenever they change, before a closed one could be reused. */
@@ -126,7 +128,7 @@ export class VfioUserServer {
   /** Why the last session ended. */
   lastClose: CloseReason | undefined;
   private lingeredBefore = 0;
-  /** Messages read by a server that waited for them after answering (see `lingerUs`), over all sessions. */
+  /** Messages read by a server that waited for them after answering (see `linger`), over all sessions. */
   get lingered(): number {
     return this.lingeredBefore + (this.session?.lingered ?? 0);
   }
@@ -323,7 +325,8 @@ function refuse(errno: number, why: string): never {
   throw new Refusal(errno, why);
 }
 
-const DEFAULT_LINGER_US = 500;
+const DEFAULT_SPIN_US = 50;
+const DEFAULT_SLEEP_US = 500;
 /** VFIO_REGION_INFO_CAP_SPARSE_MMAP, and its size with one area (8-byte header, count and reserved, offset and size). */
 const CAP_SPARSE_MMAP = 1;
 const SPARSE_MMAP_CAP_SIZE = 8 + 8 + 16;
@@ -382,7 +385,7 @@ export class Session {
         onClose: (reason) => this.ended(reason),
       },
       // A client in this very process (a test's) cannot send while this thread waits for it.
-      peerPid(fd) === process.pid ? 0 : (server.options.lingerUs ?? DEFAULT_LINGER_US),
+      peerPid(fd) === process.pid ? { spinUs: 0, sleepUs: 0 } : { spinUs: server.options.linger?.spinUs ?? DEFAULT_SPIN_US, sleepUs: server.options.linger?.sleepUs ?? DEFAULT_SLEEP_US },
     );
   }
 

@@ -45,31 +45,38 @@ export class MessageConnection {
   private lingerWanted = false;
 
   /**
-   * @param lingerUs how long `linger()` waits for the next message (0: it does not); the
-   *   socket is then blocking, and every other call on it says MSG_DONTWAIT
+   * @param linger how long `linger()` waits for the next message: first polling without
+   *   sleeping for `spinUs`, then asleep in a blocking read for `sleepUs` (0 and 0: it does
+   *   not wait); the socket is then blocking, and every other call on it says MSG_DONTWAIT
    */
   constructor(
     readonly fd: number,
     maxSize: number,
     private readonly events: ConnectionEvents,
-    private readonly lingerUs = 0,
+    private readonly lingering: { spinUs: number; sleepUs: number } = { spinUs: 0, sleepUs: 0 },
   ) {
     this.reader = new FrameReader(maxSize);
     this.rx = new MsgBuffers(Math.min(maxSize, 1 << 20) + 64);
     this.poll = pollFd(fd, (ev) => this.onReady(ev));
     // After the poll: libuv makes the descriptor non-blocking when it starts polling it.
-    if (lingerUs > 0) setReadTimeout(fd, lingerUs);
+    if (this.lingers) setReadTimeout(fd, Math.max(1, lingering.sleepUs));
+  }
+
+  private get lingers(): boolean {
+    return this.lingering.spinUs > 0 || this.lingering.sleepUs > 0;
   }
 
   /**
-   * Waits up to `lingerUs` for the next message in a blocking read and delivers it now, for a
-   * server that has just answered and has nothing else to do. Why: a guest's register accesses
-   * come one after another, and a read already waiting in recvmsg wakes much sooner than the
-   * event loop does through epoll and libuv (bench/vfio-user.mjs measures both). Lingering
-   * keeps the event loop from running for at most LINGER_RUN_MS in a row.
+   * Waits a little for the next message and delivers it now, for a server that has just
+   * answered and has nothing else to do: polling without sleeping for `spinUs`, then asleep in
+   * a blocking read for `sleepUs`. Why: a guest's register accesses come one after another;
+   * a thread that has not gone to sleep takes the next one at once, and one asleep in recvmsg
+   * wakes much sooner than the event loop does through epoll and libuv (bench/vfio-user.mjs
+   * measures them). Lingering keeps the event loop from running for at most LINGER_RUN_MS in
+   * a row; spinning costs at most `spinUs` of CPU per message.
    */
   linger(): void {
-    if (this.lingerUs === 0 || this.closed) return;
+    if (!this.lingers || this.closed) return;
     // Called while delivering a read's messages: readSome waits once they are all delivered.
     if (this.reading) {
       this.lingerWanted = true;
@@ -120,7 +127,7 @@ export class MessageConnection {
       // Full reads count against READ_BURST; lingering against LINGER_RUN_MS.
       for (let full = 0; full < READ_BURST && !this.closed; ) {
         const waited = wait;
-        const r = this.rx.recv(this.fd, this.rx.capacity, wait);
+        const r = wait ? this.waitForMessage() : this.rx.recv(this.fd, this.rx.capacity, false);
         wait = false;
         if (r === undefined) return;
         if (r.truncated) {
@@ -152,6 +159,15 @@ export class MessageConnection {
     } finally {
       this.reading = false;
       this.lingerWanted = false;
+    }
+  }
+
+  /** A read that waits for something to come: spinning, then asleep (see linger). */
+  private waitForMessage(): ReturnType<MsgBuffers['recv']> {
+    const until = performance.now() + this.lingering.spinUs / 1000;
+    for (;;) {
+      const r = this.rx.recv(this.fd, this.rx.capacity, false);
+      if (r !== undefined || performance.now() >= until) return r ?? (this.lingering.sleepUs > 0 ? this.rx.recv(this.fd, this.rx.capacity, true) : undefined);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
- * A server that has answered waits a little for the next request in a blocking read
- * (`lingerUs`): a guest's trapped accesses come back to back, and a waiting read wakes sooner
- * than the event loop. Checked with a client in another process (as QEMU is): its reads are
+ * A server that has answered waits a little for the next request (`linger`: polling, then
+ * asleep in a blocking read): a guest's trapped accesses come back to back, and a thread
+ * still awake, or asleep in a read, takes the next one sooner than the event loop. Checked with a client in another process (as QEMU is): its reads are
  * taken by lingering reads, the answers are right, and the server's event loop still runs
  * (a timer keeps firing). A client in the server's own process is never waited for.
  */
@@ -27,13 +27,13 @@ const device = defineDevice({
 const CLIENT = fileURLToPath(new URL('../fixtures/vfio-user/read-loop.mjs', import.meta.url));
 const READS = 3000;
 
-async function serve(lingerUs?: number): Promise<{ server: VfioUserServer; socket: string; logs: string[]; dispose(): Promise<void> }> {
+async function serve(linger?: { spinUs?: number; sleepUs?: number }): Promise<{ server: VfioUserServer; socket: string; logs: string[]; dispose(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosim-linger-'));
   const socket = path.join(dir, 'dev.sock');
   const logs: string[] = [];
   const server = await serveVfioUser(device, { path: '/pcie/linger', options: [] }, {
     socketPath: socket,
-    lingerUs,
+    linger,
     env: { treeFile: path.join(dir, 'board.dts'), console: { write: () => {}, takeInput: () => false }, log: (s, m) => logs.push(`${s}: ${m}`) },
   });
   return { server, socket, logs, dispose: async () => (await server.close(), fs.rmSync(dir, { recursive: true, force: true })) };
@@ -59,8 +59,12 @@ async function readLoop(socket: string): Promise<{ values: unknown[]; ms: number
 describe('vfio-user: lingering for the next request', () => {
   const track = disposeAfterEach(afterEach);
 
-  it('takes back-to-back reads from another process with waiting reads, answering them right, and the event loop still runs', async () => {
-    const s = track(await serve());
+  it.each([
+    ['polling, then asleep (the defaults)', undefined],
+    ['asleep only', { spinUs: 0 }],
+    ['polling only', { sleepUs: 0 }],
+  ])('takes back-to-back reads from another process with waiting reads (%s), answering them right, and the event loop still runs', async (_, linger) => {
+    const s = track(await serve(linger));
     const r = await readLoop(s.socket);
     expect(r.values).toEqual([MAGIC]);
     // Most reads came while the server waited for them (some arrive through the event loop:
@@ -72,8 +76,8 @@ describe('vfio-user: lingering for the next request', () => {
     expect(s.logs).toEqual([]);
   });
 
-  it('does not linger with lingerUs 0', async () => {
-    const s = track(await serve(0));
+  it('does not linger with spinUs and sleepUs 0', async () => {
+    const s = track(await serve({ spinUs: 0, sleepUs: 0 }));
     const r = await readLoop(s.socket);
     expect(r.values).toEqual([MAGIC]);
     expect(s.server.lingered).toBe(0);
