@@ -62,6 +62,8 @@ export interface DeviceBinding {
   windows: ModelWindow[];
   relative: boolean;
   options: OptionValue[];
+  /** `cosim,shared`: the name of the spanning device this node is one side of (see DeviceDefinition.shared). */
+  shared?: string;
 }
 
 export interface AdaptorBinding {
@@ -141,10 +143,20 @@ export function describeAdaptor(instance: Instance, adaptor: Adaptor, overrides?
       windows: instance.address.regions.filter((r) => r.device === device && r.kind === 'rp-window').map((r) => ({ base: r.base ?? r.offset, size: r.size })),
       relative: device.relative === true,
       options: [...device.cosim.entries()]
-        .filter(([name]) => name !== 'cosim,model')
+        .filter(([name]) => !FRAMEWORK_PROPERTIES.has(name))
         .map(([name, p]) => ({ name: name.slice('cosim,'.length), bytes: Uint8Array.from(p.value.bytes), targets: targetsOf(p) })),
+      ...sharedOf(device),
     })),
   };
+}
+
+/** A device node's `cosim,*` properties that are cosim's, not its model's options. */
+const FRAMEWORK_PROPERTIES = new Set(['cosim,model', 'cosim,shared']);
+
+/** `cosim,shared` of a device: the name of the spanning device it is one side of ('' when it is not a string: validateDevice says so). */
+function sharedOf(device: RpDevice): { shared?: string } {
+  const p = device.cosim.get('cosim,shared');
+  return p ? { shared: optionString(p.value.bytes) ?? '' } : {};
 }
 
 /** The property a models'-side problem with `option` of `devicePath` is located at. */

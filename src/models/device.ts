@@ -116,7 +116,7 @@ export interface DeviceBehaviour {
 }
 
 /** What a device's `create` gets. */
-export interface DeviceContext<V> {
+export interface DeviceContext<V, T = unknown> {
   /** The device node's path, for messages. */
   readonly path: string;
   /** The options, read and checked against the schema. */
@@ -135,9 +135,15 @@ export interface DeviceContext<V> {
   readonly console: ConsoleHandle;
   /** A diagnostic line, shown prefixed with the device's path. */
   log(message: string): void;
+  /**
+   * For a device that spans QEMU instances (its definition has `shared`): the one value all
+   * the nodes naming the same `cosim,shared` share, whichever instance's tree they are in.
+   * Undefined for other devices.
+   */
+  readonly shared: T;
 }
 
-export interface DeviceDefinition<S extends OptionSchema = OptionSchema> {
+export interface DeviceDefinition<S extends OptionSchema = OptionSchema, T = unknown> {
   /** The name `cosim,model` uses for a built-in device, and messages use for any. */
   readonly name: string;
   readonly description: string;
@@ -151,11 +157,21 @@ export interface DeviceDefinition<S extends OptionSchema = OptionSchema> {
    * high): register maps go back to reset values and `reset('guest')` runs.
    */
   readonly resetLine?: Extract<keyof S, string>;
-  create(ctx: DeviceContext<OptionValues<S>>): DeviceBehaviour | Promise<DeviceBehaviour>;
+  /**
+   * A device that spans QEMU instances — a mailbox between processors, a boot controller —
+   * is one node in each instance's tree, each on that instance's own adaptor, all naming the
+   * same `cosim,shared = "name"`. `create` runs once per node, with that node's regions,
+   * options and clock, as for any device; `shared(name)` runs once, when the first of them is
+   * created, and what it returns is every such node's `ctx.shared`: the state they share and
+   * through which each reaches the others (cosim hosts them all in one models' thread). A
+   * node without `cosim,shared` gets a value of its own.
+   */
+  readonly shared?: (name: string) => T;
+  create(ctx: DeviceContext<OptionValues<S>, T>): DeviceBehaviour | Promise<DeviceBehaviour>;
 }
 
 /** `export default defineDevice({ … })`: type-checks a definition and infers its options' types. */
-export function defineDevice<const S extends OptionSchema = {}>(def: DeviceDefinition<S>): DeviceDefinition<S> {
+export function defineDevice<const S extends OptionSchema = {}, T = undefined>(def: DeviceDefinition<S, T>): DeviceDefinition<S, T> {
   return def;
 }
 

@@ -40,6 +40,30 @@ export interface HostOptions {
   models?: ReadonlyMap<string, DeviceDefinition>;
   /** Serves PCIe endpoints (pci/host.ts); the PCI transports sit above the model layer, so they come in from the caller. */
   pci?: PciEndpointServer;
+  /** The values of spanning devices, shared by every adaptor hosted with the same one (default: this adaptor's own). */
+  shared?: SharedValues;
+}
+
+/**
+ * The `ctx.shared` values of spanning devices (DeviceDefinition.shared) in one models'
+ * thread, by `cosim,shared` name: the adaptors of a platform hosted together share one.
+ */
+export class SharedValues {
+  private readonly byName = new Map<string, { model: string; path: string; value: unknown }>();
+
+  /** `device`'s value: the one of its `cosim,shared` name (made on first use), else its own. */
+  of(def: DeviceDefinition<any, any>, device: DeviceBinding): unknown {
+    if (!def.shared) return undefined;
+    if (device.shared === undefined) return def.shared(device.path);
+    const known = this.byName.get(device.shared);
+    if (known) {
+      if (known.model !== def.name) throw new ModelBindingError(`${device.path}: cosim,shared = "${device.shared}" is a ${known.model} already (${known.path}); every side of a spanning device names the same model`, device.path, 'shared');
+      return known.value;
+    }
+    const value = def.shared(device.shared);
+    this.byName.set(device.shared, { model: def.name, path: device.path, value });
+    return value;
+  }
 }
 
 /** Where a PCI function is served: the tree file (for its options' paths), the console, the log. */
@@ -116,6 +140,7 @@ export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): P
   const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch });
   const channels = new RpChannels(peer, opts.log);
   const started: { path: string; behaviour: DeviceBehaviour }[] = [];
+  const shared = opts.shared ?? new SharedValues();
 
   for (const device of binding.devices) {
     const fail = (message: string, option?: string): never => {
@@ -146,6 +171,7 @@ export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): P
       clock: peer.clock,
       console,
       log: (m) => opts.log(device.path, m),
+      shared: shared.of(def, device),
     };
     let behaviour: DeviceBehaviour;
     try {

@@ -86,6 +86,8 @@ export function validateDevice(def: DeviceDefinition, device: DeviceBinding, ada
   if (kind) return { issues: [{ message: kind }] };
   const { values, issues } = validateOptions(def.name, def.options ?? {}, device, adaptor, treeFile);
   if (issues.length > 0) return { issues };
+  if (device.shared === '') return { issues: [{ option: 'shared', message: 'cosim,shared must be a non-empty string: the name every side of the spanning device gives' }] };
+  if (device.shared !== undefined && !def.shared) return { issues: [{ option: 'shared', message: `cosim,shared = "${device.shared}": the ${def.name} model does not span QEMU instances (its definition has no shared), so nothing would be shared` }] };
   const memory = memoryProblem(def.regions, def.pci);
   if (memory) return { issues: [{ message: `the ${def.name} model: ${memory}` }] };
   // A PCI function's regions are its BARs, sized and placed by the PCI framework (pci/function.ts).

@@ -151,6 +151,8 @@ export class PciFunction {
       console: transport.console,
       log: (m) => transport.log(m),
       optionText: (name) => `cosim,${name}`,
+      // A PCI function spans no instances: its own value, if its definition makes one.
+      shared: def.shared?.(device.path),
       pci: {
         notify: (vector) => f.notify(vector),
         intx: (level) => f.setIntx(level),

@@ -23,7 +23,7 @@ import { compile } from '../dts/compile.js';
 import { buildInstance, type Instance } from '../graph/instance.js';
 import type { ConsoleInput } from '../models/console-input.js';
 import type { DeviceDefinition } from '../models/device.js';
-import { hostAdaptor, type AdaptorHost } from '../models/host.js';
+import { hostAdaptor, type AdaptorHost, type SharedValues } from '../models/host.js';
 import { QemuInitiator, RpBusError, SparseMemory, fromLE64, toLE, type MemoryInitiator, type MemoryTargetModel, type RpPeer, type Wires } from '../rp/index.js';
 
 /** The adaptor, an interrupt gpio and a DMA port; the test adds the model nodes. */
@@ -129,6 +129,12 @@ export interface RigOptions {
   input?: ConsoleInput;
   /** Devices `cosim,model` can name here besides the built-ins, e.g. `{ watchdog }` for `cosim,model = "watchdog"`. */
   models?: Record<string, DeviceDefinition<any>>;
+  /**
+   * The spanning devices' shared values (`new SharedValues()`): give rigs of several
+   * instances the same one, and their nodes naming the same `cosim,shared` are one device,
+   * as in a platform `cosim up` runs (each rig plays one QEMU instance).
+   */
+  shared?: SharedValues;
 }
 
 function providedModels(models: RigOptions['models']): ReadonlyMap<string, DeviceDefinition> | undefined {
@@ -180,7 +186,7 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    host = await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir, input: options.input, models: providedModels(options.models) });
+    host = await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir, input: options.input, models: providedModels(options.models), shared: options.shared });
     const peer = host.peer;
     const q = new QemuInitiator({ name: adaptor.qomPath, syncQuantum: options.syncQuantum, onWarning: (w) => logs.push(`initiator: ${w.message}`) });
     qemu = q;

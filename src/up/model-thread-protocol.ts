@@ -9,11 +9,19 @@ import type { AdaptorBinding } from '../models/binding.js';
 /** How often the models' thread beats (ms). */
 export const BEAT_MS = 100;
 
-export interface ModelThreadData {
+/** One adaptor a models' thread serves, and the socket it listens on: Remote Port's, or the endpoint's vfio-user socket. */
+export interface HostedAdaptor {
   binding: AdaptorBinding;
-  scratchDir: string;
-  /** The socket to listen on: Remote Port's, or the endpoint's vfio-user socket. */
   socket: string;
+}
+
+export interface ModelThreadData {
+  /**
+   * The adaptors this thread serves: one, or the adaptors of several QEMU instances whose
+   * devices span them (`cosim,shared`), which must share the thread to share their state.
+   */
+  adaptors: HostedAdaptor[];
+  scratchDir: string;
   /** Serve the binding's one PCI function over vfio-user (upstream QEMU's vfio-user-pci) instead of Remote Port. */
   vfioUser?: boolean;
   /** The shared memory of `Pulse`. */
@@ -21,6 +29,8 @@ export interface ModelThreadData {
 }
 
 export interface WaitingAccess {
+  /** The adaptor (QOM path) the access came through. */
+  adaptor: string;
   dev: number;
   command: 'read' | 'write';
   addr: bigint;
@@ -32,10 +42,10 @@ export interface WaitingAccess {
 export type ToSupervisor =
   | { t: 'loaded' }
   | { t: 'listening'; keyboard: string | undefined }
-  | { t: 'binding-error'; message: string; devicePath: string; option?: string }
+  | { t: 'binding-error'; message: string; devicePath: string; option?: string; adaptor?: string }
   | { t: 'listen-error'; message: string }
-  | { t: 'hello' }
-  | { t: 'session-end'; reason: string; error?: string }
+  | { t: 'hello'; adaptor: string }
+  | { t: 'session-end'; adaptor: string; reason: string; error?: string }
   | { t: 'console'; text: string }
   | { t: 'log'; source: string; message: string }
   | { t: 'waiting'; list: WaitingAccess[] }
@@ -52,6 +62,7 @@ const DISPATCHED_AT = 1;
 const DEV = 2;
 const LEN = 3;
 const IS_WRITE = 4;
+const ADAPTOR = 5;
 
 /**
  * The shared pulse: when the models' thread last ran its event loop, and the last READ or
@@ -62,17 +73,19 @@ export class Pulse {
   private readonly nums: Float64Array;
   private readonly addr: BigUint64Array;
 
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(48)) {
-    this.nums = new Float64Array(buffer, 0, 5);
-    this.addr = new BigUint64Array(buffer, 40, 1);
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(56)) {
+    this.nums = new Float64Array(buffer, 0, 6);
+    this.addr = new BigUint64Array(buffer, 48, 1);
   }
 
   beat(): void {
     this.nums[BEAT] = Date.now();
   }
 
-  dispatched(w: { dev: number; command: 'read' | 'write'; addr: bigint; len: number }): void {
+  /** A READ or WRITE reached the models of the thread's adaptor number `adaptor`. */
+  dispatched(w: { dev: number; command: 'read' | 'write'; addr: bigint; len: number }, adaptor = 0): void {
     const n = this.nums;
+    n[ADAPTOR] = adaptor;
     n[DISPATCHED_AT] = Date.now();
     n[DEV] = w.dev;
     n[LEN] = w.len;
@@ -86,9 +99,9 @@ export class Pulse {
   }
 
   /** The access the thread has been in since its last beat, if that is where it stopped. */
-  stuckIn(): Omit<WaitingAccess, 'since'> | undefined {
+  stuckIn(): (Omit<WaitingAccess, 'since' | 'adaptor'> & { adaptor: number }) | undefined {
     const n = this.nums;
     if (n[DISPATCHED_AT] === 0 || n[DISPATCHED_AT] < n[BEAT]) return undefined;
-    return { dev: n[DEV], command: n[IS_WRITE] === 1 ? 'write' : 'read', addr: this.addr[0], len: n[LEN] };
+    return { adaptor: n[ADAPTOR], dev: n[DEV], command: n[IS_WRITE] === 1 ? 'write' : 'read', addr: this.addr[0], len: n[LEN] };
   }
 }

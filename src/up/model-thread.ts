@@ -1,5 +1,6 @@
 /**
- * The supervisor's handle on the thread that runs one adaptor's models (model-worker.ts).
+ * The supervisor's handle on the thread that runs one adaptor's models (model-worker.ts), or
+ * those of several QEMU instances' adaptors whose devices span them (`cosim,shared`).
  *
  * Why a worker thread per adaptor, not a child process: the socket to QEMU lives in the
  * thread with the models, so an MMIO round trip crosses no thread at all; a thread starts in
@@ -12,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { ModelBindingError, type AdaptorBinding } from '../models/binding.js';
 import { distScript } from '../dist-script.js';
 import { silenceFd } from '../vfio-user/libc.js';
-import { Pulse, type ModelThreadData, type ToModels, type ToSupervisor, type WaitingAccess } from './model-thread-protocol.js';
+import { Pulse, type HostedAdaptor, type ModelThreadData, type ToModels, type ToSupervisor, type WaitingAccess } from './model-thread-protocol.js';
 
 /** How a models' thread failed: it crashed, a model exited, or the thread died otherwise. */
 export interface ModelFailure {
@@ -22,8 +23,7 @@ export interface ModelFailure {
 
 export interface ModelThreadOptions {
   scratchDir: string;
-  socket: string;
-  /** Serve the one PCI function over vfio-user on `socket` (HELLO is then the VERSION exchange). */
+  /** Serve the one adaptor's one PCI function over vfio-user on its socket (HELLO is then the VERSION exchange). */
   vfioUser?: boolean;
   console: (text: string) => void;
   log: (source: string, message: string) => void;
@@ -57,35 +57,37 @@ export class ModelThread {
   private polls: Array<(list: WaitingAccess[]) => void> = [];
   private closing = false;
   private exited = false;
-  private connectedNow = false;
+  /** The adaptors whose session is up (HELLO seen, not ended). */
+  private readonly connectedNow = new Set<string>();
   /** The descriptors the thread's vfio-user server polls (its last word on them). */
   private polledFds: number[] = [];
   private resolveFailure!: (f: ModelFailure) => void;
   private resolveHello!: () => void;
   private rejectHello!: (e: Error) => void;
-  private resolveEnded!: (e: { reason: string; error?: string }) => void;
+  private resolveEnded!: (e: { adaptor: string; reason: string; error?: string }) => void;
+  private readonly helloFrom = new Set<string>();
   private resolveClosed!: () => void;
   private resolveModelsClosed!: () => void;
   /** The path of the model that took the keyboard, if one here did. */
   keyboard: string | undefined;
   /** Resolves if the thread fails (never once it is being closed). */
   readonly failure = new Promise<ModelFailure>((r) => (this.resolveFailure = r));
-  /** Resolves once QEMU connected and HELLO was exchanged; rejects if the session failed first. */
+  /** Resolves once QEMU connected and HELLO was exchanged on every adaptor; rejects if a session failed first. */
   readonly hello = new Promise<void>((res, rej) => ((this.resolveHello = res), (this.rejectHello = rej)));
-  /** Resolves when the session ends. */
-  readonly ended = new Promise<{ reason: string; error?: string }>((r) => (this.resolveEnded = r));
+  /** Resolves when the first of the sessions ends (its adaptor named). */
+  readonly ended = new Promise<{ adaptor: string; reason: string; error?: string }>((r) => (this.resolveEnded = r));
   /** The thread has exited. */
   private readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
   /** The models' session is closed (the thread said so). */
   private readonly modelsClosed = new Promise<void>((r) => (this.resolveModelsClosed = r));
 
   private constructor(
-    readonly binding: AdaptorBinding,
+    readonly adaptors: readonly HostedAdaptor[],
     private readonly opts: ModelThreadOptions,
     onReady: (e?: Error) => void,
   ) {
     this.hello.catch(() => {});
-    const data: ModelThreadData = { binding, scratchDir: opts.scratchDir, socket: opts.socket, vfioUser: opts.vfioUser, pulse: this.pulse.buffer };
+    const data: ModelThreadData = { adaptors: [...adaptors], scratchDir: opts.scratchDir, vfioUser: opts.vfioUser, pulse: this.pulse.buffer };
     this.worker = warm.shift() ?? newWorker();
     this.worker.ref();
     this.worker.postMessage({ t: 'start', data } satisfies ToModels);
@@ -98,11 +100,11 @@ export class ModelThread {
     });
   }
 
-  /** Starts the thread; resolves once every model is bound and the socket listens. */
-  static start(binding: AdaptorBinding, opts: ModelThreadOptions): Promise<ModelThread> {
+  /** Starts the thread; resolves once every model is bound and every socket listens. */
+  static start(adaptors: readonly HostedAdaptor[], opts: ModelThreadOptions): Promise<ModelThread> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const t: ModelThread = new ModelThread(binding, opts, (e) => {
+      const t: ModelThread = new ModelThread(adaptors, opts, (e) => {
         if (settled) return;
         settled = true;
         if (e) void t.close().then(() => reject(e));
@@ -111,8 +113,14 @@ export class ModelThread {
     });
   }
 
+  /** The adaptors' QOM paths, for messages. */
   get name(): string {
-    return this.binding.name;
+    return this.adaptors.map((a) => a.binding.name).join(' + ');
+  }
+
+  /** The adaptors' bindings. */
+  get bindings(): AdaptorBinding[] {
+    return this.adaptors.map((a) => a.binding);
   }
 
   /** Serves a PCI function over vfio-user rather than Remote Port. */
@@ -120,8 +128,14 @@ export class ModelThread {
     return this.opts.vfioUser === true;
   }
 
+  /** Every adaptor's session is up. */
   get isConnected(): boolean {
-    return this.connectedNow;
+    return this.connectedNow.size === this.adaptors.length;
+  }
+
+  /** The adaptors whose QEMU has not connected (or said HELLO) yet. */
+  get waitingFor(): string[] {
+    return this.adaptors.map((a) => a.binding.name).filter((n) => !this.connectedNow.has(n));
   }
 
   /** Keyboard input for the model that took it. */
@@ -135,8 +149,9 @@ export class ModelThread {
   }
 
   /** The access a silent thread is stuck in, if it is in one. */
-  stuckIn(): ReturnType<Pulse['stuckIn']> {
-    return this.pulse.stuckIn();
+  stuckIn(): WaitingAccess | undefined {
+    const s = this.pulse.stuckIn();
+    return s && { ...s, adaptor: this.adaptors[s.adaptor]?.binding.name ?? this.name, since: 0 };
   }
 
   /** QEMU's accesses the models have not answered yet (undefined: the thread did not answer in time). */
@@ -185,19 +200,20 @@ export class ModelThread {
         onReady();
         break;
       case 'binding-error':
-        onReady(new ModelBindingError(m.message, m.devicePath, m.option));
+        onReady(Object.assign(new ModelBindingError(m.message, m.devicePath, m.option), { adaptor: m.adaptor }));
         break;
       case 'listen-error':
         onReady(new Error(m.message));
         break;
       case 'hello':
-        this.connectedNow = true;
-        this.resolveHello();
+        this.connectedNow.add(m.adaptor);
+        this.helloFrom.add(m.adaptor);
+        if (this.helloFrom.size === this.adaptors.length) this.resolveHello();
         break;
       case 'session-end':
-        this.connectedNow = false;
-        this.rejectHello(new Error(m.error ?? m.reason));
-        this.resolveEnded({ reason: m.reason, error: m.error });
+        this.connectedNow.delete(m.adaptor);
+        this.rejectHello(new Error(`${m.adaptor}: ${m.error ?? m.reason}`));
+        this.resolveEnded({ adaptor: m.adaptor, reason: m.reason, error: m.error });
         break;
       case 'console':
         this.opts.console(m.text);

@@ -1,5 +1,6 @@
 /**
- * The thread that runs the TypeScript models of one adaptor under `cosim up`, away from the
+ * The thread that runs the TypeScript models of one adaptor under `cosim up` (or of the
+ * adaptors of several QEMU instances whose devices span them, which share it), away from the
  * supervisor's thread: whatever a model does — loop forever, throw from a timer, reject a
  * promise nobody awaits, call process.exit — the supervisor keeps its watchdog, its signal
  * handlers and its teardown. The adaptor's socket lives here too, so QEMU's accesses reach
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { ConsoleInput } from '../models/console-input.js';
 import { ModelBindingError } from '../models/binding.js';
-import { hostBinding } from '../models/host.js';
+import { hostBinding, SharedValues } from '../models/host.js';
 import { servePciEndpoint } from '../pci/host.js';
 import type { AdaptorHost } from '../models/host.js';
 import { hostVfioUser } from '../vfio-user/host.js';
@@ -29,9 +30,9 @@ process.setSourceMapsEnabled(true);
 /** The devices a stack points into (their model module's file), else every device here. */
 function culprits(stack: string | undefined): string[] {
   if (!data) return [];
-  const treeDir = path.dirname(data.binding.treeFile);
-  const named = data.binding.devices.filter((d) => /[./]/.test(d.model) && stack?.includes(path.resolve(treeDir, d.model)));
-  return (named.length > 0 ? named : data.binding.devices).map((d) => `${d.path} (model ${d.model})`);
+  const all = data.adaptors.flatMap((a) => a.binding.devices.map((d) => ({ d, treeDir: path.dirname(a.binding.treeFile) })));
+  const named = all.filter(({ d, treeDir }) => /[./]/.test(d.model) && stack?.includes(path.resolve(treeDir, d.model)));
+  return (named.length > 0 ? named : all).map(({ d }) => `${d.path} (model ${d.model})`);
 }
 
 function crashed(what: string, e: unknown): void {
@@ -60,7 +61,7 @@ process.exit = ((code?: number | string | null) => {
 }) as typeof process.exit;
 
 const input = new ConsoleInput();
-let host: AdaptorHost | undefined;
+let hosts: { name: string; host: AdaptorHost }[] = [];
 let vfio: VfioUserServer | undefined;
 
 /**
@@ -82,9 +83,10 @@ function dropVfioUser(): void {
  * leaving is its exit's business). QEMU may reconnect (the server listens again).
  */
 async function startVfioUser(d: ModelThreadData): Promise<void> {
+  const { binding, socket } = d.adaptors[0]!;
   try {
-    vfio = await hostVfioUser(d.binding, {
-      socketPath: d.socket,
+    vfio = await hostVfioUser(binding, {
+      socketPath: socket,
       console: (text) => post({ t: 'console', text }),
       input,
       log: (source, message) => post({ t: 'log', source, message }),
@@ -93,16 +95,16 @@ async function startVfioUser(d: ModelThreadData): Promise<void> {
     });
   } catch (e) {
     if (e instanceof ModelBindingError) post({ t: 'binding-error', message: e.message, devicePath: e.devicePath, option: e.option });
-    else post({ t: 'listen-error', message: `vfio-user server on ${d.socket}: ${(e as Error).message}` });
+    else post({ t: 'listen-error', message: `vfio-user server on ${socket}: ${(e as Error).message}` });
     return;
   }
   post({ t: 'listening', keyboard: input.owner });
   const server = vfio;
   await server.whenNegotiated(1);
-  post({ t: 'hello' });
+  post({ t: 'hello', adaptor: binding.name });
   await server.whenDisconnected(1);
   const why = server.lastClose;
-  post({ t: 'session-end', reason: why?.kind ?? 'eof', error: why?.kind === 'error' ? `vfio-user connection: ${why.message}` : undefined });
+  post({ t: 'session-end', adaptor: binding.name, reason: why?.kind ?? 'eof', error: why?.kind === 'error' ? `vfio-user connection: ${why.message}` : undefined });
 }
 
 async function start(d: ModelThreadData): Promise<void> {
@@ -111,36 +113,48 @@ async function start(d: ModelThreadData): Promise<void> {
   setInterval(() => beats.beat(), BEAT_MS).unref();
   beats.beat();
   if (d.vfioUser) return startVfioUser(d);
+  // The adaptors' devices share one SharedValues: spanning devices (cosim,shared) meet there.
+  const shared = new SharedValues();
+  let adaptor: string | undefined;
   try {
-    host = await hostBinding(d.binding, {
-      console: (text) => post({ t: 'console', text }),
-      input,
-      log: (source, message) => post({ t: 'log', source, message }),
-      scratchDir: d.scratchDir,
-      onDispatch: (w) => beats.dispatched(w),
-      pci: servePciEndpoint,
-    });
+    for (const [i, a] of d.adaptors.entries()) {
+      adaptor = a.binding.name;
+      const host = await hostBinding(a.binding, {
+        console: (text) => post({ t: 'console', text }),
+        input,
+        log: (source, message) => post({ t: 'log', source, message }),
+        scratchDir: d.scratchDir,
+        onDispatch: (w) => beats.dispatched(w, i),
+        pci: servePciEndpoint,
+        shared,
+      });
+      hosts.push({ name: a.binding.name, host });
+    }
   } catch (e) {
-    if (e instanceof ModelBindingError) post({ t: 'binding-error', message: e.message, devicePath: e.devicePath, option: e.option });
+    if (e instanceof ModelBindingError) post({ t: 'binding-error', message: e.message, devicePath: e.devicePath, option: e.option, adaptor });
     else crashed('failed to start', e);
     return;
   }
   try {
-    await host.peer.listen(`unix:${d.socket}`);
+    for (const [i, a] of d.adaptors.entries()) await hosts[i]!.host.peer.listen(`unix:${a.socket}`);
   } catch (e) {
     post({ t: 'listen-error', message: (e as Error).message });
     return;
   }
   post({ t: 'listening', keyboard: input.owner });
-  const p = host.peer;
+  await Promise.all(hosts.map(({ name, host }) => serveSession(name, host)));
+}
+
+/** One adaptor's session: HELLO, then its end, told to the supervisor. */
+async function serveSession(adaptor: string, host: AdaptorHost): Promise<void> {
   try {
-    const session = await p.connected();
+    const session = await host.peer.connected();
     await session.hello();
-    post({ t: 'hello' });
+    post({ t: 'hello', adaptor });
     const end = await session.ended;
-    post({ t: 'session-end', reason: end.reason, error: end.error?.message });
+    post({ t: 'session-end', adaptor, reason: end.reason, error: end.error?.message });
   } catch (e) {
-    post({ t: 'session-end', reason: 'error', error: (e as Error).message });
+    post({ t: 'session-end', adaptor, reason: 'error', error: (e as Error).message });
   }
 }
 
@@ -153,14 +167,17 @@ port.on('message', (m: ToModels) => {
       input.deliver(m.bytes);
       break;
     case 'poll': {
-      const peer = host?.peer;
-      const waiting = peer?.isConnected ? peer.session().waitingOnUs : [];
-      post({ t: 'waiting', list: waiting.map((w) => ({ dev: w.dev, command: w.command, addr: w.addr, len: w.len, since: performance.timeOrigin + w.since })) });
+      const list = hosts.flatMap(({ name, host }) =>
+        (host.peer.isConnected ? host.peer.session().waitingOnUs : []).map((w) => ({ adaptor: name, dev: w.dev, command: w.command, addr: w.addr, len: w.len, since: performance.timeOrigin + w.since })),
+      );
+      post({ t: 'waiting', list });
       break;
     }
-    case 'close':
-      void (host?.stop() ?? vfio?.close() ?? Promise.resolve()).catch(() => {}).then(() => post({ t: 'closed' }));
+    case 'close': {
+      const stops = [...hosts.map(({ host }) => host.stop()), vfio?.close() ?? Promise.resolve()];
+      void Promise.all(stops.map((p) => p.catch(() => {}))).then(() => post({ t: 'closed' }));
       break;
+    }
   }
 });
 

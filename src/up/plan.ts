@@ -120,6 +120,38 @@ export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
   return { platform, machinePath: platform.machinePath, qemu: planQemu(platform, opts), peers, links, modelOverrides };
 }
 
+type TypescriptPeer = Extract<PeerPlan, { kind: 'typescript' }>;
+
+/**
+ * The TypeScript peers, in groups that share a models' thread: a spanning device
+ * (`cosim,shared`) is one model state for the adaptors of several instances, so they are
+ * served together; every other adaptor has a thread of its own. Groups keep the plan's order.
+ */
+export function threadGroups(peers: readonly PeerPlan[]): TypescriptPeer[][] {
+  const groups: TypescriptPeer[][] = [];
+  const byName = new Map<string, TypescriptPeer[]>();
+  for (const p of peers) {
+    if (p.kind !== 'typescript') continue;
+    const names = p.vfioUser ? [] : p.devices.flatMap((d) => {
+      const s = d.device.cosim.get('cosim,shared');
+      const name = s && optionString(s.value.bytes);
+      return name ? [name] : [];
+    });
+    // The groups this peer joins, merged into the first.
+    const joined = [...new Set(names.map((n) => byName.get(n)).filter((g): g is TypescriptPeer[] => g !== undefined))];
+    const group = joined[0] ?? [];
+    if (joined.length === 0) groups.push(group);
+    for (const other of joined.slice(1)) {
+      group.push(...other);
+      groups.splice(groups.indexOf(other), 1);
+      for (const [n, g] of byName) if (g === other) byName.set(n, group);
+    }
+    group.push(p);
+    for (const n of names) byName.set(n, group);
+  }
+  return groups;
+}
+
 /** The plan as text: what `--dry-run` prints. */
 export function describePlan(plan: Plan): string {
   const out: string[] = [];

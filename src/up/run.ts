@@ -22,7 +22,7 @@ import { resolveSpan } from '../dts/source.js';
 import type { Instance } from '../graph/instance.js';
 import { describeAdaptor, ModelBindingError, optionProperty } from '../models/binding.js';
 import { ModelThread } from './model-thread.js';
-import type { PeerPlan, Plan } from './plan.js';
+import { threadGroups, type Plan } from './plan.js';
 import { ManagedProcess, Reaper } from './processes.js';
 import type { Console } from './console.js';
 import { attachKeyboard } from './keyboard.js';
@@ -142,33 +142,39 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     // Interrupted while probing: stop before starting anything.
     if (ending) return await report(ending);
 
-    // TypeScript peers listen first, each adaptor's models in a thread of their own; the
-    // threads start together, and the first (in tree order) whose model asks gets the keyboard.
-    const tsPeers = plan.peers.filter((p): p is Extract<PeerPlan, { kind: 'typescript' }> => p.kind === 'typescript');
-    const starting = tsPeers.map((p) =>
-      ModelThread.start(describeAdaptor(p.instance, p.adaptor, plan.modelOverrides), {
-        scratchDir: machine!.scratchDir('models'),
-        socket: p.socket,
-        vfioUser: p.vfioUser !== undefined,
-        console: (t) => con.console(t),
-        log: (src, m) => con.line(src, m),
-      }),
+    // TypeScript peers listen first, each adaptor's models in a thread of their own (the
+    // adaptors of a spanning device share one); the threads start together, and the first (in
+    // tree order) whose model asks gets the keyboard.
+    const groups = threadGroups(plan.peers);
+    const starting = groups.map((group) =>
+      ModelThread.start(
+        group.map((p) => ({ binding: describeAdaptor(p.instance, p.adaptor, plan.modelOverrides), socket: p.socket })),
+        {
+          scratchDir: machine!.scratchDir('models'),
+          vfioUser: group[0]!.vfioUser !== undefined,
+          console: (t) => con.console(t),
+          log: (src, m) => con.line(src, m),
+        },
+      ),
     );
     const started = await Promise.allSettled(starting);
     for (const r of started) if (r.status === 'fulfilled') running.peers.push(r.value);
-    for (const [i, p] of tsPeers.entries()) {
-      const r = started[i];
+    for (const [i, group] of groups.entries()) {
+      const r = started[i]!;
       if (r.status === 'rejected') {
-        const e = r.reason as Error;
+        const e = r.reason as Error & { adaptor?: string };
+        const p = group.find((m) => m.adaptor.qomPath === e.adaptor) ?? group[0]!;
         if (e instanceof ModelBindingError) return fail(locateBindingError(p.instance, e));
-        return fail(`peer ${p.adaptor.qomPath}: ${e.message}`, EXIT.peer);
+        return fail(`peer ${group.map((m) => m.adaptor.qomPath).join(' + ')}: ${e.message}`, EXIT.peer);
       }
       const thread = r.value;
       keyboardModel ??= thread.keyboard === undefined ? undefined : { thread, path: thread.keyboard };
       void thread.failure.then((f) => endNow({ why: 'model-failure', name: thread.name, message: f.message, stack: f.stack }));
-      if (p.devices.length === 0) con.warn(`nobody serves ${p.adaptor.qomPath}: no cosim,peer-command and no cosim,model on its devices, so QEMU's accesses on its channels get errors`);
-      if (p.vfioUser) con.step(`peer ${p.adaptor.qomPath}: vfio-user server for ${p.vfioUser.endpoint.path} (${p.devices.map((d) => `model ${d.model}`).join(', ') || 'no model'}); listening on ${p.socket}`);
-      else con.step(`peer ${p.adaptor.qomPath}: ${p.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening`);
+      for (const p of group) {
+        if (p.devices.length === 0) con.warn(`nobody serves ${p.adaptor.qomPath}: no cosim,peer-command and no cosim,model on its devices, so QEMU's accesses on its channels get errors`);
+        if (p.vfioUser) con.step(`peer ${p.adaptor.qomPath}: vfio-user server for ${p.vfioUser.endpoint.path} (${p.devices.map((d) => `model ${d.model}`).join(', ') || 'no model'}); listening on ${p.socket}`);
+        else con.step(`peer ${p.adaptor.qomPath}: ${p.devices.map((d) => `${d.model} on channel ${d.channel}`).join(', ') || 'no models'}; listening${group.length > 1 ? ` (one models' thread with ${group.filter((m) => m !== p).map((m) => m.adaptor.qomPath).join(', ')}: they share a device)` : ''}`);
+      }
     }
     if (ending) return await report(ending);
 
@@ -219,7 +225,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
           con.step(`peer ${thread.name}: connected, ${thread.vfioUser ? 'vfio-user VERSION' : 'HELLO'} exchanged`);
           void thread.ended.then((end) => {
             // A session that breaks as QEMU exits is QEMU's exit, not a peer failure.
-            if (end.error) setTimeout(() => endNow({ why: 'session-end', name: thread.name, reason: end.reason, error: end.error }), PEER_EXIT_GRACE_MS).unref();
+            if (end.error) setTimeout(() => endNow({ why: 'session-end', name: end.adaptor, reason: end.reason, error: end.error }), PEER_EXIT_GRACE_MS).unref();
           });
         } catch (e) {
           setTimeout(() => endNow({ why: 'session-end', name: thread.name, reason: 'error', error: (e as Error).message }), PEER_EXIT_GRACE_MS).unref();
@@ -231,7 +237,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       if (outcome === 'timeout') {
         const stuck = running.peers.find((p) => p.silentFor() >= opts.startTimeoutMs / 2);
         if (stuck) return fail(`the models of ${stuck.name} have held the CPU for ${(stuck.silentFor() / 1000).toFixed(1)} s, since before HELLO could be seen: a model is stuck in a synchronous loop`, EXIT.peer);
-        const missing = running.peers.filter((p) => !p.isConnected).map((p) => p.name);
+        const missing = running.peers.flatMap((p) => p.waitingFor);
         return fail(`QEMU did not connect to ${missing.join(', ')} within ${opts.startTimeoutMs / 1000} s${qemuWaitingHint(running)}`, EXIT.qemu);
       }
       const qemu = keyboardQemu;
@@ -270,8 +276,8 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
       if (p.kind !== 'typescript') continue;
       for (const d of p.devices) modelOf.set(`${p.adaptor.qomPath}:${d.channel}`, `${d.device.node.path}, model ${d.model}`);
     }
-    const describeAccess = (name: string, a: { dev: number; command: string; len: number; addr: bigint }) =>
-      `${name} channel ${a.dev} (${modelOf.get(`${name}:${a.dev}`) ?? 'no model'}) to answer its ${a.command.toUpperCase()} of ${a.len} bytes at 0x${a.addr.toString(16)}`;
+    const describeAccess = (a: { adaptor: string; dev: number; command: string; len: number; addr: bigint }) =>
+      `${a.adaptor} channel ${a.dev} (${modelOf.get(`${a.adaptor}:${a.dev}`) ?? 'no model'}) to answer its ${a.command.toUpperCase()} of ${a.len} bytes at 0x${a.addr.toString(16)}`;
     const busy = new Set<ModelThread>();
     const t = setInterval(() => {
       const now = Date.now();
@@ -282,7 +288,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
           if (!busy.has(thread)) {
             busy.add(thread);
             const stuck = thread.stuckIn();
-            con.warn(`stall: the models of ${thread.name} have not let go of the CPU for ${(silent / 1000).toFixed(1)} s${stuck ? `; QEMU waits for ${describeAccess(thread.name, stuck)}` : ' (outside any access: a timer or promise of a model)'}. A model is stuck in a synchronous loop? Ctrl-C stops the run`);
+            con.warn(`stall: the models of ${thread.name} have not let go of the CPU for ${(silent / 1000).toFixed(1)} s${stuck ? `; QEMU waits for ${describeAccess(stuck)}` : ' (outside any access: a timer or promise of a model)'}. A model is stuck in a synchronous loop? Ctrl-C stops the run`);
           }
           continue;
         }
@@ -290,10 +296,10 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
         if (!thread.isConnected) continue;
         void thread.waitingOnUs(Math.min(1000, opts.stallMs)).then((list) => {
           for (const w of list ?? []) {
-            const key = `${thread.name}:${w.dev}:${w.addr}:${w.since}`;
+            const key = `${w.adaptor}:${w.dev}:${w.addr}:${w.since}`;
             if (now - w.since < opts.stallMs || reported.has(key)) continue;
             reported.add(key);
-            con.warn(`stall: QEMU has waited ${((now - w.since) / 1000).toFixed(1)} s for ${describeAccess(thread.name, w)}`);
+            con.warn(`stall: QEMU has waited ${((now - w.since) / 1000).toFixed(1)} s for ${describeAccess(w)}`);
           }
         });
       }
