@@ -47,6 +47,8 @@ import rpSocketPathLength from './rules/rp-socket-path-length.js';
 import rpStreamToQemu from './rules/rp-stream-to-qemu.js';
 import rpUnknownType from './rules/rp-unknown-type.js';
 import sharedRamSize from './rules/shared-ram-size.js';
+import modelLineUnconnected from './rules/model-line-unconnected.js';
+import sharedRamUnpaired from './rules/shared-ram-unpaired.js';
 
 /** cosim's co-simulation rules, grouped by subject. */
 export const COSIM_RULES: readonly Rule[] = [
@@ -93,6 +95,8 @@ export const COSIM_RULES: readonly Rule[] = [
   linkGpioLines,
   linkSocketShared,
   sharedRamSize,
+  modelLineUnconnected,
+  sharedRamUnpaired,
   // PCIe platforms on virt
   virtMachine,
   pcieEndpoint,
