@@ -12,11 +12,12 @@
  * - `cosim,irq = <&gpio line>`: the doorbell interrupt to this processor (level: high while a
  *   doorbell it has enabled is pending);
  * - `cosim,halt = <&gpio line>`: the line that holds this processor's CPU halted until
- *   RELEASE lets it run. `cosim,halt-active = "low"` (default: the CPU's input is a "not
- *   halted" one, as Arm's nCPUHALT) or `"high"` says which level halts. Low is the reliable
- *   choice: QEMU's gpio inputs start low, so the CPU is held from the machine's first
- *   instant, while a high level can only be sent once the adaptor has connected (the CPU
- *   may run a little before). A port without one runs from the start.
+ *   RELEASE lets it run, wired in that instance's tree to the CPU's `halt` input (AMD/Xilinx
+ *   QEMU: 1 halts, 0 runs) — `gpios = <&gpio line>; gpio-names = "halt";` on the CPU node,
+ *   with `start-powered-off = <1>` so that the CPU is held from the machine's first instant
+ *   (a remote-port-gpio drives nothing until the adaptor has connected, so the line alone
+ *   cannot hold it then). RELEASE drives the line low to run the CPU and high to halt it
+ *   again; `cosim,halt-active = "low"` inverts that. A port without one runs from the start.
  *
  * Register map of each port (32-bit registers; the window must hold 0x300 bytes):
  *
@@ -94,7 +95,7 @@ export const ipiMailbox = defineDevice({
     port: option.integer({ min: 0, max: PORTS - 1, required: true, description: 'this port number in the mailbox (once per mailbox)' }),
     irq: option.line({ description: "the doorbell interrupt to this port's processor" }),
     halt: option.line({ description: "the line holding this port's CPU halted until RELEASE" }),
-    'halt-active': option.enum(['high', 'low'], { default: 'low', description: 'the halt line level that halts the CPU' }),
+    'halt-active': option.enum(['high', 'low'], { default: 'high', description: 'the halt line level that halts the CPU' }),
   },
   regions: { regs: { size: SPAN, description: 'the registers and 8 message buffers each way' } },
   shared: (name) => new MailboxHub(name),
@@ -174,11 +175,12 @@ export const ipiMailbox = defineDevice({
 
     return {
       regions: { regs: region },
+      // The halt line is driven only when RELEASE changes: at the start the CPU node holds
+      // the CPU itself (start-powered-off), and the adaptor is not connected yet.
       reset: () => {
         port.isr = 0;
         port.tx.fill(0);
         port.sync();
-        port.applyRelease();
       },
     };
   },

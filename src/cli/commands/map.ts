@@ -1,6 +1,7 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { addressMap, addressMapJson, formatAddressMap } from '../../graph/views/address-map.js';
 import { formatPciMap, pciMap } from '../../graph/views/pci-map.js';
+import { formatPlatformShares, platformShares } from '../../graph/views/platform-map.js';
 import { ATTACHED_VALUE_FLAGS, loadForView, platformFlags } from '../platform-flags.js';
 import { normalizeArgv } from '../shared.js';
 
@@ -11,7 +12,9 @@ own space, such as a bus a CPU selects with mr): start, end, size, priority, kin
 alias, mmio, rp-window), node, and for RP windows the channel and socket that serve them.
 Addresses are where QEMU puts things: containers add up, and \`ranges\` is not used (QEMU ignores it).
 A PCIe platform on QEMU's virt machine also lists its endpoints: slot, IDs, BARs, interrupts,
-and which Remote Port PCI device carries each, and why.`;
+and which Remote Port PCI device carries each, and why. Several boards (one platform) also get
+what their instances share: RAM files with each instance's address, devices spanning
+instances (cosim,shared) with each side's window and adaptor, and QEMU↔QEMU links.`;
   static override examples = ['<%= config.bin %> map dts/demo-board.dts', '<%= config.bin %> map dts/demo-board.dts --json'];
 
   static override strict = false;
@@ -26,7 +29,8 @@ and which Remote Port PCI device carries each, and why.`;
     const platform = loadForView(this, argv as string[], flags);
     const spaces = addressMap(platform);
     const pci = pciMap(platform);
-    if (flags.json) process.stdout.write(JSON.stringify({ ...addressMapJson(spaces), ...(pci.length ? { pcie: pci } : {}) }, null, 2) + '\n');
-    else process.stdout.write([...(spaces.length ? [formatAddressMap(spaces)] : []), ...(pci.length ? [formatPciMap(pci)] : [])].join('\n'));
+    const shares = platformShares(platform);
+    if (flags.json) process.stdout.write(JSON.stringify({ ...addressMapJson(spaces), ...(pci.length ? { pcie: pci } : {}), ...(shares.length ? { shared: shares } : {}) }, null, 2) + '\n');
+    else process.stdout.write([...(spaces.length ? [formatAddressMap(spaces)] : []), ...(pci.length ? [formatPciMap(pci)] : []), ...(shares.length ? [formatPlatformShares(shares)] : [])].join('\n'));
   }
 }
