@@ -112,7 +112,14 @@ export const ipiMailbox = defineDevice({
       tx: new Uint8Array(PORTS * MESSAGE),
       hasHalt: halt !== undefined,
       sync: () => irq?.set((port.isr & regs.r.IER.value) !== 0),
-      applyRelease: () => halt?.set((hub.release & (1 << me)) !== 0 ? !haltLevel : haltLevel),
+      applyRelease: () => {
+        if (!halt) return;
+        const run = (hub.release & (1 << me)) !== 0;
+        // A line handle sends changes only, and a line never driven reads low: releasing onto
+        // that (the CPU held by start-powered-off) is sent as hold, then release.
+        if (run && halt.level === !haltLevel) halt.set(haltLevel);
+        halt.set(run ? !haltLevel : haltLevel);
+      },
     };
     const taken = hub.attach(port);
     if (taken) throw new ModelOptionError('port', taken);

@@ -37,22 +37,22 @@ describe('ipi-mailbox: one device spanning three instances', () => {
       expect(await rig.read32('mbox', REG.PORTS)).toBe(0b111);
     }
     // The CPUs start held by their own node (start-powered-off); RELEASE drives the halt
-    // line (1 halts, 0 runs) only when it changes.
+    // line (1 halts, 0 runs) when it changes: the first release as hold, then run.
     const halts = (rig: Rig): boolean[] => rig.irqs.filter((e) => e.line === HALT).map((e) => e.level);
     const sent = (rig: Rig, levels: boolean[]) => eventually(() => halts(rig).join() === levels.join(), `${rig.instance.file}'s halt line to go ${levels.join(', ')}`);
     expect(await apu.read32('mbox', REG.RELEASE)).toBe(0b001);
     await apu.write32('mbox', REG.RELEASE, 0b011);
-    await sent(a, [false]);
+    await sent(a, [true, false]);
     expect(halts(b)).toEqual([]);
     await apu.write32('mbox', REG.RELEASE, 0b111);
     expect(await b.read32('mbox', REG.RELEASE)).toBe(0b111);
-    await sent(b, [false]);
+    await sent(b, [true, false]);
     // Halted again, then released.
     await apu.write32('mbox', REG.RELEASE, 0b101);
-    await sent(a, [false, true]);
+    await sent(a, [true, false, true]);
     await apu.write32('mbox', REG.RELEASE, 0b111);
-    await sent(a, [false, true, false]);
-    expect(halts(b)).toEqual([false]);
+    await sent(a, [true, false, true, false]);
+    expect(halts(b)).toEqual([true, false]);
     for (const rig of [apu, a, b]) expect(rig.logs).toEqual([]);
   });
 
