@@ -36,10 +36,29 @@ export class RpChannels {
     const description = `${ref.gpio} line ${ref.line}`;
     let level = false;
     const log = this.log;
+    const peer = this.peer;
+    const send = (high: boolean): void => {
+      wires.set(ref.line, high).catch((e: unknown) => log(owner, `could not drive ${description} ${high ? 'high' : 'low'}: ${e instanceof Error ? e.message : String(e)}`));
+    };
+    // A level is state: one set before QEMU has connected (a device of one instance driven by
+    // another instance's guest, say) is sent once the session has said HELLO.
+    let deferred = false;
     const set = (high: boolean): void => {
       if (high === level) return;
       level = high;
-      wires.set(ref.line, high).catch((e: unknown) => log(owner, `could not drive ${description} ${high ? 'high' : 'low'}: ${e instanceof Error ? e.message : String(e)}`));
+      if (peer.isConnected) return send(high);
+      if (deferred) return;
+      deferred = true;
+      void peer
+        .connected()
+        .then((session) => session.hello())
+        .then(
+          () => {
+            deferred = false;
+            send(level);
+          },
+          () => log(owner, `${description} was not driven ${level ? 'high' : 'low'}: the adaptor never connected`),
+        );
     };
     return {
       description,
