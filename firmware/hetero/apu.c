@@ -160,7 +160,9 @@ int main(void) {
 		puts_uart("\n");
 	}
 	/* Release both; each kicks once when it runs. */
+#ifndef NO_RELEASE
 	REG32(MBOX_RELEASE) = REG32(MBOX_RELEASE) | (1u << 1) | (1u << 2);
+#endif
 	for (unsigned i = 0; i < SECONDARIES; i++) {
 		wait_kick(sec[i].port);
 		puts_uart("hetero: rpu");

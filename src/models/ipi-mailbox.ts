@@ -33,6 +33,9 @@
  * | 0x100 + 0x20·i | TX[i] | RW | 32 bytes: the message for port i |
  * | 0x200 + 0x20·i | RX[i] | RO | 32 bytes: port i's TX for this port |
  *
+ * A processor still held after `cosim,hold-warning-ms` (default 1000) of its own QEMU's time
+ * is reported once, naming its port and node: the primary never released it (0: never).
+ *
  * A doorbell to a port no instance has is logged and dropped. The interrupt follows
  * ISR & IER at once, stamped with the ringing port's time (each QEMU's own clock: keep the
  * instances within a sync quantum of each other with `sync = <1>` on the adaptors).
@@ -96,6 +99,7 @@ export const ipiMailbox = defineDevice({
     irq: option.line({ description: "the doorbell interrupt to this port's processor" }),
     halt: option.line({ description: "the line holding this port's CPU halted until RELEASE" }),
     'halt-active': option.enum(['high', 'low'], { default: 'high', description: 'the halt line level that halts the CPU' }),
+    'hold-warning-ms': option.count({ min: 0, max: 3_600_000, default: 1000, description: "report a CPU still held after this long of its QEMU's time (0: never)" }),
   },
   regions: { regs: { size: SPAN, description: 'the registers and 8 message buffers each way' } },
   shared: (name) => new MailboxHub(name),
@@ -123,6 +127,13 @@ export const ipiMailbox = defineDevice({
     };
     const taken = hub.attach(port);
     if (taken) throw new ModelOptionError('port', taken);
+    // The watchdog of a held CPU: its QEMU's time runs on while the CPU waits (sync on).
+    const holdMs = ctx.options['hold-warning-ms'];
+    if (halt && holdMs > 0) {
+      ctx.clock.after(BigInt(holdMs) * 1_000_000n, () => {
+        if ((hub.release & (1 << me)) === 0) ctx.log(`the CPU behind port ${me} (${halt.description}) is still held after ${holdMs} ms of its QEMU's time: nothing wrote bit ${me} of RELEASE in mailbox "${hub.name}" (ports ${[...hub.ports.keys()].filter((n) => (hub.release & (1 << n)) !== 0).join(', ') || 'none'} run)`);
+      });
+    }
 
     const ring = (bits: number): void => {
       for (let i = 0; i < PORTS; i++) {
