@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/corpus.js';
-import { bindOnly, disposeAfterEach, modelBoard, startRig } from '../../src/testing/index.js';
+import { bindOnly, disposeAfterEach, modelBoard, SharedValues, startRig } from '../../src/testing/index.js';
 
 const README = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
 const heading = '\n## Writing a peripheral model in TypeScript (`cosim/models`)\n';
@@ -39,5 +39,28 @@ describe("the README's blinker model", () => {
 
   it('declares its options: a misspelt one is refused with a did-you-mean', async () => {
     await expect(bindOnly(BOARD('\t\tcosim,tick_ns = <500>;'))).rejects.toThrow(/cosim,tick_ns is not an option of the blinker model \(it takes cosim,irq, cosim,tick-ns\); did you mean cosim,tick-ns\?/);
+  });
+});
+
+describe("the README's spanning device (doorbell-pair)", () => {
+  const track = disposeAfterEach(afterEach);
+  const marker = '**Devices that span QEMU instances.**';
+  const spanCode = /```ts\n([\s\S]*?)```/.exec(README.slice(README.indexOf(marker)))![1]!;
+  const spanFile = path.join(dir, 'doorbell-pair.ts');
+  fs.writeFileSync(spanFile, spanCode);
+
+  it('two instances, one state: a ring on one side raises the other side\'s interrupt, ACK lowers it', async () => {
+    expect(README.indexOf(marker)).toBeGreaterThan(-1);
+    const shared = new SharedValues();
+    const side = (n: number) => modelBoard('bell', 0xa000_5000, 6, spanFile, `\t\tcosim,shared = "bells";\n\t\tcosim,side = <${n}>;\n\t\tcosim,irq = <&irqs 0>;`);
+    const a = track(await startRig(side(0), { shared }));
+    const b = track(await startRig(side(1), { shared }));
+    await a.write32('bell', 0x0, 1);
+    await b.expectIrq(0, true);
+    expect(a.level(0)).toBe(false);
+    await b.write32('bell', 0x4, 1);
+    await b.expectIrq(0, false);
+    await b.write32('bell', 0x0, 1);
+    await a.expectIrq(0, true);
   });
 });
