@@ -204,6 +204,22 @@ describe('cosim map', () => {
     expect(r.stdout).toMatch(/0xffd00000 +0xffd07fff +32 KiB +0 +rom +\/pmu_rom@ffd00000/);
   });
 
+  it('says what the instances of a platform share: RAM files at each instance\'s address, spanning devices, links', () => {
+    const hetero = ['apu', 'rpu0', 'rpu1'].map((t) => `dts/hetero/${t}.dts`);
+    const r = cli(['map', ...hetero], { cwd: REPO });
+    expect(r.code, r.stderr).toBe(0);
+    const shared = r.stdout.slice(r.stdout.indexOf('shared between instances'));
+    expect(shared).toContain('  shared RAM rpu0-carveout (256 KiB)\n    dts/hetero/apu.dts: /rpu0_mem@70000000 at 0x70000000\n    dts/hetero/rpu0.dts: /rpu0_mem@0 at 0x0\n');
+    expect(shared).toContain('  spanning device "ipi" (ipi-mailbox)\n    dts/hetero/apu.dts: /mbox@ff300000 at 0xff300000 via /ipi_apu\n    dts/hetero/rpu0.dts: /mbox@ff300000 at 0xff300000 via /ipi_rpu0\n    dts/hetero/rpu1.dts: /mbox@ff300000 at 0xff300000 via /ipi_rpu1\n');
+    const zynqmp = cli(['map', APU, PMU]);
+    expect(zynqmp.stdout).toContain('  link qemu-rport-_pmu_link (QEMU↔QEMU)\n');
+    const json = JSON.parse(cli(['map', ...hetero, '--json'], { cwd: REPO }).stdout);
+    expect(json.shared.map((x: { kind: string; name: string }) => `${x.kind} ${x.name}`)).toEqual(['shared-ram rpu0-carveout', 'shared-ram rpu1-carveout', 'spanning-device ipi']);
+    // The diagram joins the spanning device's nodes.
+    const dot = cli(['graph', ...hetero, '--format', 'dot'], { cwd: REPO });
+    expect(dot.stdout.match(/label="one device \\"ipi\\""/g)).toHaveLength(2);
+  });
+
   it('prints JSON with hex addresses', () => {
     const r = cli(['map', PMU, '--json']);
     expect(r.code).toBe(0);

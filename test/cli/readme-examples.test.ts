@@ -59,6 +59,13 @@ const EXAMPLES: Record<string, Example> = {
       expect(r.status).toBe(0);
     },
   },
+  'Writing a peripheral model in TypeScript (`cosim/models`) #2': {
+    // The spanning device: running it defines the device (test/models/readme-model.test.ts drives two sides of it).
+    run: (r) => {
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    },
+  },
   'Writing your own Remote Port peer (`cosim/rp`)': {
     cannotRun: 'listens on `socket`, which the reader names, and then waits for QEMU (test/rp/readme-example.test.ts runs this code against the QEMU-role initiator)',
     prelude: 'declare const socket: string;',

@@ -169,6 +169,17 @@ export function platformDot(platform: Platform, title = 'cosim platform'): strin
       if (w.has(f.regions[0].region) && w.has(r.region)) w.edge(w.id(f.regions[0].region, 'm'), w.id(r.region, 'm'), { dir: 'none', style: 'dotted', label: `shared ${f.file}` });
     }
   }
+  // Devices spanning instances (cosim,shared): one model state behind a node in each.
+  const spanning = new Map<string, RpDevice[]>();
+  for (const inst of platform.instances) {
+    for (const d of inst.devices) {
+      const name = cosimText(d.cosim, 'cosim,shared');
+      if (name) spanning.set(name, [...(spanning.get(name) ?? []), d]);
+    }
+  }
+  for (const [name, devices] of spanning) {
+    for (const d of devices.slice(1)) if (w.has(devices[0]!) && w.has(d)) w.edge(w.id(devices[0]!, 'd'), w.id(d, 'd'), { dir: 'both', style: 'dashed', color: COLOR.link, label: `one device "${name}"` });
+  }
   w.lines.push('}');
   return w.lines.join('\n') + '\n';
 }
