@@ -42,6 +42,8 @@ export interface HostOptions {
   pci?: PciEndpointServer;
   /** The values of spanning devices, shared by every adaptor hosted with the same one (default: this adaptor's own). */
   shared?: SharedValues;
+  /** Runs on each SYNC of QEMU's; the answer waits for it (RpPeerOptions.onSync: the platform's Lockstep). */
+  onSync?: (time: bigint) => void | Promise<void>;
 }
 
 /**
@@ -137,7 +139,7 @@ export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: Ho
 
 /** Creates the runtime of one adaptor with every model bound, from its plain description. */
 export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): Promise<AdaptorHost> {
-  const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch });
+  const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch, onSync: opts.onSync });
   const channels = new RpChannels(peer, opts.log);
   const started: { path: string; behaviour: DeviceBehaviour }[] = [];
   const shared = opts.shared ?? new SharedValues();

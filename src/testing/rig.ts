@@ -135,6 +135,8 @@ export interface RigOptions {
    * as in a platform `cosim up` runs (each rig plays one QEMU instance).
    */
   shared?: SharedValues;
+  /** Runs on each SYNC the rig's QEMU sends; the answer waits for it (e.g. a `Lockstep` member's `sync`). */
+  onSync?: (time: bigint) => void | Promise<void>;
 }
 
 function providedModels(models: RigOptions['models']): ReadonlyMap<string, DeviceDefinition> | undefined {
@@ -186,7 +188,7 @@ export async function startRig(dts: string, options: RigOptions = {}): Promise<R
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    host = await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir, input: options.input, models: providedModels(options.models), shared: options.shared });
+    host = await hostAdaptor(instance, adaptor, { console: (t) => consoleOut.push(t), log: (src, m) => logs.push(`${src}: ${m}`), scratchDir: dir, input: options.input, models: providedModels(options.models), shared: options.shared, onSync: options.onSync });
     const peer = host.peer;
     const q = new QemuInitiator({ name: adaptor.qomPath, syncQuantum: options.syncQuantum, onWarning: (w) => logs.push(`initiator: ${w.message}`) });
     qemu = q;

@@ -13,6 +13,8 @@ export const BEAT_MS = 100;
 export interface HostedAdaptor {
   binding: AdaptorBinding;
   socket: string;
+  /** Its QEMU sends SYNCs (`sync = <1>`): with other such adaptors of the thread, it keeps in lockstep (models/lockstep.ts). */
+  sync?: boolean;
 }
 
 export interface ModelThreadData {

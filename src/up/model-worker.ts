@@ -12,6 +12,7 @@ import { parentPort } from 'node:worker_threads';
 import { ConsoleInput } from '../models/console-input.js';
 import { ModelBindingError } from '../models/binding.js';
 import { hostBinding, SharedValues } from '../models/host.js';
+import { Lockstep, type LockstepMember } from '../models/lockstep.js';
 import { servePciEndpoint } from '../pci/host.js';
 import type { AdaptorHost } from '../models/host.js';
 import { hostVfioUser } from '../vfio-user/host.js';
@@ -115,10 +116,16 @@ async function start(d: ModelThreadData): Promise<void> {
   if (d.vfioUser) return startVfioUser(d);
   // The adaptors' devices share one SharedValues: spanning devices (cosim,shared) meet there.
   const shared = new SharedValues();
+  // Instances whose adaptors share this thread (a spanning device) and send SYNCs keep within a quantum of each other.
+  const syncing = d.adaptors.filter((a) => a.sync);
+  const lockstep = syncing.length > 1 ? new Lockstep() : undefined;
+  const members = new Map<string, LockstepMember>();
   let adaptor: string | undefined;
   try {
     for (const [i, a] of d.adaptors.entries()) {
       adaptor = a.binding.name;
+      const member = lockstep && a.sync ? lockstep.join(a.binding.name) : undefined;
+      if (member) members.set(a.binding.name, member);
       const host = await hostBinding(a.binding, {
         console: (text) => post({ t: 'console', text }),
         input,
@@ -127,6 +134,7 @@ async function start(d: ModelThreadData): Promise<void> {
         onDispatch: (w) => beats.dispatched(w, i),
         pci: servePciEndpoint,
         shared,
+        onSync: member && ((t) => member.sync(t)),
       });
       hosts.push({ name: a.binding.name, host });
     }
@@ -142,7 +150,7 @@ async function start(d: ModelThreadData): Promise<void> {
     return;
   }
   post({ t: 'listening', keyboard: input.owner });
-  await Promise.all(hosts.map(({ name, host }) => serveSession(name, host)));
+  await Promise.all(hosts.map(({ name, host }) => serveSession(name, host).finally(() => members.get(name)?.leave())));
 }
 
 /** One adaptor's session: HELLO, then its end, told to the supervisor. */

@@ -39,6 +39,8 @@ export interface Plan {
   /** QEMU-to-QEMU links: nothing to start, the instances meet on the socket. */
   links: Array<{ socket: string; adaptors: Adaptor[] }>;
   modelOverrides: ReadonlyMap<Node, string>;
+  /** Instances sharing a spanning device keep within a sync quantum of each other (models/lockstep.ts). */
+  lockstep: boolean;
 }
 
 export class PlanError extends Error {
@@ -51,6 +53,14 @@ export class PlanError extends Error {
 }
 
 export interface PlanOptions extends QemuPlanOptions {
+  /**
+   * Keep the instances that share a spanning device within one sync quantum of each other
+   * (their adaptors' `sync = <1>`). Default: on, except with `icountShift`: under -icount an
+   * idle instance's clock jumps ahead, and a busy one's advances only by instructions, so a
+   * primary polling a device over Remote Port crawls to catch up (and -icount alone already
+   * makes each instance's run repeatable).
+   */
+  lockstep?: boolean;
   /** `--peer ADAPTOR=COMMAND`, the adaptor by label, node path or QOM path. */
   peers?: string[];
   /** `--model NODE=MODEL`, the node by label or path. */
@@ -117,7 +127,7 @@ export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
     }
   }
   const links = platform.links.map((l) => ({ socket: path.join(platform.machinePath, l.sides[0].socket.mode === 'machine-path' ? l.sides[0].socket.name : l.key), adaptors: l.sides }));
-  return { platform, machinePath: platform.machinePath, qemu: planQemu(platform, opts), peers, links, modelOverrides };
+  return { platform, machinePath: platform.machinePath, qemu: planQemu(platform, opts), peers, links, modelOverrides, lockstep: opts.lockstep ?? opts.icountShift === undefined };
 }
 
 type TypescriptPeer = Extract<PeerPlan, { kind: 'typescript' }>;
@@ -173,6 +183,11 @@ export function describePlan(plan: Plan): string {
     }
   }
   for (const l of plan.links) out.push(`QEMU-to-QEMU link on ${l.socket}: ${l.adaptors.map((a) => a.qomPath).join(' <-> ')}`);
+  for (const g of threadGroups(plan.peers)) {
+    const syncing = g.filter((p) => p.adaptor.sync === true);
+    if (g.length < 2) continue;
+    out.push(`one models' thread for ${g.map((p) => p.adaptor.qomPath).join(', ')} (a device spans them)${syncing.length > 1 ? `: ${plan.lockstep ? `lockstep, ${syncing.map((p) => p.instance.file).join(', ')} within a sync quantum of each other` : 'no lockstep (--no-lockstep, or --icount)'}` : ''}`);
+  }
   plan.qemu.forEach((q, i) => out.push(`QEMU ${i + 1} (${q.instance.machine}): ${formatCommand(q.binary, q.args)}`));
   const vfio = plan.peers.some((p) => p.kind === 'typescript' && p.vfioUser);
   out.push(`order: peers listen on their sockets, external peers start, QEMU starts, every connection says HELLO${vfio ? ' (vfio-user: VERSION)' : ''}, the guest runs`);

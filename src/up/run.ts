@@ -148,7 +148,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     const groups = threadGroups(plan.peers);
     const starting = groups.map((group) =>
       ModelThread.start(
-        group.map((p) => ({ binding: describeAdaptor(p.instance, p.adaptor, plan.modelOverrides), socket: p.socket })),
+        group.map((p) => ({ binding: describeAdaptor(p.instance, p.adaptor, plan.modelOverrides), socket: p.socket, sync: plan.lockstep && p.adaptor.sync === true })),
         {
           scratchDir: machine!.scratchDir('models'),
           vfioUser: group[0]!.vfioUser !== undefined,
