@@ -37,7 +37,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     'start-timeout': Flags.string({ default: '20', description: 'Seconds to wait for peers and QEMU to connect.' }),
     'stall-after': Flags.string({ default: '5', description: 'Report a model that has kept QEMU waiting this many seconds (adaptor, channel, address, model).' }),
     quiet: Flags.boolean({ char: 'q', description: 'Show only the simulation and errors, not the start-up steps.' }),
-    lockstep: Flags.boolean({ allowNo: true, description: 'Keep QEMU instances that share a device (cosim,shared) within one sync quantum of each other (their adaptors need sync = <1>). Default: on, off with --icount.' }),
+    lockstep: Flags.boolean({ description: 'Keep QEMU instances that share a device (cosim,shared) within one sync quantum of each other (their adaptors need sync = <1>). Slows guests that poll a device a lot (README).' }),
   };
 
   async run(): Promise<void> {
