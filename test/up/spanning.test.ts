@@ -29,6 +29,15 @@ describe('cosim up: a device spanning two instances', () => {
     expectClean(mp);
   });
 
+  it('--dry-run says which adaptors share a thread, and whether their instances run in lockstep', () => {
+    const trees = ['apu', 'rpu0', 'rpu1'].map((t) => path.join(REPO, 'dts', 'hetero', `${t}.dts`));
+    const plain = cosim(['up', ...trees, '--dry-run', '--qemu', FAKE_QEMU]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain("one models' thread for /ipi_apu, /ipi_rpu0, /ipi_rpu1 (a device spans them): no lockstep (--lockstep asks for it)");
+    const locked = cosim(['up', ...trees, '--dry-run', '--qemu', FAKE_QEMU, '--lockstep']);
+    expect(locked.stdout).toMatch(/one models' thread for \/ipi_apu, \/ipi_rpu0, \/ipi_rpu1 \(a device spans them\): lockstep, .*apu\.dts, .*rpu0\.dts, .*rpu1\.dts within a sync quantum of each other/);
+  });
+
   it('a port number given twice stops the start, located at the second tree\'s cosim,port', () => {
     const mp = machinePath();
     const dir = path.dirname(mp);
