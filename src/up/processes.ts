@@ -46,6 +46,9 @@ function lines(stream: NodeJS.ReadableStream, each: (line: string) => void): voi
   });
 }
 
+/** QEMU's line when a signal from this process ended it ("terminating on signal 15 from pid N"). */
+const STOPPED_BY_US = new RegExp(`terminating on signal \\d+ from pid ${process.pid}\\b`);
+
 export class ManagedProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<ProcessExit>;
@@ -53,6 +56,8 @@ export class ManagedProcess {
   private exit: ProcessExit | undefined;
   /** The last lines written on stderr, for messages when the process fails. */
   readonly recentStderr: string[] = [];
+  /** stop() is ending it: QEMU's line about the signal we sent is not shown. */
+  private stopping = false;
 
   constructor(opts: StartOptions) {
     this.label = opts.label;
@@ -81,6 +86,8 @@ export class ManagedProcess {
     lines(this.child.stderr!, (l) => {
       this.recentStderr.push(l);
       if (this.recentStderr.length > 50) this.recentStderr.shift();
+      // QEMU's acknowledgement of the SIGTERM cosim sent it to end the run is no news.
+      if (this.stopping && STOPPED_BY_US.test(l)) return;
       (opts.onStderr ?? ((x: string) => process.stderr.write(prefix(x))))(l);
     });
   }
@@ -112,6 +119,7 @@ export class ManagedProcess {
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
   async stop(graceMs = 2000): Promise<ProcessExit> {
     if (this.exit) return this.exit;
+    this.stopping = true;
     this.signal('SIGTERM');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     const e = await this.exited;

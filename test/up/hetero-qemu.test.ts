@@ -68,6 +68,8 @@ describe.skipIf(why !== undefined)(`a heterogeneous platform on Xilinx QEMU${why
       const mp = machinePath();
       const r = cosim(['up', '-q', ...TREES, '--firmware', demo, '--machine-path', mp, '--icount', '0'], { env: { COSIM_QEMU: QEMU } });
       expect(r.code, r.stderr).toBe(0);
+      // -q: nothing but the simulation, not even QEMU's word about the SIGTERM that ends the secondaries.
+      expect(r.stderr).toBe('');
       expect(r.stdout).toContain('hetero: primary up, ports present 0x7');
       expect(r.stdout).toContain('hetero: rpu1: released, ready');
       expect(r.stdout).toContain('hetero: rpu2: 8/8 pongs right');
