@@ -151,7 +151,13 @@ export function describeAdaptor(instance: Instance, adaptor: Adaptor, overrides?
 }
 
 /** A device node's `cosim,*` properties that are cosim's, not its model's options. */
-const FRAMEWORK_PROPERTIES = new Set(['cosim,model', 'cosim,shared']);
+export const FRAMEWORK_PROPERTIES: ReadonlySet<string> = new Set(['cosim,model', 'cosim,shared']);
+
+/** The name of the device spanning instances that `device` is one side of (`cosim,shared`), when it is a usable string. */
+export function spanningName(device: RpDevice): string | undefined {
+  const p = device.cosim.get('cosim,shared');
+  return (p && optionString(p.value.bytes)) || undefined;
+}
 
 /** `cosim,shared` of a device: the name of the spanning device it is one side of ('' when it is not a string: validateDevice says so). */
 function sharedOf(device: RpDevice): { shared?: string } {

@@ -47,6 +47,8 @@ const MESSAGE = 0x20;
 const TX = 0x100;
 const RX = 0x200;
 const SPAN = RX + PORTS * MESSAGE;
+/** What RX reads for a port no instance has: zeros (never written: RX is read-only). */
+const NO_MESSAGES = new Uint8Array(PORTS * MESSAGE);
 
 /** One processor's side, as the others reach it. */
 interface Port {
@@ -173,7 +175,7 @@ export const ipiMailbox = defineDevice({
       const from = Math.floor((offset - RX) / MESSAGE);
       if (Math.floor((offset + size - 1 - RX) / MESSAGE) !== from) return undefined;
       const sender = hub.ports.get(from);
-      return { buffer: sender?.tx ?? new Uint8Array(PORTS * MESSAGE), at: me * MESSAGE + ((offset - RX) % MESSAGE), writable: false };
+      return { buffer: sender?.tx ?? NO_MESSAGES, at: me * MESSAGE + ((offset - RX) % MESSAGE), writable: false };
     };
     const region: RegionHandler = {
       read: (offset, size) => {

@@ -11,7 +11,7 @@ import type { Platform } from '../graph/platform.js';
 import type { Adaptor } from '../graph/remote-port.js';
 import { resolveServing, ServingError, type Serving } from '../graph/serving.js';
 import { describeSocket } from '../graph/sockets.js';
-import { modelledDevices, optionString, type HostedDevice } from '../models/binding.js';
+import { modelledDevices, optionString, spanningName, type HostedDevice } from '../models/binding.js';
 import { formatCommand, shellQuote } from '../qemu/command.js';
 import { planQemu, type InstanceCommand, type QemuPlanOptions } from '../qemu/plan.js';
 import { linkProblem, vfioUserSocket } from '../qemu/pcie-transport.js';
@@ -143,11 +143,7 @@ export function threadGroups(peers: readonly PeerPlan[]): TypescriptPeer[][] {
   const byName = new Map<string, TypescriptPeer[]>();
   for (const p of peers) {
     if (p.kind !== 'typescript') continue;
-    const names = p.vfioUser ? [] : p.devices.flatMap((d) => {
-      const s = d.device.cosim.get('cosim,shared');
-      const name = s && optionString(s.value.bytes);
-      return name ? [name] : [];
-    });
+    const names = p.vfioUser ? [] : p.devices.flatMap((d) => spanningName(d.device) ?? []);
     // The groups this peer joins, merged into the first.
     const joined = [...new Set(names.map((n) => byName.get(n)).filter((g): g is TypescriptPeer[] => g !== undefined))];
     const group = joined[0] ?? [];

@@ -684,7 +684,12 @@ export class Session {
     if (index >= Region.COUNT) refuse(Errno.EINVAL, `region ${index}: the device has ${Region.COUNT} (0–5 BARs, 6 ROM, 7 config, 8 VGA)`);
     const r = this.regionOf(index);
     let flags = r.size > 0 ? RegionFlag.READ | RegionFlag.WRITE : 0;
-    if (r.memfd === undefined || r.size % SERVER_CAPS.pgsizes !== 0) return new Builder(32).u32(0, 32).u32(4, flags).u32(8, index).u32(12, 0).u64(16, r.size).u64(24, 0).bytes;
+    /** The 32-byte region info; `caps` (a capability chain at offset 32) makes it longer. */
+    const info = (argsz: number, capOffset = 0, caps?: (b: Builder) => Builder): Uint8Array => {
+      const b = new Builder(caps ? argsz : 32).u32(0, argsz).u32(4, flags).u32(8, index).u32(12, capOffset).u64(16, r.size).u64(24, 0);
+      return (caps ? caps(b) : b).bytes;
+    };
+    if (r.memfd === undefined || r.size % SERVER_CAPS.pgsizes !== 0) return info(32);
     // A RAM-like BAR of whole pages: the client maps the memfd (laid out as the region, from
     // file offset 0) for the guest. All of it, or only the window, which a sparse-mmap
     // capability after the 32-byte info names (VFIO's layout: header id 1, version 1, next
@@ -693,17 +698,16 @@ export class Session {
     // flag: VFIO's kernel side sets CAPS with cap_offset 0 there, which QEMU 11.1's vfio-user
     // client refuses (EINVAL: "failed to get region 0 info").
     flags |= RegionFlag.MMAP;
-    if (!r.window) {
+    const window = r.window;
+    if (!window) {
       this.replyFds = [r.memfd];
-      return new Builder(32).u32(0, 32).u32(4, flags).u32(8, index).u32(12, 0).u64(16, r.size).u64(24, 0).bytes;
+      return info(32);
     }
     const needed = 32 + SPARSE_MMAP_CAP_SIZE;
-    if (b.u32(0) < needed) return new Builder(32).u32(0, needed).u32(4, flags).u32(8, index).u32(12, 0).u64(16, r.size).u64(24, 0).bytes;
+    if (b.u32(0) < needed) return info(needed);
     this.replyFds = [r.memfd];
-    return new Builder(needed)
-      .u32(0, needed).u32(4, flags | RegionFlag.CAPS).u32(8, index).u32(12, 32).u64(16, r.size).u64(24, 0)
-      .u16(32, CAP_SPARSE_MMAP).u16(34, 1).u32(36, 0).u32(40, 1).u32(44, 0)
-      .u64(48, r.window.offset).u64(56, r.window.size).bytes;
+    flags |= RegionFlag.CAPS;
+    return info(needed, 32, (c) => c.u16(32, CAP_SPARSE_MMAP).u16(34, 1).u32(36, 0).u32(40, 1).u32(44, 0).u64(48, window.offset).u64(56, window.size));
   }
 
   /** Vectors of IRQ `index` (0 for a kind the function does not have). */

@@ -1,10 +1,8 @@
 import type { Node } from '../../dts/tree.js';
 import type { Instance } from '../../graph/instance.js';
 import type { RpDevice } from '../../graph/remote-port.js';
+import { FRAMEWORK_PROPERTIES } from '../../models/binding.js';
 import { defineRule, eachInstance } from '../rule.js';
-
-/** cosim's own properties of a device node: not lines of a model. */
-const NOT_OPTIONS = new Set(['cosim,model', 'cosim,shared']);
 
 /**
  * Whether line `line` of the remote-port-gpio `gpio` is wired to anything in QEMU's tree:
@@ -33,7 +31,7 @@ export default defineRule({
     eachInstance(ctx, (inst) => {
       for (const d of inst.devices) {
         for (const [name, prop] of d.cosim) {
-          if (NOT_OPTIONS.has(name)) continue;
+          if (FRAMEWORK_PROPERTIES.has(name)) continue;
           const v = prop.value;
           for (const mk of v.markers) {
             if (mk.kind !== 'ref-phandle' || mk.offset + 8 > v.bytes.length) continue;

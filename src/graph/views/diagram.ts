@@ -10,6 +10,7 @@ import type { Instance } from '../instance.js';
 import type { Platform } from '../platform.js';
 import type { Adaptor, CosimProps, RpDevice } from '../remote-port.js';
 import { describeSocket } from '../sockets.js';
+import { spanningDevices } from './platform-map.js';
 import { formatSize, hex, stringOf } from '../values.js';
 
 const KIND_LABEL: Record<string, string> = {
@@ -170,15 +171,9 @@ export function platformDot(platform: Platform, title = 'cosim platform'): strin
     }
   }
   // Devices spanning instances (cosim,shared): one model state behind a node in each.
-  const spanning = new Map<string, RpDevice[]>();
-  for (const inst of platform.instances) {
-    for (const d of inst.devices) {
-      const name = cosimText(d.cosim, 'cosim,shared');
-      if (name) spanning.set(name, [...(spanning.get(name) ?? []), d]);
-    }
-  }
-  for (const [name, devices] of spanning) {
-    for (const d of devices.slice(1)) if (w.has(devices[0]!) && w.has(d)) w.edge(w.id(devices[0]!, 'd'), w.id(d, 'd'), { dir: 'both', style: 'dashed', color: COLOR.link, label: `one device "${name}"` });
+  for (const [name, sides] of spanningDevices(platform)) {
+    const [first, ...rest] = sides.map((s) => s.device);
+    for (const d of rest) if (w.has(first) && w.has(d)) w.edge(w.id(first, 'd'), w.id(d, 'd'), { dir: 'both', style: 'dashed', color: COLOR.link, label: `one device "${name}"` });
   }
   w.lines.push('}');
   return w.lines.join('\n') + '\n';

@@ -3,8 +3,10 @@
  * (at its own address), devices that span instances (`cosim,shared`: one model state behind
  * an adaptor in each), and QEMU↔QEMU links. Nothing for a single instance that shares nothing.
  */
-import { optionString } from '../../models/binding.js';
+import { optionString, spanningName } from '../../models/binding.js';
+import type { Instance } from '../instance.js';
 import type { Platform } from '../platform.js';
+import type { RpDevice } from '../remote-port.js';
 import { formatSize, hex } from '../values.js';
 
 export interface PlatformShare {
@@ -14,6 +16,18 @@ export interface PlatformShare {
   /** The model (spanning devices) or the size (RAM). */
   detail: string;
   sides: Array<{ file: string; node: string; address?: string; via?: string }>;
+}
+
+/** The devices spanning instances (`cosim,shared`), by name: each side's instance and device, in instance order. */
+export function spanningDevices(platform: Platform): Map<string, Array<{ instance: Instance; device: RpDevice }>> {
+  const out = new Map<string, Array<{ instance: Instance; device: RpDevice }>>();
+  for (const instance of platform.instances) {
+    for (const device of instance.devices) {
+      const name = spanningName(device);
+      if (name) out.set(name, [...(out.get(name) ?? []), { instance, device }]);
+    }
+  }
+  return out;
 }
 
 export function platformShares(platform: Platform): PlatformShare[] {
@@ -26,21 +40,19 @@ export function platformShares(platform: Platform): PlatformShare[] {
       sides: f.regions.map((r) => ({ file: r.instance.file, node: r.region.node.path, address: r.region.base === undefined ? undefined : hex(r.region.base) })),
     });
   }
-  const spanning = new Map<string, PlatformShare>();
-  for (const inst of platform.instances) {
-    for (const d of inst.devices) {
-      const p = d.cosim.get('cosim,shared');
-      const name = p && optionString(p.value.bytes);
-      if (!name) continue;
-      const model = d.cosim.get('cosim,model');
-      const entry = spanning.get(name) ?? { kind: 'spanning-device' as const, name, detail: (model && optionString(model.value.bytes)) ?? 'no model', sides: [] };
-      spanning.set(name, entry);
-      const window = inst.address.regions.find((r) => r.device === d && r.kind === 'rp-window');
-      const adaptor = inst.adaptors.find((a) => a.uses.some((u) => u.device === d));
-      entry.sides.push({ file: inst.file, node: d.node.path, address: window ? hex(window.base ?? window.offset) : undefined, via: adaptor?.qomPath });
-    }
+  for (const [name, sides] of spanningDevices(platform)) {
+    const model = sides[0]!.device.cosim.get('cosim,model');
+    out.push({
+      kind: 'spanning-device',
+      name,
+      detail: (model && optionString(model.value.bytes)) ?? 'no model',
+      sides: sides.map(({ instance, device }) => {
+        const window = instance.address.regions.find((r) => r.device === device && r.kind === 'rp-window');
+        const adaptor = instance.adaptors.find((a) => a.uses.some((u) => u.device === device));
+        return { file: instance.file, node: device.node.path, address: window ? hex(window.base ?? window.offset) : undefined, via: adaptor?.qomPath };
+      }),
+    });
   }
-  out.push(...spanning.values());
   for (const l of platform.links) {
     out.push({ kind: 'link', name: l.sides[0]!.socket.mode === 'machine-path' ? l.sides[0]!.socket.name : l.key, detail: 'QEMU↔QEMU', sides: l.sides.map((a) => ({ file: platform.instanceOf(a).file, node: a.node.path })) });
   }
