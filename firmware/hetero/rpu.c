@@ -80,6 +80,10 @@ int main(void) {
 			tx->idx++;
 			tx_seen++;
 			rx_next++;
+#ifdef CRASH_PORT
+			/* A failure test: this secondary crashes (an undefined instruction) after 3 pongs. */
+			if (me == CRASH_PORT && rx_next == 3) __asm__ volatile("udf #0");
+#endif
 		}
 		barrier();
 		REG32(MBOX_TRIG) = 1u << PRIMARY_PORT;

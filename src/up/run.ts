@@ -340,6 +340,13 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
           con.error(`${e.proc.label} exited with status ${code}${tail(e.proc)}`);
           return code === 134 || code === 139 || code === 127 ? EXIT.qemu : code;
         }
+        if (code !== 0 && running.qemu.length > 1) {
+          // One instance of several ended with a failure of its guest's own (a secondary whose
+          // fault handler exits, say): that is why the others are being stopped.
+          const others = running.qemu.filter((q) => q !== e.proc).map((q) => q.label.replace(/^qemu /, ''));
+          con.error(`${e.proc.label} exited with status ${code} (its guest's own exit status) while ${others.join(', ')} ${others.length > 1 ? 'were' : 'was'} running`);
+          return code;
+        }
         con.step(`${e.proc.label} exited with status ${code}`);
         return code;
       }

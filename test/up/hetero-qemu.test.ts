@@ -5,7 +5,8 @@
  * releases them and exchanges ping/pong over vrings (firmware/hetero). Checked: three runs
  * under --icount print the very same output; a primary that never releases its secondaries
  * is reported by the mailbox's watchdog, naming each held CPU; a secondary's QEMU dying ends
- * the run naming that instance; Ctrl-C during start-up stops everything. Each run leaves
+ * the run naming that instance, and so does one whose program crashes (its fault handler ends its
+ * QEMU with status 1); Ctrl-C during start-up stops everything. Each run leaves
  * nothing behind. Without COSIM_QEMU or the two cross compilers these tests skip, saying why.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -49,17 +50,19 @@ function start(firmware: string, mp: string) {
 describe.skipIf(why !== undefined)(`a heterogeneous platform on Xilinx QEMU${why ? ` (skipped: ${why})` : ''}`, () => {
   let demo = '';
   let holding = '';
+  let crashing = '';
   // The programs, built once for every test (helpers/up's scratch dirs go after each test).
   let build = '';
   afterAll(() => fs.rmSync(build, { recursive: true, force: true }));
   beforeAll(() => {
     build = fs.mkdtempSync(path.join(os.tmpdir(), 'cosim-hetero-'));
-    for (const [dir, extra] of [['demo', ''], ['no-release', '-DNO_RELEASE']] as const) {
+    for (const [dir, extra] of [['demo', ''], ['no-release', '-DNO_RELEASE'], ['crash', '-DCRASH_PORT=2']] as const) {
       const r = spawnSync('make', ['-s', '-C', path.join(REPO, 'firmware', 'hetero'), `BUILD=${path.join(build, dir)}`, `EXTRA_CFLAGS=${extra}`], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
     }
     demo = path.join(build, 'demo', 'apu.elf');
     holding = path.join(build, 'no-release', 'apu.elf');
+    crashing = path.join(build, 'crash', 'apu.elf');
   });
 
   it('runs the demo with one command; three runs under --icount print the same output', () => {
@@ -101,6 +104,16 @@ describe.skipIf(why !== undefined)(`a heterogeneous platform on Xilinx QEMU${why
     const code = await run.exited;
     expect(code).not.toBe(0);
     expect(run.out.stderr).toMatch(/qemu rpu0\.dts .*(killed|SIGKILL)/);
+    expectClean(mp);
+  }, 60_000);
+
+  it('a secondary that crashes ends the run with its status, naming that instance', () => {
+    const mp = machinePath();
+    const r = cosim(['up', ...TREES, '--firmware', crashing, '--machine-path', mp, '--icount', '0'], { env: { COSIM_QEMU: QEMU } });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/cosim: error: qemu rpu1\.dts exited with status 1 \(its guest's own exit status\) while apu\.dts, rpu0\.dts were running/);
+    expect(r.stdout).toContain('hetero: rpu1: released, ready');
+    expect(r.stdout).not.toContain('PASS');
     expectClean(mp);
   }, 60_000);
 
