@@ -36,6 +36,8 @@ export interface HostOptions {
   scratchDir: string;
   /** Told of each READ/WRITE before its model handles it (see RpAdaptorOptions.onDispatch). */
   onDispatch?: RpAdaptorOptions['onDispatch'];
+  /** Sees every Remote Port packet of the adaptor (a trace recorder's tap: RpSessionOptions.onPacket). */
+  onPacket?: RpAdaptorOptions['onPacket'];
   /** Devices `cosim,model` may name besides the built-ins (cosim/testing's `models`). */
   models?: ReadonlyMap<string, DeviceDefinition>;
   /** Serves PCIe endpoints (pci/host.ts); the PCI transports sit above the model layer, so they come in from the caller. */
@@ -139,7 +141,7 @@ export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: Ho
 
 /** Creates the runtime of one adaptor with every model bound, from its plain description. */
 export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): Promise<AdaptorHost> {
-  const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch, onSync: opts.onSync });
+  const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch, onPacket: opts.onPacket, onSync: opts.onSync });
   const channels = new RpChannels(peer, opts.log);
   const started: { path: string; behaviour: DeviceBehaviour }[] = [];
   const shared = opts.shared ?? new SharedValues();

@@ -25,6 +25,8 @@ export interface RpAdaptorOptions {
   maxLength?: number;
   /** See `RpSessionOptions.onDispatch`. */
   onDispatch?: RpSessionOptions['onDispatch'];
+  /** See `RpSessionOptions.onPacket`. */
+  onPacket?: RpSessionOptions['onPacket'];
 }
 
 /** Where to connect: a descriptor (`unix:PATH`, `tcp:HOST:PORT`, …, see transport.ts) or an endpoint. */
@@ -48,7 +50,7 @@ export abstract class RpAdaptor implements RpChannelHost {
   }
 
   /** Role-specific session settings. */
-  protected abstract sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength' | 'onDispatch'>;
+  protected abstract sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength' | 'onDispatch' | 'onPacket'>;
 
   busActivity(): void {}
 
@@ -154,6 +156,7 @@ export abstract class RpAdaptor implements RpChannelHost {
       onWarning: this.options.onWarning,
       maxLength: this.options.maxLength,
       onDispatch: this.options.onDispatch,
+      onPacket: this.options.onPacket,
       ...this.sessionOptions(),
     });
     for (const [dev, h] of this.bindings) s.bind(dev, h);

@@ -119,6 +119,12 @@ export interface RpSessionOptions {
    * supervisor that must name what a handler stuck in a synchronous loop was serving.
    */
   onDispatch?: (request: Readonly<RpWaitingRequest>) => void;
+  /**
+   * Sees every packet after HELLO: each one decoded (`incoming`) before it is handled, and
+   * each one we send as it is queued (a request with its id). For recorders (src/trace): it
+   * must not change the packet.
+   */
+  onPacket?: (p: RpPacket, incoming: boolean) => void;
 }
 
 const noop = (): void => {};
@@ -141,6 +147,7 @@ export class RpSession implements RpRoleContext {
   private readonly onRemoteTime: ((t: bigint) => void) | undefined;
   private readonly onSync: ((r: RpSyncRequest) => bigint | Promise<bigint>) | undefined;
   private readonly onWarning: (w: RpWarning) => void;
+  private readonly onPacketSeen: ((p: RpPacket, incoming: boolean) => void) | undefined;
   /** Largest READ we can answer: its response must fit the packet size we accept ourselves. */
   private readonly maxReadLen: number;
   private remote: RpHello | undefined;
@@ -163,7 +170,8 @@ export class RpSession implements RpRoleContext {
       acceptByteEnables: this.localCapabilities.busAccessByteEnables,
       stableInput: true,
     });
-    this.out = new RpOutput(socket, this.enc);
+    this.out = new RpOutput(socket, this.enc, options.onPacket && ((p) => options.onPacket!(p, false)));
+    this.onPacketSeen = options.onPacket;
     this.link = new RpLink(socket, this.name, { data: this.onData, streamEnded: this.onStreamEnded, finished: this.onFinished });
     this.ended = this.link.ended;
   }
@@ -418,6 +426,7 @@ export class RpSession implements RpRoleContext {
 
   private readonly onPacket = (p: RpPacket): void => {
     if (!this.link.isOpen) return;
+    this.onPacketSeen?.(p, true);
     switch (p.kind) {
       case 'hello':
         this.onHello(p);

@@ -28,6 +28,8 @@ export interface ModelThreadData {
   vfioUser?: boolean;
   /** The shared memory of `Pulse`. */
   pulse: SharedArrayBuffer;
+  /** Record every transaction (cosim up --trace): this thread's trace source, each adaptor's stream, and the trace's start (process.hrtime). */
+  trace?: { source: number; streams: number[]; start: bigint };
 }
 
 export interface WaitingAccess {
@@ -54,6 +56,8 @@ export type ToSupervisor =
   | { t: 'crash'; what: string; message: string; stack?: string; devices: string[] }
   | { t: 'exit-called'; code: number; stack?: string; devices: string[] }
   | { t: 'closed' }
+  /** A frame of trace records (src/trace/format.ts), to be appended to the trace file. */
+  | { t: 'trace'; frame: Uint8Array }
   /** The descriptors a vfio-user server polls now (the supervisor silences them before terminating a stuck thread). */
   | { t: 'fds'; fds: number[] };
 

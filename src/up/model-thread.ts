@@ -27,6 +27,8 @@ export interface ModelThreadOptions {
   vfioUser?: boolean;
   console: (text: string) => void;
   log: (source: string, message: string) => void;
+  /** Record the adaptors' traffic (see ModelThreadData.trace); frames go to `write`. */
+  trace?: { source: number; streams: number[]; start: bigint; write: (frame: Uint8Array) => void };
 }
 
 /**
@@ -87,7 +89,8 @@ export class ModelThread {
     onReady: (e?: Error) => void,
   ) {
     this.hello.catch(() => {});
-    const data: ModelThreadData = { adaptors: [...adaptors], scratchDir: opts.scratchDir, vfioUser: opts.vfioUser, pulse: this.pulse.buffer };
+    const trace = opts.trace && { source: opts.trace.source, streams: opts.trace.streams, start: opts.trace.start };
+    const data: ModelThreadData = { adaptors: [...adaptors], scratchDir: opts.scratchDir, vfioUser: opts.vfioUser, pulse: this.pulse.buffer, ...(trace ? { trace } : {}) };
     this.worker = warm.shift() ?? newWorker();
     this.worker.ref();
     this.worker.postMessage({ t: 'start', data } satisfies ToModels);
@@ -240,6 +243,9 @@ export class ModelThread {
         break;
       case 'fds':
         this.polledFds = m.fds;
+        break;
+      case 'trace':
+        this.opts.trace?.write(m.frame);
         break;
     }
   }

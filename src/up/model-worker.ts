@@ -17,6 +17,9 @@ import { servePciEndpoint } from '../pci/host.js';
 import type { AdaptorHost } from '../models/host.js';
 import { hostVfioUser } from '../vfio-user/host.js';
 import type { VfioUserServer } from '../vfio-user/server.js';
+import { RpTraceTap, traceClock } from '../trace/rp-tap.js';
+import { streamOf } from '../trace/streams.js';
+import { ThreadRecorder } from '../trace/thread-recorder.js';
 import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
 
 // The thread may be started before its adaptor is known (to load while the supervisor
@@ -43,11 +46,13 @@ function crashed(what: string, e: unknown): void {
 
 process.on('uncaughtException', (e) => {
   crashed('threw an uncaught exception', e);
+  recorder?.stop();
   dropVfioUser();
   realExit(70);
 });
 process.on('unhandledRejection', (e) => {
   crashed('left a promise rejection unhandled', e);
+  recorder?.stop();
   dropVfioUser();
   realExit(70);
 });
@@ -62,6 +67,8 @@ process.exit = ((code?: number | string | null) => {
 }) as typeof process.exit;
 
 const input = new ConsoleInput();
+/** This thread's trace recorder (cosim up --trace), and the log that also records. */
+let recorder: ThreadRecorder | undefined;
 let hosts: { name: string; host: AdaptorHost }[] = [];
 let vfio: VfioUserServer | undefined;
 
@@ -110,6 +117,9 @@ async function startVfioUser(d: ModelThreadData): Promise<void> {
 
 async function start(d: ModelThreadData): Promise<void> {
   data = d;
+  const trace = d.trace;
+  const clock = trace && traceClock(trace.start);
+  if (trace) recorder = new ThreadRecorder(trace.source, (frame) => port.postMessage({ t: 'trace', frame } satisfies ToSupervisor, [frame.buffer as ArrayBuffer]));
   const beats = new Pulse(d.pulse);
   setInterval(() => beats.beat(), BEAT_MS).unref();
   beats.beat();
@@ -126,10 +136,21 @@ async function start(d: ModelThreadData): Promise<void> {
       adaptor = a.binding.name;
       const member = lockstep && a.sync ? lockstep.join(a.binding.name) : undefined;
       if (member) members.set(a.binding.name, member);
+      const stream = trace?.streams[i];
+      let tap: RpTraceTap | undefined;
+      if (recorder && clock && stream !== undefined) {
+        recorder.add({ kind: 'stream', host: clock(), stream, info: streamOf(a.binding) });
+        tap = new RpTraceTap(stream, clock, recorder.add);
+      }
+      const rec = recorder;
       const host = await hostBinding(a.binding, {
         console: (text) => post({ t: 'console', text }),
         input,
-        log: (source, message) => post({ t: 'log', source, message }),
+        log: (source, message) => {
+          if (rec && clock && stream !== undefined) rec.add({ kind: 'log', host: clock(), stream, from: source, message });
+          post({ t: 'log', source, message });
+        },
+        onPacket: tap?.onPacket,
         scratchDir: d.scratchDir,
         onDispatch: (w) => beats.dispatched(w, i),
         pci: servePciEndpoint,
@@ -183,7 +204,10 @@ port.on('message', (m: ToModels) => {
     }
     case 'close': {
       const stops = [...hosts.map(({ host }) => host.stop()), vfio?.close() ?? Promise.resolve()];
-      void Promise.all(stops.map((p) => p.catch(() => {}))).then(() => post({ t: 'closed' }));
+      void Promise.all(stops.map((p) => p.catch(() => {}))).then(() => {
+        recorder?.stop();
+        post({ t: 'closed' });
+      });
       break;
     }
   }

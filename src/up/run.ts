@@ -27,6 +27,9 @@ import { ManagedProcess, Reaper } from './processes.js';
 import type { Console } from './console.js';
 import { attachKeyboard } from './keyboard.js';
 import { MachinePath, MachinePathError } from './machine-path.js';
+import { TraceFile, TraceFileError } from '../trace/file.js';
+import { ThreadRecorder } from '../trace/thread-recorder.js';
+import { traceClock } from '../trace/rp-tap.js';
 
 /** How long a peer's exit waits for QEMU's exit to be seen before it counts as a failure. */
 const PEER_EXIT_GRACE_MS = 750;
@@ -58,6 +61,8 @@ export interface RunOptions {
   stdin?: NodeJS.ReadStream;
   /** Aborting it stops the run as SIGTERM does (exit 143). */
   signal?: AbortSignal;
+  /** Record every transaction between QEMU and cosim's models, run events and logs into this file (cosim up --trace; src/trace). */
+  trace?: string;
 }
 
 interface Running {
@@ -87,8 +92,21 @@ function waitForFile(file: string, timeoutMs: number, giveUp: Promise<unknown>):
 }
 
 /** Carries out a plan; resolves with the exit code. Never leaves anything behind. */
-export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promise<number> {
+export async function runPlan(plan: Plan, opts: RunOptions, terminal: Console): Promise<number> {
   const reaper = new Reaper();
+  const traceStart = process.hrtime.bigint();
+  let traceFile: TraceFile | undefined;
+  let runRecorder: ThreadRecorder | undefined;
+  const traceNow = traceClock(traceStart);
+  // Run events go into the trace too (stream 0: the run itself).
+  const event = (text: string): void => runRecorder?.add({ kind: 'event', host: traceNow(), stream: 0, text });
+  const con: Console = {
+    ...terminal,
+    step: (m) => (event(m), terminal.step(m)),
+    running: (m) => (event(m), terminal.running(m)),
+    error: (m) => (event(`error: ${m}`), terminal.error(m)),
+    warn: (m) => (event(`warning: ${m}`), terminal.warn(m)),
+  };
   const running: Running = { peers: [], external: [], qemu: [] };
   const mp = plan.machinePath;
   let machine: MachinePath | undefined;
@@ -116,6 +134,15 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   if (opts.signal?.aborted) onTerm();
 
   try {
+    if (opts.trace) {
+      try {
+        traceFile = TraceFile.create(opts.trace);
+      } catch (e) {
+        if (e instanceof TraceFileError) return fail(e.message);
+        throw e;
+      }
+      runRecorder = new ThreadRecorder(0, traceFile.write);
+    }
     // The machine path: absolute, private, locked, and free of another run's files.
     try {
       machine = MachinePath.open(mp, { given: opts.machinePathGiven, keep: opts.keep, boards: plan.qemu.map((q) => q.instance.file), onRemovable: (e) => reaper.watchCreated(e) });
@@ -146,7 +173,9 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     // adaptors of a spanning device share one); the threads start together, and the first (in
     // tree order) whose model asks gets the keyboard.
     const groups = threadGroups(plan.peers);
-    const starting = groups.map((group) =>
+    // Trace streams: 0 is the run's own; each adaptor gets the next number in plan order.
+    const streamOf = (p: (typeof plan.peers)[number]): number => 1 + plan.peers.indexOf(p);
+    const starting = groups.map((group, g) =>
       ModelThread.start(
         group.map((p) => ({ binding: describeAdaptor(p.instance, p.adaptor, plan.modelOverrides), socket: p.socket, sync: plan.lockstep && p.adaptor.sync === true })),
         {
@@ -154,6 +183,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
           vfioUser: group[0]!.vfioUser !== undefined,
           console: (t) => con.console(t),
           log: (src, m) => con.line(src, m),
+          ...(traceFile ? { trace: { source: g + 1, streams: group.map(streamOf), start: traceStart, write: traceFile.write } } : {}),
         },
       ),
     );
@@ -207,7 +237,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
         const label = plan.qemu.length > 1 ? `qemu ${path.basename(q.instance.file)}` : 'qemu';
         // Without a TypeScript UART, the keyboard goes to the first QEMU's serial on stdio.
         const typedInto = !keyboardModel && keyboardQemu === undefined && servesStdio(q.args);
-        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, env: reaper.env(), rawStdout: process.stdout, onStderr: (l) => con.line(label, l), input: typedInto });
+        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, env: reaper.env(), rawStdout: process.stdout, onStderr: (l) => (runRecorder?.add({ kind: 'log', host: traceNow(), stream: 0, from: label, message: l }), con.line(label, l)), input: typedInto });
         if (typedInto) keyboardQemu = proc;
         reaper.watchGroup(proc.pid);
         running.qemu.push(proc);
@@ -315,6 +345,12 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
   }
 
   async function report(e: Ending): Promise<number> {
+    const code = await reportEnding(e);
+    event(`the run ends: exit status ${code}`);
+    return code;
+  }
+
+  async function reportEnding(e: Ending): Promise<number> {
     switch (e.why) {
       case 'qemu-exit': {
         if (e.signal) {
@@ -372,6 +408,11 @@ export async function runPlan(plan: Plan, opts: RunOptions, con: Console): Promi
     await Promise.all(running.qemu.map((p) => p.stop()));
     await Promise.all(running.peers.map((p) => p.close()));
     await Promise.all(running.external.map((p) => p.stop()));
+    if (traceFile) {
+      runRecorder?.stop();
+      traceFile.close();
+      con.step(`trace: ${traceFile.path} (${traceFile.bytes} bytes)`);
+    }
     machine?.release();
     if (opts.keep && machine) con.step(`machine path kept: ${mp}`);
     reaper.release();

@@ -36,6 +36,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     'dry-run': Flags.boolean({ description: 'Print the whole plan (processes, sockets, command lines) and start nothing.' }),
     'start-timeout': Flags.string({ default: '20', description: 'Seconds to wait for peers and QEMU to connect.' }),
     'stall-after': Flags.string({ default: '5', description: 'Report a model that has kept QEMU waiting this many seconds (adaptor, channel, address, model).' }),
+    trace: Flags.string({ description: 'Record every transaction between QEMU and cosim\'s models (accesses, interrupts, DMA, syncs), model logs and run events into FILE: see `cosim trace`, `cosim replay`.', helpValue: 'FILE' }),
     quiet: Flags.boolean({ char: 'q', description: 'Show only the simulation and errors, not the start-up steps.' }),
     lockstep: Flags.boolean({ description: 'Keep QEMU instances that share a device (cosim,shared) within one sync quantum of each other (their adaptors need sync = <1>). Slows guests that poll a device a lot (README).' }),
   };
@@ -72,6 +73,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
       startTimeoutMs: startTimeout * 1000,
       stallMs: stallAfter * 1000,
       quiet: flags.quiet,
+      trace: flags.trace,
       qemu: flags.qemu,
       firmware,
       loaders,

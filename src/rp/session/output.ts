@@ -37,6 +37,8 @@ export class RpOutput {
   constructor(
     private readonly sink: RpByteSink,
     private readonly enc: RpEncodeOptions,
+    /** Sees each packet queued (a recorder's tap). */
+    private readonly observe?: (p: RpPacket) => void,
   ) {}
 
   /**
@@ -46,6 +48,7 @@ export class RpOutput {
   send(p: RpPacket): void {
     if (this.buf.length - this.pos < encodedPacketSizeBound(p)) this.makeRoom(encodedPacketSize(p, this.enc));
     this.pos += encodePacketInto(p, this.buf, this.pos, this.enc);
+    this.observe?.(p);
     if (this.corked === 0 && !this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushTask);
