@@ -8,6 +8,7 @@ import Init from './commands/init.js';
 import AddressMap from './commands/map.js';
 import QemuArgs from './commands/qemu-args.js';
 import { QemuStatus, QemuUpstream, QemuXilinx } from './commands/qemu.js';
+import Replay from './commands/replay.js';
 import Up from './commands/up.js';
 
 export const COMMANDS = {
@@ -22,5 +23,6 @@ export const COMMANDS = {
   'qemu:upstream': QemuUpstream,
   'qemu:xilinx': QemuXilinx,
   up: Up,
+  replay: Replay,
   init: Init,
 };

@@ -6,8 +6,8 @@
  * length][payload]`. A RECORDS frame carries records of one source (the supervisor, or one
  * models' thread) — sources write independently and the file interleaves their frames, as
  * Perfetto's per-sequence packets do. Inside a frame, times are deltas from the frame's
- * previous record, so each frame decodes on its own (the first record's delta is from the
- * trace's start). A STREAM record gives a stream number (an adaptor of one QEMU instance)
+ * previous record (signed), so each frame decodes on its own (the first record's delta is
+ * from the trace's start). A STREAM record gives a stream number (an adaptor of one QEMU instance)
  * its description; later records name the stream by number.
  *
  * Times: `host` is nanoseconds since the trace started (process.hrtime, one clock for every
@@ -90,9 +90,10 @@ export class TraceFrameWriter {
     this.room(32 + ('data' in r ? r.data.length * 2 : 0) + (r.kind === 'log' || r.kind === 'event' || r.kind === 'stream' ? 4096 : 0));
     this.u8(KIND_CODE[r.kind]);
     this.varint(BigInt(r.stream));
-    const dh = r.host - this.lastHost;
-    this.varint(dh < 0n ? 0n : dh);
-    this.lastHost = dh < 0n ? this.lastHost : r.host;
+    // Signed: records are written when complete, so an access (stamped on arrival) can follow
+    // the interrupt it caused.
+    this.varint(zigzag(r.host - this.lastHost));
+    this.lastHost = r.host;
     this.records++;
     switch (r.kind) {
       case 'stream':
@@ -196,6 +197,9 @@ export class TraceFrameWriter {
   }
 }
 
+const zigzag = (v: bigint): bigint => (v < 0n ? (-v << 1n) - 1n : v << 1n);
+const unzigzag = (v: bigint): bigint => (v & 1n ? -((v + 1n) >> 1n) : v >> 1n);
+
 function varintBytes(v: bigint): Uint8Array {
   const out: number[] = [];
   let x = BigInt.asUintN(64, v);
@@ -275,7 +279,7 @@ function readRecord(r: Reader, lastHost: bigint): TraceRecord {
   const kind = CODE_KIND[code];
   if (kind === undefined) throw new Error(`unknown record kind ${code}`);
   const stream = r.num();
-  const host = lastHost + r.big();
+  const host = lastHost + unzigzag(r.big());
   switch (kind) {
     case 'stream':
       return { kind, host, stream, info: JSON.parse(r.text()) as TraceStream };

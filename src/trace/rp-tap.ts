@@ -22,6 +22,9 @@ interface Open {
   cause?: number;
 }
 
+/** The event a stream's recording starts with when QEMU connects. */
+export const CONNECTED = 'QEMU connected';
+
 const key = (dev: number, id: number): number => dev * 0x1_0000_0000 + id;
 
 export class RpTraceTap {
@@ -32,6 +35,7 @@ export class RpTraceTap {
   private seq = 0;
   /** QEMU's READ/WRITE being served now (the cause of what a model starts meanwhile). */
   private serving: number | undefined;
+  private connected = false;
 
   constructor(
     private readonly stream: number,
@@ -41,6 +45,12 @@ export class RpTraceTap {
 
   readonly onPacket = (p: RpPacket, incoming: boolean): void => {
     switch (p.kind) {
+      case 'hello':
+        // When QEMU connected matters to a replay (a model's line set before then goes out
+        // later): the first HELLO either way — ours goes out as the connection is made.
+        if (!this.connected) this.add({ kind: 'event', host: this.clock(), stream: this.stream, text: CONNECTED });
+        this.connected = true;
+        return;
       case 'read-request':
       case 'write-request':
         return incoming ? this.request(p) : this.ourRequest(p);
@@ -102,7 +112,10 @@ export class RpTraceTap {
     if (!open) return;
     this.ours.delete(k);
     const data = r.kind === 'read-response' ? r.data : (open.p as { data: Uint8Array }).data;
-    this.add(this.accessRecord('dma', open, data, busResponseCode(r), this.clock() - open.host));
+    // The model learns of the answer in a microtask, after every packet of this socket read
+    // has been handled: that, not the decoding, is when the answer counts as given (a request
+    // of QEMU's in the same read was served before the model saw it; replay keeps that order).
+    queueMicrotask(() => this.add(this.accessRecord('dma', open, data, busResponseCode(r), this.clock() - open.host)));
   }
 
   private accessRecord(kind: 'access' | 'dma', o: Open, data: Uint8Array, resp: number, wait: bigint): TraceRecord {

@@ -1,0 +1,147 @@
+/**
+ * `cosim up --trace` and `cosim replay` through the CLI, with the stand-in QEMU
+ * (test/fixtures/up/fake-qemu.mjs, scenario "script") playing a guest on the demo board:
+ * it programs the timer (which raises its interrupt), has the DMA engine copy through the
+ * memory slave, writes and reads back the SRAM. The trace is read back and checked; replayed
+ * against the same models it is identical; against a RAM with one flipped bit the first
+ * divergence is the read of that byte, with both values. Bad traces and trace paths are
+ * refused with a clear message and nothing written.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readTrace, type TraceRecord } from '../../src/trace/format.js';
+import { replayTrace } from '../../src/trace/replay.js';
+import { cosim } from '../helpers/cli.js';
+import { REPO } from '../helpers/corpus.js';
+import { expectClean, machinePath, scratch } from '../helpers/up.js';
+
+const FAKE_QEMU = path.join(REPO, 'test', 'fixtures', 'up', 'fake-qemu.mjs');
+const BOARD = path.join(REPO, 'dts', 'demo-board.dts');
+const FLIPPED = path.join(REPO, 'test', 'fixtures', 'trace', 'flipped-ram.ts');
+const TIMER = '/timer@a0001000';
+const DMA = '/dma@a0002000';
+const SRAM = '/sram@a0010000';
+const SCRIPT = [
+  ['w', TIMER, 0x08, 1000],
+  ['w', TIMER, 0x00, 5], // ENABLE | IRQ_EN: expires (and interrupts) 1000 ns from now
+  ['t', 3000],
+  ['r', TIMER, 0x04],
+  ['w', TIMER, 0x04, 1], // clear: the interrupt goes low
+  ['w', SRAM, 0x40, 0x12345678],
+  ['r', SRAM, 0x40],
+  ['w', DMA, 0x00, 0x1000],
+  ['w', DMA, 0x08, 0x2000],
+  ['w', DMA, 0x10, 64],
+  ['w', DMA, 0x14, 1], // START: 64 bytes through the memory slave
+  ['p', DMA, 0x18, 2], // until DONE
+  ['t', 5000],
+  ['r', TIMER, 0x10],
+];
+
+function record(trace: string, extra: string[] = []) {
+  const mp = machinePath();
+  const r = cosim(['up', BOARD, '--qemu', FAKE_QEMU, '--machine-path', mp, '--trace', trace, ...extra], { env: { COSIM_QEMU: '', FAKE_QEMU_SCENARIO: 'script', FAKE_QEMU_SCRIPT: JSON.stringify(SCRIPT) } });
+  expectClean(mp);
+  return r;
+}
+
+const of = <K extends TraceRecord['kind']>(records: TraceRecord[], kind: K) => records.filter((r): r is Extract<TraceRecord, { kind: K }> => r.kind === kind);
+
+describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
+  it('records every transaction with its data, response, times and cause', () => {
+    const dir = scratch();
+    const trace = path.join(dir, 'run.trace');
+    const r = record(trace);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`fake-qemu: read ${SRAM}+0x40 = ${0x12345678}`);
+    expect(r.stderr).toMatch(/cosim: trace: .*run\.trace \(\d+ bytes\)/);
+    const { records, truncated } = readTrace(fs.readFileSync(trace));
+    expect(truncated).toBe(false);
+    const stream = of(records, 'stream')[0]!;
+    expect(stream.info).toMatchObject({ instance: 'demo-board.dts', adaptor: '/cosim', transport: 'remote-port' });
+    expect(stream.info.devices[2]).toEqual({ path: TIMER, model: 'timer', kind: 'memory-master' });
+    expect(stream.info.devices[0]).toEqual({ path: '/dma-port', kind: 'memory-slave' });
+    const accesses = of(records, 'access');
+    const polls = accesses.filter((a) => !a.write && a.addr === 0xa0002018n);
+    expect(polls.at(-1)!.data[0]).toBe(2);
+    expect(accesses).toHaveLength(SCRIPT.filter((s) => s[0] !== 't').length - 1 + polls.length);
+    const sramRead = accesses.find((a) => !a.write && a.addr === 0xa0010040n)!;
+    expect([...sramRead.data]).toEqual([0x78, 0x56, 0x34, 0x12]);
+    expect(sramRead).toMatchObject({ dev: 4, len: 4, resp: 0, posted: false });
+    expect(sramRead.wait).toBeGreaterThan(0n);
+    // The timer's interrupt: up once it expired, down on the write that cleared it (its cause).
+    const irqs = of(records, 'irq').filter((i) => i.out && i.dev === 12 && i.line === 1);
+    expect(irqs.map((i) => i.level)).toEqual([true, false]);
+    const clear = accesses.find((a) => a.write && a.addr === 0xa0001004n)!;
+    expect(irqs[1]!.cause).toBe(clear.seq);
+    expect(irqs[0]!.sim).toBeGreaterThanOrEqual(1000n);
+    // The DMA engine's copy: a 64-byte read and write through the memory slave, started by the START write.
+    const dma = of(records, 'dma');
+    expect(dma.map((d) => [d.write, d.addr, d.len])).toEqual([
+      [false, 0x1000n, 64],
+      [true, 0x2000n, 64],
+    ]);
+    const start = accesses.find((a) => a.write && a.addr === 0xa0002014n)!;
+    expect(dma[0]!.cause).toBe(start.seq);
+    expect(of(records, 'sync').length).toBeGreaterThanOrEqual(2);
+    const events = of(records, 'event').map((e) => e.text);
+    expect(events.some((t) => /^qemu started \(pid \d+\)$/.test(t))).toBe(true);
+    expect(events.at(-1)).toBe('the run ends: exit status 0');
+    // Bounded size: the whole run, DMA data included.
+    expect(fs.statSync(trace).size / accesses.length).toBeLessThan(64 + 3 * 64);
+  }, 60_000);
+
+  it('replays identically against the same models, and finds the first divergence against a changed one', async () => {
+    const dir = scratch();
+    const trace = path.join(dir, 'run.trace');
+    expect(record(trace).code).toBe(0);
+
+    const same = cosim(['replay', trace]);
+    expect(same.stderr).toBe('');
+    expect(same.stdout).toMatch(/^replay: identical \(1\d accesses, 2 interrupts, 2 DMA transfers, 2 SYNCs, 0 lines driven\)\n$/);
+    expect(same.code).toBe(0);
+
+    const changed = cosim(['replay', trace, '--model', `sram=${FLIPPED}`]);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toMatch(/^replay: first divergence at \d+ ns simulated \([\d.]+ ms into the recording\), demo-board\.dts \/sram@a0010000:\n  READ of 4 bytes at 0xa0010040\n  expected: \[78 56 34 12\]\n  got:      \[79 56 34 12\]\n/);
+
+    // The same from cosim/testing, as a model's regression test would call it.
+    const result = await replayTrace(trace, { models: [`sram=${FLIPPED}`] });
+    expect(result.identical).toBe(false);
+    expect(result.divergence).toMatchObject({ device: SRAM, transaction: 'READ of 4 bytes at 0xa0010040', expected: '[78 56 34 12]', got: '[79 56 34 12]' });
+    const json = JSON.parse(cosim(['replay', trace, '--json']).stdout);
+    expect(json).toMatchObject({ identical: true, counts: { interrupts: 2, dma: 2, syncs: 2 } });
+  }, 60_000);
+
+  it('a DMA the changed model does not make is a divergence too', async () => {
+    const dir = scratch();
+    const trace = path.join(dir, 'run.trace');
+    expect(record(trace).code).toBe(0);
+    const idle = path.join(dir, 'idle-dma.ts');
+    fs.writeFileSync(idle, "import { defineDevice, option } from 'cosim/models';\nexport default defineDevice({ name: 'idle', options: { dma: option.dma(), irq: option.line() }, regions: { regs: { size: 'window' } }, create: () => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: () => {} } } }) });\n");
+    const r = await replayTrace(trace, { models: [`dma0=${idle}`], outputTimeoutMs: 300 });
+    expect(r.identical).toBe(false);
+    expect(r.divergence).toMatchObject({ device: '/dma-port', transaction: 'DMA READ of 64 bytes at 0x1000', got: 'nothing within 300 ms' });
+    expect(r.divergence!.expected).toMatch(/^it before READ of 4 bytes at 0xa0002018/);
+  }, 60_000);
+
+  it('refuses what cannot be replayed, and trace paths it must not write through', () => {
+    const dir = scratch({ 'not-a-trace': 'hello\n' });
+    const bad = cosim(['replay', path.join(dir, 'not-a-trace')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(`cosim: error: ${path.join(dir, 'not-a-trace')}: at byte 0: not a cosim trace (it does not start with COSIMTRC)\n`);
+    const missing = cosim(['replay', path.join(dir, 'nothing.trace')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nothing.trace: no such file');
+
+    // A symlink as the trace file: refused before anything starts, its target untouched.
+    const target = path.join(dir, 'target');
+    fs.writeFileSync(target, 'keep me');
+    fs.symlinkSync(target, path.join(dir, 'link.trace'));
+    const r = record(path.join(dir, 'link.trace'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cosim: error: trace file ${path.join(dir, 'link.trace')} is a symbolic link: cosim writes a trace only to a regular file (or a new one)`);
+    expect(fs.readFileSync(target, 'utf8')).toBe('keep me');
+  }, 60_000);
+});
