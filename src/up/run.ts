@@ -63,6 +63,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Record every transaction between QEMU and cosim's models, run events and logs into this file (cosim up --trace; src/trace). */
   trace?: string;
+  /** Where QEMU's serial on stdio goes (process.stdout by default). */
+  stdout?: NodeJS.WritableStream;
 }
 
 interface Running {
@@ -237,7 +239,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, terminal: Console): 
         const label = plan.qemu.length > 1 ? `qemu ${path.basename(q.instance.file)}` : 'qemu';
         // Without a TypeScript UART, the keyboard goes to the first QEMU's serial on stdio.
         const typedInto = !keyboardModel && keyboardQemu === undefined && servesStdio(q.args);
-        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, env: reaper.env(), rawStdout: process.stdout, onStderr: (l) => (runRecorder?.add({ kind: 'log', host: traceNow(), stream: 0, from: label, message: l }), con.line(label, l)), input: typedInto });
+        const proc = new ManagedProcess({ label, command: q.binary, args: q.args, cwd: mp, env: reaper.env(), rawStdout: opts.stdout ?? process.stdout, onStderr: (l) => (runRecorder?.add({ kind: 'log', host: traceNow(), stream: 0, from: label, message: l }), con.line(label, l)), input: typedInto });
         if (typedInto) keyboardQemu = proc;
         reaper.watchGroup(proc.pid);
         running.qemu.push(proc);

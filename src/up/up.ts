@@ -27,9 +27,11 @@ export interface UpOptions extends LoadOptions, PlanOptions {
   /** How long peers and QEMU get to connect (ms, default 20 000). */
   startTimeoutMs?: number;
   /** Report a model that keeps QEMU waiting this long (ms, default 5 000). */
+  stallMs?: number;
   /** Record every transaction between QEMU and cosim's models into this file (src/trace; `cosim trace`, `cosim replay`). */
   trace?: string;
-  stallMs?: number;
+  /** Where QEMU's own serial console on stdio goes (default process.stdout); TypeScript UARTs write through `console`. */
+  stdout?: NodeJS.WritableStream;
   /** Where progress, errors and the simulation's console go (default: the terminal). */
   console?: Console;
   /** Only the simulation and errors on the default console. */
@@ -86,7 +88,7 @@ export function up(files: readonly string[], opts: UpOptions = {}): UpHandle {
       con.error(problem ?? 'nothing to run');
       return EXIT.setup;
     }
-    const run = { machinePathGiven: opts.machinePath !== undefined, keep: opts.keep ?? false, startTimeoutMs: opts.startTimeoutMs ?? 20_000, stallMs: opts.stallMs ?? 5_000, stdin: opts.stdin, signal: stopper.signal, trace: opts.trace && path.resolve(opts.trace) };
+    const run = { machinePathGiven: opts.machinePath !== undefined, keep: opts.keep ?? false, startTimeoutMs: opts.startTimeoutMs ?? 20_000, stallMs: opts.stallMs ?? 5_000, stdin: opts.stdin, signal: stopper.signal, trace: opts.trace && path.resolve(opts.trace), stdout: opts.stdout };
     return runPlan(plan, run, con);
   });
   return { prepared, done, stop: () => stopper.abort() };
