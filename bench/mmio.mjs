@@ -18,7 +18,9 @@
  *      starts it, before and now). By default it runs in a fresh Node process per
  *      run (this script with --reference), so that JIT state and process start-up are as
  *      for `cosim up`; MMIO_BENCH_INLINE=1 runs it inside the bench process itself;
- *  (b) `node bin/cosim.js up bench/mmio/board.dts --firmware ELF -q`.
+ *  (b) `node bin/cosim.js up bench/mmio/board.dts --firmware ELF -q`;
+ *  (c) with MMIO_BENCH_TRACE=1, also (b) with `--trace FILE`: what recording every
+ *      transaction costs (target: c/b ≤ 1.20).
  *
  * Time per read, three ways. The guest times itself with the generic timer (which follows
  * the host's clock without -icount), leaving start-up and teardown out, in 50 chunks:
@@ -107,6 +109,8 @@ const RUNS = Number(process.env.MMIO_BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.MMIO_BENCH_SECONDS ?? 3);
 const INLINE = process.env.MMIO_BENCH_INLINE === '1';
 const OPS = process.env.MMIO_BENCH_WRITES === '1' ? ['reads', 'writes'] : ['reads'];
+const CONFIGS = process.env.MMIO_BENCH_TRACE === '1' ? ['a', 'b', 'c'] : ['a', 'b'];
+const NAMES = { a: '(a) main thread', b: '(b) cosim up', c: '(c) cosim up --trace' };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cosim-mmio-bench-'));
 const children = benchChildren('mmio');
@@ -129,7 +133,8 @@ async function run(config, op, count, timeoutMs) {
     if (children.interrupted) throw new Error('interrupted');
     ({ code, output } = await reference(elf, mp, qemu, timeoutMs, children.track));
   } else {
-    const argv = config === 'a' ? [SELF, '--reference', elf, mp, qemu, String(timeoutMs)] : [BIN, 'up', BOARD, '--firmware', elf, '--qemu', qemu, '-q'];
+    const traced = config === 'c' ? ['--trace', path.join(tmp, `run-${runCount}.trace`)] : [];
+    const argv = config === 'a' ? [SELF, '--reference', elf, mp, qemu, String(timeoutMs)] : [BIN, 'up', BOARD, '--firmware', elf, '--qemu', qemu, '-q', ...traced];
     ({ code, output } = await children.node(argv, timeoutMs));
   }
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -161,9 +166,9 @@ try {
     const timeoutMs = Math.max(120_000, ((n * usPerAccess) / 1000) * 20);
     process.stderr.write(`mmio: ${op}, ${usPerAccess.toFixed(1)} µs each at best; ${RUNS} × 2 configurations × N = ${fmtInt(small)} and ${fmtInt(n)}\n`);
 
-    const per = { a: [], b: [] };
+    const per = { a: [], b: [], c: [] };
     for (let i = 0; i < RUNS; i++) {
-      for (const config of i % 2 === 0 ? ['a', 'b'] : ['b', 'a']) {
+      for (const config of i % 2 === 0 ? CONFIGS : [...CONFIGS].reverse()) {
         const s = await run(config, op, small, timeoutMs);
         const l = await run(config, op, n, timeoutMs);
         const slopeUs = ((l.wallMs - s.wallMs) * 1000) / (n - small);
@@ -192,6 +197,7 @@ function report(results) {
   console.log(`\nmmio: 32-bit MMIO round trips, bare-metal AArch64 guest ↔ TypeScript \`ram\` model over Remote Port (${path.basename(qemu)}, ${os.cpus().length} CPUs)`);
   console.log(`  (a) models on the main thread of the process owning the socket, wired by hand${INLINE ? ' (inside the bench process)' : ' (a fresh process per run)'}`);
   console.log(`  (b) cosim up -q: models in a worker thread that owns the socket`);
+  if (CONFIGS.includes('c')) console.log(`  (c) cosim up -q --trace FILE: (b) recording every transaction`);
   console.log(`  µs per access, timed by the guest: loop = its whole loop; typical = its median chunk of N/50 accesses (steady state)`);
   console.log(`  wall = (wall(N) − wall(N/10)) / 0.9 N; outside = the short run's wall time but its loop (start-up, teardown)`);
   console.log(`  median of ${RUNS} (min–max)\n`);
@@ -199,13 +205,13 @@ function report(results) {
   const rows = [['', 'N', 'loop', 'typical', 'wall', 'accesses/s', 'outside']];
   const ratios = [];
   for (const { op, n, per } of results) {
-    for (const config of ['a', 'b']) {
+    for (const config of CONFIGS) {
       const xs = per[config];
       const loop = median(xs.map((x) => x.guestUs));
-      rows.push([`${op} ${config === 'a' ? '(a) main thread' : '(b) cosim up'}`, fmtInt(n), cell(xs.map((x) => x.guestUs)), cell(xs.map((x) => x.typicalUs)), cell(xs.map((x) => x.slopeUs)), fmtInt(1e6 / loop), `${(median(xs.map((x) => x.startMs)) / 1000).toFixed(2)} s`]);
+      rows.push([`${op} ${NAMES[config]}`, fmtInt(n), cell(xs.map((x) => x.guestUs)), cell(xs.map((x) => x.typicalUs)), cell(xs.map((x) => x.slopeUs)), fmtInt(1e6 / loop), `${(median(xs.map((x) => x.startMs)) / 1000).toFixed(2)} s`]);
     }
-    const of = (key) => ({ ratio: median(per.b.map((x) => x[key])) / median(per.a.map((x) => x[key])), pairs: per.a.map((a, i) => per.b[i][key] / a[key]) });
-    ratios.push({ op, typical: of('typicalUs'), loop: of('guestUs'), wall: of('slopeUs') });
+    const of = (key, num = 'b', den = 'a') => ({ ratio: median(per[num].map((x) => x[key])) / median(per[den].map((x) => x[key])), pairs: per[den].map((a, i) => per[num][i][key] / a[key]) });
+    ratios.push({ op, typical: of('typicalUs'), loop: of('guestUs'), wall: of('slopeUs'), ...(CONFIGS.includes('c') ? { traced: { loop: of('guestUs', 'c', 'b'), typical: of('typicalUs', 'c', 'b') } } : {}) });
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) console.log('  ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   '));
@@ -213,6 +219,7 @@ function report(results) {
   const show = (x) => `${x.ratio.toFixed(3)} (per repetition ${ratioRange(x.pairs)})`;
   for (const r of ratios) {
     console.log(`  ${r.op}: b/a = ${show(r.loop)} loop; ${show(r.typical)} typical; ${show(r.wall)} wall. Target ≤ 1.05 (loop): ${r.loop.ratio <= 1.05 ? 'met' : 'NOT met'}`);
+    if (r.traced) console.log(`  ${r.op}: tracing on, c/b = ${show(r.traced.loop)} loop; ${show(r.traced.typical)} typical. Target ≤ 1.20 (loop): ${r.traced.loop.ratio <= 1.2 ? 'met' : 'NOT met'}`);
     const spread = Math.max(...r.loop.pairs) / Math.min(...r.loop.pairs);
     if (spread > 1.1) console.log(`    (noisy: the per-repetition ratios differ by ${((spread - 1) * 100).toFixed(0)}%; other load on the machine? More MMIO_BENCH_RUNS narrow the median)`);
   }

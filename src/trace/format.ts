@@ -55,6 +55,21 @@ export type TraceRecord =
 
 export type TraceKind = TraceRecord['kind'];
 
+/** Where a transport's recorder puts its records: its stream, the trace's clock (host ns), the sink. */
+export interface TraceSink {
+  stream: number;
+  clock: () => bigint;
+  add: (r: TraceRecord) => void;
+}
+
+/**
+ * How a vfio-user stream numbers what it records (`dev`): regions by their vfio-user index
+ * (0–5 BARs, 7 config space), IRQs from VFIO_IRQ_DEV on (`line` the vector), the device's
+ * DMA by messages as VFIO_DMA_DEV. (DMA through memory QEMU mapped is not seen by anyone.)
+ */
+export const VFIO_IRQ_DEV = 16;
+export const VFIO_DMA_DEV = 32;
+
 const KIND_CODE: Record<TraceKind, number> = { stream: 1, access: 2, dma: 3, irq: 4, sync: 5, log: 6, event: 7 };
 const CODE_KIND = Object.fromEntries(Object.entries(KIND_CODE).map(([k, v]) => [v, k])) as Record<number, TraceKind>;
 

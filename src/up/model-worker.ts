@@ -17,8 +17,8 @@ import { servePciEndpoint } from '../pci/host.js';
 import type { AdaptorHost } from '../models/host.js';
 import { hostVfioUser } from '../vfio-user/host.js';
 import type { VfioUserServer } from '../vfio-user/server.js';
-import { RpTraceTap, traceClock } from '../trace/rp-tap.js';
-import { streamOf } from '../trace/streams.js';
+import { CONNECTED, RpTraceTap, traceClock } from '../trace/rp-tap.js';
+import { streamOf, vfioStreamOf } from '../trace/streams.js';
 import { ThreadRecorder } from '../trace/thread-recorder.js';
 import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
 
@@ -92,6 +92,13 @@ function dropVfioUser(): void {
  */
 async function startVfioUser(d: ModelThreadData): Promise<void> {
   const { binding, socket } = d.adaptors[0]!;
+  const stream = d.trace?.streams[0];
+  const rec = recorder;
+  let sink: { stream: number; clock: () => bigint; add: ThreadRecorder['add'] } | undefined;
+  if (rec && d.trace && stream !== undefined) {
+    sink = { stream, clock: traceClock(d.trace.start), add: rec.add };
+    rec.add({ kind: 'stream', host: sink.clock(), stream, info: vfioStreamOf(binding) });
+  }
   try {
     vfio = await hostVfioUser(binding, {
       socketPath: socket,
@@ -100,6 +107,7 @@ async function startVfioUser(d: ModelThreadData): Promise<void> {
       log: (source, message) => post({ t: 'log', source, message }),
       scratchDir: d.scratchDir,
       onFds: (fds) => post({ t: 'fds', fds: [...fds] }),
+      recorder: sink,
     });
   } catch (e) {
     if (e instanceof ModelBindingError) post({ t: 'binding-error', message: e.message, devicePath: e.devicePath, option: e.option });
@@ -109,6 +117,7 @@ async function startVfioUser(d: ModelThreadData): Promise<void> {
   post({ t: 'listening', keyboard: input.owner });
   const server = vfio;
   await server.whenNegotiated(1);
+  if (sink) sink.add({ kind: 'event', host: sink.clock(), stream: sink.stream, text: CONNECTED });
   post({ t: 'hello', adaptor: binding.name });
   await server.whenDisconnected(1);
   const why = server.lastClose;

@@ -11,7 +11,7 @@ import type { ConsoleHandle } from '../models/handles.js';
 import { loadModel } from '../models/host.js';
 import { validateDevice } from '../models/validate.js';
 import { LibcError } from './libc.js';
-import { serveVfioUser, type VfioUserServer } from './server.js';
+import { serveVfioUser, type VfioUserServeOptions, type VfioUserServer } from './server.js';
 
 export interface VfioUserHostOptions {
   socketPath: string;
@@ -21,6 +21,8 @@ export interface VfioUserHostOptions {
   scratchDir: string;
   /** See VfioUserServeOptions.onFds. */
   onFds?: (fds: readonly number[]) => void;
+  /** See VfioUserServeOptions.recorder. */
+  recorder?: VfioUserServeOptions['recorder'];
 }
 
 /** Binds the endpoint's model (the binding's only device) and listens; throws ModelBindingError for what the tree must fix. */
@@ -36,7 +38,7 @@ export async function hostVfioUser(binding: AdaptorBinding, opts: VfioUserHostOp
   if (!def.pci) return fail(`model "${def.name}" is not a PCI function`);
   const console: ConsoleHandle = { write: opts.console, takeInput: (receive) => opts.input?.claim(device.path, receive) ?? false };
   try {
-    return await serveVfioUser(def, device, { socketPath: opts.socketPath, env: { treeFile: binding.treeFile, console, log: opts.log }, onFds: opts.onFds });
+    return await serveVfioUser(def, device, { socketPath: opts.socketPath, env: { treeFile: binding.treeFile, console, log: opts.log }, onFds: opts.onFds, recorder: opts.recorder });
   } catch (e) {
     // The socket could not be made: not the tree's fault.
     if (e instanceof ModelBindingError || e instanceof LibcError) throw e;

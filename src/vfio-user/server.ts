@@ -32,6 +32,7 @@ import type { AccessError, RegionHandler } from '../models/register-map.js';
 import { CFG_SIZE } from '../pci/config-space.js';
 import { PciFunction } from '../pci/function.js';
 import type { PciServeEnv } from '../pci/serve-rp.js';
+import { VFIO_DMA_DEV, VFIO_IRQ_DEV, type TraceSink } from '../trace/format.js';
 import { WallClock } from './clock.js';
 import { DmaMapError, DmaSpace } from './dma.js';
 import { closeFd, memfd, mmapShared, peerPid, type Mapping } from './libc.js';
@@ -108,6 +109,8 @@ export interface VfioUserServeOptions {
   linger?: { spinUs?: number; sleepUs?: number };
   /** Every message in and out. */
   trace?: (t: VfioUserTrace) => void;
+  /** Record region accesses, IRQ signals and DMA messages (cosim up --trace; src/trace). */
+  recorder?: TraceSink;
   /** Told the descriptors the server polls (listener, client) whenever they change, before a closed one could be reused. */
   onFds?: (fds: readonly number[]) => void;
 }
@@ -817,6 +820,8 @@ export class Session {
     try {
       fs.writeSync(fd, ONE);
       this.signals[index]!++;
+      const rec = this.server.options.recorder;
+      if (rec) rec.add({ kind: 'irq', host: rec.clock(), stream: rec.stream, dev: VFIO_IRQ_DEV + index, out: true, line: v, level: true, sim: 0n, seq: this.traceSeq++ });
       return true;
     } catch (e) {
       this.server.logLine(`vfio-user: signalling IRQ ${index} vector ${v} failed: ${(e as Error).message}`);
@@ -864,9 +869,12 @@ export class Session {
     const index = b.u32(8);
     const count = b.u32(12);
     const t = this.target(index, offset, count, 'REGION_READ');
+    const rec = this.server.options.recorder;
+    const t0 = rec?.clock();
     const answer = (r: Uint8Array | AccessError): Uint8Array => {
       if (r === 'address-error' || r === 'bus-error') refuse(Errno.EIO, `reading ${count} bytes at 0x${t.offset.toString(16)} of ${t.name}: ${r}`);
       if (!(r instanceof Uint8Array) || r.length !== count) refuse(Errno.EIO, `the model answered a read of ${count} bytes of ${t.name} with ${r instanceof Uint8Array ? `${r.length} bytes` : typeof r}`);
+      if (rec) this.recordAccess(rec, t0!, index, offset, false, r);
       return new Builder(16 + count).u64(0, offset).u32(8, index).u32(12, count).set(16, r).bytes;
     };
     if (count === 0) return answer(new Uint8Array(0));
@@ -883,8 +891,20 @@ export class Session {
     const t = this.target(index, offset, count, 'REGION_WRITE');
     const header = b.bytes.slice(0, 16);
     if (count === 0) return header;
-    const r = this.write(t, b.bytes.slice(16, 16 + count));
-    return r instanceof Promise ? r.then(() => header) : header;
+    const rec = this.server.options.recorder;
+    const t0 = rec?.clock();
+    const data = b.bytes.slice(16, 16 + count);
+    const r = this.write(t, data);
+    if (!rec) return r instanceof Promise ? r.then(() => header) : header;
+    const done = (): Uint8Array => (this.recordAccess(rec, t0!, index, offset, true, data), header);
+    return r instanceof Promise ? r.then(done) : done();
+  }
+
+  /** Sequence numbers of this session's records (see TraceRecord). */
+  private traceSeq = 0;
+
+  private recordAccess(rec: TraceSink, host: bigint, index: number, offset: bigint, write: boolean, data: Uint8Array): void {
+    rec.add({ kind: 'access', host, stream: rec.stream, dev: index, write, posted: false, addr: offset, len: data.length, sim: 0n, data, resp: 0, wait: rec.clock() - host, seq: this.traceSeq++ });
   }
 
   /** One write to a region (a promise only when the model's is). */
@@ -965,7 +985,14 @@ export class Session {
       const body = new Builder(DMA_RW_MIN_SIZE - HEADER_SIZE + (write ? n : 0)).u64(0, addr).u64(DMA_RW_COUNT - HEADER_SIZE, n);
       if (write) body.set(DMA_RW_DATA - HEADER_SIZE, data!.subarray(at, at + n));
       this.lastDmaMessageAt = performance.now();
+      const rec = this.server.options.recorder;
+      const t0 = rec?.clock();
       const m = await this.request(write ? Cmd.DMA_WRITE : Cmd.DMA_READ, body.bytes, write, addr);
+      if (rec) {
+        const failed = (m.header.flags & Flag.ERROR) !== 0;
+        const got = write ? data!.subarray(at, at + n) : failed ? new Uint8Array(0) : m.body.subarray(DMA_RW_DATA - HEADER_SIZE, DMA_RW_DATA - HEADER_SIZE + n);
+        rec.add({ kind: 'dma', host: t0!, stream: rec.stream, dev: VFIO_DMA_DEV, write, posted: false, addr, len: n, sim: 0n, data: got, resp: failed ? 1 : 0, wait: rec.clock() - t0!, seq: this.traceSeq++ });
+      }
       if (m.header.flags & Flag.ERROR) throw new DmaError('bus-error', write, addr, `${this.server.path}: the client refused DMA_${write ? 'WRITE' : 'READ'} of ${n} bytes at 0x${addr.toString(16)} (errno ${m.header.error})`);
       if (!write) {
         const from = DMA_RW_DATA - HEADER_SIZE;

@@ -36,6 +36,9 @@ type Example =
  * `cannotRun`, and a `prelude` where a few declarations let tsc check it.
  */
 const EXAMPLES: Record<string, Example> = {
+  'Platform tests (`startPlatform` in `cosim/testing`)': {
+    cannotRun: 'needs an AMD/Xilinx QEMU and the demo firmware (test/trace/demo-qemu.test.ts runs the same with COSIM_QEMU)',
+  },
   'The hardware graph as a library': {
     files: { 'zynqmp-apu.dts': 'dts/zynqmp-apu.dts', 'zynqmp-pmu.dts': 'dts/zynqmp-pmu.dts', include: 'dts/include' },
     run: (r) => {

@@ -452,7 +452,7 @@ export const RAM_SIZE = 1 << 20;
 
 export async function startVfioUser(
   def: import('../../src/models/device.js').DeviceDefinition<any>,
-  opts: { options?: Record<string, number>; dma?: 'auto' | 'messages'; map?: 'fd' | 'no-fd' | 'none'; negotiate?: boolean; trace?: (t: import('../../src/vfio-user/server.js').VfioUserTrace) => void } = {},
+  opts: { options?: Record<string, number>; dma?: 'auto' | 'messages'; map?: 'fd' | 'no-fd' | 'none'; negotiate?: boolean; trace?: (t: import('../../src/vfio-user/server.js').VfioUserTrace) => void; recorder?: import('../../src/trace/format.js').TraceSink } = {},
 ): Promise<VfioFixture> {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -468,6 +468,7 @@ export async function startVfioUser(
     env: { treeFile: path.join(dir, 'board.dts'), console: { write: (t) => void consoleOut.push(t), takeInput: () => false }, log: (s, m) => logs.push(`${s}: ${m}`) },
     dma: opts.dma,
     trace: opts.trace,
+    recorder: opts.recorder,
   });
   const memory = new GuestMemory(RAM_BASE, RAM_SIZE);
   const clients: VfioUserClient[] = [];
