@@ -86,6 +86,15 @@ export class TraceFrameWriter {
     return this.records;
   }
 
+  /**
+   * Whether `r` can go into this frame: its time is not before the frame's last record (a
+   * frame holds forward deltas; a record that goes back in time, as an access recorded at its
+   * answer after the DMA it caused, needs a new frame).
+   */
+  fits(r: TraceRecord): boolean {
+    return r.host >= this.lastHost;
+  }
+
   add(r: TraceRecord): void {
     this.room(32 + ('data' in r ? r.data.length * 2 : 0) + (r.kind === 'log' || r.kind === 'event' || r.kind === 'stream' ? 4096 : 0));
     this.u8(KIND_CODE[r.kind]);

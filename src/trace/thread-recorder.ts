@@ -1,8 +1,9 @@
 /**
  * The trace recorder of one thread (a models' thread, or the supervisor): records go into a
  * frame that is handed out (to be written to the file) when it grows past FRAME_BYTES, every
- * FLUSH_MS, and on `flush()` — so a long run's trace stays on disk, not in memory, and what
- * was recorded before a crash is mostly there.
+ * FLUSH_MS, on `flush()`, and before a record that goes back in time (a frame's times only
+ * go forward) — so a long run's trace stays on disk, not in memory, and what was recorded
+ * before a crash is mostly there.
  */
 import { TraceFrameWriter, type TraceRecord } from './format.js';
 
@@ -22,6 +23,7 @@ export class ThreadRecorder {
   }
 
   readonly add = (r: TraceRecord): void => {
+    if (!this.writer.fits(r)) this.flush();
     this.writer.add(r);
     if (this.writer.size >= FRAME_BYTES) this.flush();
   };
