@@ -8,6 +8,8 @@ import Init from './commands/init.js';
 import AddressMap from './commands/map.js';
 import QemuArgs from './commands/qemu-args.js';
 import { QemuStatus, QemuUpstream, QemuXilinx } from './commands/qemu.js';
+import TraceExport from './commands/trace/export.js';
+import TraceSummaryCommand from './commands/trace/summary.js';
 import Up from './commands/up.js';
 
 export const COMMANDS = {
@@ -22,5 +24,7 @@ export const COMMANDS = {
   'qemu:upstream': QemuUpstream,
   'qemu:xilinx': QemuXilinx,
   up: Up,
+  'trace:export': TraceExport,
+  'trace:summary': TraceSummaryCommand,
   init: Init,
 };
