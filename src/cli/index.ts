@@ -9,6 +9,8 @@ import AddressMap from './commands/map.js';
 import QemuArgs from './commands/qemu-args.js';
 import { QemuStatus, QemuUpstream, QemuXilinx } from './commands/qemu.js';
 import Replay from './commands/replay.js';
+import TraceExport from './commands/trace/export.js';
+import TraceSummaryCommand from './commands/trace/summary.js';
 import Up from './commands/up.js';
 
 export const COMMANDS = {
@@ -23,6 +25,8 @@ export const COMMANDS = {
   'qemu:upstream': QemuUpstream,
   'qemu:xilinx': QemuXilinx,
   up: Up,
+  'trace:export': TraceExport,
+  'trace:summary': TraceSummaryCommand,
   replay: Replay,
   init: Init,
 };

@@ -105,8 +105,12 @@ export class RpBusError extends Error {
     readonly addr: bigint,
     readonly len: number,
   ) {
-    const what = response === 2 ? 'address error' : response === 1 ? 'bus error' : `response code ${response}`;
-    super(`adaptor '${adaptor}': ${command.toUpperCase()} of ${len} bytes at 0x${addr.toString(16)} on dev ${dev} failed: ${what}`);
+    super(`adaptor '${adaptor}': ${command.toUpperCase()} of ${len} bytes at 0x${addr.toString(16)} on dev ${dev} failed: ${rpResponseName(response)}`);
     this.name = 'RpBusError';
   }
+}
+
+/** A READ/WRITE response code (`RpResp`) in words: `ok`, `bus error`, `address error`, `response code N`. */
+export function rpResponseName(response: number): string {
+  return response === 0 ? 'ok' : response === 2 ? 'address error' : response === 1 ? 'bus error' : `response code ${response}`;
 }

@@ -14,14 +14,14 @@
  * Every run is recorded (`cosim up --trace`): interrupts are read from the recording as it
  * grows, and the trace stays available for `replayTrace` afterwards.
  */
-import * as fs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type { Console } from '../up/console.js';
 import { up, type UpOptions } from '../up/up.js';
-import { readTrace, type TraceRecord } from '../trace/format.js';
+import type { TraceRecord } from '../trace/format.js';
+import { readTraceFile } from '../trace/file.js';
 
 export interface PlatformOptions extends Omit<UpOptions, 'console' | 'stdin' | 'stdout' | 'trace'> {
   /** Also show what the run prints on this process's stderr (default: only on failure messages). */
@@ -124,7 +124,7 @@ export function startPlatform(trees: readonly string[], opts: PlatformOptions = 
   const interrupts = (): InterruptRecord[] => {
     let records: TraceRecord[];
     try {
-      records = readTrace(fs.readFileSync(trace)).records;
+      records = readTraceFile(trace).records;
     } catch {
       return [];
     }

@@ -2,9 +2,11 @@
  * The trace file of a run: created (or truncated) only if it is a regular file or absent —
  * never written through a symlink, device or FIFO — and appended to frame by frame as the
  * threads hand frames over, so a run that dies leaves the trace up to its last frames.
+ * Files made from a trace (`cosim trace export`) are created under the same rule, and traces
+ * are read back with one-line errors that name the file.
  */
 import * as fs from 'node:fs';
-import { traceHeader } from './format.js';
+import { readTrace, traceHeader, type SourcedRecord } from './format.js';
 
 export class TraceFileError extends Error {}
 
@@ -20,20 +22,7 @@ export class TraceFile {
   }
 
   static create(file: string): TraceFile {
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.lstatSync(file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new TraceFileError(`trace file ${file}: ${(e as Error).message}`);
-    }
-    if (st && !st.isFile()) throw new TraceFileError(`trace file ${file} is ${st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a directory' : 'not a regular file'}: cosim writes a trace only to a regular file (or a new one)`);
-    let fd: number;
-    try {
-      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
-    } catch (e) {
-      throw new TraceFileError(`trace file ${file}: ${(e as Error).message}`);
-    }
-    const t = new TraceFile(file, fd);
+    const t = new TraceFile(file, openRegularFile(file, 'trace file'));
     t.write(traceHeader());
     return t;
   }
@@ -48,5 +37,56 @@ export class TraceFile {
     if (this.fd === undefined) return;
     fs.closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+/**
+ * Opens `file` for writing from scratch (created, or truncated) if it is a regular file or
+ * absent; a symlink, directory, device or FIFO is refused (`what` names the file in errors).
+ */
+export function openRegularFile(file: string, what: string): number {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new TraceFileError(`${what} ${file}: ${(e as Error).message}`);
+  }
+  if (st && !st.isFile()) throw new TraceFileError(`${what} ${file} is ${st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a directory' : 'not a regular file'}: cosim writes it only to a regular file (or a new one)`);
+  try {
+    return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+  } catch (e) {
+    throw new TraceFileError(`${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Writes `bytes` to a regular file (or a new one) as openRegularFile allows. */
+export function writeRegularFile(file: string, what: string, bytes: Uint8Array): void {
+  const fd = openRegularFile(file, what);
+  try {
+    fs.writeSync(fd, bytes);
+  } catch (e) {
+    throw new TraceFileError(`${what} ${file}: ${(e as Error).message}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The records of a trace file. A file that is missing, unreadable or not a trace throws a
+ * TraceFileError naming it; a file cut short (a run killed while writing) gives its whole
+ * frames and `truncated`.
+ */
+export function readTraceFile(file: string): { records: SourcedRecord[]; truncated: boolean } {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TraceFileError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+  }
+  try {
+    return readTrace(bytes);
+  } catch (e) {
+    throw new TraceFileError(`${file}: ${(e as Error).message}`);
   }
 }

@@ -14,7 +14,6 @@
  *
  * The first divergence ends the replay, with its time, device, transaction and both values.
  */
-import * as fs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -28,6 +27,7 @@ import { QemuInitiator } from '../rp/initiator.js';
 import type { MemoryAccess, MemoryReadReply, MemoryWriteReply } from '../rp/channels/memory-target.js';
 import type { QemuMemoryMaster } from '../rp/initiator.js';
 import type { Wires } from '../rp/channels/wires.js';
+import { readTraceFile, TraceFileError } from './file.js';
 import { CONNECTED } from './rp-tap.js';
 import { readTrace, type SourcedRecord, type TraceRecord, type TraceStream } from './format.js';
 
@@ -134,19 +134,12 @@ export function describeRecord(r: TraceRecord): string {
 
 /** Replays the trace file (or its bytes) against the models of its trees, or replacements. */
 export async function replayTrace(trace: string | Uint8Array, opts: ReplayOptions = {}): Promise<ReplayResult> {
-  let data: Uint8Array;
-  if (typeof trace === 'string') {
-    try {
-      data = fs.readFileSync(trace);
-    } catch (e) {
-      throw new ReplayError(`${trace}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
-  } else data = trace;
   let read: ReturnType<typeof readTrace>;
   try {
-    read = readTrace(data);
+    read = typeof trace === 'string' ? readTraceFile(trace) : readTrace(trace);
   } catch (e) {
-    throw new ReplayError(`${typeof trace === 'string' ? trace : 'trace'}: ${(e as Error).message}`);
+    if (e instanceof TraceFileError) throw new ReplayError(e.message);
+    throw new ReplayError(`trace: ${(e as Error).message}`);
   }
   return replayRecords(read.records, read.truncated, opts);
 }

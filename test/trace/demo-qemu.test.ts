@@ -1,15 +1,17 @@
 /**
  * Traces and replay with real AMD/Xilinx QEMU (COSIM_QEMU): the demo firmware runs as a
  * platform test (cosim/testing's startPlatform: console lines, the timer's interrupt, exit
- * status); its recording replays identically against the same models and, against a RAM
+ * status); its recording exports to Perfetto's trace-event JSON (checked against the format's
+ * rules) and summarises; it replays identically against the same models and, against a RAM
  * with one flipped bit, stops at the guest's read of that byte. Without COSIM_QEMU (or the
  * cross compiler for the demo firmware) these tests skip, saying why.
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayTrace, startPlatform, type RunningPlatform } from '../../src/testing/index.js';
-import { hasCommand } from '../helpers/cli.js';
+import { cosim, hasCommand, tempDir } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 
 const QEMU = process.env.COSIM_QEMU;
@@ -50,4 +52,47 @@ describe.skipIf(why !== undefined)(`traces of the demo on Xilinx QEMU${why ? ` (
     const flip = (s: string) => s.replace(/^\[([0-9a-f]{2})/, (_, b: string) => `[${(parseInt(b, 16) ^ 1).toString(16).padStart(2, '0')}`);
     expect(got).toBe(flip(expected));
   }, 60_000);
+});
+
+describe.skipIf(why !== undefined)(`the demo's trace exported and summarised${why ? ` (skipped: ${why})` : ''}`, () => {
+  it('exports a Perfetto timeline of the run and a summary per device', async () => {
+    const r = spawnSync('make', ['-C', path.join(REPO, 'firmware')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const demo = startPlatform([BOARD], { firmware: [FIRMWARE], qemu: QEMU });
+    try {
+      expect(await demo.exitStatus()).toBe(0);
+      expect(demo.output).toContain('demo: all tests passed');
+      const t = tempDir();
+      try {
+        const json = path.join(t.dir, 'run.json');
+        const ex = cosim(['trace', 'export', demo.trace, '-o', json]);
+        expect(ex.code, ex.stderr).toBe(0);
+        const { traceEvents } = JSON.parse(fs.readFileSync(json, 'utf8')) as { traceEvents: Record<string, unknown>[] };
+        // The trace-event format's rules: every event has a phase, a pid and (but metadata) a time.
+        for (const e of traceEvents) {
+          expect(typeof e.ph).toBe('string');
+          expect(typeof e.pid).toBe('number');
+          if (e.ph !== 'M') expect(typeof e.ts).toBe('number');
+          if (e.ph === 'X') expect(e.dur as number).toBeGreaterThanOrEqual(0);
+        }
+        const names = traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => (e.args as { name: string }).name);
+        expect(names.some((n) => n.startsWith('/uart@a0000000'))).toBe(true);
+        expect(names.some((n) => n.startsWith('/sram@a0010000'))).toBe(true);
+        const slices = traceEvents.filter((e) => e.ph === 'X');
+        expect(slices.length).toBeGreaterThan(1000);
+        const starts = traceEvents.filter((e) => e.ph === 's').map((e) => e.id);
+        const ends = traceEvents.filter((e) => e.ph === 'f').map((e) => e.id);
+        expect(starts.length).toBeGreaterThan(0);
+        expect(new Set(ends)).toEqual(new Set(starts));
+        expect(traceEvents.some((e) => e.ph === 'C')).toBe(true);
+        const sum = cosim(['trace', 'summary', demo.trace, '--json']);
+        expect(sum.code, sum.stderr).toBe(0);
+        expect(sum.stdout).toContain('/uart@a0000000');
+      } finally {
+        t.cleanup();
+      }
+    } finally {
+      await demo.dispose();
+    }
+  }, 120_000);
 });

@@ -141,7 +141,7 @@ describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
     fs.symlinkSync(target, path.join(dir, 'link.trace'));
     const r = record(path.join(dir, 'link.trace'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`cosim: error: trace file ${path.join(dir, 'link.trace')} is a symbolic link: cosim writes a trace only to a regular file (or a new one)`);
+    expect(r.stderr).toContain(`cosim: error: trace file ${path.join(dir, 'link.trace')} is a symbolic link: cosim writes it only to a regular file (or a new one)`);
     expect(fs.readFileSync(target, 'utf8')).toBe('keep me');
   }, 60_000);
 });

@@ -9,7 +9,8 @@ const BOLD = '\x1b[1m';
 const UNDERLINE = '\x1b[4m';
 const RESET = '\x1b[0m';
 
-function plural(n: number, word: string): string {
+/** `1 error`, `2 errors`. */
+export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
