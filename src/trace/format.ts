@@ -1,6 +1,6 @@
 /**
  * cosim's trace file: what passed between QEMU and cosim's peers during a run, compact enough
- * to leave on (a 4-byte register access takes about 25 bytes).
+ * to leave on (a 4-byte register access takes about 30 bytes).
  *
  * Layout: the magic `COSIMTRC`, a format version (u8), then frames: `[u8 type][varint
  * length][payload]`. A RECORDS frame carries records of one source (the supervisor, or one

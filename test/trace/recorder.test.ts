@@ -15,4 +15,16 @@ describe('the recorder keeps the times of records that go back in time', () => {
     expect(frames).toHaveLength(1);
     expect(readTrace(Buffer.concat([traceHeader(), ...frames])).records.map((x) => x.host)).toEqual([150n, 100n, 300n]);
   });
+
+  it('takes about 30 bytes for a 4-byte register access', () => {
+    const frames: Uint8Array[] = [];
+    const r = new ThreadRecorder(1, (f) => frames.push(f));
+    for (let i = 0; i < 1000; i++) {
+      r.add({ kind: 'access', host: 1_000_000_000n + BigInt(i) * 35_000n, stream: 1, dev: 2, write: i % 2 === 0, posted: false, addr: 0xa000_1004n, len: 4, sim: 5_000_000_000n + BigInt(i) * 1_000n, data: Uint8Array.of(i & 0xff, 1, 0, 0), resp: 0, wait: 30_000n, seq: i });
+    }
+    r.stop();
+    const bytes = frames.reduce((n, f) => n + f.length, 0);
+    expect(bytes / 1000).toBeLessThanOrEqual(32);
+    expect(readTrace(Buffer.concat([traceHeader(), ...frames])).records).toHaveLength(1000);
+  });
 });

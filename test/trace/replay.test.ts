@@ -85,11 +85,15 @@ describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
     const start = accesses.find((a) => a.write && a.addr === 0xa0002014n)!;
     expect(dma[0]!.cause).toBe(start.seq);
     expect(of(records, 'sync').length).toBeGreaterThanOrEqual(2);
-    const events = of(records, 'event').map((e) => e.text);
+    const events = of(records, 'event').filter((e) => e.stream === 0).map((e) => e.text);
+    expect(of(records, 'event').filter((e) => e.stream === 1).map((e) => e.text)).toEqual(['QEMU connected']);
     expect(events.some((t) => /^qemu started \(pid \d+\)$/.test(t))).toBe(true);
     expect(events.at(-1)).toBe('the run ends: exit status 0');
-    // Bounded size: the whole run, DMA data included.
-    expect(fs.statSync(trace).size / accesses.length).toBeLessThan(64 + 3 * 64);
+    // Bounded size: at most 64 bytes a transaction, besides the DMA's data.
+    const dmaBytes = dma.reduce((n, d) => n + d.data.length, 0);
+    const texts = records.reduce((n, r) => n + (r.kind === 'stream' ? JSON.stringify(r.info).length : r.kind === 'event' ? r.text.length : r.kind === 'log' ? r.from.length + r.message.length : 0), 0);
+    const transactions = records.filter((r) => r.kind === 'access' || r.kind === 'dma' || r.kind === 'irq' || r.kind === 'sync').length;
+    expect((fs.statSync(trace).size - dmaBytes - texts) / transactions).toBeLessThan(64);
   }, 60_000);
 
   it('replays identically against the same models, and finds the first divergence against a changed one', async () => {
