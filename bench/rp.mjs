@@ -12,6 +12,10 @@
  *    until the peer has handled the last one (a final READ returns the peer's count; requests
  *    are handled in order, so it comes after all of them).
  *
+ * 4. What recording costs (cosim up --trace): 1 and 3 again against a peer whose session feeds
+ *    the trace recorder (every packet paired, encoded and written to a file in the peer's
+ *    process, as a models' thread does), as a ratio of the untraced rates.
+ *
  * For context it also measures the same 80 → 84 byte ping-pong between two Node processes on
  * plain sockets without RP (the ceiling for any Node peer on this machine), and RP round
  * trips with initiator and peer in one process (no cross-process wake-ups; how tests drive
@@ -38,17 +42,27 @@ const WINDOW = 0xa000_0000n;
 
 // --- child processes -------------------------------------------------------------------------
 
-/** A peer with a register (reads return how many writes it has seen) on dev 9. */
-async function benchPeer(sock) {
-  const peer = new rp.RpPeer({ name: 'bench-peer' });
+/** A peer with a register (reads return how many writes it has seen) on dev 9; `traceFile`: its traffic recorded there. */
+async function benchPeer(sock, traceFile) {
+  let onPacket;
+  if (traceFile) {
+    const { TraceFile } = await import(path.join(here, '../dist/trace/file.js'));
+    const { ThreadRecorder } = await import(path.join(here, '../dist/trace/thread-recorder.js'));
+    const { RpTraceTap, traceClock } = await import(path.join(here, '../dist/trace/rp-tap.js'));
+    const file = TraceFile.create(traceFile);
+    const recorder = new ThreadRecorder(1, file.write);
+    onPacket = new RpTraceTap(1, traceClock(process.hrtime.bigint()), recorder.add).onPacket;
+    process.on('exit', () => (recorder.stop(), file.close()));
+  }
+  const peer = new rp.RpPeer({ name: 'bench-peer', onPacket });
   let writes = 0;
   peer.memoryTarget(9, { read: () => writes, write: () => void writes++ });
   await peer.listen(`unix:${sock}`);
   return peer;
 }
 
-async function peerProcess(sock) {
-  const peer = await benchPeer(sock);
+async function peerProcess(sock, traceFile) {
+  const peer = await benchPeer(sock, traceFile);
   process.send('listening');
   await peer.ended();
 }
@@ -145,8 +159,8 @@ function runC(exe, dir) {
 // --- Node ---------------------------------------------------------------------------------------
 
 /** Runs `fn` with this file started as `mode` in a child process listening on `sock`. */
-async function withChild(mode, sock, fn) {
-  const child = fork(fileURLToPath(import.meta.url), [mode, sock], { stdio: 'inherit' });
+async function withChild(mode, sock, fn, extra = []) {
+  const child = fork(fileURLToPath(import.meta.url), [mode, sock, ...extra], { stdio: 'inherit' });
   try {
     await new Promise((resolve, reject) => {
       child.once('message', resolve);
@@ -185,8 +199,8 @@ async function rawRoundTrips(dir) {
   });
 }
 
-/** Runs `fn(initiator, memory master on dev 9)` against a peer in a child process. */
-async function withPeer(dir, fn) {
+/** Runs `fn(initiator, memory master on dev 9)` against a peer in a child process (recording into `dir` when `traced`). */
+async function withPeer(dir, fn, traced = false) {
   const sock = path.join(dir, 'qemu-rport-_bench');
   return withChild('--peer', sock, async () => {
     const qemu = new rp.QemuInitiator({ name: '/bench' });
@@ -198,7 +212,7 @@ async function withPeer(dir, fn) {
     } finally {
       await qemu.close();
     }
-  });
+  }, traced ? [path.join(dir, 'bench.trace')] : []);
 }
 
 async function timedReads(mm) {
@@ -208,8 +222,8 @@ async function timedReads(mm) {
   return ROUND_TRIPS / ((performance.now() - t0) / 1000);
 }
 
-async function roundTrips(dir) {
-  return withPeer(dir, (_qemu, mm) => timedReads(mm));
+async function roundTrips(dir, traced = false) {
+  return withPeer(dir, (_qemu, mm) => timedReads(mm), traced);
 }
 
 async function inProcessRoundTrips(dir) {
@@ -226,7 +240,7 @@ async function inProcessRoundTrips(dir) {
   }
 }
 
-async function postedWrites(dir) {
+async function postedWrites(dir, traced = false) {
   return withPeer(dir, async (qemu, mm) => {
     const data = rp.toLE(1, 4);
     const session = qemu.session();
@@ -240,7 +254,7 @@ async function postedWrites(dir) {
     const rate = POSTED / ((performance.now() - t0) / 1000);
     if (seen !== POSTED) throw new Error(`the peer saw ${seen} of ${POSTED} posted writes`);
     return rate;
-  });
+  }, traced);
 }
 
 // --- main -------------------------------------------------------------------------------------------
@@ -257,12 +271,16 @@ async function main() {
     const node = [];
     const inProcess = [];
     const posted = [];
+    const tracedReads = [];
+    const tracedPosted = [];
     for (let r = 0; r < RUNS; r++) {
       if (exe) c.push(await runC(exe, dir));
       raw.push(await rawRoundTrips(dir));
       node.push(await roundTrips(dir));
       inProcess.push(await inProcessRoundTrips(dir));
       posted.push(await postedWrites(dir));
+      tracedReads.push(await roundTrips(dir, true));
+      tracedPosted.push(await postedWrites(dir, true));
     }
     const cRate = exe ? median(c) : undefined;
     const nodeRate = median(node);
@@ -275,14 +293,17 @@ async function main() {
     line('initiator → peer blocking 4-byte READ, 2 processes', node, 'round trips/s');
     line('initiator → peer blocking 4-byte READ, 1 process', inProcess, 'round trips/s');
     line('initiator → peer posted 4-byte WRITE, 2 processes', posted, 'writes/s');
+    line('  the same READs, the peer recording a trace', tracedReads, 'round trips/s');
+    line('  the same posted WRITEs, the peer recording a trace', tracedPosted, 'writes/s');
     if (cRate) console.log(`  round trips (2 processes): ${(nodeRate / cRate).toFixed(2)}× the C rate (target ≥ 0.9×)`);
     console.log(`  posted writes: ${(median(posted) / 1e6).toFixed(2)} M/s (target ≥ 1 M/s)`);
+    console.log(`  recording a trace: READ round trips ${(median(tracedReads) / nodeRate).toFixed(2)}× untraced, posted WRITEs ${(median(tracedPosted) / median(posted)).toFixed(2)}× untraced (target: READ round trips ≥ 0.8×, tracing costing MMIO at most 20 %)`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 // This file is also the child processes' program.
-if (process.argv[2] === '--peer') await peerProcess(process.argv[3]);
+if (process.argv[2] === '--peer') await peerProcess(process.argv[3], process.argv[4]);
 else if (process.argv[2] === '--raw-responder') await rawResponderProcess(process.argv[3]);
 else await main();
