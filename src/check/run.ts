@@ -7,7 +7,7 @@
  */
 import { compile, type CompileOptions } from '../dts/compile.js';
 import { suggest } from '../dts/diagnostics.js';
-import type { SourceRegistry, SourceSpan } from '../dts/source.js';
+import type { SourceLookup, SourceRegistry, SourceSpan } from '../dts/source.js';
 import { buildInstance, type Instance } from '../graph/instance.js';
 import type { MachineKind } from '../graph/machine.js';
 import { buildPlatform, type Platform } from '../graph/platform.js';
@@ -52,8 +52,8 @@ export interface LoadedPlatform {
   diagnostics: CheckDiagnostic[];
   /** Files that did not compile. */
   failed: string[];
-  /** The source registry that can quote a diagnostic's file. */
-  sourcesFor(d: CheckDiagnostic): SourceRegistry | undefined;
+  /** The sources that can quote a diagnostic's file (and its notes', in any file of the platform). */
+  sourcesFor(d: CheckDiagnostic): SourceLookup | undefined;
   sourceText(span: SourceSpan): string;
   sourceBlock(span: SourceSpan): string;
 }
@@ -82,7 +82,9 @@ export function loadPlatform(files: readonly string[], opts: LoadOptions = {}): 
     instances.push(inst);
     for (const d of r.diagnostics) if (!isNumGpiosFalsePositive(d, inst)) diagnostics.push(d.span ? d : { ...d, file });
   }
-  const sourcesFor = (d: CheckDiagnostic): SourceRegistry | undefined => (d.span ? registries.find((s) => s.has(d.span!.file)) : undefined);
+  // One lookup over every file's registry: a note may quote another instance's file.
+  const sources: SourceLookup = { get: (file) => registries.find((s) => s.has(file))?.get(file) };
+  const sourcesFor = (): SourceLookup => sources;
   const sourceText = (span: SourceSpan): string => {
     const line = registries.find((s) => s.has(span.file))?.get(span.file)?.lineText(span.line);
     return line === undefined ? '' : line.slice(span.col - 1);

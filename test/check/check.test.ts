@@ -128,4 +128,13 @@ describe('a new user’s tree with three mistakes in an included .dtsi', () => {
       ['gic-spi-range', 'pl.dtsi', lineOf(dtsi, '<0 120 4>')],
     ]);
   });
+
+  it('notes the other site of each clash: through the macro in the .dtsi, and across the #include into the board', () => {
+    const r = checkSources(files);
+    const notes = (code: string) => r.diagnostics.find((d) => d.code === code)!.related!.map((n) => [n.span?.file, n.span?.line, n.span?.col, n.message]);
+    // The first binding is written through RP(pl, 9): the note points at the macro's use, as the finding does.
+    expect(notes('rp-channel-duplicate')).toEqual([['pl.dtsi', lineOf(dtsi, 'RP(pl, 9)'), 3, 'channel 9 of /pl is first bound here, by /regs@b0000000']]);
+    // The finding is in the included .dtsi; the num-irq too small for it is in the board that includes it.
+    expect(notes('gic-spi-range')).toEqual([['board.dts', lineOf(files['board.dts'], 'num-irq = <128>'), 3, 'num-irq of /interrupt-controller@f9010000, too small for SPI 120']]);
+  });
 });

@@ -87,6 +87,15 @@ export default defineDevice({
     expect(r.stderr).toBe('');
   });
 
+  it("prints a gcc-style note, with its source line and caret, for a clash's other site", () => {
+    const dir = faultyBoard();
+    const r = cli(['check', 'board.dts'], { cwd: dir });
+    // After the finding (and its own source line), the first binding it clashes with.
+    expect(r.stdout).toMatch(/pl\.dtsi:14:3: error: \/dma:remote-ports: channel 9 of \/pl is already bound by \/regs@b0000000.*\n(?:.*\n){4}pl\.dtsi:9:3: note: channel 9 of \/pl is first bound here, by \/regs@b0000000\n +\|\n 9 \| {3}RP\(pl, 9\);\n +\| {3}\^\n/);
+    // A note in another file than its finding: the num-irq in the board that includes the .dtsi.
+    expect(r.stdout).toMatch(/board\.dts:\d+:3: note: num-irq of \/interrupt-controller@f9010000, too small for SPI 120\n +\|\n \d+ \| {3}num-irq = <128>;\n +\| {3}\^~+\n/);
+  });
+
   it('writes JSON with file, line and column of every finding', () => {
     const dir = faultyBoard();
     const r = cli(['check', 'board.dts', '--format', 'json'], { cwd: dir });
@@ -98,6 +107,7 @@ export default defineDevice({
       ['rp-channel-duplicate', 'pl.dtsi', 14],
       ['gic-spi-range', 'pl.dtsi', 20],
     ]);
+    expect(j.diagnostics[1].related).toEqual([{ message: 'channel 9 of /pl is first bound here, by /regs@b0000000', file: 'pl.dtsi', line: 9, column: 3, endLine: 9, endColumn: 3 }]);
   });
 
   it('writes SARIF 2.1.0 for code-scanning UIs', () => {
@@ -118,6 +128,14 @@ export default defineDevice({
     expect(ids[res.ruleIndex]).toBe('gic-spi-range');
     expect(res.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'pl.dtsi', uriBaseId: '%SRCROOT%' }, region: expect.objectContaining({ startLine: 20, startColumn: 3 }) });
     expect(res.locations[0].logicalLocations[0].fullyQualifiedName).toBe('/irqs');
+    const dup = run.results.find((x: { ruleId: string }) => x.ruleId === 'rp-channel-duplicate');
+    expect(dup.relatedLocations).toEqual([
+      {
+        id: 0,
+        message: { text: 'channel 9 of /pl is first bound here, by /regs@b0000000' },
+        physicalLocation: { artifactLocation: { uri: 'pl.dtsi', uriBaseId: '%SRCROOT%' }, region: expect.objectContaining({ startLine: 9, startColumn: 3 }) },
+      },
+    ]);
   });
 
   it('exits 1 on warnings only with --warnings-as-errors, and --disable silences a rule', () => {
