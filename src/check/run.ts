@@ -162,12 +162,35 @@ export function resolveDisabled(ids: readonly string[]): { dtc: string[]; cosim:
   return { dtc, cosim };
 }
 
+/** A diagnostic of the compiler or dtc's checks, not of cosim's co-simulation rules. */
+export function fromDtc(d: CheckDiagnostic): boolean {
+  return ruleById(d.code)?.source !== 'cosim';
+}
+
 function position(d: CheckDiagnostic): [string, number, number] {
   return d.span ? [d.span.file, d.span.line, d.span.col] : [d.file ?? '', Number.MAX_SAFE_INTEGER, 0];
 }
 
+/** Sorted stably by file (first appearance, inputs first), then line and column. */
+function inFileOrder(list: CheckDiagnostic[], files: readonly string[]): CheckDiagnostic[] {
+  const fileRank = new Map<string, number>(files.map((f, i) => [f, i]));
+  for (const d of list) {
+    const f = position(d)[0];
+    if (!fileRank.has(f)) fileRank.set(f, fileRank.size);
+  }
+  return [...list].sort((a, b) => {
+    const [fa, la, ca] = position(a);
+    const [fb, lb, cb] = position(b);
+    return fileRank.get(fa)! - fileRank.get(fb)! || la - lb || ca - cb;
+  });
+}
+
 export interface CheckResult extends LoadedPlatform {
-  /** Every finding, grouped by file (in the order files were first seen), then by position. */
+  /**
+   * Every finding: cosim's co-simulation findings first, then the compiler's and dtc's
+   * checks (on vendor trees those are hundreds around the one finding that matters); each
+   * part grouped by file (in the order files were first seen), then by position.
+   */
   diagnostics: CheckDiagnostic[];
   errors: number;
   warnings: number;
@@ -178,20 +201,9 @@ export function checkFiles(files: readonly string[], opts: CheckOptions = {}): C
   const off = disabled.dtc.map((n) => `no-${n}`);
   const loaded = loadPlatform(files, { ...opts, dtcWarn: [...(opts.dtcWarn ?? []), ...off], dtcError: [...(opts.dtcError ?? []), ...off] });
   const rules = COSIM_RULES.filter((r) => !disabled.cosim.has(r.id));
-  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded, servingOf(loaded.platform, opts.overrides), opts.loadModelModules ?? true) : [])];
+  const cosim = loaded.platform ? runRules(loaded.platform, rules, loaded, servingOf(loaded.platform, opts.overrides), opts.loadModelModules ?? true) : [];
+  let all = [...inFileOrder(cosim, files), ...inFileOrder(loaded.diagnostics, files)];
   if (opts.warningsAsErrors) all = all.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' } : d));
-
-  // Stable sort: by file (first appearance, inputs first), then line and column.
-  const fileRank = new Map<string, number>(files.map((f, i) => [f, i]));
-  for (const d of all) {
-    const f = position(d)[0];
-    if (!fileRank.has(f)) fileRank.set(f, fileRank.size);
-  }
-  all.sort((a, b) => {
-    const [fa, la, ca] = position(a);
-    const [fb, lb, cb] = position(b);
-    return fileRank.get(fa)! - fileRank.get(fb)! || la - lb || ca - cb;
-  });
   return {
     ...loaded,
     diagnostics: all,

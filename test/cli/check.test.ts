@@ -138,6 +138,46 @@ export default defineDevice({
     ]);
   });
 
+  describe('--dtc-warnings', () => {
+    // A vendor tree in miniature: 30 unit-address warnings from dtc around one co-simulation finding.
+    const noisy = () => temp({ 'board.dts': board({ extra: ['spare {\n\tcompatible = "remote-port";\n};', ...Array.from({ length: 30 }, (_, i) => `n@${i + 1} { };`), 'odd@1,2 { reg = <1>; };'].join('\n') }) });
+    const summary = /^dtc warnings: unit_address_vs_reg ×30, \w+ ×\d+.* \(`cosim check --dtc-warnings all` shows each\)$/m;
+
+    it('summarises dtc warnings per check by default, after the co-simulation findings', () => {
+      const r = cli(['check', 'board.dts'], { cwd: noisy() });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(summary);
+      expect(r.stdout).not.toContain('[unit_address_vs_reg]');
+      expect(r.stdout.indexOf('[rp-adaptor-unused]')).toBeLessThan(r.stdout.search(summary));
+      expect(r.stdout).toMatch(/board\.dts: 0 errors, 3\d warnings\n$/);
+      expect(cli(['check', 'board.dts', '--dtc-warnings', 'summary'], { cwd: noisy() }).stdout).toBe(r.stdout);
+    });
+
+    it('prints each with all, none with none; exit codes and JSON do not change', () => {
+      const dir = noisy();
+      const all = cli(['check', 'board.dts', '--dtc-warnings', 'all'], { cwd: dir });
+      expect(all.code).toBe(0);
+      expect(all.stdout.match(/\[unit_address_vs_reg\]/g)).toHaveLength(30);
+      expect(all.stdout).not.toMatch(summary);
+      expect(all.stdout.indexOf('[rp-adaptor-unused]')).toBeLessThan(all.stdout.indexOf('[unit_address_vs_reg]'));
+      const none = cli(['check', 'board.dts', '--dtc-warnings', 'none'], { cwd: dir });
+      expect(none.code).toBe(0);
+      expect(none.stdout).not.toMatch(/unit_address_vs_reg/);
+      expect(none.stdout).toContain('[rp-adaptor-unused]');
+      expect(none.stdout).toMatch(/board\.dts: 0 errors, 3\d warnings \(3\d from dtc not shown\)\n$/);
+      const json = JSON.parse(cli(['check', 'board.dts', '--format', 'json', '--dtc-warnings', 'none'], { cwd: dir }).stdout);
+      expect(json.diagnostics.filter((d: { code: string }) => d.code === 'unit_address_vs_reg')).toHaveLength(30);
+      expect(json.diagnostics[0].code).toBe('rp-adaptor-unused');
+      // As errors (--warnings-as-errors) they fail the run, and errors are always shown in full.
+      for (const mode of ['all', 'summary', 'none']) {
+        const strict = cli(['check', 'board.dts', '--warnings-as-errors', '--dtc-warnings', mode], { cwd: dir });
+        expect(strict.code, mode).toBe(1);
+        expect(strict.stdout.match(/error: .*\[unit_address_vs_reg\]/g), mode).toHaveLength(30);
+      }
+      expect(cosim(['check', 'board.dts', '--dtc-warnings', 'some'], { cwd: dir }).code).toBe(2);
+    });
+  });
+
   it('exits 1 on warnings only with --warnings-as-errors, and --disable silences a rule', () => {
     const dir = temp({ 'board.dts': board({ extra: 'spare {\n\tcompatible = "remote-port";\n};' }) });
     const warn = cli(['check', 'board.dts'], { cwd: dir });
