@@ -28,6 +28,8 @@ export interface Finding extends Site {
   node: Node;
   message: string;
   hint?: string;
+  /** A finding milder than its rule's severity (one the rule is not sure of). */
+  severity?: Severity;
   /** Every other site the finding involves: a clash names both places. */
   related?: Related[];
 }
@@ -75,7 +77,7 @@ export function toDiagnostic(rule: Rule, f: Finding, file: string | undefined): 
   const span = siteSpan(f);
   const path = shownPath(f.node); // (shortened for very deep nodes)
   const where = f.prop ? `${path}:${f.prop.name}` : path;
-  const d: CheckDiagnostic = { severity: rule.severity, code: rule.id, message: `${where}: ${f.message}`, path };
+  const d: CheckDiagnostic = { severity: f.severity ?? rule.severity, code: rule.id, message: `${where}: ${f.message}`, path };
   if (span) d.span = span;
   else if (file) d.file = file;
   if (f.hint) d.hint = f.hint;

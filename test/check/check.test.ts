@@ -94,6 +94,17 @@ describe('judgement calls', () => {
   });
 });
 
+describe('what QEMU reads otherwise than written is an error, what cosim cannot follow only a warning', () => {
+  it('interrupt-maps leading into each other too often for cosim to follow: an irq-map-layout warning', () => {
+    // Every entry matches (mask 0) and leads back into the map: 17 ways at each of 8 hops.
+    const entries = Array.from({ length: 17 }, () => '0 0 0 &loop 0').join('>, <');
+    // No #address-cells: QEMU's 2 (its default) for the map's own entries, none as a parent.
+    const extra = `loop: loop {\n\t#interrupt-cells = <1>;\n\tinterrupt-map-mask = <0 0 0>;\n\tinterrupt-map = <${entries}>;\n\n\tdev {\n\t\tinterrupts = <1>;\n\t};\n};`;
+    const found = checkSources({ 'board.dts': board({ extra }) }).diagnostics.filter((d) => d.code === 'irq-map-layout');
+    expect(found.map((d) => [d.severity, d.message])).toEqual([['warning', expect.stringMatching(/^\/loop:interrupt-map: cosim does not follow this interrupt-map to the end: .*more than 256 connections/)]]);
+  });
+});
+
 describe('options', () => {
   const faulty = { 'board.dts': board({ extra: 'spare: spare {\n\tcompatible = "remote-port";\n};\nx@5 { compatible = "x,y"; };' }) };
 
