@@ -78,6 +78,16 @@ const CASES: RuleCase[] = [
     message: /RAM starts at 0x80000000 here, but virt always puts it at 0x40000000/,
   },
   {
+    rule: 'virt-machine',
+    name: 'two RAM banks',
+    faulty: { 'board.dts': virt(RNG(2))['board.dts'].replace('\tmemory@40000000 {', '\tmemory@40000000 { device_type = "memory"; reg = <0x0 0x40000000 0x0 0x1000>; };\n\tram@40000000 {') },
+    correct: virt(RNG(2)),
+    at: ['board.dts', 'ram@40000000'],
+    message: /virt has one RAM bank: give its size in one memory node/,
+    also: ['unique_unit_address'],
+    notes: [{ at: ['board.dts', 'memory@40000000'], text: /^the first memory node, \/memory@40000000$/ }],
+  },
+  {
     rule: 'pcie-endpoint',
     name: 'an endpoint that names no model',
     faulty: virt('\t\tdev@3 { reg = <0x1800 0 0 0 0>; };'),
@@ -142,6 +152,7 @@ const CASES: RuleCase[] = [
     correct: one(SLAVE('cosim', 0)),
     at: ['board.dts', '<&gic 0>'],
     message: /pair 0: \/interrupt-controller@f9010000 is not a `remote-port` adaptor/,
+    notes: [{ at: ['board.dts', 'compatible = "arm,gic"'], text: /^\/interrupt-controller@f9010000, the node it names, which is not a `remote-port` adaptor$/ }],
   },
   {
     rule: 'rp-ports-target',
@@ -151,6 +162,7 @@ const CASES: RuleCase[] = [
     at: ['board.dts', '<&pl 0>'],
     message: /its compatible "remote_port" names no QEMU type, so it creates no object and QEMU crashes \(segfault\)/,
     also: ['rp-unknown-type'],
+    notes: [{ at: ['board.dts', 'compatible = "remote_port"'], text: /^\/pl, the node it names, whose compatible "remote_port" is no QEMU type$/ }],
   },
   {
     rule: 'rp-channel-duplicate',
@@ -284,6 +296,7 @@ const CASES: RuleCase[] = [
     correct: one('dma: dma@b0000000 {\n\tcompatible = "xlnx,axi-dma";\n\treg = <0xb0000000 0x1000>;\n};\nstream {\n\tcompatible = "remote-port-stream";\n\tremote-ports = <&cosim 20>;\n};'),
     at: ['board.dts', 'axistream-connected'],
     message: /sends the peer's stream data to \/dma@b0000000/,
+    notes: [{ at: ['board.dts', 'dma@b0000000 {'], text: /^\/dma@b0000000, which would receive the peer's stream$/ }],
   },
   {
     rule: 'rp-socket-path-length',
@@ -312,6 +325,7 @@ const CASES: RuleCase[] = [
     at: ['board.dts', 'pl: pl {'],
     also: ['simple_bus_reg'], // dtc's verdict on an adaptor (no reg) below a simple-bus
     message: /sits below the simple-bus \/amba, which arm-generic-fdt-7series does not instantiate: its socket is qemu-rport-_pl/,
+    notes: [{ at: ['board.dts', 'compatible = "simple-bus"'], text: /^the simple-bus \/amba, which arm-generic-fdt-7series does not instantiate$/ }],
   },
   {
     rule: 'qom-path-collision',
@@ -379,6 +393,7 @@ const CASES: RuleCase[] = [
     correct: one('bus {\n\tcompatible = "simple-bus";\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\tranges;\n\tcontainer = <&sysmem>;\n\n\tserial@c0000000 {\n\t\tcompatible = "arm,pl011";\n\t\treg = <0xc0000000 0x1000>;\n\t};\n};'),
     at: ['board.dts', 'bus {'],
     message: /\/bus: is a memory region mapped nowhere \(no reg, no container\) and nothing refers to it/,
+    notes: [{ at: ['board.dts', 'reg = <0xc0000000 0x1000>'], text: /^\/bus\/serial@c0000000, one of the regions out of every CPU's reach$/ }],
   },
   {
     rule: 'gic-spi-range',
@@ -412,6 +427,7 @@ const CASES: RuleCase[] = [
     correct: one(NEXUS(2, '0 0 1 &gic 0 40 4', 1)),
     at: ['board.dts', 'interrupts = <2>'],
     message: /interrupt 0 <2> matches no entry of \/nexus's interrupt-map: QEMU leaves it unconnected/,
+    notes: [{ at: ['board.dts', 'interrupt-map = <'], text: /^the interrupt-map of \/nexus, with no entry for <2>$/ }],
   },
   {
     rule: 'irq-map-layout',
@@ -502,6 +518,7 @@ const CASES: RuleCase[] = [
     correct: withRam('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n\tinterrupt-parent = <&gic>;\n\tinterrupts = <0 40 4>, <0 41 4>;\n};\nregs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "timer";\n\tcosim,irq = <&irqs 1>;\n};'),
     at: ['board.dts', '&irqs 1'],
     message: /cosim,irq = <&irqs 1>: line 1 of \/irqs is wired to nothing in this tree/,
+    notes: [{ at: ['board.dts', 'irqs {'], text: /^\/irqs, whose line 1 nothing wires$/ }],
   },
   {
     rule: 'bind-peer-command',
@@ -521,8 +538,18 @@ const CASES: RuleCase[] = [
   },
 ];
 
-/** Rules whose finding involves a second site (a clash, or a count too small for what uses it): each names it in a note. */
+/**
+ * Rules whose finding involves a second site (a clash, a count too small for what uses it,
+ * the node a reference names): each names it in a note, which a case of theirs checks.
+ */
 const CLASH_RULES = [
+  'rp-ports-target',
+  'rp-7series-simple-bus',
+  'irq-map-unmatched',
+  'model-line-unconnected',
+  'rp-stream-to-qemu',
+  'addr-space-unviewed',
+  'virt-machine',
   'rp-channel-duplicate',
   'rp-merged-node',
   'rp-gpio-lines',
@@ -549,7 +576,7 @@ describe('cosim check rules', () => {
 
   it("checks the notes of every clash rule's findings", () => {
     expect(CLASH_RULES.filter((id) => !CASES.some((c) => c.rule === id && c.notes?.length))).toEqual([]);
-    expect(CASES.filter((c) => CLASH_RULES.includes(c.rule) && !c.notes).map((c) => `${c.rule}: ${c.name}`)).toEqual([]);
+    // (A case whose finding has notes it does not list fails on its own: notes are compared whole.)
   });
 
   for (const c of CASES) {
