@@ -9,15 +9,29 @@ import type { Instance } from '../graph/instance.js';
 import type { Platform } from '../graph/platform.js';
 import type { Serving } from '../graph/serving.js';
 
-export interface Finding {
-  /** The node the finding is about (its path prefixes the message). */
+/** A place in a tree: a node, or one of its properties, or a span inside a value. */
+export interface Site {
   node: Node;
-  /** Locates the finding at this property instead of the node. */
+  /** Locates the site at this property instead of the node. */
   prop?: Property;
   /** Locates it more precisely still, e.g. at one `&label` inside a value. */
   at?: SpanLike;
+}
+
+/** Another place a finding involves, shown as a `note:` (the first binding of a channel, say). */
+export interface Related extends Site {
+  message: string;
+}
+
+export interface Finding extends Site {
+  /** The node the finding is about (its path prefixes the message). */
+  node: Node;
   message: string;
   hint?: string;
+  /** A finding milder than its rule's severity (one the rule is not sure of). */
+  severity?: Severity;
+  /** Every other site the finding involves: a clash names both places. */
+  related?: Related[];
 }
 
 export interface RuleContext {
@@ -54,14 +68,20 @@ export interface CheckDiagnostic extends Diagnostic {
 }
 
 /** Turns a finding into a diagnostic: code = rule id, message prefixed by the node path as dtc does. */
+/** Where a site was written: the most precise of its span, property and node that is known. */
+export function siteSpan(s: Site): SourceSpan | undefined {
+  return resolveSpan(s.at) ?? (s.prop && propLoc(s.prop)) ?? s.node.loc;
+}
+
 export function toDiagnostic(rule: Rule, f: Finding, file: string | undefined): CheckDiagnostic {
-  const span = resolveSpan(f.at) ?? (f.prop && propLoc(f.prop)) ?? f.node.loc;
+  const span = siteSpan(f);
   const path = shownPath(f.node); // (shortened for very deep nodes)
   const where = f.prop ? `${path}:${f.prop.name}` : path;
-  const d: CheckDiagnostic = { severity: rule.severity, code: rule.id, message: `${where}: ${f.message}`, path };
+  const d: CheckDiagnostic = { severity: f.severity ?? rule.severity, code: rule.id, message: `${where}: ${f.message}`, path };
   if (span) d.span = span;
   else if (file) d.file = file;
   if (f.hint) d.hint = f.hint;
+  if (f.related?.length) d.related = f.related.map((r) => ({ message: r.message, span: siteSpan(r) }));
   return d;
 }
 

@@ -7,7 +7,7 @@
  */
 import { compile, type CompileOptions } from '../dts/compile.js';
 import { suggest } from '../dts/diagnostics.js';
-import type { SourceRegistry, SourceSpan } from '../dts/source.js';
+import type { SourceLookup, SourceRegistry, SourceSpan } from '../dts/source.js';
 import { buildInstance, type Instance } from '../graph/instance.js';
 import type { MachineKind } from '../graph/machine.js';
 import { buildPlatform, type Platform } from '../graph/platform.js';
@@ -52,8 +52,8 @@ export interface LoadedPlatform {
   diagnostics: CheckDiagnostic[];
   /** Files that did not compile. */
   failed: string[];
-  /** The source registry that can quote a diagnostic's file. */
-  sourcesFor(d: CheckDiagnostic): SourceRegistry | undefined;
+  /** The sources that can quote a diagnostic's file (and its notes', in any file of the platform). */
+  sourcesFor(d: CheckDiagnostic): SourceLookup | undefined;
   sourceText(span: SourceSpan): string;
   sourceBlock(span: SourceSpan): string;
 }
@@ -82,7 +82,9 @@ export function loadPlatform(files: readonly string[], opts: LoadOptions = {}): 
     instances.push(inst);
     for (const d of r.diagnostics) if (!isNumGpiosFalsePositive(d, inst)) diagnostics.push(d.span ? d : { ...d, file });
   }
-  const sourcesFor = (d: CheckDiagnostic): SourceRegistry | undefined => (d.span ? registries.find((s) => s.has(d.span!.file)) : undefined);
+  // One lookup over every file's registry: a note may quote another instance's file.
+  const sources: SourceLookup = { get: (file) => registries.find((s) => s.has(file))?.get(file) };
+  const sourcesFor = (): SourceLookup => sources;
   const sourceText = (span: SourceSpan): string => {
     const line = registries.find((s) => s.has(span.file))?.get(span.file)?.lineText(span.line);
     return line === undefined ? '' : line.slice(span.col - 1);
@@ -160,12 +162,35 @@ export function resolveDisabled(ids: readonly string[]): { dtc: string[]; cosim:
   return { dtc, cosim };
 }
 
+/** A diagnostic of the compiler or dtc's checks, not of cosim's co-simulation rules. */
+export function fromDtc(d: CheckDiagnostic): boolean {
+  return ruleById(d.code)?.source !== 'cosim';
+}
+
 function position(d: CheckDiagnostic): [string, number, number] {
   return d.span ? [d.span.file, d.span.line, d.span.col] : [d.file ?? '', Number.MAX_SAFE_INTEGER, 0];
 }
 
+/** Sorted stably by file (first appearance, inputs first), then line and column. */
+function inFileOrder(list: CheckDiagnostic[], files: readonly string[]): CheckDiagnostic[] {
+  const fileRank = new Map<string, number>(files.map((f, i) => [f, i]));
+  for (const d of list) {
+    const f = position(d)[0];
+    if (!fileRank.has(f)) fileRank.set(f, fileRank.size);
+  }
+  return [...list].sort((a, b) => {
+    const [fa, la, ca] = position(a);
+    const [fb, lb, cb] = position(b);
+    return fileRank.get(fa)! - fileRank.get(fb)! || la - lb || ca - cb;
+  });
+}
+
 export interface CheckResult extends LoadedPlatform {
-  /** Every finding, grouped by file (in the order files were first seen), then by position. */
+  /**
+   * Every finding: cosim's co-simulation findings first, then the compiler's and dtc's
+   * checks (on vendor trees those are hundreds around the one finding that matters); each
+   * part grouped by file (in the order files were first seen), then by position.
+   */
   diagnostics: CheckDiagnostic[];
   errors: number;
   warnings: number;
@@ -176,20 +201,9 @@ export function checkFiles(files: readonly string[], opts: CheckOptions = {}): C
   const off = disabled.dtc.map((n) => `no-${n}`);
   const loaded = loadPlatform(files, { ...opts, dtcWarn: [...(opts.dtcWarn ?? []), ...off], dtcError: [...(opts.dtcError ?? []), ...off] });
   const rules = COSIM_RULES.filter((r) => !disabled.cosim.has(r.id));
-  let all = [...loaded.diagnostics, ...(loaded.platform ? runRules(loaded.platform, rules, loaded, servingOf(loaded.platform, opts.overrides), opts.loadModelModules ?? true) : [])];
+  const cosim = loaded.platform ? runRules(loaded.platform, rules, loaded, servingOf(loaded.platform, opts.overrides), opts.loadModelModules ?? true) : [];
+  let all = [...inFileOrder(cosim, files), ...inFileOrder(loaded.diagnostics, files)];
   if (opts.warningsAsErrors) all = all.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' } : d));
-
-  // Stable sort: by file (first appearance, inputs first), then line and column.
-  const fileRank = new Map<string, number>(files.map((f, i) => [f, i]));
-  for (const d of all) {
-    const f = position(d)[0];
-    if (!fileRank.has(f)) fileRank.set(f, fileRank.size);
-  }
-  all.sort((a, b) => {
-    const [fa, la, ca] = position(a);
-    const [fb, lb, cb] = position(b);
-    return fileRank.get(fa)! - fileRank.get(fb)! || la - lb || ca - cb;
-  });
   return {
     ...loaded,
     diagnostics: all,

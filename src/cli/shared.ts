@@ -5,7 +5,7 @@
 import { Command, Flags } from '@oclif/core';
 import type { CompileOptions, CppMode } from '../dts/compile.js';
 import { diagnosticsToJson, FatalDiagnostic, formatDiagnostics, type Diagnostic, type Diagnostics } from '../dts/diagnostics.js';
-import type { SourceRegistry } from '../dts/source.js';
+import type { SourceLookup } from '../dts/source.js';
 
 /**
  * oclif's short flags are letters; dtc users type `-@`. Rewrite it to its long form,
@@ -59,7 +59,7 @@ export function cppOptions(flags: { cpp: string; include?: string[]; define?: st
   return { cpp: flags.cpp as CppMode, includeDirs: flags.include, defines: flags.define, undefs: flags.undef, searchDirs: flags['search-dir'] };
 }
 
-export function printDiagnostics(list: Diagnostic[], sources: SourceRegistry | undefined, format: string): void {
+export function printDiagnostics(list: Diagnostic[], sources: SourceLookup | undefined, format: string): void {
   if (list.length === 0) return;
   if (format === 'json') process.stderr.write(JSON.stringify({ diagnostics: diagnosticsToJson(list) }, null, 2) + '\n');
   else process.stderr.write(formatDiagnostics(list, sources, { color: process.stderr.isTTY === true }) + '\n');

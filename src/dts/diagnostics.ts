@@ -6,7 +6,7 @@
  * followed by the source line and a caret, which editors and terminals both understand.
  */
 import { closest, distance } from 'fastest-levenshtein';
-import type { SourceRegistry, SourceSpan } from './source.js';
+import type { SourceLookup, SourceSpan } from './source.js';
 
 export type Severity = 'error' | 'warning' | 'note';
 
@@ -20,6 +20,17 @@ export interface Diagnostic {
   hint?: string;
   /** A device-tree path the diagnostic concerns, when it has one. */
   path?: string;
+  /**
+   * The other places a finding involves (the first binding of a channel, the other window
+   * of an overlap), each printed as a gcc-style `note:` so the fix can start from either.
+   */
+  related?: RelatedLocation[];
+}
+
+/** A second site of a diagnostic: where it is and what it has to do with the finding. */
+export interface RelatedLocation {
+  message: string;
+  span?: SourceSpan;
 }
 
 /** Thrown for a problem that stops processing at once (e.g. an unreadable input). */
@@ -84,27 +95,36 @@ export function formatLocation(span: SourceSpan | undefined): string {
   return `${span.file}:${span.line}:${span.col}`;
 }
 
-/** One diagnostic as text: the header line, then the source line and a caret where known. */
-export function formatDiagnostic(d: Diagnostic, sources?: SourceRegistry, opts: FormatOptions = {}): string {
+/** One diagnostic as text: the header line, then the source line and a caret where known, then its notes. */
+export function formatDiagnostic(d: Diagnostic, sources?: SourceLookup, opts: FormatOptions = {}): string {
   const c = (k: keyof typeof COLORS, s: string) => (opts.color ? `${COLORS[k]}${s}${COLORS.reset}` : s);
-  const where = d.span ? `${formatLocation(d.span)}: ` : '';
-  let out = `${c('bold', where)}${c(d.severity, `${d.severity}:`)} ${d.message} [${d.code}]`;
-  if (d.hint) out += `\n  ${c('note', 'hint:')} ${d.hint}`;
-  const file = d.span && sources?.get(d.span.file);
-  const text = d.span && file ? file.lineText(d.span.line) : undefined;
-  if (d.span && text !== undefined) {
-    const gutter = String(d.span.line);
+  const hint = d.hint ? `\n  ${c('note', 'hint:')} ${d.hint}` : '';
+  let out = located(d.span, d.severity, `${d.message} [${d.code}]${hint}`, sources, c);
+  for (const r of d.related ?? []) out += '\n' + located(r.span, 'note', r.message, sources, c);
+  return out;
+}
+
+/**
+ * `file:line:col: <kind>: message`, then the source line under a caret: the one rendering
+ * of a location, shared by a diagnostic and each of its notes so they read alike.
+ */
+function located(span: SourceSpan | undefined, kind: Severity, message: string, sources: SourceLookup | undefined, c: (k: keyof typeof COLORS, s: string) => string): string {
+  const where = span ? `${formatLocation(span)}: ` : '';
+  let out = `${c('bold', where)}${c(kind, `${kind}:`)} ${message}`;
+  const text = span ? sources?.get(span.file)?.lineText(span.line) : undefined;
+  if (span && text !== undefined) {
+    const gutter = String(span.line);
     const pad = ' '.repeat(gutter.length);
     const shown = text.replace(/\t/g, ' ');
-    const col = Math.max(1, Math.min(d.span.col, shown.length + 1));
-    const endCol = d.span.endLine === undefined || d.span.endLine === d.span.line ? d.span.endCol : undefined;
+    const col = Math.max(1, Math.min(span.col, shown.length + 1));
+    const endCol = span.endLine === undefined || span.endLine === span.line ? span.endCol : undefined;
     const width = endCol && endCol > col ? Math.min(endCol, shown.length + 1) - col : 1;
     out += `\n ${pad} |\n ${gutter} | ${shown}\n ${pad} | ${' '.repeat(col - 1)}${c('green', '^' + '~'.repeat(Math.max(0, width - 1)))}`;
   }
   return out;
 }
 
-export function formatDiagnostics(list: Diagnostic[], sources?: SourceRegistry, opts: FormatOptions = {}): string {
+export function formatDiagnostics(list: Diagnostic[], sources?: SourceLookup, opts: FormatOptions = {}): string {
   return list.map((d) => formatDiagnostic(d, sources, opts)).join('\n');
 }
 
@@ -114,16 +134,20 @@ export function diagnosticsToJson(list: Diagnostic[]): object[] {
     severity: d.severity,
     code: d.code,
     message: d.message,
-    ...(d.span
-      ? {
-          file: d.span.file,
-          line: d.span.line,
-          column: d.span.col,
-          ...(d.span.endLine !== undefined ? { endLine: d.span.endLine } : {}),
-          ...(d.span.endCol !== undefined ? { endColumn: d.span.endCol } : {}),
-        }
-      : {}),
+    ...spanToJson(d.span),
     ...(d.hint ? { hint: d.hint } : {}),
     ...(d.path ? { path: d.path } : {}),
+    ...(d.related?.length ? { related: d.related.map((r) => ({ message: r.message, ...spanToJson(r.span) })) } : {}),
   }));
+}
+
+function spanToJson(span: SourceSpan | undefined): object {
+  if (!span) return {};
+  return {
+    file: span.file,
+    line: span.line,
+    column: span.col,
+    ...(span.endLine !== undefined ? { endLine: span.endLine } : {}),
+    ...(span.endCol !== undefined ? { endColumn: span.endCol } : {}),
+  };
 }

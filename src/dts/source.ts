@@ -70,8 +70,13 @@ export class SourceFile {
   }
 }
 
+/** Where a report finds the text of a file it quotes (a registry, or several). */
+export interface SourceLookup {
+  get(path: string): SourceFile | undefined;
+}
+
 /** Every file read during one run, by the name diagnostics use for it. */
-export class SourceRegistry {
+export class SourceRegistry implements SourceLookup {
   private files = new Map<string, SourceFile>();
 
   add(path: string, text: string): SourceFile {

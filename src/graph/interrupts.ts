@@ -54,7 +54,9 @@ export type IrqProblemReason =
   /** The specifier matched no entry of the interrupt-map. */
   | 'no-map-match'
   /** The interrupt-map uses an address width QEMU does not read. */
-  | 'map-layout';
+  | 'map-layout'
+  /** Interrupt-maps lead into each other so often that cosim stops following them. */
+  | 'fan-out';
 
 export interface IrqProblem {
   source: Node;
@@ -209,7 +211,7 @@ function route(source: Node, prop: Property, index: number, target: Node, spec: 
     if (matches.length === 0) model.problems.push({ source, prop, index, reason: 'no-map-match', nexus: target, specifier: spec });
     if (matches.length > budget) {
       const detail = `its entries lead back into interrupt-maps so often that one interrupt would fan out to more than ${MAX_ROUTES} connections (the rest are not followed)`;
-      model.problems.push({ source, prop, index, reason: 'map-layout', nexus: target, detail });
+      model.problems.push({ source, prop, index, reason: 'fan-out', nexus: target, detail });
       matches.length = budget;
     }
     budget -= matches.length;

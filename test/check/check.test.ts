@@ -94,6 +94,17 @@ describe('judgement calls', () => {
   });
 });
 
+describe('what QEMU reads otherwise than written is an error, what cosim cannot follow only a warning', () => {
+  it('interrupt-maps leading into each other too often for cosim to follow: an irq-map-layout warning', () => {
+    // Every entry matches (mask 0) and leads back into the map: 17 ways at each of 8 hops.
+    const entries = Array.from({ length: 17 }, () => '0 0 0 &loop 0').join('>, <');
+    // No #address-cells: QEMU's 2 (its default) for the map's own entries, none as a parent.
+    const extra = `loop: loop {\n\t#interrupt-cells = <1>;\n\tinterrupt-map-mask = <0 0 0>;\n\tinterrupt-map = <${entries}>;\n\n\tdev {\n\t\tinterrupts = <1>;\n\t};\n};`;
+    const found = checkSources({ 'board.dts': board({ extra }) }).diagnostics.filter((d) => d.code === 'irq-map-layout');
+    expect(found.map((d) => [d.severity, d.message])).toEqual([['warning', expect.stringMatching(/^\/loop:interrupt-map: cosim does not follow this interrupt-map to the end: .*more than 256 connections/)]]);
+  });
+});
+
 describe('options', () => {
   const faulty = { 'board.dts': board({ extra: 'spare: spare {\n\tcompatible = "remote-port";\n};\nx@5 { compatible = "x,y"; };' }) };
 
@@ -127,5 +138,14 @@ describe('a new user’s tree with three mistakes in an included .dtsi', () => {
       ['rp-channel-duplicate', 'pl.dtsi', lineOf(dtsi, 'RP(pl, 9)', 2)],
       ['gic-spi-range', 'pl.dtsi', lineOf(dtsi, '<0 120 4>')],
     ]);
+  });
+
+  it('notes the other site of each clash: through the macro in the .dtsi, and across the #include into the board', () => {
+    const r = checkSources(files);
+    const notes = (code: string) => r.diagnostics.find((d) => d.code === code)!.related!.map((n) => [n.span?.file, n.span?.line, n.span?.col, n.message]);
+    // The first binding is written through RP(pl, 9): the note points at the macro's use, as the finding does.
+    expect(notes('rp-channel-duplicate')).toEqual([['pl.dtsi', lineOf(dtsi, 'RP(pl, 9)'), 3, 'channel 9 of /pl is first bound here, by /regs@b0000000']]);
+    // The finding is in the included .dtsi; the num-irq too small for it is in the board that includes it.
+    expect(notes('gic-spi-range')).toEqual([['board.dts', lineOf(files['board.dts'], 'num-irq = <128>'), 3, 'num-irq of /interrupt-controller@f9010000, too small for SPI 120']]);
   });
 });

@@ -23,6 +23,8 @@ interface RuleCase {
   opts?: CheckOptions;
   /** Options for the correct tree, when they differ. */
   correctOpts?: CheckOptions;
+  /** The finding's notes: each at a file and the text its caret points at (and which occurrence), with its message. */
+  notes?: Array<{ at: [string, string, number?]; text: RegExp }>;
 }
 
 const one = (extra: string, o: Parameters<typeof board>[0] = {}) => ({ 'board.dts': board({ ...o, extra }) });
@@ -76,6 +78,16 @@ const CASES: RuleCase[] = [
     message: /RAM starts at 0x80000000 here, but virt always puts it at 0x40000000/,
   },
   {
+    rule: 'virt-machine',
+    name: 'two RAM banks',
+    faulty: { 'board.dts': virt(RNG(2))['board.dts'].replace('\tmemory@40000000 {', '\tmemory@40000000 { device_type = "memory"; reg = <0x0 0x40000000 0x0 0x1000>; };\n\tram@40000000 {') },
+    correct: virt(RNG(2)),
+    at: ['board.dts', 'ram@40000000'],
+    message: /virt has one RAM bank: give its size in one memory node/,
+    also: ['unique_unit_address'],
+    notes: [{ at: ['board.dts', 'memory@40000000'], text: /^the first memory node, \/memory@40000000$/ }],
+  },
+  {
     rule: 'pcie-endpoint',
     name: 'an endpoint that names no model',
     faulty: virt('\t\tdev@3 { reg = <0x1800 0 0 0 0>; };'),
@@ -107,6 +119,7 @@ const CASES: RuleCase[] = [
     at: ['board.dts', 'con@3'],
     message: /con@3:reg: device 3 is \/pcie@10000000\/rng@3's slot too/,
     also: ['unique_unit_address'],
+    notes: [{ at: ['board.dts', 'reg = <6144'], text: /^\/pcie@10000000\/rng@3 takes device 3 first$/ }],
   },
   {
     rule: 'rp-unknown-type',
@@ -139,6 +152,7 @@ const CASES: RuleCase[] = [
     correct: one(SLAVE('cosim', 0)),
     at: ['board.dts', '<&gic 0>'],
     message: /pair 0: \/interrupt-controller@f9010000 is not a `remote-port` adaptor/,
+    notes: [{ at: ['board.dts', 'compatible = "arm,gic"'], text: /^\/interrupt-controller@f9010000, the node it names, which is not a `remote-port` adaptor$/ }],
   },
   {
     rule: 'rp-ports-target',
@@ -148,6 +162,7 @@ const CASES: RuleCase[] = [
     at: ['board.dts', '<&pl 0>'],
     message: /its compatible "remote_port" names no QEMU type, so it creates no object and QEMU crashes \(segfault\)/,
     also: ['rp-unknown-type'],
+    notes: [{ at: ['board.dts', 'compatible = "remote_port"'], text: /^\/pl, the node it names, whose compatible "remote_port" is no QEMU type$/ }],
   },
   {
     rule: 'rp-channel-duplicate',
@@ -156,6 +171,7 @@ const CASES: RuleCase[] = [
     correct: one('second@b0000000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xb0000000 0x1000>;\n};'),
     at: ['board.dts', '<&cosim 9>', 2],
     message: /channel 9 of \/cosim is already bound by \/master@a0000000: QEMU keeps only the later binding/,
+    notes: [{ at: ['board.dts', '&cosim 9>', 1], text: /^channel 9 of \/cosim is first bound here, by \/master@a0000000$/ }],
   },
   {
     rule: 'rp-channel-duplicate',
@@ -164,6 +180,7 @@ const CASES: RuleCase[] = [
     correct: one(`pcie: pcie {\n\tcompatible = "remote-port";\n};\nep {\n\tcompatible = "remote-port-pci-device";\n\tremote-ports = <&pcie 0>;\n};\n${SLAVE('pcie', 30, 'dma')}`),
     at: ['board.dts', '<&pcie 3>'],
     message: /channel 3 of \/pcie is already bound by \/ep \(pci-dma, in its block from channel 0\)/,
+    notes: [{ at: ['board.dts', '&pcie 0>'], text: /^channel 3 of \/pcie is first bound here, by \/ep$/ }],
   },
   {
     rule: 'rp-channel-range',
@@ -179,7 +196,8 @@ const CASES: RuleCase[] = [
     faulty: { 'board.dts': board({ extra: SLAVE('cosim', 23, 'dma') }) + `/ {\n\t${SLAVE('cosim', 24, 'dma').replace(/\n/g, '\n\t')}\n};\n` },
     correct: { 'board.dts': board({ extra: `dma: ${SLAVE('cosim', 23, 'dma')}` }) + '&dma {\n\tremote-ports = <&cosim 24>;\n};\n' },
     at: ['board.dts', '<&cosim 24>'],
-    message: /this RP device is written 2 times with the same name, each with a channel .*only this `remote-ports` survives/,
+    message: /this RP device is written 2 times with the same name, each with a channel; dtc merges them into one node, so only this `remote-ports` survives/,
+    notes: [{ at: ['board.dts', 'dma {'], text: /^\/dma is also written here, with remote-ports that dtc drops$/ }],
   },
   {
     rule: 'rp-net-channels',
@@ -219,7 +237,7 @@ const CASES: RuleCase[] = [
     faulty: one(`${LINK.replace('};', '\tsync = <1>;\n\tsync-quantum = <0 100000>;\n};')}\n${SLAVE('link', 0)}`),
     correct: one(`${LINK.replace('};', '\tsync = <1>;\n\tsync-quantum = <100000>;\n};')}\n${SLAVE('link', 0)}`),
     at: ['board.dts', '<0 100000>'],
-    message: /\/link:sync-quantum: is 8 bytes: QEMU uses only the first cell, so it reads 0 instead of 0x186a0/,
+    message: /^\/link:sync-quantum: is 8 bytes, and QEMU reads only the first cell: it runs with sync-quantum = 0, not the 0x186a0 written: a quantum of 0, so this adaptor runs with no sync at all$/,
   },
   {
     rule: 'rp-max-access-size',
@@ -260,6 +278,7 @@ const CASES: RuleCase[] = [
     correct: one('irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n\tnum-gpios = <2>;\n\tinterrupt-parent = <&gic>;\n\tinterrupts = <0 40 4>, <0 41 4>;\n};'),
     at: ['board.dts', 'interrupts = <0 40 4>'],
     message: /\/irqs:interrupts: wires 2 lines but num-gpios is 1: QEMU leaves line 1 unconnected/,
+    notes: [{ at: ['board.dts', 'num-gpios = <1>'], text: /^num-gpios of \/irqs is 1 here$/ }],
   },
   {
     rule: 'rp-gpio-lines',
@@ -268,6 +287,7 @@ const CASES: RuleCase[] = [
     correct: one('wires: wires {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 13>;\n\tnum-gpios = <4>;\n\tgpio-controller;\n\t#gpio-cells = <1>;\n};\nreset {\n\tcompatible = "qemu,reset-device";\n\tgpios = <&wires 3>;\n};'),
     at: ['board.dts', '<&wires 5>'],
     message: /\/reset:gpios: entry 0 uses line 5 of \/wires, which has num-gpios = 4/,
+    notes: [{ at: ['board.dts', 'num-gpios = <4>'], text: /^num-gpios of \/wires is 4 here$/ }],
   },
   {
     rule: 'rp-stream-to-qemu',
@@ -276,6 +296,7 @@ const CASES: RuleCase[] = [
     correct: one('dma: dma@b0000000 {\n\tcompatible = "xlnx,axi-dma";\n\treg = <0xb0000000 0x1000>;\n};\nstream {\n\tcompatible = "remote-port-stream";\n\tremote-ports = <&cosim 20>;\n};'),
     at: ['board.dts', 'axistream-connected'],
     message: /sends the peer's stream data to \/dma@b0000000/,
+    notes: [{ at: ['board.dts', 'dma@b0000000 {'], text: /^\/dma@b0000000, which would receive the peer's stream$/ }],
   },
   {
     rule: 'rp-socket-path-length',
@@ -304,6 +325,7 @@ const CASES: RuleCase[] = [
     at: ['board.dts', 'pl: pl {'],
     also: ['simple_bus_reg'], // dtc's verdict on an adaptor (no reg) below a simple-bus
     message: /sits below the simple-bus \/amba, which arm-generic-fdt-7series does not instantiate: its socket is qemu-rport-_pl/,
+    notes: [{ at: ['board.dts', 'compatible = "simple-bus"'], text: /^the simple-bus \/amba, which arm-generic-fdt-7series does not instantiate$/ }],
   },
   {
     rule: 'qom-path-collision',
@@ -311,7 +333,8 @@ const CASES: RuleCase[] = [
     faulty: one(`wrap_a {\n\ta: link {\n\t\tcompatible = "remote-port";\n\t};\n};\nwrap_b {\n\tb: link {\n\t\tcompatible = "remote-port";\n\t};\n};\n${SLAVE('a', 0, 's0')}\n${SLAVE('b', 0, 's1')}`),
     correct: one(`wrap_a {\n\ta: link_a {\n\t\tcompatible = "remote-port";\n\t};\n};\nwrap_b {\n\tb: link_b {\n\t\tcompatible = "remote-port";\n\t};\n};\n${SLAVE('a', 0, 's0')}\n${SLAVE('b', 0, 's1')}`),
     at: ['board.dts', 'b: link {'],
-    message: /\/wrap_b\/link: creates the QOM object \/link, as \/wrap_a\/link does .*QEMU aborts on the duplicate child property/,
+    message: /\/wrap_b\/link: creates the QOM object \/link, as \/wrap_a\/link does: .*QEMU aborts on the duplicate child property/,
+    notes: [{ at: ['board.dts', 'link {', 1], text: /^\/wrap_a\/link creates \/link first$/ }],
   },
   {
     rule: 'memory-main-phandle',
@@ -326,6 +349,7 @@ const CASES: RuleCase[] = [
     }),
     at: ['board.dts', 'memory@0 {'],
     message: /\/memory@0: is the main memory node and has no phandle; .*\(\/bank@40000000\).*Couldn't get phandle for \/memory@0/,
+    notes: [{ at: ['board.dts', 'bank@40000000 {'], text: /^the top-level qemu:memory-region that makes QEMU look the main memory node up$/ }],
   },
   {
     rule: 'memory-top-level',
@@ -342,6 +366,7 @@ const CASES: RuleCase[] = [
     correct: one('serial@b0000000 {\n\tcompatible = "arm,pl011";\n\treg = <0xb0000000 0x1000>;\n};'),
     at: ['board.dts', 'reg = <0xa0000000 0x10000>'],
     message: /\/master@a0000000:reg: \/master@a0000000 RP window \(channel 9\) 0xa0000000…0xa000ffff \(64 KiB\) is hidden where it overlaps \/serial@a0000800 MMIO window 0xa0000800…0xa00017ff \(4 KiB\): same priority in system memory, and QEMU shows the region mapped later/,
+    notes: [{ at: ['board.dts', 'reg = <0xa0000800 0x1000>'], text: /^the region it overlaps: \/serial@a0000800 MMIO window 0xa0000800…0xa00017ff \(4 KiB\), mapped later$/ }],
   },
   {
     rule: 'addr-overlap',
@@ -350,6 +375,7 @@ const CASES: RuleCase[] = [
     correct: one('serial@b0000000 {\n\tcompatible = "arm,pl011";\n\treg = <0xb0000000 0x1000>;\n};\ntimer@b0001000 {\n\tcompatible = "xlnx,ttc";\n\treg = <0xb0001000 0x100>;\n};'),
     at: ['board.dts', 'reg = <0xb0000000 0x1000>'],
     message: /\/serial@b0000000 MMIO window 0xb0000000…0xb0000fff \(4 KiB\) is hidden where it overlaps \/timer@b0000800 MMIO window 0xb0000800…0xb00008ff \(256 B\)/,
+    notes: [{ at: ['board.dts', 'reg = <0xb0000800 0x100>'], text: /^the region it overlaps: \/timer@b0000800 MMIO window 0xb0000800…0xb00008ff \(256 B\), mapped later$/ }],
   },
   {
     rule: 'addr-ranges-ignored',
@@ -358,6 +384,7 @@ const CASES: RuleCase[] = [
     correct: one('bus@c0000000 {\n\tcompatible = "simple-bus";\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\treg = <0xc0000000 0x100000>;\n\tcontainer = <&sysmem>;\n\tranges = <0x0 0xc0000000 0x100000>;\n\n\tserial@0 {\n\t\tcompatible = "arm,pl011";\n\t\treg = <0x0 0x1000>;\n\t};\n};'),
     at: ['board.dts', 'ranges = <0x0 0xd0000000'],
     message: /translates addresses, but QEMU ignores `ranges`: \/bus@c0000000\/serial@0 lands at 0xc0000000 in system memory, while the device tree puts it at 0xd0000000/,
+    notes: [{ at: ['board.dts', 'reg = <0x0 0x1000>'], text: /^\/bus@c0000000\/serial@0: at 0xd0000000 by the device tree, at 0xc0000000 in QEMU$/ }],
   },
   {
     rule: 'addr-space-unviewed',
@@ -366,6 +393,7 @@ const CASES: RuleCase[] = [
     correct: one('bus {\n\tcompatible = "simple-bus";\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\tranges;\n\tcontainer = <&sysmem>;\n\n\tserial@c0000000 {\n\t\tcompatible = "arm,pl011";\n\t\treg = <0xc0000000 0x1000>;\n\t};\n};'),
     at: ['board.dts', 'bus {'],
     message: /\/bus: is a memory region mapped nowhere \(no reg, no container\) and nothing refers to it/,
+    notes: [{ at: ['board.dts', 'reg = <0xc0000000 0x1000>'], text: /^\/bus\/serial@c0000000, one of the regions out of every CPU's reach$/ }],
   },
   {
     rule: 'gic-spi-range',
@@ -374,6 +402,7 @@ const CASES: RuleCase[] = [
     correct: one('irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n\tinterrupt-parent = <&gic>;\n\tinterrupts = <0 95 4>;\n};'),
     at: ['board.dts', '<0 100 4>'],
     message: /SPI 100 goes to \/interrupt-controller@f9010000, which has num-irq = <128>, so SPIs stop at 95: QEMU connects it to a CPU-private interrupt/,
+    notes: [{ at: ['board.dts', 'num-irq = <128>'], text: /^num-irq of \/interrupt-controller@f9010000, too small for SPI 100$/ }],
   },
   {
     rule: 'gic-num-irq',
@@ -398,6 +427,7 @@ const CASES: RuleCase[] = [
     correct: one(NEXUS(2, '0 0 1 &gic 0 40 4', 1)),
     at: ['board.dts', 'interrupts = <2>'],
     message: /interrupt 0 <2> matches no entry of \/nexus's interrupt-map: QEMU leaves it unconnected/,
+    notes: [{ at: ['board.dts', 'interrupt-map = <'], text: /^the interrupt-map of \/nexus, with no entry for <2>$/ }],
   },
   {
     rule: 'irq-map-layout',
@@ -405,7 +435,7 @@ const CASES: RuleCase[] = [
     faulty: one(NEXUS(1, '0 1 &gic 0 40 4', 1)),
     correct: one(NEXUS(2, '0 0 1 &gic 0 40 4', 1)),
     at: ['board.dts', 'interrupt-map = <'],
-    message: /QEMU misreads this interrupt-map: its #address-cells is 1, but QEMU always skips 2 child-address cells per entry/,
+    message: /QEMU misreads this interrupt-map, so its interrupts reach other lines than written: its #address-cells is 1, but QEMU always skips 2 child-address cells per entry/,
     also: ['irq-map-unmatched'],
   },
   {
@@ -415,6 +445,7 @@ const CASES: RuleCase[] = [
     correct: { 'apu.dts': linkBoard(`${SLAVE('link', 0)}\n${gpio('irq', 1, 1)}`), 'pmu.dts': linkBoard(`${MASTER0}\n${gpio('irq', 1, 1)}`) },
     at: ['apu.dts', '<&link 1>'],
     message: /\/irq:remote-ports: binds channel 1 of \/link, but pmu.dts binds nothing on channel 1 of its \/link/,
+    notes: [{ at: ['pmu.dts', 'link {'], text: /^the other end of the link, in pmu.dts: no device binds its channel 1$/ }],
   },
   {
     rule: 'link-kind-mismatch',
@@ -423,6 +454,7 @@ const CASES: RuleCase[] = [
     correct: { 'apu.dts': linkBoard(SLAVE('link', 0)), 'pmu.dts': linkBoard(MASTER0) },
     at: ['apu.dts', '<&link 0>'],
     message: /channel 0 is a slave channel here and a slave channel in pmu.dts \(\/slave\): the other side must be a master channel/,
+    notes: [{ at: ['pmu.dts', '&link 0>'], text: /^channel 0 is a slave channel here, in pmu.dts$/ }],
   },
   {
     rule: 'link-gpio-lines',
@@ -431,6 +463,7 @@ const CASES: RuleCase[] = [
     correct: { 'apu.dts': linkBoard(gpio('wires', 2, 4)), 'pmu.dts': linkBoard(gpio('wires', 2, 4)) },
     at: ['apu.dts', 'num-gpios = <4>'],
     message: /has 4 lines on channel 2, but its partner \/wires in pmu.dts has 2/,
+    notes: [{ at: ['pmu.dts', 'num-gpios = <2>'], text: /^the partner's 2 lines, in pmu.dts$/ }],
   },
   {
     rule: 'link-socket-shared',
@@ -439,6 +472,10 @@ const CASES: RuleCase[] = [
     correct: { 'a.dts': linkBoard(SLAVE('link', 0)), 'b.dts': linkBoard(MASTER0), 'c.dts': linkBoard(MASTER0).replace(/link/g, 'link2') },
     at: ['c.dts', 'link: link {'],
     message: /uses the socket qemu-rport-_link, as a.dts and b.dts already do/,
+    notes: [
+      { at: ['a.dts', 'link {'], text: /^a.dts meets its partner on qemu-rport-_link here$/ },
+      { at: ['b.dts', 'link {'], text: /^b.dts meets its partner on qemu-rport-_link here$/ },
+    ],
   },
   {
     rule: 'shared-ram-size',
@@ -447,6 +484,7 @@ const CASES: RuleCase[] = [
     correct: { 'apu.dts': board({ extra: DDR('0x10000000') }), 'pmu.dts': board({ cosim: false, extra: DDR('0x10000000') }) },
     at: ['pmu.dts', 'reg = <0x20000000 0x8000000>'],
     message: /\/ddr@20000000:reg: is 128 MiB, but shares the file qemu-memory-_ddr@20000000 with \/ddr@20000000 in apu.dts \(256 MiB\)/,
+    notes: [{ at: ['apu.dts', 'reg = <0x20000000 0x10000000>'], text: /^\/ddr@20000000 in apu.dts is 256 MiB$/ }],
   },
   {
     rule: 'shared-ram-unpaired',
@@ -455,6 +493,7 @@ const CASES: RuleCase[] = [
     correct: { 'apu.dts': board({ extra: DDR('0x10000000') }), 'pmu.dts': board({ cosim: false, extra: DDR('0x10000000') }) },
     at: ['apu.dts', 'qemu,ram = <2>'],
     message: /\/ddr@20000000:qemu,ram: is shared RAM \(qemu,ram = <2>\) in the file qemu-memory-_ddr@20000000, but no other instance of the platform maps that file; \/carveout@20000000 in pmu.dts \(also 256 MiB\) maps qemu-memory-_carveout@20000000 instead/,
+    notes: [{ at: ['pmu.dts', 'qemu,ram = <2>'], text: /^the likely partner, in pmu.dts: shared RAM in the file qemu-memory-_carveout@20000000$/ }],
   },
   {
     rule: 'bind-model',
@@ -479,6 +518,7 @@ const CASES: RuleCase[] = [
     correct: withRam('irqs: irqs {\n\tcompatible = "remote-port-gpio";\n\tremote-ports = <&cosim 12>;\n\tinterrupt-parent = <&gic>;\n\tinterrupts = <0 40 4>, <0 41 4>;\n};\nregs@a0010000 {\n\tcompatible = "remote-port-memory-master";\n\tremote-ports = <&cosim 10>;\n\treg = <0xa0010000 0x1000>;\n\tcosim,model = "timer";\n\tcosim,irq = <&irqs 1>;\n};'),
     at: ['board.dts', '&irqs 1'],
     message: /cosim,irq = <&irqs 1>: line 1 of \/irqs is wired to nothing in this tree/,
+    notes: [{ at: ['board.dts', 'irqs {'], text: /^\/irqs, whose line 1 nothing wires$/ }],
   },
   {
     rule: 'bind-peer-command',
@@ -498,10 +538,45 @@ const CASES: RuleCase[] = [
   },
 ];
 
+/**
+ * Rules whose finding involves a second site (a clash, a count too small for what uses it,
+ * the node a reference names): each names it in a note, which a case of theirs checks.
+ */
+const CLASH_RULES = [
+  'rp-ports-target',
+  'rp-7series-simple-bus',
+  'irq-map-unmatched',
+  'model-line-unconnected',
+  'rp-stream-to-qemu',
+  'addr-space-unviewed',
+  'virt-machine',
+  'rp-channel-duplicate',
+  'rp-merged-node',
+  'rp-gpio-lines',
+  'qom-path-collision',
+  'memory-main-phandle',
+  'addr-window-overlap',
+  'addr-overlap',
+  'addr-ranges-ignored',
+  'gic-spi-range',
+  'link-channel-mismatch',
+  'link-kind-mismatch',
+  'link-gpio-lines',
+  'link-socket-shared',
+  'shared-ram-size',
+  'shared-ram-unpaired',
+  'pcie-slots',
+];
+
 describe('cosim check rules', () => {
   it('has a faulty and a correct tree for every cosim rule', () => {
     const covered = new Set(CASES.map((c) => c.rule));
     expect(COSIM_RULES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);
+  });
+
+  it("checks the notes of every clash rule's findings", () => {
+    expect(CLASH_RULES.filter((id) => !CASES.some((c) => c.rule === id && c.notes?.length))).toEqual([]);
+    // (A case whose finding has notes it does not list fails on its own: notes are compared whole.)
   });
 
   for (const c of CASES) {
@@ -518,6 +593,14 @@ describe('cosim check rules', () => {
         expect(mine[0].message).toMatch(c.message);
         const rule = COSIM_RULES.find((x) => x.id === c.rule)!;
         expect(mine[0].severity).toBe(rule.severity);
+        // Every note: its file, line, column (where its caret points) and text.
+        const notes = (mine[0].related ?? []).map((r) => ({ file: r.span?.file, line: r.span?.line, col: r.span?.col, message: r.message }));
+        expect(notes).toEqual(
+          (c.notes ?? []).map(({ at: [nfile, nneedle, nnth], text }) => {
+            const line = lineOf(c.faulty[nfile], nneedle, nnth);
+            return { file: nfile, line, col: c.faulty[nfile].split('\n')[line - 1].indexOf(nneedle) + 1, message: expect.stringMatching(text) };
+          }),
+        );
       });
 
       it('finds nothing in the correct tree', () => {

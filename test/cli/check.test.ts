@@ -87,6 +87,15 @@ export default defineDevice({
     expect(r.stderr).toBe('');
   });
 
+  it("prints a gcc-style note, with its source line and caret, for a clash's other site", () => {
+    const dir = faultyBoard();
+    const r = cli(['check', 'board.dts'], { cwd: dir });
+    // After the finding (and its own source line), the first binding it clashes with.
+    expect(r.stdout).toMatch(/pl\.dtsi:14:3: error: \/dma:remote-ports: channel 9 of \/pl is already bound by \/regs@b0000000.*\n(?:.*\n){4}pl\.dtsi:9:3: note: channel 9 of \/pl is first bound here, by \/regs@b0000000\n +\|\n 9 \| {3}RP\(pl, 9\);\n +\| {3}\^\n/);
+    // A note in another file than its finding: the num-irq in the board that includes the .dtsi.
+    expect(r.stdout).toMatch(/board\.dts:\d+:3: note: num-irq of \/interrupt-controller@f9010000, too small for SPI 120\n +\|\n \d+ \| {3}num-irq = <128>;\n +\| {3}\^~+\n/);
+  });
+
   it('writes JSON with file, line and column of every finding', () => {
     const dir = faultyBoard();
     const r = cli(['check', 'board.dts', '--format', 'json'], { cwd: dir });
@@ -98,6 +107,7 @@ export default defineDevice({
       ['rp-channel-duplicate', 'pl.dtsi', 14],
       ['gic-spi-range', 'pl.dtsi', 20],
     ]);
+    expect(j.diagnostics[1].related).toEqual([{ message: 'channel 9 of /pl is first bound here, by /regs@b0000000', file: 'pl.dtsi', line: 9, column: 3, endLine: 9, endColumn: 3 }]);
   });
 
   it('writes SARIF 2.1.0 for code-scanning UIs', () => {
@@ -118,6 +128,54 @@ export default defineDevice({
     expect(ids[res.ruleIndex]).toBe('gic-spi-range');
     expect(res.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'pl.dtsi', uriBaseId: '%SRCROOT%' }, region: expect.objectContaining({ startLine: 20, startColumn: 3 }) });
     expect(res.locations[0].logicalLocations[0].fullyQualifiedName).toBe('/irqs');
+    const dup = run.results.find((x: { ruleId: string }) => x.ruleId === 'rp-channel-duplicate');
+    expect(dup.relatedLocations).toEqual([
+      {
+        id: 0,
+        message: { text: 'channel 9 of /pl is first bound here, by /regs@b0000000' },
+        physicalLocation: { artifactLocation: { uri: 'pl.dtsi', uriBaseId: '%SRCROOT%' }, region: expect.objectContaining({ startLine: 9, startColumn: 3 }) },
+      },
+    ]);
+  });
+
+  describe('--dtc-warnings', () => {
+    // A vendor tree in miniature: 30 unit-address warnings from dtc around one co-simulation finding.
+    const noisy = () => temp({ 'board.dts': board({ extra: ['spare {\n\tcompatible = "remote-port";\n};', ...Array.from({ length: 30 }, (_, i) => `n@${i + 1} { };`), 'odd@1,2 { reg = <1>; };'].join('\n') }) });
+    const summary = /^dtc warnings: unit_address_vs_reg ×30, \w+ ×\d+.* \(`cosim check --dtc-warnings all` shows each\)$/m;
+
+    it('summarises dtc warnings per check by default, after the co-simulation findings', () => {
+      const r = cli(['check', 'board.dts'], { cwd: noisy() });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(summary);
+      expect(r.stdout).not.toContain('[unit_address_vs_reg]');
+      expect(r.stdout.indexOf('[rp-adaptor-unused]')).toBeLessThan(r.stdout.search(summary));
+      expect(r.stdout).toMatch(/board\.dts: 0 errors, 3\d warnings\n$/);
+      expect(cli(['check', 'board.dts', '--dtc-warnings', 'summary'], { cwd: noisy() }).stdout).toBe(r.stdout);
+    });
+
+    it('prints each with all, none with none; exit codes and JSON do not change', () => {
+      const dir = noisy();
+      const all = cli(['check', 'board.dts', '--dtc-warnings', 'all'], { cwd: dir });
+      expect(all.code).toBe(0);
+      expect(all.stdout.match(/\[unit_address_vs_reg\]/g)).toHaveLength(30);
+      expect(all.stdout).not.toMatch(summary);
+      expect(all.stdout.indexOf('[rp-adaptor-unused]')).toBeLessThan(all.stdout.indexOf('[unit_address_vs_reg]'));
+      const none = cli(['check', 'board.dts', '--dtc-warnings', 'none'], { cwd: dir });
+      expect(none.code).toBe(0);
+      expect(none.stdout).not.toMatch(/unit_address_vs_reg/);
+      expect(none.stdout).toContain('[rp-adaptor-unused]');
+      expect(none.stdout).toMatch(/board\.dts: 0 errors, 3\d warnings \(3\d from dtc not shown\)\n$/);
+      const json = JSON.parse(cli(['check', 'board.dts', '--format', 'json', '--dtc-warnings', 'none'], { cwd: dir }).stdout);
+      expect(json.diagnostics.filter((d: { code: string }) => d.code === 'unit_address_vs_reg')).toHaveLength(30);
+      expect(json.diagnostics[0].code).toBe('rp-adaptor-unused');
+      // As errors (--warnings-as-errors) they fail the run, and errors are always shown in full.
+      for (const mode of ['all', 'summary', 'none']) {
+        const strict = cli(['check', 'board.dts', '--warnings-as-errors', '--dtc-warnings', mode], { cwd: dir });
+        expect(strict.code, mode).toBe(1);
+        expect(strict.stdout.match(/error: .*\[unit_address_vs_reg\]/g), mode).toHaveLength(30);
+      }
+      expect(cosim(['check', 'board.dts', '--dtc-warnings', 'some'], { cwd: dir }).code).toBe(2);
+    });
   });
 
   it('exits 1 on warnings only with --warnings-as-errors, and --disable silences a rule', () => {

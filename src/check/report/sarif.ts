@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Severity } from '../../dts/diagnostics.js';
+import type { SourceSpan } from '../../dts/source.js';
 import { ALL_RULES } from '../registry.js';
 import type { CheckResult } from '../run.js';
 
@@ -19,18 +20,22 @@ function artifactUri(file: string, cwd: string): { uri: string; uriBaseId?: stri
   return { uri: pathToFileURL(abs).href };
 }
 
+function physicalLocation(file: string, span: SourceSpan | undefined, cwd: string): object {
+  const region = span
+    ? {
+        startLine: span.line,
+        startColumn: span.col,
+        ...(span.endLine !== undefined ? { endLine: span.endLine } : {}),
+        ...(span.endCol !== undefined ? { endColumn: span.endCol } : {}),
+      }
+    : undefined;
+  return { artifactLocation: artifactUri(file, cwd), ...(region ? { region } : {}) };
+}
+
 export function formatSarif(result: CheckResult, opts: { version: string; cwd: string }): string {
   const index = new Map(ALL_RULES.map((r, i) => [r.id, i]));
   const results = result.diagnostics.map((d) => {
     const file = d.span?.file ?? d.file;
-    const region = d.span
-      ? {
-          startLine: d.span.line,
-          startColumn: d.span.col,
-          ...(d.span.endLine !== undefined ? { endLine: d.span.endLine } : {}),
-          ...(d.span.endCol !== undefined ? { endColumn: d.span.endCol } : {}),
-        }
-      : undefined;
     return {
       ruleId: d.code,
       ...(index.has(d.code) ? { ruleIndex: index.get(d.code) } : {}),
@@ -39,11 +44,15 @@ export function formatSarif(result: CheckResult, opts: { version: string; cwd: s
       locations: file
         ? [
             {
-              physicalLocation: { artifactLocation: artifactUri(file, opts.cwd), ...(region ? { region } : {}) },
+              physicalLocation: physicalLocation(file, d.span, opts.cwd),
               ...(d.path ? { logicalLocations: [{ fullyQualifiedName: d.path, kind: 'element' }] } : {}),
             },
           ]
         : [],
+      // The other sites of a clash (the first binding of a channel, the other window of an overlap).
+      ...(d.related?.length
+        ? { relatedLocations: d.related.map((r, id) => ({ id, message: { text: r.message }, ...(r.span ? { physicalLocation: physicalLocation(r.span.file, r.span, opts.cwd) } : {}) })) }
+        : {}),
     };
   });
   const sarif = {

@@ -24,6 +24,7 @@ export default defineRule({
             prop: bus.getProp('ranges'),
             message: `translates addresses, but QEMU ignores \`ranges\`: ${r.node.path} lands at ${hex(r.base!)} in ${space.name}, while the device tree puts it at ${hex(r.dtAddress)}`,
             hint: 'place the bus with reg (or container) at the translated base and use identity `ranges;`',
+            related: [{ node: r.node, prop: r.node.getProp('reg'), message: `${r.node.path}: at ${hex(r.dtAddress)} by the device tree, at ${hex(r.base!)} in QEMU` }],
           });
         }
       }

@@ -14,6 +14,7 @@ export default defineRule({
         ctx.report({
           node: root.node,
           message: `is a memory region mapped nowhere (no reg, no container) and nothing refers to it: QEMU puts the ${space.leaves.length} region${space.leaves.length > 1 ? 's' : ''} inside it (${space.leaves[0].node.path}${space.leaves.length > 1 ? ', …' : ''}) out of every CPU's reach`,
+          related: [{ node: space.leaves[0].node, prop: space.leaves[0].node.getProp('reg'), message: `${space.leaves[0].node.path}, one of the regions out of every CPU's reach` }],
           hint: 'map it with container = <&…> (a qemu:system-memory node, say) and reg = <its base …>, or point the CPUs at it with mr = <&…>',
         });
       }

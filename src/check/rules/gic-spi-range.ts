@@ -19,6 +19,7 @@ export default defineRule({
         at: e.refLoc,
         message: `SPI ${spi} goes to ${gic.node.path}, which has ${given}, so SPIs stop at ${limit - 1}: ${effect}`,
         hint: `set num-irq = <${Math.ceil((spi + 33) / 32) * 32}>; on ${gic.node.path} (a multiple of 32)`,
+        related: [{ node: gic.node, prop: gic.numIrqProp, message: gic.numIrqProp ? `num-irq of ${gic.node.path}, too small for SPI ${spi}` : `${gic.node.path} has no num-irq, so QEMU gives it ${gic.numIrq}` }],
       });
     });
   },

@@ -12,6 +12,7 @@ export default defineRule({
           node: p.source,
           prop: p.prop,
           message: `interrupt ${p.index} <${(p.specifier ?? []).join(' ')}> matches no entry of ${p.nexus!.path}'s interrupt-map: QEMU leaves it unconnected`,
+          related: [{ node: p.nexus!, prop: p.nexus!.getProp('interrupt-map'), message: `the interrupt-map of ${p.nexus!.path}, with no entry for <${(p.specifier ?? []).join(' ')}>` }],
         });
       }
     });

@@ -18,6 +18,7 @@ export default defineRule({
             prop: use.device.ports,
             at: use.pair.refLoc,
             message: `binds channel ${ch} of ${here.node.path}, but ${there.file} binds nothing on channel ${ch} of its ${there.node.path}: traffic on it aborts the other QEMU or is never answered`,
+            related: [{ node: there.node, message: `the other end of the link, in ${there.file}: no device binds its channel ${ch}` }],
           });
         }
       }

@@ -17,6 +17,7 @@ export default defineRule({
           node: big.device.node,
           prop: qemuProp(big.device.node, 'num-gpios') ?? big.device.ports,
           message: `has ${big.device.numGpios} lines on channel ${ch}, but its partner ${small.device.node.path} in ${small.adaptor.file} has ${small.device.numGpios}: driving a line ≥ ${small.device.numGpios} corrupts the other QEMU's memory`,
+          related: [{ node: small.device.node, prop: qemuProp(small.device.node, 'num-gpios') ?? small.device.ports, message: `the partner's ${small.device.numGpios} lines, in ${small.adaptor.file}` }],
         });
       }
     }

@@ -17,6 +17,7 @@ export default defineRule({
           prop: use.device.ports,
           at: use.pair.refLoc,
           message: `channel ${ch} is a ${use.role} channel here and a ${other.role} channel in ${b.file} (${other.device.node.path}): ${want ? `the other side must be a ${want} channel` : 'this kind has no QEMU counterpart'}, or the other QEMU aborts on the first packet`,
+          related: [{ node: other.device.node, prop: other.device.ports, at: other.pair.refLoc, message: `channel ${ch} is a ${other.role} channel here, in ${b.file}` }],
         });
       }
     }

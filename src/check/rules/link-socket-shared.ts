@@ -12,6 +12,7 @@ export default defineRule({
         ctx.report({
           node: extra.node,
           message: `uses the socket ${describeSocket(extra.socket)}, as ${owners.slice(0, 2).join(' and ')} already do: only two ends can meet on a socket, so this QEMU waits forever`,
+          related: link.sides.slice(0, 2).map((a) => ({ node: a.node, message: `${a.file} meets its partner on ${describeSocket(a.socket)} here` })),
         });
       }
     }

@@ -13,6 +13,7 @@ export default defineRule({
         node: m.first,
         message: `is the main memory node and has no phandle; because top-level qemu:memory-region nodes exist (${m.topLevelRegions[0].path}${m.topLevelRegions.length > 1 ? ', …' : ''}), QEMU looks it up and exits (qemu_fdt_get_phandle: Couldn't get phandle for ${m.first.path})`,
         hint: 'give it a label and point the RAM banks at it (container = <&label>), or compile with -@',
+        related: [{ node: m.topLevelRegions[0], message: `the top-level qemu:memory-region that makes QEMU look the main memory node up` }],
       });
     });
   },

@@ -46,6 +46,7 @@ export default defineRule({
               prop,
               at: mk.loc,
               message: `${name} = <&${mk.ref ?? gpio.node.path} ${line}>: line ${line} of ${gpio.node.path} is wired to nothing in this tree (no interrupts or gpios entry of it, and no node names that line), so what the model drives on it reaches nobody`,
+              related: [{ node: gpio.node, message: `${gpio.node.path}, whose line ${line} nothing wires` }],
               hint: name === 'cosim,halt' ? `wire line ${line} to the CPU it holds (the CPU node's halt input, see README) or drop ${name}` : `give ${gpio.node.path} an interrupts entry for line ${line}, or refer to <&${mk.ref ?? 'gpio'} ${line}> from the node that takes it`,
             });
           }

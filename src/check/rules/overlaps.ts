@@ -48,19 +48,25 @@ function shadowed(platform: Platform): Shadowing[] {
   return list;
 }
 
+function regOf(r: Region) {
+  return r.node.getProp('reg') ?? r.node.getProp('reg-extended');
+}
+
 /** Reports shadowed regions; `involvesRp` selects pairs with (true) or without (false) an RP window. */
 export function reportOverlaps(ctx: RuleContext, involvesRp: boolean): void {
   for (const { hidden, winner, space } of shadowed(ctx.platform)) {
     if (Boolean(hidden.device || winner.device) !== involvesRp) continue;
     const at = hidden.device || !winner.device ? hidden : winner;
+    const other = at === hidden ? winner : hidden;
     const message =
       at === hidden
         ? `${describeRegion(hidden)} is hidden where it overlaps ${describeRegion(winner)}: same priority in ${space.name}, and QEMU shows the region mapped later`
         : `${describeRegion(winner)} hides ${describeRegion(hidden)} where they overlap: same priority in ${space.name}, and QEMU shows the region mapped later`;
     ctx.report({
       node: at.node,
-      prop: at.node.getProp('reg') ?? at.node.getProp('reg-extended'),
+      prop: regOf(at),
       message,
+      related: [{ node: other.node, prop: regOf(other), message: `the region it overlaps: ${describeRegion(other)}${other === winner ? ', mapped later' : ''}` }],
       hint: 'move one of them, or give them different priorities (#priority-cells on the bus)',
     });
   }

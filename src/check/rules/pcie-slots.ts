@@ -1,4 +1,3 @@
-import { whereIs } from './shared.js';
 import { defineRule } from '../rule.js';
 import type { PcieEndpoint } from '../../graph/pcie.js';
 import { eachEndpoint } from './pcie-shared.js';
@@ -24,11 +23,11 @@ export default defineRule({
       if (e.slot === 0) ctx.report({ node: e.node, prop: reg, message: 'device 0 is virt\'s host bridge: put the endpoint on another slot (1 to 31)' });
       const key = `${inst.file}\0${e.slot}`;
       const other = bySlot.get(key);
-      if (other) ctx.report({ node: e.node, prop: reg, message: `device ${e.slot} is ${other.node.path}'s slot too (${whereIs(other.node, other.node.getProp('reg'))})` });
+      if (other) ctx.report({ node: e.node, prop: reg, message: `device ${e.slot} is ${other.node.path}'s slot too`, related: [{ node: other.node, prop: other.node.getProp('reg'), message: `${other.node.path} takes device ${e.slot} first` }] });
       else bySlot.set(key, e);
       if (e.transport === 'pcie-root-port') {
         const first = rootPort.get(inst.file);
-        if (first) ctx.report({ node: e.node, prop: e.node.getProp('cosim,model'), message: `needs a root port (${e.transportWhy.split(':')[0]}), and so does ${first.node.path} (${whereIs(first.node)}): only one root port's function is reachable per QEMU (each overlays the host bridge's config window)`, hint: 'give one of them a model QEMU\'s remote-port-pci-device can show (no vendor capabilities, no MSI-X), or run it in a second QEMU' });
+        if (first) ctx.report({ node: e.node, prop: e.node.getProp('cosim,model'), message: `needs a root port (${e.transportWhy.split(':')[0]}), and so does ${first.node.path}: only one root port's function is reachable per QEMU (each overlays the host bridge's config window)`, hint: 'give one of them a model QEMU\'s remote-port-pci-device can show (no vendor capabilities, no MSI-X), or run it in a second QEMU', related: [{ node: first.node, prop: first.node.getProp('cosim,model'), message: `${first.node.path} needs the root port first (${first.transportWhy.split(':')[0]})` }] });
         else rootPort.set(inst.file, e);
       }
       // 31 slots; each endpoint needs its adaptor, and a QEMU-owned one its empty root port too.

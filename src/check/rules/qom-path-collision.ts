@@ -1,6 +1,5 @@
 import type { Node } from '../../dts/tree.js';
 import { defineRule, eachInstance } from '../rule.js';
-import { whereIs } from './shared.js';
 
 /** Children QEMU's QOM root already has. */
 const TAKEN_AT_ROOT = new Set(['machine', 'objects', 'chardevs']);
@@ -39,8 +38,9 @@ export default defineRule({
         }
         ctx.report({
           node,
-          message: `creates the QOM object ${inst.qom.path(node)}, as ${prev.path} does (${whereIs(prev)}): parents that create no object do not count in QOM paths, and QEMU aborts on the duplicate child property`,
+          message: `creates the QOM object ${inst.qom.path(node)}, as ${prev.path} does: parents that create no object do not count in QOM paths, and QEMU aborts on the duplicate child property`,
           hint: 'rename one of the nodes',
+          related: [{ node: prev, message: `${prev.path} creates ${inst.qom.path(prev)} first` }],
         });
       }
     });

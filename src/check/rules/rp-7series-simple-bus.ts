@@ -18,6 +18,7 @@ export default defineRule({
           node: a.node,
           message: `sits below the simple-bus ${bus.path}, which ${inst.machine} does not instantiate: its socket is ${describeSocket(a.socket)}, not the name it would have on arm-generic-fdt`,
           hint: 'connect peers to the name `cosim graph` shows, or pass --machine if the machine is wrong',
+          related: [{ node: bus, prop: bus.getProp('compatible'), message: `the simple-bus ${bus.path}, which ${inst.machine} does not instantiate` }],
         });
       }
     });

@@ -1,8 +1,5 @@
-import { resolveSpan } from '../../dts/source.js';
 import type { ChannelUse } from '../../graph/remote-port.js';
-import { propLoc } from '../../dts/tree.js';
 import { defineRule, eachInstance } from '../rule.js';
-import { at } from './shared.js';
 
 function role(u: ChannelUse): string {
   return u.device.kind === 'pci-device' || u.device.kind === 'pcie-root-port' ? ` (${u.role}, in its block from channel ${u.pair.channel})` : '';
@@ -32,7 +29,8 @@ export default defineRule({
             prop: u.device.ports,
             at: u.pair.refLoc,
             message: `channel ${u.channel}${role(u)} of ${a.node.path} is already bound by ${prev.device.node.path}${role(prev)}: QEMU keeps only the later binding, so traffic for ${prev.device.node.path} is lost`,
-            hint: `first bound at ${at(resolveSpan(prev.pair.refLoc) ?? (prev.device.ports && propLoc(prev.device.ports)))}`,
+            hint: 'bind one of them to a channel of its own',
+            related: [{ node: prev.device.node, prop: prev.device.ports, at: prev.pair.refLoc, message: `channel ${prev.channel} of ${a.node.path} is first bound here, by ${prev.device.node.path}` }],
           });
         }
       }

@@ -1,5 +1,4 @@
 import { defineRule, eachInstance } from '../rule.js';
-import { at } from './shared.js';
 
 export default defineRule({
   id: 'rp-merged-node',
@@ -19,8 +18,10 @@ export default defineRule({
         ctx.report({
           node: d.node,
           prop: d.ports,
-          message: `this RP device is written ${binding.length} times with the same name, each with a channel (${binding.map(at).join(', ')}); dtc merges them into one node, so only this \`remote-ports\` survives and the others' channels are never bound`,
+          message: `this RP device is written ${binding.length} times with the same name, each with a channel; dtc merges them into one node, so only this \`remote-ports\` survives and the others' channels are never bound`,
           hint: 'give each device its own node name (e.g. a different unit address)',
+          // The last block's remote-ports is the one that survives; the notes point at the ones lost.
+          related: binding.slice(0, -1).map((l) => ({ node: d.node, at: l, message: `${d.node.path} is also written here, with remote-ports that dtc drops` })),
         });
       }
     });

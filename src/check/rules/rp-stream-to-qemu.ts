@@ -13,6 +13,7 @@ export default defineRule({
           node: d.node,
           prop: qemuProp(d.node, 'axistream-connected'),
           message: `sends the peer's stream data to ${d.streamSink.path}, but QEMU forwards only 4 bytes of each peer write, taken from the wrong offset: treat peer → QEMU streaming as unsupported`,
+          related: [{ node: d.streamSink, message: `${d.streamSink.path}, which would receive the peer's stream` }],
         });
       }
     });

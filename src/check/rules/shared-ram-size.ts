@@ -14,6 +14,7 @@ export default defineRule({
           node: r.region.node,
           prop: r.region.node.getProp('reg'),
           message: `is ${formatSize(r.region.size)}, but shares the file ${f.file} with ${first.region.node.path} in ${first.instance.file} (${formatSize(first.region.size)}): QEMU aborts (backing store size does not match 'size' option)`,
+          related: [{ node: first.region.node, prop: first.region.node.getProp('reg'), message: `${first.region.node.path} in ${first.instance.file} is ${formatSize(first.region.size)}` }],
         });
       }
     }

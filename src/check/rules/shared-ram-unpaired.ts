@@ -28,6 +28,7 @@ export default defineRule({
         prop: mine.region.node.getProp('qemu,ram'),
         message: `is shared RAM (qemu,ram = <2>) in the file ${f.file}, but no other instance of the platform maps that file${p ? `; ${p.region.node.path} in ${p.instance.file} (also ${formatSize(p.region.size)}) maps ${partner!.file} instead` : ''}: QEMU names the file after the node's path (or its filename property), so these regions share nothing`,
         hint: p ? `give both the same node path, or the same filename = "…"; property` : 'give the partner instance a region at the same node path (or the same filename), or make this one qemu,ram = <1>',
+        ...(p ? { related: [{ node: p.region.node, prop: p.region.node.getProp('qemu,ram'), message: `the likely partner, in ${p.instance.file}: shared RAM in the file ${partner!.file}` }] } : {}),
       });
     }
   },

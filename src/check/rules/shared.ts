@@ -1,20 +1,8 @@
 /** Small pieces several rules use to word their findings. */
-import type { SourceSpan } from '../../dts/source.js';
-import { propLoc, type Node, type Property } from '../../dts/tree.js';
 import type { GicInfo, IrqEdge } from '../../graph/interrupts.js';
 import type { Platform } from '../../graph/platform.js';
 import type { RuleContext } from '../rule.js';
 import type { Adaptor, ChannelUse } from '../../graph/remote-port.js';
-
-/** `file:line` of a span, for "first bound at …" hints. */
-export function at(span: SourceSpan | undefined): string {
-  return span ? `${span.file}:${span.line}` : '(no source position)';
-}
-
-/** Where a node (or one of its properties) was written. */
-export function whereIs(node: Node, prop?: Property): string {
-  return at((prop && propLoc(prop)) ?? node.loc);
-}
 
 /** "/cosim channel 9" */
 export function channelName(use: ChannelUse): string {

@@ -21,7 +21,7 @@ export default defineRule({
         if (!cells || cells.length < 4) ctx.report({ node, prop: reg, message: 'reg must be <base-hi base-lo size-hi size-lo> (two address and two size cells)' });
         else if (cellsValue(cells, 0, 2) !== VIRT_RAM_BASE) ctx.report({ node, prop: reg, message: `RAM starts at 0x${cellsValue(cells, 0, 2).toString(16)} here, but virt always puts it at 0x40000000` });
       }
-      if (m.memoryNodes.length > 1) ctx.report({ node: m.memoryNodes[1]!, message: 'virt has one RAM bank: give its size in one memory node' });
+      if (m.memoryNodes.length > 1) ctx.report({ node: m.memoryNodes[1]!, message: 'virt has one RAM bank: give its size in one memory node', related: [{ node: m.memoryNodes[0]!, message: `the first memory node, ${m.memoryNodes[0]!.path}` }] });
       if (m.gicVersion === 2 && m.cpus > 8) ctx.report({ node: m.cpuNodes[8]!, message: `${m.cpus} CPUs, but virt with GICv2 takes at most 8: use "arm,gic-v3" for the interrupt controller` });
     }
   },

@@ -1,5 +1,5 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { formatHuman } from '../../check/report/human.js';
+import { DTC_WARNING_MODES, formatHuman } from '../../check/report/human.js';
 import { formatJson } from '../../check/report/json.js';
 import { formatSarif } from '../../check/report/sarif.js';
 import { ALL_RULES } from '../../check/registry.js';
@@ -15,6 +15,9 @@ co-simulation wiring QEMU and the peers depend on: Remote Port channels, adaptor
 integer widths QEMU aborts on, GPIO line counts, address-space overlaps, main memory, GIC
 interrupt ranges. Several boards given together are the QEMU instances of one platform sharing a
 machine path; their links and shared RAM files are matched too.
+Co-simulation findings come first, each with a note for every other site it involves (the first
+binding of a channel, the other window of an overlap); dtc's own warnings follow, one line of
+counts per check unless --dtc-warnings all.
 Exit code: 0 clean (warnings allowed), 1 errors (or warnings with --warnings-as-errors), 2 usage
 (an -o that cannot be written among them).`;
   static override examples = [
@@ -31,6 +34,11 @@ Exit code: 0 clean (warnings allowed), 1 errors (or warnings with --warnings-as-
     output: Flags.string({ char: 'o', description: 'Write the report to this file instead of stdout.' }),
     'warnings-as-errors': Flags.boolean({ description: 'Treat warnings as errors (exit 1 when there are any).' }),
     disable: Flags.string({ multiple: true, description: 'Skip a rule, by id (repeatable, or comma-separated); dtc checks by their dtc name.' }),
+    'dtc-warnings': Flags.string({
+      options: [...DTC_WARNING_MODES],
+      default: 'summary',
+      description: "How the human report shows dtc's own warnings: each in full (all), one line of counts per check (summary), or not at all (none). dtc's errors are always shown; exit codes and the JSON/SARIF reports do not change.",
+    }),
     'list-rules': Flags.boolean({ description: 'List every rule with its id, severity and summary, and exit.' }),
   };
 
@@ -58,7 +66,7 @@ Exit code: 0 clean (warnings allowed), 1 errors (or warnings with --warnings-as-
         ? formatJson(result, files)
         : flags.format === 'sarif'
           ? formatSarif(result, { version: this.config.version, cwd: process.cwd() })
-          : formatHuman(result, files, { color: !toFile && process.stdout.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length });
+          : formatHuman(result, files, { color: !toFile && process.stdout.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length, dtcWarnings: flags['dtc-warnings'] as (typeof DTC_WARNING_MODES)[number] });
     writeOutput(this, flags.output ?? '-', Buffer.from(report));
     if (result.errors > 0) this.exit(1);
   }

@@ -90,7 +90,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
       peers: flags.peer,
       models: flags.model,
       onChecked: (checked) => {
-        if (checked.errors > 0 || !checked.platform) process.stderr.write(formatHuman(checked, files, { color: process.stderr.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length }));
+        if (checked.errors > 0 || !checked.platform) process.stderr.write(formatHuman(checked, files, { color: process.stderr.isTTY === true && !process.env.NO_COLOR, rules: ALL_RULES.length, dtcWarnings: 'summary' }));
         else if (checked.warnings > 0 && !flags.quiet) process.stderr.write(`cosim: ${checked.warnings} warning${checked.warnings === 1 ? '' : 's'} in the boards; \`cosim check\` lists them\n`);
       },
     };
