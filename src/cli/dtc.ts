@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { compile, isDtb, type CompileResult } from '../dts/compile.js';
 import { FatalDiagnostic } from '../dts/diagnostics.js';
+import { writeAsm } from '../dts/asm-writer.js';
 import { writeDtb } from '../dts/dtb-writer.js';
 import { dependencyText, dtcDie, isDtcExit, parseDtcCommandLine, type DtcCommandLine, type DtcExit } from '../dts/dtc-flags.js';
 import { dtcStderr, strerror } from '../dts/dtc-stderr.js';
@@ -108,7 +109,8 @@ function writeResult(r: CompileResult, cmd: DtcCommandLine, outFormat: string, s
     if (outFormat === 'dts') bytes = Buffer.from(writeDts(info, { annotate: cmd.annotate, initialPath: cmd.input }), 'latin1');
     else if (outFormat === 'dtb') bytes = writeDtb(info, { ...cmd.write, diagnostics });
     else if (outFormat === 'null') bytes = new Uint8Array(0);
-    else if (outFormat === 'asm' || outFormat === 'yaml') return { code: 1, stderr: `${stderr}FATAL ERROR: Output format "${outFormat}" is not supported by cosim dtc (use dts or dtb)\n` };
+    else if (outFormat === 'asm') bytes = Buffer.from(writeAsm(info, cmd.write), 'latin1');
+    else if (outFormat === 'yaml') return { code: 1, stderr: `${stderr}FATAL ERROR: Output format "yaml" is not supported by cosim dtc (use dts, dtb or asm)\n` };
     else return { code: 1, stderr: `${stderr}FATAL ERROR: Unknown output format "${outFormat}"\n` };
   } catch (e) {
     if (!(e instanceof FatalDiagnostic)) throw e;

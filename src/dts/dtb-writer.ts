@@ -33,7 +33,7 @@ function dtbTooLarge(size: number): FatalDiagnostic {
 }
 const RESERVE_ENTRY_SIZE = 16;
 
-interface VersionLayout {
+export interface VersionLayout {
   version: number;
   lastCompVersion: number;
   headerSize: number;
@@ -370,12 +370,12 @@ function mix(h1: number, h2: number): number {
 }
 
 /** dtc's join_path: no second '/' when the parent path already ends in one. */
-function joinPath(parent: string, name: string): string {
+export function joinPath(parent: string, name: string): string {
   return parent.endsWith('/') ? parent + name : `${parent}/${name}`;
 }
 
 /** dtc's basenamelen: the name up to the first '@'. */
-function baseNameLength(name: string): number {
+export function baseNameLength(name: string): number {
   const at = name.indexOf('@');
   return at === -1 ? name.length : at;
 }
@@ -478,11 +478,16 @@ function unknownVersion(version: number): FatalDiagnostic {
   });
 }
 
-/** The blob dtc 1.6.1 writes for `info` with `-O dtb` and the given options. */
-export function writeDtb(info: DtInfo, opts: DtbWriteOptions = {}): Uint8Array {
-  const version = opts.version ?? DEFAULT_DTB_VERSION;
+/** The layout of a blob version (-V); throws FatalDiagnostic for one dtc does not know. */
+export function versionLayout(version: number): VersionLayout {
   const lay = VERSION_LAYOUTS.get(version);
   if (!lay) throw unknownVersion(version);
+  return lay;
+}
+
+/** The blob dtc 1.6.1 writes for `info` with `-O dtb` and the given options. */
+export function writeDtb(info: DtInfo, opts: DtbWriteOptions = {}): Uint8Array {
+  const lay = versionLayout(opts.version ?? DEFAULT_DTB_VERSION);
   const bootCpuid = opts.bootCpuid !== undefined && opts.bootCpuid !== -1 ? opts.bootCpuid : info.bootCpuid;
 
   const strings = new StringTable();

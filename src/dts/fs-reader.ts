@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { FatalDiagnostic, type Diagnostics } from './diagnostics.js';
 import { strerror } from './dtc-stderr.js';
+import { joinPath } from './dtb-writer.js';
 import { MAX_NESTING_DEPTH, newData, newProperty, Node, type DtInfo } from './tree.js';
 
 function fatal(message: string): FatalDiagnostic {
@@ -27,11 +28,6 @@ function entries(dir: string): string[] {
     d.closeSync();
   }
   return names;
-}
-
-/** dtc's join_path: a '/' between, unless the directory already ends in one. */
-function joinPath(dir: string, name: string): string {
-  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
 /** The tree under `dir`; unreadable files are warned about (as dtc does) and left out. */

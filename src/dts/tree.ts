@@ -284,6 +284,11 @@ export class Node {
   sizeCells = -1;
   omitIfUnused = false;
   isReferenced = false;
+  /**
+   * Made after dtc fills in full paths (by -@, -A or overlay fixups), so dtc has none for it:
+   * `-O asm -V 1..3`, which names nodes by full path, prints "(null)".
+   */
+  pathless = false;
   private where: SpanLike | undefined;
   private amendments: SpanLike[] = [];
   /** dtc's srcpos: the body (`{` to `;`) of the first definition, then of each later one. */

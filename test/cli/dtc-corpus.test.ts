@@ -3,7 +3,7 @@
  * each case's exact dtc command line (run in a copy of inputs/, so `-o <id>.dtb` and the
  * messages naming it are dtc's), compared with the golden DTB, exit code and stderr; then
  * each golden's `-I dtb -O dts` command against the golden text; and, where dtc is
- * installed, `-O dts -T` and `-T -T` of every input against dtc's own output.
+ * installed, `-O asm`, `-O dts -T` and `-T -T` of every input against dtc's own output.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -99,6 +99,22 @@ describe.skipIf(!available)('cosim dtc over the dtc 1.6.1 corpus', () => {
       if (r.code !== 0 || r.stdout !== fs.readFileSync(path.join(GOLDEN, `${c.id}.out.dts`), 'latin1')) problems.push(`${c.id}: exit ${r.code}\n${r.stderr}`);
     }
     console.log(`cosim dtc corpus: ${ok.length - problems.length}/${ok.length} DTBs decompile to dtc's text`);
+    expect(problems).toEqual([]);
+  });
+
+  it.skipIf(!haveDtc)('-O asm of every input matches dtc, for new and old blob versions (skipped without dtc)', () => {
+    const inputs = [...new Set(cases.filter((c) => c.expect === 'ok' && c.includeDirs.length === 0).map((c) => c.input))];
+    const flagSets = [[], ['-V', '1', '-@'], ['-V', '2', '-A', '-R', '1', '-S', '8192'], ['-V', '16', '-p', '16', '-a', '64', '-b', '3']];
+    const problems: string[] = [];
+    for (const input of inputs) {
+      for (const flags of flagSets) {
+        const args = ['-q', '-O', 'asm', ...flags, input];
+        const ref = spawnSync('dtc', args, { cwd: INPUTS, encoding: 'latin1' });
+        const r = inProcess(args, INPUTS);
+        if (r.code !== ref.status || r.stdout !== ref.stdout) problems.push(`${input} ${flags.join(' ')}: exit ${r.code} (dtc ${ref.status})`);
+      }
+    }
+    console.log(`cosim dtc -O asm: ${inputs.length * flagSets.length - problems.length}/${inputs.length * flagSets.length} identical to dtc's`);
     expect(problems).toEqual([]);
   });
 

@@ -9,9 +9,9 @@ import { runDtc } from '../dtc.js';
  */
 export default class Dtc extends Command {
   static override summary = 'Run as dtc 1.6.1: same options, outputs, messages and exit codes (make DTC="cosim dtc").';
-  static override description = `Takes dtc's exact command line (-I dts|dtb|fs, -O dts|dtb, -o, -q, -d, -T, -V -R -S -p -a -b
+  static override description = `Takes dtc's exact command line (-I dts|dtb|fs, -O dts|dtb|asm, -o, -q, -d, -T, -V -R -S -p -a -b
 -i -f -s -H -W -E -@ -A -h -v) and behaves as dtc 1.6.1 does; \`cosim dtc -h\` prints dtc's usage.
-Reports "Version: DTC 1.6.1". -O asm and -O yaml are not supported.`;
+Reports "Version: DTC 1.6.1". -O yaml is not supported.`;
   static override examples = ['<%= config.bin %> dtc -I dts -O dtb -o board.dtb dts/demo-board.dts', 'make DTC="cosim dtc"'];
   static override strict = false;
 
