@@ -4,7 +4,7 @@
  * header fields that are offsets are label differences, node and property labels become
  * global symbols (`label:` / `label_end:`), labels inside values `label = . + offset`.
  */
-import { baseNameLength, DEFAULT_DTB_VERSION, FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_MAGIC, FDT_PROP, joinPath, StringTable, versionLayout, type DtbWriteOptions, type VersionLayout } from './dtb-writer.js';
+import { baseNameLength, DEFAULT_DTB_VERSION, FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_MAGIC, FDT_PROP, flattenWalk, joinPath, StringTable, versionLayout, type DtbWriteOptions, type VersionLayout } from './dtb-writer.js';
 import type { Data, DtInfo, Label, Node } from './tree.js';
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
@@ -48,9 +48,7 @@ class AsmText {
 }
 
 function flatten(out: AsmText, root: Node, lay: VersionLayout, strings: StringTable): void {
-  // Explicit stack, as in the DTB writer: no depth can overflow the call stack.
-  const stack: Array<{ node: Node; path: string; next: number }> = [];
-  const enter = (node: Node, parentPath: string): void => {
+  const enter = (node: Node, parentPath: string): string => {
     const path = node.pathless ? '(null)' : joinPath(parentPath, node.name);
     out.globals(node.labels);
     out.line('\t/* FDT_BEGIN_NODE */');
@@ -82,23 +80,14 @@ function flatten(out: AsmText, root: Node, lay: VersionLayout, strings: StringTa
       out.line(`\t.string\t"${baseLen === 0 ? node.name : node.name.slice(0, baseLen)}"`);
       out.align(4);
     }
-    stack.push({ node, path, next: 0 });
+    return path;
   };
-  if (root.deleted) return;
-  enter(root, '');
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const children = top.node.children;
-    while (top.next < children.length && children[top.next].deleted) top.next++;
-    if (top.next < children.length) {
-      enter(children[top.next++], top.path);
-      continue;
-    }
+  const leave = (node: Node): void => {
     out.line('\t/* FDT_END_NODE */');
     out.cell(FDT_END_NODE);
-    out.globals(top.node.labels, '_end');
-    stack.pop();
-  }
+    out.globals(node.labels, '_end');
+  };
+  flattenWalk(root, enter, leave);
 }
 
 const u32hex = (v: bigint): string => `0x${BigInt.asUintN(32, v).toString(16).padStart(8, '0')}`;

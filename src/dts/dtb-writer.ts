@@ -380,32 +380,42 @@ export function baseNameLength(name: string): number {
   return at === -1 ? name.length : at;
 }
 
-function emitStructBlock(root: Node, lay: VersionLayout, strings: StringTable): GrowableBytes {
-  const out = new GrowableBytes(4096);
-  // Explicit stack, so that a tree of any depth (e.g. from a hostile DTB) cannot overflow.
-  const stack: { node: Node; path: string; next: number }[] = [];
-  const enter = (node: Node, parentPath: string): void => {
-    const path = lay.fullPath ? joinPath(parentPath, node.name) : '';
-    out.u32(FDT_BEGIN_NODE);
-    out.cString(lay.fullPath ? path : node.name);
-    out.alignTo(4);
-    emitProperties(out, node, lay, strings);
-    stack.push({ node, path, next: 0 });
-  };
-
-  if (root.deleted) return finishStruct(out);
-  enter(root, '');
+/**
+ * Visits the live nodes as dtc's flatten_tree does: `enter` before a node's children (given
+ * what `enter` returned for its parent, '' for the root's), `leave` after them. An explicit
+ * stack, so that a tree of any depth (e.g. from a hostile DTB) cannot overflow.
+ */
+export function flattenWalk(root: Node, enter: (node: Node, parentPath: string) => string, leave: (node: Node) => void): void {
+  if (root.deleted) return;
+  const stack: { node: Node; path: string; next: number }[] = [{ node: root, path: enter(root, ''), next: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
     const children = top.node.children;
     while (top.next < children.length && children[top.next].deleted) top.next++;
     if (top.next < children.length) {
-      enter(children[top.next++], top.path);
+      const child = children[top.next++];
+      stack.push({ node: child, path: enter(child, top.path), next: 0 });
       continue;
     }
-    out.u32(FDT_END_NODE);
+    leave(top.node);
     stack.pop();
   }
+}
+
+function emitStructBlock(root: Node, lay: VersionLayout, strings: StringTable): GrowableBytes {
+  const out = new GrowableBytes(4096);
+  flattenWalk(
+    root,
+    (node, parentPath) => {
+      const path = lay.fullPath ? joinPath(parentPath, node.name) : '';
+      out.u32(FDT_BEGIN_NODE);
+      out.cString(lay.fullPath ? path : node.name);
+      out.alignTo(4);
+      emitProperties(out, node, lay, strings);
+      return path;
+    },
+    () => out.u32(FDT_END_NODE),
+  );
   return finishStruct(out);
 }
 
