@@ -23,7 +23,15 @@ export interface DtcIo {
 }
 
 export const processIo: DtcIo = {
-  stdout: (b) => process.stdout.write(b),
+  stdout: (b) => {
+    // A reader that went away (`cosim dtc x.dtb | head`) ends dtc by SIGPIPE, quietly; Node
+    // ignores SIGPIPE and reports EPIPE instead, which must not become a stack trace.
+    process.stdout.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(1);
+    });
+    process.stdout.write(b);
+  },
   stderr: (t) => process.stderr.write(t),
   stdin: () => fs.readFileSync(0),
 };
@@ -70,7 +78,8 @@ function runParsed(cmd: DtcCommandLine, io: DtcIo): DtcExit {
   const depfile = cmd.depName;
   if (depfile !== undefined) {
     try {
-      fs.writeFileSync(depfile, '');
+      // dtc starts the rule at once: a run that then fails leaves "<output>:" in the file.
+      fs.writeFileSync(depfile, `${cmd.outName}:`);
     } catch (e) {
       return dtcDie(`Couldn't open dependency file ${depfile}: ${strerror(e)}`);
     }

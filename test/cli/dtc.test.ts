@@ -149,6 +149,9 @@ describe('cosim dtc', () => {
     expect(fs.readFileSync(path.join(dir, 'out.d'), 'utf8')).toBe('out.dtb: board.dts inc/common.dtsi\n');
     expect(both(['-O', 'dts', '-i', 'inc', '-d', 'out.d'], dir, BOARD).code).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'out.d'), 'utf8')).toBe('-: <stdin> inc/common.dtsi\n');
+    // dtc writes the rule's target first: a run that fails on its input leaves just that.
+    expect(both(['-d', 'fail.d', 'nosuch.dts'], dir).code).toBe(1);
+    expect(fs.readFileSync(path.join(dir, 'fail.d'), 'utf8')).toBe('-:');
     expect(both(['-d', 'no/such/dir/out.d', 'board.dts'], dir)).toEqual({ code: 1, stdout: '', stderr: "FATAL ERROR: Couldn't open dependency file no/such/dir/out.d: No such file or directory\n" });
   });
 
