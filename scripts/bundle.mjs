@@ -6,7 +6,8 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { main: 'src/cli/main.ts' },
+  // `cosim dtc` has its own entry: a Makefile runs it once per tree, and it needs no oclif.
+  entryPoints: { main: 'src/cli/main.ts', dtc: 'src/cli/dtc.ts' },
   outdir: 'dist/cli/bundle',
   bundle: true,
   splitting: true,

@@ -2,6 +2,7 @@
 import Check from './commands/check.js';
 import Compile from './commands/compile.js';
 import Doctor from './commands/doctor.js';
+import Dtc from './commands/dtc.js';
 import Dump from './commands/dump.js';
 import Graph from './commands/graph.js';
 import Init from './commands/init.js';
@@ -16,6 +17,7 @@ import Up from './commands/up.js';
 export const COMMANDS = {
   compile: Compile,
   dump: Dump,
+  dtc: Dtc,
   check: Check,
   graph: Graph,
   map: AddressMap,

@@ -26,16 +26,23 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.const
 
 /** Writes `bytes` where `-o target` says; on failure, reports it and exits 2. */
 export function writeOutput(cmd: Command, target: string, bytes: Uint8Array): void {
+  const problem = writeOutputTo(target, bytes);
+  if (problem !== undefined) usageError(cmd, `-o ${target}: ${problem}`);
+}
+
+/** Writes `bytes` where `-o target` says; what went wrong, in the user's words, or undefined. */
+export function writeOutputTo(target: string, bytes: Uint8Array): string | undefined {
   if (target === '-') {
     process.stdout.write(bytes);
-    return;
+    return undefined;
   }
   try {
     writeOutputFile(target, bytes);
+    return undefined;
   } catch (e) {
     // System errors (ENOSPC, EACCES, EPIPE…) are the user's to fix; anything else is our bug.
     if (!(e instanceof OutputError) && typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
-    usageError(cmd, `-o ${target}: ${describe(e)}`);
+    return describe(e);
   }
 }
 

@@ -8,6 +8,7 @@ import { Diagnostics, FatalDiagnostic, type Diagnostic } from './diagnostics.js'
 import { TreeBuilder } from './build.js';
 import { isErrorCheck, runChecks } from './checks/index.js';
 import { readDtb } from './dtb-reader.js';
+import { readFsTree } from './fs-reader.js';
 import { FileAccess, formatSize, isFileProblem } from './files.js';
 import { DtsLexer } from './lexer.js';
 import { parseTokens } from './parser.js';
@@ -16,7 +17,7 @@ import { MAX_PREPROCESSED_CHARS, preprocessFile } from './preprocessor/index.js'
 import { SourceUnit } from './source-unit.js';
 import type { SourceRegistry } from './source.js';
 import { unresolvedReferences } from './unresolved.js';
-import { generateFixupsTree, generateLabelTree, generateLocalFixupsTree, sortTree, type RefResolver } from './symbols.js';
+import { generateFixupsTree, generateLabelTree, generateLocalFixupsTree, sortTree, type LabelTreeWarning, type RefResolver } from './symbols.js';
 import { dataCell, type DtInfo, type Node, nodeByPath, walkAll } from './tree.js';
 
 export const FDT_MAGIC_BYTES = [0xd0, 0x0d, 0xfe, 0xed];
@@ -51,6 +52,12 @@ export interface CompileOptions {
   bootCpuid?: number;
   /** The output file name, for messages that have no source position. */
   outName?: string;
+  /** -q count: 1 hides check warnings, 2 check errors too, 3 the "output forced" line. */
+  quiet?: number;
+  /** -I: what the input is (default: a DTB by its magic or name, else DTS). */
+  inputFormat?: 'dts' | 'dtb' | 'fs';
+  /** The input's bytes, already read (standard input); `input` is then only its name. */
+  inputBytes?: Buffer;
 }
 
 export interface CompileResult {
@@ -63,7 +70,13 @@ export interface CompileResult {
   /** True when error-level checks failed but output was forced (-f). */
   forced: boolean;
   /** What the input turned out to be. */
-  inputFormat: 'dts' | 'dtb';
+  inputFormat: 'dts' | 'dtb' | 'fs';
+  /**
+   * What the checks printed, as dtc prints it (their lines, then dtc's abort or "output
+   * forced" line), and which of `diagnostics` they are: [from, to). Undefined when the
+   * checks did not run.
+   */
+  checks?: { lines: string[]; from: number; to: number };
 }
 
 export function isDtb(bytes: Uint8Array): boolean {
@@ -159,53 +172,70 @@ function readSource(input: string, inputBytes: Buffer, files: FileAccess, opts: 
   return SourceUnit.forFile(r.text, input, r.map);
 }
 
+interface ReadTree {
+  info: DtInfo | undefined;
+  labelsDistinct: boolean;
+  inputFormat: 'dts' | 'dtb';
+}
+
+/** Reads the input as a DTB or parses it as DTS; undefined (with an error) when it cannot be read. */
+function readInput(input: string, opts: CompileOptions, files: FileAccess, builder: TreeBuilder, diagnostics: Diagnostics): ReadTree | undefined {
+  // Only a regular file of sane size is read: never a FIFO (it would block), a device
+  // such as /dev/zero (it never ends) or a directory.
+  const bytes = opts.inputBytes ?? files.readSource(input) ?? { code: 'input-unreadable', reason: 'no such file' };
+  if (isFileProblem(bytes)) {
+    diagnostics.error(bytes.code, `couldn't read "${input}": ${bytes.reason}`);
+    return undefined;
+  }
+  const dtb = isDtb(bytes);
+  if (opts.inputFormat === 'dtb' || (opts.inputFormat === undefined && (dtb || meantAsDtb(bytes, input)))) {
+    if (!dtb) throw new FatalDiagnostic(badMagic(bytes, input));
+    const info = readDtb(bytes, input, diagnostics);
+    files.read.push(input);
+    for (const n of walkAll(info.root)) for (const l of n.labels) builder.labels.note(l.name, n);
+    return { info, labelsDistinct: false, inputFormat: 'dtb' };
+  }
+  const unit = readSource(input, bytes, files, opts, diagnostics);
+  if (!unit) {
+    if (!diagnostics.hasErrors()) diagnostics.error('input-unreadable', `couldn't read "${input}"`);
+    return undefined;
+  }
+  // The parser reads the tokens as they are scanned. Scanning errors are listed
+  // before parsing errors, as if the whole input had been scanned first.
+  const scanned = new Diagnostics();
+  const parsed = new Diagnostics();
+  const lexer = new DtsLexer({ files, diagnostics: scanned });
+  const stream = lexer.stream(unit);
+  let info: DtInfo | undefined;
+  try {
+    info = parseTokens(stream, { diagnostics: parsed, files, builder, name: unit.name });
+    stream.finish();
+  } finally {
+    diagnostics.merge(scanned);
+    diagnostics.merge(parsed);
+  }
+  if (info) info.bootCpuid = guessBootCpuid(info.root);
+  return { info, labelsDistinct: lexer.labelsDistinct, inputFormat: 'dts' };
+}
+
 /** Compiles one input file (DTS or DTB) into a finished tree, collecting every diagnostic. */
 export function compile(input: string, opts: CompileOptions = {}): CompileResult {
   const diagnostics = new Diagnostics();
   const files = new FileAccess(opts.searchDirs ?? []);
-  let inputFormat: 'dts' | 'dtb' = 'dts';
-  const result = (info?: DtInfo, forced = false): CompileResult => ({ info, diagnostics: diagnostics.list, sources: files.sources, files: files.read, forced, inputFormat });
-
-  // Only a regular file of sane size is read: never a FIFO (it would block), a device
-  // such as /dev/zero (it never ends) or a directory.
-  const bytes = files.readSource(input) ?? { code: 'input-unreadable', reason: 'no such file' };
-  if (isFileProblem(bytes)) {
-    diagnostics.error(bytes.code, `couldn't read "${input}": ${bytes.reason}`);
-    return result();
-  }
-
+  let inputFormat: 'dts' | 'dtb' | 'fs' = opts.inputFormat ?? 'dts';
+  let checkLines: CompileResult['checks'];
+  const result = (info?: DtInfo, forced = false): CompileResult => ({ info, diagnostics: diagnostics.list, sources: files.sources, files: files.read, forced, inputFormat, checks: checkLines });
   const builder = new TreeBuilder();
   let info: DtInfo | undefined;
   let labelsDistinct = false;
   try {
-    const dtb = isDtb(bytes);
-    if (dtb || meantAsDtb(bytes, input)) {
-      inputFormat = 'dtb';
-      if (!dtb) throw new FatalDiagnostic(badMagic(bytes, input));
-      info = readDtb(bytes, input, diagnostics);
-      files.read.push(input);
-      for (const n of walkAll(info.root)) for (const l of n.labels) builder.labels.note(l.name, n);
+    if (inputFormat === 'fs') {
+      info = readFsTree(input, diagnostics);
+      info.bootCpuid = guessBootCpuid(info.root);
     } else {
-      const unit = readSource(input, bytes, files, opts, diagnostics);
-      if (!unit) {
-        if (!diagnostics.hasErrors()) diagnostics.error('input-unreadable', `couldn't read "${input}"`);
-        return result();
-      }
-      // The parser reads the tokens as they are scanned. Scanning errors are listed
-      // before parsing errors, as if the whole input had been scanned first.
-      const scanned = new Diagnostics();
-      const parsed = new Diagnostics();
-      const lexer = new DtsLexer({ files, diagnostics: scanned });
-      const stream = lexer.stream(unit);
-      try {
-        info = parseTokens(stream, { diagnostics: parsed, files, builder, name: unit.name });
-        stream.finish();
-      } finally {
-        diagnostics.merge(scanned);
-        diagnostics.merge(parsed);
-      }
-      labelsDistinct = lexer.labelsDistinct;
-      if (info) info.bootCpuid = guessBootCpuid(info.root);
+      const read = readInput(input, opts, files, builder, diagnostics);
+      if (!read) return result();
+      ({ info, labelsDistinct, inputFormat } = read);
     }
   } catch (e) {
     if (e instanceof FatalDiagnostic) {
@@ -229,14 +259,18 @@ export function compile(input: string, opts: CompileOptions = {}): CompileResult
     const lookAfter = referenceChecks.every((c) => isErrorCheck(c, opts));
     let dangling = lookAfter ? [] : unresolvedReferences(info, builder);
     const checks = new Diagnostics();
-    const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols }, { refs, phandles, outName: opts.outName ?? '<stdout>', labelsDistinct }, checks);
+    const checked = runChecks(info, { warn: opts.warn, error: opts.error, force: opts.force, generateSymbols: opts.symbols, quiet: opts.quiet }, { refs, phandles, outName: opts.outName ?? '<stdout>', labelsDistinct }, checks);
     if (lookAfter && !referenceChecks.every((c) => checked.passed(c))) dangling = unresolvedReferences(info, builder);
     const reportedHere = new Set(['phandle_references', 'path_references']);
+    const from = diagnostics.list.length;
     diagnostics.merge(dangling.length > 0 ? [...dangling, ...checks.list.filter((d) => !reportedHere.has(d.code))] : checks.list);
+    checkLines = { lines: checked.summary ? [...checked.stderr, checked.summary] : checked.stderr, from, to: diagnostics.list.length };
     if (checked.failedError && !opts.force) return result();
     forced = checked.failedError;
-    if (opts.autoAliases) generateLabelTree(info, 'aliases', undefined);
-    if (opts.symbols) generateLabelTree(info, '__symbols__', phandles);
+    const labelClashes: LabelTreeWarning[] = [];
+    if (opts.autoAliases) generateLabelTree(info, 'aliases', undefined, labelClashes);
+    if (opts.symbols) generateLabelTree(info, '__symbols__', phandles, labelClashes);
+    for (const w of labelClashes) diagnostics.warning('label-exists', `label ${w.label} already exists in /${w.node}`);
     if (info.plugin) {
       generateFixupsTree(info, refs);
       generateLocalFixupsTree(info, refs);

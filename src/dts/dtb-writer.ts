@@ -33,7 +33,7 @@ function dtbTooLarge(size: number): FatalDiagnostic {
 }
 const RESERVE_ENTRY_SIZE = 16;
 
-interface VersionLayout {
+export interface VersionLayout {
   version: number;
   lastCompVersion: number;
   headerSize: number;
@@ -370,42 +370,52 @@ function mix(h1: number, h2: number): number {
 }
 
 /** dtc's join_path: no second '/' when the parent path already ends in one. */
-function joinPath(parent: string, name: string): string {
+export function joinPath(parent: string, name: string): string {
   return parent.endsWith('/') ? parent + name : `${parent}/${name}`;
 }
 
 /** dtc's basenamelen: the name up to the first '@'. */
-function baseNameLength(name: string): number {
+export function baseNameLength(name: string): number {
   const at = name.indexOf('@');
   return at === -1 ? name.length : at;
 }
 
-function emitStructBlock(root: Node, lay: VersionLayout, strings: StringTable): GrowableBytes {
-  const out = new GrowableBytes(4096);
-  // Explicit stack, so that a tree of any depth (e.g. from a hostile DTB) cannot overflow.
-  const stack: { node: Node; path: string; next: number }[] = [];
-  const enter = (node: Node, parentPath: string): void => {
-    const path = lay.fullPath ? joinPath(parentPath, node.name) : '';
-    out.u32(FDT_BEGIN_NODE);
-    out.cString(lay.fullPath ? path : node.name);
-    out.alignTo(4);
-    emitProperties(out, node, lay, strings);
-    stack.push({ node, path, next: 0 });
-  };
-
-  if (root.deleted) return finishStruct(out);
-  enter(root, '');
+/**
+ * Visits the live nodes as dtc's flatten_tree does: `enter` before a node's children (given
+ * what `enter` returned for its parent, '' for the root's), `leave` after them. An explicit
+ * stack, so that a tree of any depth (e.g. from a hostile DTB) cannot overflow.
+ */
+export function flattenWalk(root: Node, enter: (node: Node, parentPath: string) => string, leave: (node: Node) => void): void {
+  if (root.deleted) return;
+  const stack: { node: Node; path: string; next: number }[] = [{ node: root, path: enter(root, ''), next: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
     const children = top.node.children;
     while (top.next < children.length && children[top.next].deleted) top.next++;
     if (top.next < children.length) {
-      enter(children[top.next++], top.path);
+      const child = children[top.next++];
+      stack.push({ node: child, path: enter(child, top.path), next: 0 });
       continue;
     }
-    out.u32(FDT_END_NODE);
+    leave(top.node);
     stack.pop();
   }
+}
+
+function emitStructBlock(root: Node, lay: VersionLayout, strings: StringTable): GrowableBytes {
+  const out = new GrowableBytes(4096);
+  flattenWalk(
+    root,
+    (node, parentPath) => {
+      const path = lay.fullPath ? joinPath(parentPath, node.name) : '';
+      out.u32(FDT_BEGIN_NODE);
+      out.cString(lay.fullPath ? path : node.name);
+      out.alignTo(4);
+      emitProperties(out, node, lay, strings);
+      return path;
+    },
+    () => out.u32(FDT_END_NODE),
+  );
   return finishStruct(out);
 }
 
@@ -478,11 +488,16 @@ function unknownVersion(version: number): FatalDiagnostic {
   });
 }
 
-/** The blob dtc 1.6.1 writes for `info` with `-O dtb` and the given options. */
-export function writeDtb(info: DtInfo, opts: DtbWriteOptions = {}): Uint8Array {
-  const version = opts.version ?? DEFAULT_DTB_VERSION;
+/** The layout of a blob version (-V); throws FatalDiagnostic for one dtc does not know. */
+export function versionLayout(version: number): VersionLayout {
   const lay = VERSION_LAYOUTS.get(version);
   if (!lay) throw unknownVersion(version);
+  return lay;
+}
+
+/** The blob dtc 1.6.1 writes for `info` with `-O dtb` and the given options. */
+export function writeDtb(info: DtInfo, opts: DtbWriteOptions = {}): Uint8Array {
+  const lay = versionLayout(opts.version ?? DEFAULT_DTB_VERSION);
   const bootCpuid = opts.bootCpuid !== undefined && opts.bootCpuid !== -1 ? opts.bootCpuid : info.bootCpuid;
 
   const strings = new StringTable();

@@ -15,7 +15,8 @@
  */
 import { constants } from 'node:buffer';
 import { FatalDiagnostic } from './diagnostics.js';
-import type { Data, DtInfo, Label, Marker, MarkerKind, Node, Property } from './tree.js';
+import type { SourceSpan } from './source.js';
+import { propLoc, type Data, type DtInfo, type Label, type Marker, type MarkerKind, type Node, type Property } from './tree.js';
 
 type TypeKind = 'u8' | 'u16' | 'u32' | 'u64' | 'string';
 
@@ -220,16 +221,75 @@ function hex16(v: bigint): string {
   return BigInt.asUintN(64, v).toString(16).padStart(16, '0');
 }
 
-function propertyLine(p: Property, indent: string): string {
-  return `${indent}${labelPrefix(p.labels)}${p.name}${propertyValueText(p.value)}\n`;
+function propertyLine(p: Property, indent: string, note: Annotator | undefined): string {
+  return `${indent}${labelPrefix(p.labels)}${p.name}${propertyValueText(p.value)}${note ? note.comment([propLoc(p)], true) : ''}\n`;
 }
 
 /** A node's opening line and its properties. */
-function openNodeText(node: Node, indent: string): string {
-  let s = `${indent}${labelPrefix(node.labels)}${node.name !== '' ? node.name : '/'} {\n`;
+function openNodeText(node: Node, indent: string, note: Annotator | undefined): string {
+  let s = `${indent}${labelPrefix(node.labels)}${node.name !== '' ? node.name : '/'} {${note ? note.comment(nodeLocs(node), true) : ''}\n`;
   const inner = `${indent}\t`;
-  for (const p of node.props) if (!p.deleted) s += propertyLine(p, inner);
+  for (const p of node.props) if (!p.deleted) s += propertyLine(p, inner, note);
   return s;
+}
+
+function nodeLocs(node: Node): Array<SourceSpan | undefined> {
+  const locs = node.dtcLocs;
+  return locs.length > 0 ? locs : [undefined];
+}
+
+export interface DtsWriteOptions {
+  /** -T count: 1 notes each node's and property's file and line, 2 full spans. */
+  annotate?: number;
+  /** The input file as named on the command line (level-1 notes name files relative to it). */
+  initialPath?: string;
+}
+
+/**
+ * dtc's -T comments (srcpos_string_comment): ` /* file:line *\/` at level 1, with file
+ * names shortened relative to the input's directory; ` /* file:l:c-l:c *\/` at level 2,
+ * where a node or property made by cosim (no source) is `<no-file>:<no-line>`. A node
+ * defined in several places lists them all, comma-separated.
+ */
+class Annotator {
+  private readonly initialSlashes: number;
+
+  constructor(
+    private readonly level: number,
+    private readonly initialPath: string,
+  ) {
+    this.initialSlashes = initialPath.split('/').length - 1;
+  }
+
+  comment(locs: Array<SourceSpan | undefined>, first: boolean): string {
+    const parts: string[] = [];
+    for (const l of locs) {
+      if (!l) {
+        if (this.level > 1) parts.push('<no-file>:<no-line>');
+        break;
+      }
+      const endLine = l.endLine ?? l.line;
+      const endCol = l.endCol ?? l.col;
+      if (this.level > 1) parts.push(`${l.file}:${l.line}:${l.col}-${endLine}:${endCol}`);
+      else parts.push(`${this.shorten(l.file)}:${first ? l.line : endLine}`);
+    }
+    return parts.length > 0 ? ` /* ${parts.join(', ')} */` : '';
+  }
+
+  /** dtc's shorten_to_initial_path. */
+  private shorten(file: string): string {
+    let prevSlash = -1;
+    let slashes = 0;
+    const init = this.initialPath;
+    for (let i = 0; i < file.length && i < init.length && file[i] === init[i]; i++) {
+      if (file[i] === '/') {
+        prevSlash = i;
+        slashes++;
+      }
+    }
+    if (prevSlash < 0) return file;
+    return '../'.repeat(this.initialSlashes - slashes) + file.slice(prevSlash + 1);
+  }
 }
 
 /**
@@ -238,9 +298,10 @@ function openNodeText(node: Node, indent: string): string {
  * about 512 MiB): a tree nested tens of thousands deep is indented by that much, and a
  * value prints at up to 10 characters a byte.
  */
-export function writeDts(info: DtInfo): string {
+export function writeDts(info: DtInfo, opts: DtsWriteOptions = {}): string {
+  const note = opts.annotate ? new Annotator(opts.annotate, opts.initialPath ?? '') : undefined;
   try {
-    return dtsText(info);
+    return dtsText(info, note);
   } catch (e) {
     // Nothing here recurses: a RangeError is a string grown past V8's limit.
     if (e instanceof RangeError) throw tooLarge();
@@ -248,7 +309,7 @@ export function writeDts(info: DtInfo): string {
   }
 }
 
-function dtsText(info: DtInfo): string {
+function dtsText(info: DtInfo, note: Annotator | undefined): string {
   const parts: string[] = ['/dts-v1/;\n\n'];
   for (const re of info.reserves) {
     parts.push(`${labelPrefix(re.labels)}/memreserve/\t0x${hex16(re.address)} 0x${hex16(re.size)};\n`);
@@ -257,7 +318,7 @@ function dtsText(info: DtInfo): string {
   // dtc prints the root even if it was deleted; children that were deleted are skipped.
   // An explicit stack keeps arbitrarily deep trees from overflowing the call stack.
   const stack: { node: Node; indent: string; next: number }[] = [];
-  parts.push(openNodeText(info.root, ''));
+  parts.push(openNodeText(info.root, '', note));
   stack.push({ node: info.root, indent: '', next: 0 });
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
@@ -266,11 +327,11 @@ function dtsText(info: DtInfo): string {
     if (top.next < children.length) {
       const child = children[top.next++];
       const indent = `${top.indent}\t`;
-      parts.push('\n', openNodeText(child, indent));
+      parts.push('\n', openNodeText(child, indent, note));
       stack.push({ node: child, indent, next: 0 });
       continue;
     }
-    parts.push(`${top.indent}};\n`);
+    parts.push(`${top.indent}};${note ? note.comment(nodeLocs(top.node), false) : ''}\n`);
     stack.pop();
   }
   return parts.join('');

@@ -29,6 +29,8 @@ interface Ref {
 
 interface NodeFrame {
   node: Node;
+  /** The `{` that opened the body. */
+  open: DtsToken;
   sawChild: boolean;
   /** Labels and /omit-if-no-ref/ read before the current entry. */
   prefix: DtsToken[];
@@ -312,33 +314,35 @@ class DtsParser extends EmbeddedActionsParser {
     if (!this.RECORDING_PHASE) {
       const n = new Node();
       n.loc = span(open);
-      this.frames.push({ node: n, sawChild: false, prefix: [] });
+      this.frames.push({ node: n, open, sawChild: false, prefix: [] });
     }
     this.MANY(this.body);
     this.CONSUME(T.RBrace);
-    this.CONSUME5(T.Semi);
-    return this.RECORDING_PHASE ? (undefined as unknown as Node) : this.frames.pop()!.node;
+    const semi = this.CONSUME5(T.Semi) as DtsToken;
+    if (this.RECORDING_PHASE) return undefined as unknown as Node;
+    const n = this.frames.pop()!.node;
+    n.setBody(spanOf(open, semi));
+    return n;
   });
 
   /** Set once nodes nested past MAX_NESTING_DEPTH were reported (once is enough). */
   private tooDeep = false;
 
   /** Starts reading the body of child `name` (its `{` just read), below the current node. */
-  private openChild(name: DtsToken): void {
+  private openChild(name: DtsToken, open: DtsToken): void {
     const child = new Node(name.value as string);
     child.loc = span(name);
     if (this.frames.length > MAX_NESTING_DEPTH && !this.tooDeep) {
       this.tooDeep = true;
       this.err('dts-nesting-too-deep', `node nested more than ${MAX_NESTING_DEPTH} levels deep (the most cosim reads)`, span(name));
     }
-    this.frames.push({ node: child, sawChild: false, prefix: [] });
+    this.frames.push({ node: child, open, sawChild: false, prefix: [] });
   }
 
   /** The `};` of a child: it joins its parent, with the labels written before its name. */
-  private closeChild(): void {
-    // Labels or /omit-if-no-ref/ right before `}` label nothing: a syntax error at the `}`.
-    if (this.frame.prefix.length !== 0) this.syntaxErrorAtNext();
-    const child = this.frames.pop()!.node;
+  private closeChild(semi: DtsToken): void {
+    const { node: child, open } = this.frames.pop()!;
+    child.setBody(spanOf(open, semi));
     this.addChild(child);
   }
 
@@ -383,9 +387,11 @@ class DtsParser extends EmbeddedActionsParser {
     {
       // The end of a child's body (the outermost node's is read by nodedef).
       ALT: () => {
-        if (!this.RECORDING_PHASE) this.closeChild();
+        // Labels or /omit-if-no-ref/ right before `}` label nothing: a syntax error at the `}`.
+        if (!this.RECORDING_PHASE && this.frame.prefix.length !== 0) this.syntaxErrorAtNext();
         this.CONSUME(T.RBrace);
-        this.CONSUME6(T.Semi);
+        const semi = this.CONSUME6(T.Semi) as DtsToken;
+        if (!this.RECORDING_PHASE) this.closeChild(semi);
       },
     },
     {
@@ -443,8 +449,8 @@ class DtsParser extends EmbeddedActionsParser {
     {
       ALT: () => {
         const name = this.nameTok!;
-        this.CONSUME2(T.LBrace);
-        if (!this.RECORDING_PHASE) this.openChild(name);
+        const open = this.CONSUME2(T.LBrace) as DtsToken;
+        if (!this.RECORDING_PHASE) this.openChild(name, open);
       },
     },
     {

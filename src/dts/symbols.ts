@@ -12,11 +12,18 @@ export interface RefResolver {
   nodeByRef(root: Node, ref: string): Node | undefined;
 }
 
+/** A node made here, after parsing (see Node.pathless). */
+function lateNode(name: string): Node {
+  const n = new Node(name);
+  n.pathless = true;
+  return n;
+}
+
 /** The root's child `name`, created (appended) if missing. */
 function rootChild(root: Node, name: string): Node {
   let n = root.getChild(name);
   if (!n) {
-    n = new Node(name);
+    n = lateNode(name);
     root.addChild(n);
   }
   return n;
@@ -115,7 +122,7 @@ export function generateLocalFixupsTree(info: DtInfo, refs: RefResolver): void {
     for (const nm of names) {
       let next = wn.children.find((c) => !c.deleted && c.name === nm);
       if (!next) {
-        next = new Node(nm);
+        next = lateNode(nm);
         wn.addChild(next);
       }
       wn = next;

@@ -284,8 +284,16 @@ export class Node {
   sizeCells = -1;
   omitIfUnused = false;
   isReferenced = false;
+  /**
+   * Made after dtc fills in full paths (by -@, -A or overlay fixups), so dtc has none for it:
+   * `-O asm -V 1..3`, which names nodes by full path, prints "(null)".
+   */
+  pathless = false;
   private where: SpanLike | undefined;
   private amendments: SpanLike[] = [];
+  /** dtc's srcpos: the body (`{` to `;`) of the first definition, then of each later one. */
+  private body: SpanLike | undefined;
+  private laterBodies: SpanLike[] | undefined;
 
   constructor(public name = '') {}
 
@@ -306,6 +314,27 @@ export class Node {
   /** Records that `other` (merged into this node) was written at its locations. */
   addLocsOf(other: Node): void {
     if (other.where) this.amendments.push(other.where, ...other.amendments);
+    for (const b of other.bodyChain()) {
+      if (!this.body) this.body = b;
+      else (this.laterBodies ??= []).push(b);
+    }
+  }
+
+  /** Where the node's body `{ … };` was written (dtc's location for the node). */
+  setBody(span: SpanLike): void {
+    this.body = span;
+  }
+
+  private bodyChain(): SpanLike[] {
+    return this.body ? [this.body, ...(this.laterBodies ?? [])] : [];
+  }
+
+  /**
+   * The node's locations as dtc keeps them (its srcpos chain): the body of each definition,
+   * first one first. dtc's messages and -T comments name these, not the node's name.
+   */
+  get dtcLocs(): SourceSpan[] {
+    return this.bodyChain().map((s) => resolveSpan(s)!);
   }
 
   get baseName(): string {

@@ -141,6 +141,39 @@ describe('cosim compile', () => {
   });
 });
 
+describe('cosim compile -q and -d (as dtc)', () => {
+  const files = {
+    'board.dts': '/dts-v1/;\n#include "inc.h"\n/include/ "common.dtsi"\n/ { x = <X>; node@1 { }; };\n',
+    'inc.h': '#define X 1\n',
+    'common.dtsi': '/ { y = <2>; };\n',
+  };
+
+  it('-q hides warnings (-qq check errors too); errors still show', () => {
+    const dir = temp(files);
+    const loud = cosim(['compile', 'board.dts', '-o', 'b.dtb'], { cwd: dir });
+    expect(loud.code).toBe(0);
+    expect(loud.stderr).toMatch(/warning: .*unit_address_vs_reg/);
+    for (const q of [['-q'], ['-qq'], ['--quiet'], ['-q', '-q']]) {
+      const r = cosim(['compile', ...q, 'board.dts', '-o', 'b.dtb'], { cwd: dir });
+      expect(r, q.join(' ')).toMatchObject({ code: 0, stderr: '' });
+    }
+    fs.writeFileSync(path.join(dir, 'bad.dts'), '/dts-v1/;\n/ { a: x { }; a: y { }; };\n');
+    expect(cosim(['compile', '-q', 'bad.dts'], { cwd: dir }).stderr).toMatch(/error: .*Duplicate label/);
+    expect(cosim(['compile', '-qq', 'bad.dts'], { cwd: dir })).toMatchObject({ code: 1, stderr: '' });
+  });
+
+  it('-d writes "<output>: <input> <every file read>", #included headers too', () => {
+    const dir = temp(files);
+    expect(cosim(['compile', '-q', 'board.dts', '-o', 'b.dtb', '-d', 'b.d'], { cwd: dir }).code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'b.d'), 'utf8')).toBe('b.dtb: board.dts inc.h common.dtsi\n');
+    expect(cosim(['compile', '-q', 'board.dts', '-o', 'b.dtb', '-db2.d'], { cwd: dir }).code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'b2.d'), 'utf8')).toBe('b.dtb: board.dts inc.h common.dtsi\n');
+    const r = cosim(['compile', 'board.dts', '-d', 'no/dir/b.d'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: -d no/dir/b.d: ENOENT: no such file or directory\n');
+  });
+});
+
 describe('cosim dump', () => {
   it('prints a DTB as dtc -I dtb -O dts does, and a DTS in compiled form', () => {
     const dir = temp({});

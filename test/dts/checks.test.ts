@@ -893,6 +893,7 @@ describe('checks sharing a walk', () => {
     const error = new CheckRunner(table, switches, env, { diagnostics: new Diagnostics(), lines, outName: 'out.dtb', quiet: 0 }).runAll();
     return { error, lines };
   }
+  // dtc locates a node by its body, `{` to `;`: a is 1.17-24, b 1.27-34.
   const tree = '/dts-v1/; / { a { x; }; b { y; }; };';
   const at = (name: string) => (run: CheckRun, node: Node) => {
     if (node.name === name) run.fail(node, `${run.check.name} at ${name}`);
@@ -900,7 +901,7 @@ describe('checks sharing a walk', () => {
 
   it('reports check by check in dtc order, though the walk visits node by node', () => {
     const table = [defineCheck('first', 'warn', [], '', at('b')), defineCheck('second', 'warn', [], '', at('a'))];
-    expect(runTable(table, tree).lines).toEqual(['test.dts:1.25-26: Warning (first): /b: first at b', 'test.dts:1.15-16: Warning (second): /a: second at a']);
+    expect(runTable(table, tree).lines).toEqual(['test.dts:1.27-34: Warning (first): /b: first at b', 'test.dts:1.17-24: Warning (second): /a: second at a']);
   });
 
   it('drops what a check run ahead found (or threw) when its prerequisite failed', () => {
@@ -910,14 +911,14 @@ describe('checks sharing a walk', () => {
         throw new Error('relies on base having passed');
       }),
     ];
-    expect(runTable(table, tree).lines).toEqual(['test.dts:1.15-16: Warning (base): /a: base at a', "out.dtb: Warning (dependent): Failed prerequisite 'base'"]);
+    expect(runTable(table, tree).lines).toEqual(['test.dts:1.17-24: Warning (base): /a: base at a', "out.dtb: Warning (dependent): Failed prerequisite 'base'"]);
   });
 
   it('nothing after an error is reported, though it ran ahead', () => {
     const table = [defineCheck('fatal', 'error', [], '', at('a')), defineCheck('later', 'warn', [], '', at('b'))];
     const r = runTable(table, tree);
     expect(r.error).toBe(true);
-    expect(r.lines).toEqual(['test.dts:1.15-16: ERROR (fatal): /a: fatal at a']);
+    expect(r.lines).toEqual(['test.dts:1.17-24: ERROR (fatal): /a: fatal at a']);
   });
 
   it('a check that changes the tree walks alone, so the checks after it see the change', () => {
@@ -935,7 +936,7 @@ describe('checks sharing a walk', () => {
         if (node.getProp('x')) run.fail(node, 'still has x');
       }),
     ];
-    expect(runTable(table, tree).lines).toEqual(['test.dts:1.15-16: Warning (before): /a: has x']);
+    expect(runTable(table, tree).lines).toEqual(['test.dts:1.17-24: Warning (before): /a: has x']);
   });
 
   it('a check that needs a property is visited only where the property may be', () => {

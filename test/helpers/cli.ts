@@ -1,5 +1,5 @@
 /** Runs the real `cosim` entry point (bin/cosim.js over the built dist/) as a user would. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +14,7 @@ export interface CliResult {
   stdoutBytes: Buffer;
 }
 
-export function cosim(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {}): CliResult {
+export function cosim(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; timeout?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
@@ -61,4 +61,35 @@ export function fakeQemu(version: string, devices: string[]): { qemu: string; di
   const qemu = path.join(t.dir, 'qemu-system-aarch64');
   fs.chmodSync(qemu, 0o755);
   return { qemu, dir: t.dir, cleanup: t.cleanup };
+}
+
+/** `cosim` run asynchronously (so several can run at once); stdout as bytes. */
+export function cosimAsync(args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO, env: { ...process.env, NO_COLOR: '1' } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code: code ?? -1, stdout: stdoutBytes.toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), stdoutBytes });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Runs `fn` over `items`, `width` at a time; the results in the items' order. */
+export async function inPool<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  return results;
 }

@@ -17,6 +17,8 @@ export interface CorpusCase {
   input: string;
   includeDirs: string[];
   flags: string[];
+  /** The full dtc argv ("dtc" first), run in inputs/. */
+  command: string[];
   expect: 'ok' | 'error' | 'skip';
   golden: { dtb?: string; outDts?: string; stderr?: string; err?: string };
   outDtsCommand?: string[];

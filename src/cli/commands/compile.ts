@@ -1,9 +1,11 @@
+import * as fs from 'node:fs';
 import { Args, Command, Flags } from '@oclif/core';
 import { parseCheckOption } from '../../dts/checks/index.js';
 import { compile } from '../../dts/compile.js';
 import { Diagnostics, FatalDiagnostic } from '../../dts/diagnostics.js';
 import { writeDtb } from '../../dts/dtb-writer.js';
 import { writeDts } from '../../dts/dts-writer.js';
+import { countQuiet, dependencyText } from '../../dts/dtc-flags.js';
 import type { PhandleFormat } from '../../dts/phandles.js';
 import { writeOutput } from '../output.js';
 import { cppFlags, cppOptions, formatFlag, normalizeArgv, parseCNumber, printDiagnostics, produceOutput, usageError } from '../shared.js';
@@ -36,11 +38,14 @@ and writes the result. Every error is reported with file:line:col and a caret; t
     pad: numberFlag('p', 'Add this many bytes of padding to the DTB (dtc -p).'),
     align: numberFlag('a', 'Align the DTB size to this power of two (dtc -a).'),
     'boot-cpu': numberFlag('b', 'Boot CPU id written to the DTB header (dtc -b).'),
+    quiet: Flags.boolean({ char: 'q', description: 'Hide warnings; -qq hides check errors too (dtc -q, -qq).' }),
+    'out-dependency': Flags.string({ char: 'd', description: 'Write a make dependency file: "<output>: <input> <included files…>" (dtc -d).' }),
     format: formatFlag,
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Compile, normalizeArgv(this.argv, 'IDUiWEVRSpab'));
+    const { argv, quiet } = countQuiet(this.argv);
+    const { args, flags } = await this.parse(Compile, normalizeArgv(argv, 'IDUiWEVRSpabd'));
     const num = (name: string, v: string | undefined): number | undefined => {
       if (v === undefined) return undefined;
       const n = parseCNumber(v);
@@ -79,7 +84,16 @@ and writes the result. Every error is reported with file:line:col and a caret; t
       force: flags.force,
       bootCpuid,
       outName: out === '-' ? '<stdout>' : out,
+      quiet,
     });
+    const depfile = flags['out-dependency'];
+    if (depfile !== undefined) {
+      try {
+        fs.writeFileSync(depfile, dependencyText(out, result.files, result.checks !== undefined));
+      } catch (e) {
+        usageError(this, `-d ${depfile}: ${(e as Error).message.split(', ')[0]}`);
+      }
+    }
     const diagnostics = new Diagnostics();
     diagnostics.merge(result.diagnostics);
     let bytes: Uint8Array | undefined;
@@ -88,7 +102,11 @@ and writes the result. Every error is reported with file:line:col and a caret; t
       const info = result.info;
       bytes = produceOutput(diagnostics, () => (format === 'dts' ? Buffer.from(writeDts(info), 'latin1') : writeDtb(info, { version, reserveCount, minSize, padSize, align, diagnostics })));
     }
-    printDiagnostics(diagnostics.list, result.sources, flags.format);
+    printDiagnostics(
+      diagnostics.list.filter((d) => d.severity === 'error' || quiet < 1),
+      result.sources,
+      flags.format,
+    );
     if (!bytes) this.exit(1);
     writeOutput(this, out, bytes);
   }

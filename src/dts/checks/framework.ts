@@ -389,9 +389,12 @@ export class CheckRunner {
     if (also.length > 0) d.hint = also.map((l) => `also defined at ${l.file}:${l.line}:${l.col}`).join('; ');
     this.out.diagnostics.add(d);
 
-    const where = span ? dtcLocation(span) : this.out.outName === '-' ? '<stdout>' : this.out.outName;
+    // dtc locates a node by its body(ies), `{` to `;`, not by its name.
+    const bodies = !prop && node ? node.dtcLocs : [];
+    const dtcSpan = bodies.length > 0 ? bodies[0] : span;
+    const where = dtcSpan ? dtcLocation(dtcSpan) : this.out.outName === '-' ? '<stdout>' : this.out.outName;
     const lines = `${where}: ${st.error ? 'ERROR' : 'Warning'} (${c.name}): ${prefix}${text}`.split('\n');
-    for (const l of also) lines.push(`  also defined at ${dtcLocation(l)}`);
+    for (const l of bodies.length > 0 ? bodies.slice(1) : also) lines.push(`  also defined at ${dtcLocation(l)}`);
     this.out.lines.push(...lines);
   }
 }
