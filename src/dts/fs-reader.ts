@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { FatalDiagnostic, type Diagnostics } from './diagnostics.js';
-import { strerror } from './dtc-stderr.js';
+import { strerror } from './strerror.js';
 import { joinPath } from './dtb-writer.js';
 import { MAX_NESTING_DEPTH, newData, newProperty, Node, type DtInfo } from './tree.js';
 
