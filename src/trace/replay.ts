@@ -163,7 +163,7 @@ async function replayRecords(records: readonly SourcedRecord[], truncated: boole
       reach(p, input.host);
       await outputsBefore(p, input, timeout);
       await digest(p);
-      await play(p, input, counts);
+      await play(p, input, counts, timeout);
     }
     for (const p of players.values()) {
       reach(p, BigInt(Number.MAX_SAFE_INTEGER) * 1000n);
@@ -350,7 +350,7 @@ async function connect(p: Player): Promise<void> {
   await Promise.all([p.host.peer.connected().then((s) => s.hello()), p.qemu.session().hello()]);
 }
 
-async function play(p: Player, r: Input, counts: ReplayResult['counts']): Promise<void> {
+async function play(p: Player, r: Input, counts: ReplayResult['counts'], timeoutMs: number): Promise<void> {
   if (r.kind === 'event') return;
   if (r.sim > p.qemu.clock.now) p.qemu.clock.advanceTo(r.sim);
   const diverged = (expected: string, got: string): Diverged => new Diverged({ instance: p.info.instance, device: deviceName(p, 'dev' in r ? r.dev : 0), sim: r.sim, host: r.host, transaction: describeRecord(r), expected, got });
@@ -371,7 +371,12 @@ async function play(p: Player, r: Input, counts: ReplayResult['counts']): Promis
       const m = p.masters.get(r.dev);
       if (!m) throw new ReplayError(`the recording accesses channel ${r.dev} of ${p.info.adaptor}, which is no memory master now`);
       const options = { ...(r.byteEnables ? { byteEnables: r.byteEnables } : {}), ...(r.posted ? { posted: true } : {}) };
-      const got = await m.transact(r.write ? 'write' : 'read', r.addr, r.write ? r.data : r.len, options);
+      // A model that never answers is a divergence, not a replay that hangs (QEMU would wait forever).
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+      const got = await Promise.race([m.transact(r.write ? 'write' : 'read', r.addr, r.write ? r.data : r.len, options), late]);
+      clearTimeout(timer);
+      if (got === 'late') throw diverged(`an answer (QEMU waited ${Number(r.wait) / 1000} µs for it)`, `none within ${timeoutMs} ms`);
       raisePending(p);
       if (r.posted) return;
       if (got.response !== r.resp) throw diverged(resp(r.resp) + (r.write || r.resp !== 0 ? '' : ` ${bytes(r.data)}`), resp(got.response) + (got.data && got.response === 0 ? ` ${bytes(got.data)}` : ''));

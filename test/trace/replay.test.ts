@@ -130,6 +130,17 @@ describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
     expect(r.divergence!.expected).toMatch(/^it before READ of 4 bytes at 0xa0002018/);
   }, 60_000);
 
+  it('a model that never answers is a divergence, not a hang', async () => {
+    const dir = scratch();
+    const trace = path.join(dir, 'run.trace');
+    expect(record(trace).code).toBe(0);
+    const stuck = path.join(dir, 'stuck-ram.ts');
+    fs.writeFileSync(stuck, "import { defineDevice } from 'cosim/models';\nexport default defineDevice({ name: 'stuck', regions: { window: { size: 'window' } }, create: () => ({ regions: { window: { read: () => new Promise<Uint8Array>(() => {}), write: () => {} } } }) });\n");
+    const r = await replayTrace(trace, { models: [`sram=${stuck}`], outputTimeoutMs: 300 });
+    expect(r.divergence).toMatchObject({ device: SRAM, transaction: 'READ of 4 bytes at 0xa0010040', got: 'none within 300 ms' });
+    expect(r.divergence!.expected).toMatch(/^an answer \(QEMU waited [\d.]+ µs for it\)$/);
+  }, 60_000);
+
   it('refuses what cannot be replayed, and trace paths it must not write through', () => {
     const dir = scratch({ 'not-a-trace': 'hello\n' });
     const bad = cosim(['replay', path.join(dir, 'not-a-trace')]);

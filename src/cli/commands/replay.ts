@@ -10,13 +10,13 @@ wire, in recorded order and simulated time; DMA reads get the bytes QEMU gave. E
 interrupt and DMA is compared with the recording. The first divergence is printed with its time,
 device, transaction and both values (exit 1); exit 0 when everything matches, 2 when the trace
 cannot be replayed.`;
-  static override examples = ['<%= config.bin %> replay run.trace', '<%= config.bin %> replay run.trace --model timer=./models/new-timer.ts'];
+  static override examples = ['<%= config.bin %> replay run.trace', '<%= config.bin %> replay run.trace --model timer0=./models/new-timer.ts'];
 
   static override args = { trace: Args.string({ description: 'A trace file written by cosim up --trace.', required: true }) };
   static override flags = {
     ...cppFlags,
-    model: Flags.string({ multiple: true, description: 'Serve a device with another model: NODE=MODEL (label or path; a built-in name or a module path), as cosim up --model.' }),
-    'output-timeout': Flags.string({ default: '2', description: 'Seconds the models get to raise an interrupt or make a DMA the recording says comes next.' }),
+    model: Flags.string({ multiple: true, description: 'Serve a device with another model: NODE=MODEL (label or path; a built-in name, or a module path from the tree\'s directory), as cosim up --model.' }),
+    'output-timeout': Flags.string({ default: '2', description: 'Seconds the models get to answer an access, or to raise an interrupt or make a DMA the recording says comes next.' }),
     json: Flags.boolean({ description: 'Print the result as JSON.' }),
   };
 
