@@ -281,7 +281,12 @@ export function readTrace(bytes: Uint8Array): { records: SourcedRecord[]; trunca
     if (end > bytes.length) return { records, truncated: true };
     if (type !== FRAME_RECORDS) throw new TraceFormatError(at, `unknown frame type ${type}`);
     const frame = new Reader(bytes.subarray(0, end), r.pos);
-    const source = frame.num();
+    let source: number;
+    try {
+      source = frame.num();
+    } catch (e) {
+      throw new TraceFormatError(r.pos, (e as Error).message);
+    }
     let host = 0n;
     while (frame.pos < end) {
       const start = frame.pos;
@@ -306,7 +311,7 @@ function readRecord(r: Reader, lastHost: bigint): TraceRecord {
   const host = lastHost + unzigzag(r.big());
   switch (kind) {
     case 'stream':
-      return { kind, host, stream, info: JSON.parse(r.text()) as TraceStream };
+      return { kind, host, stream, info: streamInfo(JSON.parse(r.text())) };
     case 'access':
     case 'dma': {
       const f = r.u8();
@@ -339,6 +344,20 @@ function readRecord(r: Reader, lastHost: bigint): TraceRecord {
     case 'event':
       return { kind, host, stream, text: r.text() };
   }
+}
+
+/** A stream's description as read: its shape checked, so that readers can trust it. */
+function streamInfo(v: unknown): TraceStream {
+  const o = v as Partial<TraceStream> | null;
+  const str = (x: unknown): x is string => typeof x === 'string';
+  if (typeof o !== 'object' || o === null || !str(o.instance) || !str(o.tree) || !str(o.adaptor) || (o.transport !== 'remote-port' && o.transport !== 'vfio-user') || typeof o.devices !== 'object' || o.devices === null) {
+    throw new Error('a stream description without instance, tree, adaptor, transport and devices');
+  }
+  for (const [k, d] of Object.entries(o.devices)) {
+    const dev = d as { path?: unknown; kind?: unknown; model?: unknown } | null;
+    if (!/^\d+$/.test(k) || typeof dev !== 'object' || dev === null || !str(dev.path) || !str(dev.kind) || (dev.model !== undefined && !str(dev.model))) throw new Error(`a stream description with a malformed device ${JSON.stringify(k)}`);
+  }
+  return o as TraceStream;
 }
 
 class Reader {

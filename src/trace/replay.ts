@@ -24,6 +24,7 @@ import type { DeviceDefinition } from '../models/device.js';
 import { hostBinding, SharedValues, type AdaptorHost } from '../models/host.js';
 import { servePciEndpoint } from '../pci/host.js';
 import { QemuInitiator } from '../rp/initiator.js';
+import { RP_MAX_ACCESS } from '../rp/channels/memory-initiator.js';
 import type { MemoryAccess, MemoryReadReply, MemoryWriteReply } from '../rp/channels/memory-target.js';
 import type { QemuMemoryMaster } from '../rp/initiator.js';
 import type { Wires } from '../rp/channels/wires.js';
@@ -370,6 +371,10 @@ async function play(p: Player, r: Input, counts: ReplayResult['counts'], timeout
       counts.accesses++;
       const m = p.masters.get(r.dev);
       if (!m) throw new ReplayError(`the recording accesses channel ${r.dev} of ${p.info.adaptor}, which is no memory master now`);
+      // A hand-edited or damaged recording must not make the replay allocate without bound.
+      if (r.len < 1 || r.len > RP_MAX_ACCESS || (r.write && r.data.length !== r.len) || (r.byteEnables && r.byteEnables.length > r.len)) {
+        throw new ReplayError(`the recording's ${describeRecord(r)} on ${deviceName(p, r.dev)} is malformed (${r.data.length} data bytes)`);
+      }
       const options = { ...(r.byteEnables ? { byteEnables: r.byteEnables } : {}), ...(r.posted ? { posted: true } : {}) };
       // A model that never answers is a divergence, not a replay that hangs (QEMU would wait forever).
       let timer: NodeJS.Timeout | undefined;
