@@ -14,7 +14,7 @@
  * Every run is recorded (`cosim up --trace`): interrupts are read from the recording as it
  * grows, and the trace stays available for `replayTrace` afterwards.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -94,11 +94,21 @@ export function startPlatform(trees: readonly string[], opts: PlatformOptions = 
   const stdin = new PassThrough() as unknown as NodeJS.ReadStream;
   // As `cosim up` runs it: the guest may end the run with its status (semihosting).
   const run = up(trees, { semihosting: true, ...opts, console: con, stdout, stdin, trace });
-  const done = run.done.then((code) => {
-    status = code;
-    wake();
-    return code;
-  });
+  // A run that fails to start at all (an exception, not an exit status) ends every wait with it.
+  let failure: Error | undefined;
+  const done = run.done.then(
+    (code) => {
+      status = code;
+      wake();
+      return code;
+    },
+    (e: unknown) => {
+      failure = e instanceof Error ? e : new Error(String(e));
+      status = -1;
+      wake();
+      return -1;
+    },
+  );
 
   /** Resolves when `check` returns a value; rejects on timeout or when the run is over without it. */
   const until = <T>(check: () => T | undefined, what: string, ms: number, endsIt = true): Promise<T> =>
@@ -115,13 +125,23 @@ export function startPlatform(trees: readonly string[], opts: PlatformOptions = 
       const attempt = (): void => {
         const v = check();
         if (v !== undefined) return finish(undefined, v);
+        if (failure) return finish(new Error(`the run failed: ${failure.message}`));
         if (endsIt && status !== undefined) finish(new Error(`the run ended (exit status ${status}) without ${what}. Console:\n${output.slice(-2000)}\ncosim:\n${log.slice(-2000)}`));
       };
       waiters.add(attempt);
       attempt();
     });
 
+  // The recording is read again only when it has grown (waits wake on every console chunk).
+  let seen = { size: -1, list: [] as InterruptRecord[] };
   const interrupts = (): InterruptRecord[] => {
+    let size: number;
+    try {
+      size = statSync(trace).size;
+    } catch {
+      return [];
+    }
+    if (size === seen.size) return seen.list;
     let records: TraceRecord[];
     try {
       records = readTraceFile(trace).records;
@@ -130,10 +150,12 @@ export function startPlatform(trees: readonly string[], opts: PlatformOptions = 
     }
     const streams = new Map<number, Extract<TraceRecord, { kind: 'stream' }>>();
     for (const r of records) if (r.kind === 'stream') streams.set(r.stream, r);
-    return records
+    const list = records
       .filter((r): r is Extract<TraceRecord, { kind: 'irq' }> => r.kind === 'irq' && r.out)
       .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))
       .map((r) => ({ ...r, device: streams.get(r.stream)?.info.devices[r.dev]?.path ?? `channel ${r.dev}`, instance: streams.get(r.stream)?.info.instance ?? '' }));
+    seen = { size, list };
+    return list;
   };
 
   const platform: RunningPlatform = {
@@ -164,11 +186,14 @@ export function startPlatform(trees: readonly string[], opts: PlatformOptions = 
       return done;
     },
     dispose: async () => {
-      if (status === undefined) {
-        run.stop();
-        await done;
+      try {
+        if (status === undefined) {
+          run.stop();
+          await done;
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      rmSync(dir, { recursive: true, force: true });
     },
   };
   return platform;

@@ -6,7 +6,7 @@
  * are read back with one-line errors that name the file.
  */
 import * as fs from 'node:fs';
-import { readTrace, traceHeader, type SourcedRecord } from './format.js';
+import { readTrace, TRACE_MAGIC, traceHeader, type SourcedRecord } from './format.js';
 
 export class TraceFileError extends Error {}
 
@@ -17,27 +17,63 @@ export class TraceFile {
   private constructor(
     readonly path: string,
     fd: number,
+    private readonly onError: (message: string) => void,
   ) {
     this.fd = fd;
   }
 
-  static create(file: string): TraceFile {
-    const t = new TraceFile(file, openRegularFile(file, 'trace file'));
+  /**
+   * Creates the trace file. An existing file is replaced only if it is empty or a trace
+   * already: `--trace board.dts` (a slip) must not wipe what the user wrote. A write that
+   * fails later (a full disk) ends the recording, not the run: `onError` hears it once.
+   */
+  static create(file: string, onError: (message: string) => void = () => {}): TraceFile {
+    refuseToReplace(file);
+    const t = new TraceFile(file, openRegularFile(file, 'trace file'), onError);
     t.write(traceHeader());
     return t;
   }
 
   readonly write = (frame: Uint8Array): void => {
     if (this.fd === undefined) return;
-    fs.writeSync(this.fd, frame);
-    this.bytes += frame.length;
+    try {
+      for (let done = 0; done < frame.length; ) done += fs.writeSync(this.fd, frame, done);
+      this.bytes += frame.length;
+    } catch (e) {
+      this.close();
+      this.onError(`the trace ${this.path} stops here: ${(e as Error).message}`);
+    }
   };
 
   close(): void {
     if (this.fd === undefined) return;
-    fs.closeSync(this.fd);
+    const fd = this.fd;
     this.fd = undefined;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // closing is all that was left to do
+    }
   }
+}
+
+/** An existing file that is neither empty nor a trace is the user's: refused. */
+function refuseToReplace(file: string): void {
+  let head: Buffer;
+  try {
+    const st = fs.lstatSync(file);
+    if (!st.isFile() || st.size === 0) return; // openRegularFile says what is wrong with the others
+    head = Buffer.alloc(TRACE_MAGIC.length);
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return;
+  }
+  if (head.toString('latin1') !== TRACE_MAGIC) throw new TraceFileError(`trace file ${file} exists and is not a trace: cosim replaces only an earlier trace (or an empty file); remove it or name another file`);
 }
 
 /**

@@ -103,7 +103,8 @@ export class TraceFrameWriter {
   }
 
   add(r: TraceRecord): void {
-    this.room(32 + ('data' in r ? r.data.length * 2 : 0) + (r.kind === 'log' || r.kind === 'event' || r.kind === 'stream' ? 4096 : 0));
+    // The most a record takes besides its data and text: a dozen 10-byte varints.
+    this.room(128 + ('data' in r ? r.data.length + (r.kind === 'access' ? (r.byteEnables?.length ?? 0) : 0) : 0));
     this.u8(KIND_CODE[r.kind]);
     this.num(r.stream);
     // Signed: records are written when complete, so an access (stamped on arrival) can follow

@@ -14,7 +14,7 @@
  *
  * The first divergence ends the replay, with its time, device, transaction and both values.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { checkFiles, type LoadOptions } from '../check/run.js';
@@ -102,6 +102,12 @@ interface Player {
   /** Where the models listen; the initiator connects when the recording says QEMU did. */
   socket: string;
   connected: boolean;
+  /**
+   * While QEMU's access is being served: when the recording says it was answered. A DMA the
+   * model makes to serve it (awaited before it answers) is answered by then in the recording,
+   * so its answer is not held for the replay to get there (it cannot: it waits for the answer).
+   */
+  inFlightUntil: bigint;
 }
 
 class Diverged extends Error {
@@ -189,6 +195,8 @@ function extraOutput(p: Player): ReplayDivergence {
 
 async function startPlayers(streams: Map<number, TraceStream>, records: readonly SourcedRecord[], opts: ReplayOptions, dir: string, players: Map<number, Player>, counts: ReplayResult['counts']): Promise<void> {
   const trees = [...new Set([...streams.values()].map((s) => s.tree))];
+  const missing = trees.find((t) => !existsSync(t));
+  if (missing) throw new ReplayError(`the recorded tree ${missing} is not there any more (a trace names its trees by absolute path)`);
   const checked = checkFiles(trees, { ...opts.load, overrides: { models: opts.models ? [...opts.models] : undefined }, loadModelModules: false });
   if (!checked.platform) throw new ReplayError(`the recorded trees do not build a platform now (${trees.join(', ')}): \`cosim check\` says why`);
   let overrides;
@@ -215,7 +223,7 @@ async function startPlayers(streams: Map<number, TraceStream>, records: readonly
     }
     const qemu = new QemuInitiator({ name: info.adaptor, onWarning: (w) => log(`replay ${info.adaptor}`, w.message) });
     const expected = records.filter((r): r is SourcedRecord & Output => r.stream === stream && (r.kind === 'dma' || (r.kind === 'irq' && r.out))).sort((a, b) => a.seq - b.seq);
-    const p: Player = { info, host, qemu, masters: new Map(), wires: new Map(), expected, produced: 0, onOutput: undefined, pending: [], counts, now: 0n, held: [], undigested: false, socket: '', connected: false };
+    const p: Player = { info, host, qemu, masters: new Map(), wires: new Map(), expected, produced: 0, onOutput: undefined, pending: [], counts, now: 0n, held: [], undigested: false, socket: '', connected: false, inFlightUntil: -1n };
     players.set(stream, p);
     for (const [ch, d] of Object.entries(info.devices)) {
       const dev = Number(ch);
@@ -286,7 +294,7 @@ async function digest(p: Player): Promise<void> {
 
 /** `value`, once the replay has reached host time `at` (at once if it has). */
 function answerAt<T>(p: Player, at: bigint | undefined, value: T): T | Promise<T> {
-  if (at === undefined || at <= p.now) {
+  if (at === undefined || at <= p.now || at <= p.inFlightUntil) {
     p.undigested = true;
     return value;
   }
@@ -358,7 +366,9 @@ async function play(p: Player, r: Input, counts: ReplayResult['counts'], timeout
   switch (r.kind) {
     case 'sync':
       counts.syncs++;
-      await p.qemu.sync();
+      await p.qemu.sync().catch((e: unknown) => {
+        throw diverged('the SYNC answered', `the connection ended: ${(e as Error).message}`);
+      });
       return;
     case 'irq': {
       counts.linesDriven++;
@@ -379,8 +389,16 @@ async function play(p: Player, r: Input, counts: ReplayResult['counts'], timeout
       // A model that never answers is a divergence, not a replay that hangs (QEMU would wait forever).
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
-      const got = await Promise.race([m.transact(r.write ? 'write' : 'read', r.addr, r.write ? r.data : r.len, options), late]);
-      clearTimeout(timer);
+      p.inFlightUntil = r.host + r.wait;
+      let got: Awaited<ReturnType<typeof m.transact>> | 'late';
+      try {
+        got = await Promise.race([m.transact(r.write ? 'write' : 'read', r.addr, r.write ? r.data : r.len, options), late]);
+      } catch (e) {
+        throw diverged('an answer', `the connection ended: ${(e as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+        p.inFlightUntil = -1n;
+      }
       if (got === 'late') throw diverged(`an answer (QEMU waited ${Number(r.wait) / 1000} µs for it)`, `none within ${timeoutMs} ms`);
       raisePending(p);
       if (r.posted) return;

@@ -33,8 +33,8 @@ export class RpTraceTap {
   private readonly ours = new Map<number, Open>();
   private readonly syncs = new Map<number, { sim: bigint; host: bigint }>();
   private seq = 0;
-  /** QEMU's READ/WRITE being served now (the cause of what a model starts meanwhile). */
-  private serving: number | undefined;
+  /** QEMU's READs/WRITEs being served now, oldest first: the newest is the cause of what a model starts meanwhile. */
+  private readonly serving: number[] = [];
   private connected = false;
 
   constructor(
@@ -58,7 +58,7 @@ export class RpTraceTap {
       case 'write-response':
         return incoming ? this.ourAnswer(p) : this.answer(p);
       case 'interrupt-request':
-        this.add({ kind: 'irq', host: this.clock(), stream: this.stream, dev: p.dev, out: !incoming, line: p.line, level: p.level !== 0, sim: p.timestamp, seq: this.seq++, ...(!incoming && this.serving !== undefined ? { cause: this.serving } : {}) });
+        this.add({ kind: 'irq', host: this.clock(), stream: this.stream, dev: p.dev, out: !incoming, line: p.line, level: p.level !== 0, sim: p.timestamp, seq: this.seq++, ...(!incoming && this.serving.length > 0 ? { cause: this.serving[this.serving.length - 1]! } : {}) });
         return;
       case 'sync-request':
         if (incoming) this.syncs.set(key(p.dev, p.id), { sim: p.timestamp, host: this.clock() });
@@ -83,7 +83,7 @@ export class RpTraceTap {
       return;
     }
     this.theirs.set(key(p.dev, p.id), { p, host, seq });
-    this.serving = seq;
+    this.serving.push(seq);
   }
 
   private answer(r: RpPacket & { kind: 'read-response' | 'write-response' }): void {
@@ -91,14 +91,15 @@ export class RpTraceTap {
     const open = this.theirs.get(k);
     if (!open) return;
     this.theirs.delete(k);
-    if (this.serving === open.seq) this.serving = undefined;
+    const at = this.serving.indexOf(open.seq);
+    if (at !== -1) this.serving.splice(at, 1);
     const data = r.kind === 'read-response' ? r.data : (open.p as { data: Uint8Array }).data;
     this.add(this.accessRecord('access', open, data, busResponseCode(r), this.clock() - open.host));
   }
 
   private ourRequest(p: RpPacket & { kind: 'read-request' | 'write-request' }): void {
     const host = this.clock();
-    const o: Open = { p, host, seq: this.seq++, cause: this.serving };
+    const o: Open = { p, host, seq: this.seq++, cause: this.serving[this.serving.length - 1] };
     if (p.kind === 'write-request' && isPosted(p)) {
       this.add(this.accessRecord('dma', o, p.data, 0, 0n));
       return;

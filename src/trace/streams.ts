@@ -18,7 +18,7 @@ export function streamOf(binding: AdaptorBinding): TraceStream {
       }
     }
   }
-  return { instance: path.basename(binding.treeFile), tree: binding.treeFile, adaptor: binding.name, transport: 'remote-port', devices };
+  return { instance: path.basename(binding.treeFile), tree: path.resolve(binding.treeFile), adaptor: binding.name, transport: 'remote-port', devices };
 }
 
 /** A vfio-user endpoint's stream: its function's regions, IRQs and DMA (numbered as VFIO_IRQ_DEV, VFIO_DMA_DEV say). */
@@ -31,5 +31,5 @@ export function vfioStreamOf(binding: AdaptorBinding): TraceStream {
   devices[7] = { path: `${fn} config space`, model, kind: 'vfio-region' };
   ['INTx', 'MSI', 'MSI-X'].forEach((name, i) => (devices[VFIO_IRQ_DEV + i] = { path: `${fn} ${name}`, model, kind: 'vfio-irq' }));
   devices[VFIO_DMA_DEV] = { path: `${fn} DMA`, model, kind: 'vfio-dma' };
-  return { instance: path.basename(binding.treeFile), tree: binding.treeFile, adaptor: binding.name, transport: 'vfio-user', devices };
+  return { instance: path.basename(binding.treeFile), tree: path.resolve(binding.treeFile), adaptor: binding.name, transport: 'vfio-user', devices };
 }

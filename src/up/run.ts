@@ -138,7 +138,7 @@ export async function runPlan(plan: Plan, opts: RunOptions, terminal: Console): 
   try {
     if (opts.trace) {
       try {
-        traceFile = TraceFile.create(opts.trace);
+        traceFile = TraceFile.create(opts.trace, (m) => con.warn(m));
       } catch (e) {
         if (e instanceof TraceFileError) return fail(e.message);
         throw e;

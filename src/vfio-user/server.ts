@@ -135,6 +135,8 @@ export class VfioUserServer {
   get lingered(): number {
     return this.lingeredBefore + (this.session?.lingered ?? 0);
   }
+  /** Sequence numbers of the recorded transactions (see TraceRecord), over all sessions. */
+  traceSeq = 0;
   /** REGION_READ / REGION_WRITE accesses by region index, over all sessions (REGION_WRITE_MULTI's writes count as writes). */
   readonly regionAccesses = { read: new Array<number>(Region.COUNT).fill(0), write: new Array<number>(Region.COUNT).fill(0) };
   /**
@@ -821,7 +823,7 @@ export class Session {
       fs.writeSync(fd, ONE);
       this.signals[index]!++;
       const rec = this.server.options.recorder;
-      if (rec) rec.add({ kind: 'irq', host: rec.clock(), stream: rec.stream, dev: VFIO_IRQ_DEV + index, out: true, line: v, level: true, sim: 0n, seq: this.traceSeq++ });
+      if (rec) rec.add({ kind: 'irq', host: rec.clock(), stream: rec.stream, dev: VFIO_IRQ_DEV + index, out: true, line: v, level: true, sim: 0n, seq: this.server.traceSeq++ });
       return true;
     } catch (e) {
       this.server.logLine(`vfio-user: signalling IRQ ${index} vector ${v} failed: ${(e as Error).message}`);
@@ -900,11 +902,8 @@ export class Session {
     return r instanceof Promise ? r.then(done) : done();
   }
 
-  /** Sequence numbers of this session's records (see TraceRecord). */
-  private traceSeq = 0;
-
   private recordAccess(rec: TraceSink, host: bigint, index: number, offset: bigint, write: boolean, data: Uint8Array): void {
-    rec.add({ kind: 'access', host, stream: rec.stream, dev: index, write, posted: false, addr: offset, len: data.length, sim: 0n, data, resp: 0, wait: rec.clock() - host, seq: this.traceSeq++ });
+    rec.add({ kind: 'access', host, stream: rec.stream, dev: index, write, posted: false, addr: offset, len: data.length, sim: 0n, data, resp: 0, wait: rec.clock() - host, seq: this.server.traceSeq++ });
   }
 
   /** One write to a region (a promise only when the model's is). */
@@ -927,10 +926,18 @@ export class Session {
       const at = 8 + i * WRITE_MULTI_ENTRY;
       const count = b.u32(at + 12);
       if (count < 1 || count > WRITE_MULTI_DATA) refuse(Errno.EINVAL, `REGION_WRITE_MULTI write ${i} of ${count} bytes: 1…${WRITE_MULTI_DATA}`);
-      const t = this.target(b.u32(at + 8), b.u64(at), count, `REGION_WRITE_MULTI write ${i}`);
-      return { t, data: b.bytes.slice(at + 16, at + 16 + count) };
+      const index = b.u32(at + 8);
+      const offset = b.u64(at);
+      const t = this.target(index, offset, count, `REGION_WRITE_MULTI write ${i}`);
+      return { t, index, offset, data: b.bytes.slice(at + 16, at + 16 + count) };
     });
-    for (const w of writes) await this.write(w.t, w.data);
+    const rec = this.server.options.recorder;
+    for (const w of writes) {
+      const t0 = rec?.clock();
+      await this.write(w.t, w.data);
+      // QEMU does not wait for these one by one (it posted the batch): recorded as posted writes.
+      if (rec) rec.add({ kind: 'access', host: t0!, stream: rec.stream, dev: w.index, write: true, posted: true, addr: w.offset, len: w.data.length, sim: 0n, data: w.data, resp: 0, wait: 0n, seq: this.server.traceSeq++ });
+    }
     return undefined;
   }
 
@@ -991,7 +998,7 @@ export class Session {
       if (rec) {
         const failed = (m.header.flags & Flag.ERROR) !== 0;
         const got = write ? data!.subarray(at, at + n) : failed ? new Uint8Array(0) : m.body.subarray(DMA_RW_DATA - HEADER_SIZE, DMA_RW_DATA - HEADER_SIZE + n);
-        rec.add({ kind: 'dma', host: t0!, stream: rec.stream, dev: VFIO_DMA_DEV, write, posted: false, addr, len: n, sim: 0n, data: got, resp: failed ? 1 : 0, wait: rec.clock() - t0!, seq: this.traceSeq++ });
+        rec.add({ kind: 'dma', host: t0!, stream: rec.stream, dev: VFIO_DMA_DEV, write, posted: false, addr, len: n, sim: 0n, data: got, resp: failed ? 1 : 0, wait: rec.clock() - t0!, seq: this.server.traceSeq++ });
       }
       if (m.header.flags & Flag.ERROR) throw new DmaError('bus-error', write, addr, `${this.server.path}: the client refused DMA_${write ? 'WRITE' : 'READ'} of ${n} bytes at 0x${addr.toString(16)} (errno ${m.header.error})`);
       if (!write) {

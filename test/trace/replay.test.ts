@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTrace, type TraceRecord } from '../../src/trace/format.js';
+import { readTrace, TraceFrameWriter, traceHeader, type TraceRecord } from '../../src/trace/format.js';
 import { replayTrace } from '../../src/trace/replay.js';
 import { cosim } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
@@ -139,6 +139,40 @@ describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
     const r = await replayTrace(trace, { models: [`sram=${stuck}`], outputTimeoutMs: 300 });
     expect(r.divergence).toMatchObject({ device: SRAM, transaction: 'READ of 4 bytes at 0xa0010040', got: 'none within 300 ms' });
     expect(r.divergence!.expected).toMatch(/^an answer \(QEMU waited [\d.]+ µs for it\)$/);
+  }, 60_000);
+
+  it('a model that makes a DMA before it answers an access replays (its answer is not held for later)', async () => {
+    const dir = scratch();
+    const model = path.join(dir, 'fetching-dma.ts');
+    fs.writeFileSync(model, "import { defineDevice, option } from 'cosim/models';\nexport default defineDevice({ name: 'fetching', options: { dma: option.dma(), irq: option.line() }, regions: { regs: { size: 'window' } }, create: (ctx) => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: async () => { await ctx.options.dma!.read(0x1000n, 4); } } } }) });\n");
+    const info = { instance: 'demo-board.dts', tree: BOARD, adaptor: '/cosim', transport: 'remote-port' as const, devices: { 0: { path: '/dma-port', kind: 'memory-slave' }, 3: { path: DMA, model: 'dma', kind: 'memory-master' }, 12: { path: '/irqs', kind: 'gpio' } } };
+    const w = new TraceFrameWriter();
+    w.add({ kind: 'stream', host: 1n, stream: 1, info });
+    w.add({ kind: 'event', host: 10n, stream: 1, text: 'QEMU connected' });
+    // QEMU writes START at 100 µs; the model reads through its DMA port at 200 µs, answered at 300 µs; it answers the write at 400 µs.
+    w.add({ kind: 'dma', host: 200_000n, stream: 1, dev: 0, write: false, posted: false, addr: 0x1000n, len: 4, sim: 0n, data: Uint8Array.of(1, 2, 3, 4), resp: 0, wait: 100_000n, seq: 1, cause: 0 });
+    w.add({ kind: 'access', host: 100_000n, stream: 1, dev: 3, write: true, posted: false, addr: 0xa0002014n, len: 4, sim: 0n, data: Uint8Array.of(1, 0, 0, 0), resp: 0, wait: 300_000n, seq: 0 });
+    const r = await replayTrace(Buffer.concat([traceHeader(), w.take(1)!]), { models: [`dma0=${model}`], outputTimeoutMs: 1500 });
+    expect(r.divergence).toBeUndefined();
+    expect(r.counts).toMatchObject({ accesses: 1, dma: 1 });
+  }, 30_000);
+
+  it('a trace made from a relative tree path replays from anywhere; --trace will not replace a file that is not a trace', () => {
+    const dir = scratch({ 'notes.txt': 'my notes\n' });
+    const trace = path.join(dir, 'run.trace');
+    const mp = machinePath();
+    const env = { COSIM_QEMU: '', FAKE_QEMU_SCENARIO: 'script', FAKE_QEMU_SCRIPT: JSON.stringify(SCRIPT) };
+    expect(cosim(['up', 'dts/demo-board.dts', '--qemu', FAKE_QEMU, '--machine-path', mp, '--trace', trace], { env }).code).toBe(0);
+    const r = cosim(['replay', trace], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^replay: identical/);
+    const notes = path.join(dir, 'notes.txt');
+    const refused = cosim(['up', 'dts/demo-board.dts', '--qemu', FAKE_QEMU, '--machine-path', machinePath(), '--trace', notes], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`trace file ${notes} exists and is not a trace: cosim replaces only an earlier trace (or an empty file)`);
+    expect(fs.readFileSync(notes, 'utf8')).toBe('my notes\n');
+    // An earlier trace is replaced.
+    expect(cosim(['up', 'dts/demo-board.dts', '--qemu', FAKE_QEMU, '--machine-path', machinePath(), '--trace', trace], { env }).code).toBe(0);
   }, 60_000);
 
   it('refuses what cannot be replayed, and trace paths it must not write through', () => {

@@ -23,7 +23,8 @@ cannot be replayed.`;
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Replay, normalizeArgv(this.argv, 'IDU'));
     const timeout = Number(flags['output-timeout']);
-    if (!(timeout > 0)) {
+    // Node's timers take at most 2^31 - 1 ms.
+    if (!(timeout > 0 && timeout * 1000 <= 2 ** 31 - 1)) {
       process.stderr.write(`error: invalid value "${flags['output-timeout']}" for --output-timeout\n`);
       return this.exit(2);
     }
