@@ -68,6 +68,8 @@ export interface TraceSink {
  * DMA by messages as VFIO_DMA_DEV. (DMA through memory QEMU mapped is not seen by anyone.)
  */
 export const VFIO_IRQ_DEV = 16;
+/** The `resp` of a request that was never answered: the session ended first (a hang's last access). */
+export const TRACE_NO_ANSWER = 0xff;
 export const VFIO_DMA_DEV = 32;
 
 const KIND_CODE: Record<TraceKind, number> = { stream: 1, access: 2, dma: 3, irq: 4, sync: 5, log: 6, event: 7 };

@@ -30,7 +30,7 @@ import type { QemuMemoryMaster } from '../rp/initiator.js';
 import type { Wires } from '../rp/channels/wires.js';
 import { readTraceFile, TraceFileError } from './file.js';
 import { CONNECTED } from './rp-tap.js';
-import { readTrace, type SourcedRecord, type TraceRecord, type TraceStream } from './format.js';
+import { readTrace, TRACE_NO_ANSWER, type SourcedRecord, type TraceRecord, type TraceStream } from './format.js';
 
 export interface ReplayOptions {
   /** Replacement models: `NODE=MODEL` (label or path; a built-in name or a module path), as `cosim up --model`. */
@@ -160,7 +160,8 @@ async function replayRecords(records: readonly SourcedRecord[], truncated: boole
   const players = new Map<number, Player>();
   try {
     await startPlayers(streams, records, opts, dir, players, counts);
-    const inputs = records.filter((r): r is SourcedRecord & Input => players.has(r.stream) && (r.kind === 'access' || r.kind === 'sync' || (r.kind === 'irq' && !r.out) || (r.kind === 'event' && r.text === CONNECTED)));
+    // An access never answered (the run ended while the model held it) is where the recording stops being comparable.
+    const inputs = records.filter((r): r is SourcedRecord & Input => players.has(r.stream) && ((r.kind === 'access' && r.resp !== TRACE_NO_ANSWER) || r.kind === 'sync' || (r.kind === 'irq' && !r.out) || (r.kind === 'event' && r.text === CONNECTED)));
     // Arrival order: host time (one clock for every thread of the recording run); seq breaks ties.
     inputs.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : ('seq' in a && 'seq' in b ? a.seq - b.seq : 0)));
     const timeout = opts.outputTimeoutMs ?? 2000;
@@ -311,11 +312,13 @@ function dmaAnswers(p: Player, dev: number) {
     read: (a: MemoryAccess): MemoryReadReply | Promise<MemoryReadReply> => {
       const want = output(p, { kind: 'dma', dev, write: false, addr: a.addr, len: a.len, data: new Uint8Array(0), sim: a.packet.timestamp });
       if (!matches(want, a, false)) return new Uint8Array(a.len);
+      if (want.resp === TRACE_NO_ANSWER) return new Promise<MemoryReadReply>(() => {}); // QEMU never answered it either
       return answerAt<MemoryReadReply>(p, want.host + want.wait, want.resp === 0 ? want.data : { response: want.resp });
     },
     write: (a: MemoryAccess): MemoryWriteReply | Promise<MemoryWriteReply> => {
       const want = output(p, { kind: 'dma', dev, write: true, addr: a.addr, len: a.len, data: Uint8Array.from(a.data), sim: a.packet.timestamp });
       if (!matches(want, a, true)) return 0;
+      if (want.resp === TRACE_NO_ANSWER) return new Promise<MemoryWriteReply>(() => {});
       return answerAt<MemoryWriteReply>(p, want.posted ? undefined : want.host + want.wait, want.resp);
     },
   };

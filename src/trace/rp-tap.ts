@@ -6,7 +6,7 @@
  * there), which the export draws as a flow.
  */
 import { busResponseCode, isPosted, type RpPacket } from '../rp/packets.js';
-import type { TraceRecord } from './format.js';
+import { TRACE_NO_ANSWER, type TraceRecord } from './format.js';
 
 /** Nanoseconds since the trace started. */
 export type TraceClock = () => bigint;
@@ -74,6 +74,19 @@ export class RpTraceTap {
       default:
     }
   };
+
+  /**
+   * The session has ended: the requests still waiting for an answer are recorded as never
+   * answered (a run that hung on a model ends with the access it hung on).
+   */
+  unanswered(): void {
+    const now = this.clock();
+    for (const o of this.theirs.values()) this.add(this.accessRecord('access', o, o.p.kind === 'write-request' ? o.p.data : new Uint8Array(0), TRACE_NO_ANSWER, now - o.host));
+    for (const o of this.ours.values()) this.add(this.accessRecord('dma', o, o.p.kind === 'write-request' ? o.p.data : new Uint8Array(0), TRACE_NO_ANSWER, now - o.host));
+    this.theirs.clear();
+    this.ours.clear();
+    this.serving.length = 0;
+  }
 
   private request(p: RpPacket & { kind: 'read-request' | 'write-request' }): void {
     const host = this.clock();

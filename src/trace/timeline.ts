@@ -13,7 +13,7 @@
 import { hex } from '../graph/values.js';
 import { rpResponseName } from '../rp/errors.js';
 import { hexBytes, RUN_NAME, RUN_STREAM, TraceDevices, type TraceDevice } from './devices.js';
-import type { TraceRecord } from './format.js';
+import { TRACE_NO_ANSWER, type TraceRecord } from './format.js';
 
 export type ArgValue = string | number | boolean;
 
@@ -222,7 +222,7 @@ function accessArgs(r: TraceRecord & { kind: 'access' | 'dma' }): Record<string,
     size: r.len,
     data: hexBytes(r.data),
     ...(r.data.length > 0 && r.data.length <= 8 ? { value: hex(littleEndian(r.data)) } : {}),
-    response: rpResponseName(r.resp),
+    response: r.resp === TRACE_NO_ANSWER ? 'no answer (the run ended first)' : rpResponseName(r.resp),
     ...(r.kind === 'access' && r.byteEnables ? { byte_enables: hexBytes(r.byteEnables) } : {}),
     posted: r.posted,
     sim_ns: Number(r.sim),

@@ -69,6 +69,8 @@ process.exit = ((code?: number | string | null) => {
 const input = new ConsoleInput();
 /** This thread's trace recorder (cosim up --trace), and the log that also records. */
 let recorder: ThreadRecorder | undefined;
+/** The trace taps of this thread's adaptors, by adaptor (their open requests are recorded when a session ends). */
+const taps = new Map<string, RpTraceTap>();
 let hosts: { name: string; host: AdaptorHost }[] = [];
 let vfio: VfioUserServer | undefined;
 
@@ -150,6 +152,7 @@ async function start(d: ModelThreadData): Promise<void> {
       if (recorder && clock && stream !== undefined) {
         recorder.add({ kind: 'stream', host: clock(), stream, info: streamOf(a.binding) });
         tap = new RpTraceTap(stream, clock, recorder.add);
+        taps.set(a.binding.name, tap);
       }
       const rec = recorder;
       const host = await hostBinding(a.binding, {
@@ -190,6 +193,7 @@ async function serveSession(adaptor: string, host: AdaptorHost): Promise<void> {
     await session.hello();
     post({ t: 'hello', adaptor });
     const end = await session.ended;
+    taps.get(adaptor)?.unanswered();
     post({ t: 'session-end', adaptor, reason: end.reason, error: end.error?.message });
   } catch (e) {
     post({ t: 'session-end', adaptor, reason: 'error', error: (e as Error).message });

@@ -10,9 +10,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTrace, TraceFrameWriter, traceHeader, type TraceRecord } from '../../src/trace/format.js';
+import { spawn } from 'node:child_process';
+import { readTrace, TRACE_NO_ANSWER, TraceFrameWriter, traceHeader, type TraceRecord } from '../../src/trace/format.js';
 import { replayTrace } from '../../src/trace/replay.js';
-import { cosim } from '../helpers/cli.js';
+import { BIN, cosim } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 import { expectClean, machinePath, scratch } from '../helpers/up.js';
 
@@ -173,6 +174,26 @@ describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
     expect(fs.readFileSync(notes, 'utf8')).toBe('my notes\n');
     // An earlier trace is replaced.
     expect(cosim(['up', 'dts/demo-board.dts', '--qemu', FAKE_QEMU, '--machine-path', machinePath(), '--trace', trace], { env }).code).toBe(0);
+  }, 60_000);
+
+  it('a run that hung on a model ends its trace with the access that was never answered', async () => {
+    const dir = scratch();
+    const trace = path.join(dir, 'hung.trace');
+    const mp = machinePath();
+    const fix = path.join(REPO, 'test', 'fixtures', 'up');
+    const child = spawn(process.execPath, [BIN, 'up', '-q', path.join(fix, 'board.dts'), '--qemu', FAKE_QEMU, '--machine-path', mp, '--stall-after', '0.5', '--model', `regs=${path.join(fix, 'silent-model.mjs')}`, '--trace', trace], { env: { ...process.env, COSIM_QEMU: '' } });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    for (let i = 0; i < 300 && !err.includes('stall'); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await new Promise<number | null>((r) => child.on('exit', r))).toBe(130);
+    expectClean(mp);
+    const accesses = of(readTrace(fs.readFileSync(trace)).records, 'access');
+    expect(accesses).toHaveLength(1);
+    expect(accesses[0]).toMatchObject({ write: false, addr: 0xa0000000n, len: 4, resp: TRACE_NO_ANSWER });
+    expect(accesses[0]!.wait).toBeGreaterThan(500_000_000n);
+    const summary = cosim(['trace', 'summary', trace]);
+    expect(summary.stdout).toContain('/regs@a0000000');
   }, 60_000);
 
   it('refuses what cannot be replayed, and trace paths it must not write through', () => {
