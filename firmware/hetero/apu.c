@@ -8,7 +8,8 @@
  * ipi-mailbox's RELEASE register. Then, in rounds, put "ping N" on each secondary's TX vring
  * and kick its doorbell; the secondary answers "pong N from rpuP" on the RX vring and kicks
  * back. Every reply is checked; the report ends with "hetero: PASS" (exit 0) or "FAIL"
- * (exit 1) through semihosting. Doorbells are polled in the mailbox's ISR.
+ * (exit 1) through semihosting. Doorbells are waited for in WFI (the mailbox's interrupt),
+ * then read in its ISR.
  */
 #include <stdint.h>
 
@@ -66,7 +67,10 @@ static int streq(const volatile char *a, const char *b) {
 static uint64_t polls;
 
 static void wait_kick(unsigned port) {
-	while (!(REG32(MBOX_ISR) & (1u << port))) polls++;
+	while (!(REG32(MBOX_ISR) & (1u << port))) {
+		polls++;
+		doorbell_wait();
+	}
 	REG32(MBOX_ISR) = 1u << port;
 	barrier();
 }
@@ -163,6 +167,9 @@ int main(void) {
 		put_hex(s->rx - s->base);
 		puts_uart("\n");
 	}
+	/* Doorbells from both secondaries wake the primary, which waits for them in WFI. */
+	doorbell_interrupt_init();
+	REG32(MBOX_IER) = (1u << 1) | (1u << 2);
 	/* Release both; each kicks once when it runs. */
 #ifndef NO_RELEASE
 	REG32(MBOX_RELEASE) = REG32(MBOX_RELEASE) | (1u << 1) | (1u << 2);

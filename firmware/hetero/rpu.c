@@ -3,8 +3,8 @@
  * the secondary's carve-out, which the secondary sees at 0, and released its CPU through the
  * ipi-mailbox. It answers every message the primary puts on the TX vring with one on the RX
  * vring ("pong N from rpuP" for "ping N"), kicking the primary's doorbell each time, and
- * kicks it once at start ("ready"). Doorbells are polled (ISR), so no interrupt controller is
- * needed; it has no UART either: the primary reports for everyone, so the run's output does
+ * kicks it once at start ("ready"). It waits for doorbells in WFI (the mailbox's interrupt
+ * through its GIC, masked: only to wake), then reads ISR; it has no UART: the primary reports for everyone, so the run's output does
  * not depend on how three processes interleave.
  */
 #include "shared.h"
@@ -54,10 +54,11 @@ static uint32_t format_pong(volatile char *buf, unsigned n, unsigned port) {
 int main(void) {
 	const unsigned me = REG32(MBOX_ID);
 	uint16_t tx_seen = 0, rx_next = 0;
+	doorbell_interrupt_init();
+	REG32(MBOX_IER) = 1u << PRIMARY_PORT;
 	REG32(MBOX_TRIG) = 1u << PRIMARY_PORT; /* ready */
 	for (;;) {
-		while (!(REG32(MBOX_ISR) & (1u << PRIMARY_PORT))) {
-		}
+		while (!(REG32(MBOX_ISR) & (1u << PRIMARY_PORT))) doorbell_wait();
 		REG32(MBOX_ISR) = 1u << PRIMARY_PORT;
 		barrier();
 		while (tx_seen != AVAIL(VRING_TX_DA)->idx) {

@@ -76,4 +76,36 @@ struct vring_used {
 
 static inline void barrier(void) { __asm__ volatile("dmb sy" ::: "memory"); }
 
+/*
+ * The doorbell as an interrupt to wait for: the mailbox's line is SPI 40 of each processor's
+ * GICv2 (0xf9010000 distributor, 0xf9020000 CPU interface, in every tree of the demo). It is
+ * enabled to CPU 0 but the CPU keeps IRQs masked: WFI wakes on a pending interrupt whether or
+ * not it is masked, and the waiting loop reads ISR itself. A processor waiting does not run,
+ * so under -icount its clock jumps to its next event instead of crawling through polls (what
+ * cosim up's lockstep needs to be quick). With -DPOLL the waits spin on ISR instead.
+ */
+#define GICD_BASE 0xf9010000u
+#define GICC_BASE 0xf9020000u
+#define DOORBELL_ID (32u + 40u)
+
+static inline void doorbell_interrupt_init(void) {
+	const unsigned id = DOORBELL_ID, shift = 8 * (id % 4);
+	const uintptr_t prio = GICD_BASE + 0x400 + 4 * (id / 4), target = GICD_BASE + 0x800 + 4 * (id / 4), cfg = GICD_BASE + 0xc00 + 4 * (id / 16);
+	REG32(GICD_BASE) = 0;
+	REG32(GICC_BASE + 0x4) = 0xff; /* PMR: every priority */
+	REG32(GICC_BASE) = 1;
+	REG32(prio) = (REG32(prio) & ~(0xffu << shift)) | (0x80u << shift);
+	REG32(target) = (REG32(target) & ~(0xffu << shift)) | (0x01u << shift);
+	REG32(cfg) = REG32(cfg) & ~(2u << (2 * (id % 16))); /* level-sensitive */
+	REG32(GICD_BASE + 0x100 + 4 * (id / 32)) = 1u << (id % 32);
+	REG32(GICD_BASE) = 1;
+}
+
+/* Waits until an interrupt is pending (with -DPOLL: returns at once). */
+static inline void doorbell_wait(void) {
+#ifndef POLL
+	__asm__ volatile("wfi" ::: "memory");
+#endif
+}
+
 #endif

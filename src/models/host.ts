@@ -46,6 +46,8 @@ export interface HostOptions {
   shared?: SharedValues;
   /** Runs on each SYNC of QEMU's; the answer waits for it (RpPeerOptions.onSync: the platform's Lockstep). */
   onSync?: (time: bigint) => void | Promise<void>;
+  /** Told QEMU's time from each of its requests (RpPeerOptions.onTime: the platform's Lockstep learns where each instance is). */
+  onTime?: (time: bigint) => void;
 }
 
 /**
@@ -141,7 +143,7 @@ export async function hostAdaptor(instance: Instance, adaptor: Adaptor, opts: Ho
 
 /** Creates the runtime of one adaptor with every model bound, from its plain description. */
 export async function hostBinding(binding: AdaptorBinding, opts: HostOptions): Promise<AdaptorHost> {
-  const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch, onPacket: opts.onPacket, onSync: opts.onSync });
+  const peer = new RpPeer({ name: binding.name, onWarning: (w) => opts.log(binding.name, w.message), onDispatch: opts.onDispatch, onPacket: opts.onPacket, onSync: opts.onSync, onTime: opts.onTime });
   const channels = new RpChannels(peer, opts.log);
   const started: { path: string; behaviour: DeviceBehaviour }[] = [];
   const shared = opts.shared ?? new SharedValues();

@@ -4,7 +4,8 @@
  * answer before running the next one (qemu-fdt-cosim.md §4). Holding back the answer to an
  * instance until every other instance has reached the same time keeps them together: an
  * instance at T may run on to T + quantum only once all the others are at T or later, so no
- * two are ever more than a quantum apart. The slowest instance is never held (the others are
+ * two are ever more than a quantum apart. An instance's time is that of its last SYNC or of
+ * any later request of its QEMU (`saw`). The slowest instance is never held (the others are
  * ahead of it), so the platform always moves on; an instance whose session ended leaves and
  * holds nobody back.
  *
@@ -40,7 +41,7 @@ export class Lockstep {
 }
 
 export class LockstepMember {
-  /** The time its QEMU last reported (its last SYNC). */
+  /** The latest time its QEMU reported: its last SYNC, or any request it sent since. */
   time = 0n;
   private waiting: { until: bigint; resolve: () => void } | undefined;
   /** SYNCs held back, and for how long in all (ms of host time): how much lockstep costs. */
@@ -69,6 +70,17 @@ export class LockstepMember {
         },
       };
     });
+  }
+
+  /**
+   * Its QEMU's time from a request (an MMIO access, say). An instance that keeps the bus busy
+   * sends no SYNC (QEMU syncs after a quantum of bus-quiet time), yet its time moves on: the
+   * others must see it, or one held for it would wait for a SYNC that never comes.
+   */
+  saw(time: bigint): void {
+    if (time <= this.time) return;
+    this.time = time;
+    this.group.changed();
   }
 
   /** Answers its held SYNC if the others have caught up. */

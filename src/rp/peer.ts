@@ -32,22 +32,27 @@ export interface RpPeerOptions extends RpAdaptorOptions {
    * run another quantum) waits until it resolves. For models that must not fall behind.
    */
   onSync?: (time: bigint) => void | Promise<void>;
+  /** Told QEMU's time from every request that carries it (READ, WRITE, INTERRUPT, SYNC), after the clock has reached it. */
+  onTime?: (time: bigint) => void;
 }
 
 export class RpPeer extends RpAdaptor {
   private readonly onSyncHook: RpPeerOptions['onSync'];
+  private readonly onTimeHook: RpPeerOptions['onTime'];
 
   constructor(options: RpPeerOptions) {
     super(options);
     this.onSyncHook = options.onSync;
+    this.onTimeHook = options.onTime;
   }
 
   protected sessionOptions(): Omit<RpSessionOptions, 'name' | 'capabilities' | 'onWarning' | 'maxLength' | 'onDispatch'> {
     const clock = this.clock;
     const hook = this.onSyncHook;
+    const told = this.onTimeHook;
     return {
       role: 'peer',
-      onRemoteTime: (t) => clock.advanceTo(t),
+      onRemoteTime: told ? (t) => (clock.advanceTo(t), told(clock.now)) : (t) => clock.advanceTo(t),
       onSync: (req) => {
         clock.advanceTo(req.timestamp);
         if (hook === undefined) return clock.now;

@@ -168,6 +168,7 @@ async function start(d: ModelThreadData): Promise<void> {
         pci: servePciEndpoint,
         shared,
         onSync: member && ((t) => member.sync(t)),
+        onTime: member && ((t) => member.saw(t)),
       });
       hosts.push({ name: a.binding.name, host });
     }

@@ -55,11 +55,9 @@ export class PlanError extends Error {
 export interface PlanOptions extends QemuPlanOptions {
   /**
    * Keep the instances that share a spanning device within one sync quantum of each other
-   * (their adaptors' `sync = <1>`). Off unless asked: measured on the heterogeneous demo, a
-   * held SYNC starves the guests without -icount (QEMU's virtual clock follows the host's
-   * while it waits, so each instance is at its next sync point again as soon as it is let go),
-   * and under -icount a primary polling a device over Remote Port crawls to catch up with an
-   * idle secondary (its clock advances only by the few instructions between accesses).
+   * (their adaptors' `sync = <1>`; models/lockstep.ts). On unless `false`: what was slow about
+   * it was an instance held for a busy one that sends no SYNC; the lockstep now learns each
+   * instance's time from every request too.
    */
   lockstep?: boolean;
   /** `--peer ADAPTOR=COMMAND`, the adaptor by label, node path or QOM path. */
@@ -128,7 +126,7 @@ export function makePlan(platform: Platform, opts: PlanOptions = {}): Plan {
     }
   }
   const links = platform.links.map((l) => ({ socket: path.join(platform.machinePath, l.sides[0].socket.mode === 'machine-path' ? l.sides[0].socket.name : l.key), adaptors: l.sides }));
-  return { platform, machinePath: platform.machinePath, qemu: planQemu(platform, opts), peers, links, modelOverrides, lockstep: opts.lockstep === true };
+  return { platform, machinePath: platform.machinePath, qemu: planQemu(platform, opts), peers, links, modelOverrides, lockstep: opts.lockstep !== false };
 }
 
 type TypescriptPeer = Extract<PeerPlan, { kind: 'typescript' }>;
@@ -183,7 +181,7 @@ export function describePlan(plan: Plan): string {
   for (const g of threadGroups(plan.peers)) {
     const syncing = g.filter((p) => p.adaptor.sync === true);
     if (g.length < 2) continue;
-    out.push(`one models' thread for ${g.map((p) => p.adaptor.qomPath).join(', ')} (a device spans them)${syncing.length > 1 ? `: ${plan.lockstep ? `lockstep, ${syncing.map((p) => p.instance.file).join(', ')} within a sync quantum of each other` : 'no lockstep (--lockstep asks for it)'}` : ''}`);
+    out.push(`one models' thread for ${g.map((p) => p.adaptor.qomPath).join(', ')} (a device spans them)${syncing.length > 1 ? `: ${plan.lockstep ? `lockstep, ${syncing.map((p) => p.instance.file).join(', ')} within a sync quantum of each other` : 'no lockstep (--no-lockstep)'}` : ''}`);
   }
   plan.qemu.forEach((q, i) => out.push(`QEMU ${i + 1} (${q.instance.machine}): ${formatCommand(q.binary, q.args)}`));
   const vfio = plan.peers.some((p) => p.kind === 'typescript' && p.vfioUser);

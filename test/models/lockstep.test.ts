@@ -34,6 +34,23 @@ describe('lockstep between instances', () => {
     expect(mb.held).toBe(0);
   });
 
+  it("an instance's time from its requests counts: one held for a busy instance that sends no SYNC is let go", async () => {
+    const lock = new Lockstep();
+    const quiet = lock.join('quiet');
+    const busy = lock.join('busy');
+    let released = false;
+    void Promise.resolve(quiet.sync(1_000_000n)).then(() => (released = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(released).toBe(false);
+    busy.saw(999_999n); // an MMIO access, still short of the held time
+    await new Promise((r) => setTimeout(r, 10));
+    expect(released).toBe(false);
+    busy.saw(1_200_000n); // past it, without a SYNC
+    await new Promise((r) => setTimeout(r, 10));
+    expect(released).toBe(true);
+    expect(busy.time).toBe(1_200_000n);
+  });
+
   it('an instance whose session ended holds nobody back', async () => {
     const lockstep = new Lockstep();
     const ma = lockstep.join('a');

@@ -33,7 +33,9 @@ describe('cosim up: a device spanning two instances', () => {
     const trees = ['apu', 'rpu0', 'rpu1'].map((t) => path.join(REPO, 'dts', 'hetero', `${t}.dts`));
     const plain = cosim(['up', ...trees, '--dry-run', '--qemu', FAKE_QEMU]);
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stdout).toContain("one models' thread for /ipi_apu, /ipi_rpu0, /ipi_rpu1 (a device spans them): no lockstep (--lockstep asks for it)");
+    expect(plain.stdout).toMatch(/one models' thread for \/ipi_apu, \/ipi_rpu0, \/ipi_rpu1 \(a device spans them\): lockstep, .*apu\.dts, .*rpu0\.dts, .*rpu1\.dts within a sync quantum of each other/);
+    const loose = cosim(['up', ...trees, '--dry-run', '--qemu', FAKE_QEMU, '--no-lockstep']);
+    expect(loose.stdout).toContain("one models' thread for /ipi_apu, /ipi_rpu0, /ipi_rpu1 (a device spans them): no lockstep (--no-lockstep)");
     const locked = cosim(['up', ...trees, '--dry-run', '--qemu', FAKE_QEMU, '--lockstep']);
     expect(locked.stdout).toMatch(/one models' thread for \/ipi_apu, \/ipi_rpu0, \/ipi_rpu1 \(a device spans them\): lockstep, .*apu\.dts, .*rpu0\.dts, .*rpu1\.dts within a sync quantum of each other/);
   });

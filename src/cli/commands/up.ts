@@ -38,7 +38,7 @@ stops everything and removes the machine path. Exit codes: the guest's status wh
     'stall-after': Flags.string({ default: '5', description: 'Report a model that has kept QEMU waiting this many seconds (adaptor, channel, address, model).' }),
     trace: Flags.string({ description: 'Record every transaction between QEMU and cosim\'s models (accesses, interrupts, DMA, syncs), model logs and run events into FILE: see `cosim trace`, `cosim replay`.', helpValue: 'FILE' }),
     quiet: Flags.boolean({ char: 'q', description: 'Show only the simulation and errors, not the start-up steps.' }),
-    lockstep: Flags.boolean({ description: 'Keep QEMU instances that share a device (cosim,shared) within one sync quantum of each other (their adaptors need sync = <1>). Slows guests that poll a device a lot (README).' }),
+    lockstep: Flags.boolean({ default: true, allowNo: true, description: 'Keep QEMU instances that share a device (cosim,shared) within one sync quantum of each other (their adaptors need sync = <1>); on by default, --no-lockstep lets them drift (README).' }),
   };
 
   async run(): Promise<void> {
