@@ -177,9 +177,14 @@ async function replayRecords(records: readonly SourcedRecord[], truncated: boole
       reach(p, BigInt(Number.MAX_SAFE_INTEGER) * 1000n);
       await outputsBefore(p, undefined, timeout);
     }
-    // Let the models' last words arrive: an output the recording does not have is a divergence too.
+    // Let the models' last words arrive (a SYNC's answer comes after what they sent before it):
+    // an output the recording does not have is a divergence too.
     await new Promise((r) => setTimeout(r, 20));
-    for (const p of players.values()) if (p.produced > p.expected.length) throw new Diverged(extraOutput(p));
+    const lastHost = records.reduce((m, r) => (r.host > m ? r.host : m), 0n);
+    for (const p of players.values()) {
+      if (p.connected) await p.qemu.sync().catch(() => {});
+      if (p.produced > p.expected.length) throw new Diverged(extraOutput(p, lastHost));
+    }
     return { identical: true, counts, truncated };
   } catch (e) {
     if (e instanceof Diverged) return { identical: false, counts, divergence: e.d, truncated };
@@ -190,8 +195,8 @@ async function replayRecords(records: readonly SourcedRecord[], truncated: boole
   }
 }
 
-function extraOutput(p: Player): ReplayDivergence {
-  return { instance: p.info.instance, device: p.info.adaptor, sim: p.extra?.sim ?? 0n, host: 0n, transaction: `the models' output #${p.expected.length + 1}`, expected: 'nothing more (the recording ends there)', got: p.extra?.what ?? 'another output' };
+function extraOutput(p: Player, host: bigint): ReplayDivergence {
+  return { instance: p.info.instance, device: p.info.adaptor, sim: p.extra?.sim ?? 0n, host, transaction: `the models' output #${p.expected.length + 1}`, expected: 'nothing more (the recording ends there)', got: p.extra?.what ?? 'another output' };
 }
 
 async function startPlayers(streams: Map<number, TraceStream>, records: readonly SourcedRecord[], opts: ReplayOptions, dir: string, players: Map<number, Player>, counts: ReplayResult['counts']): Promise<void> {

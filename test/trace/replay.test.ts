@@ -158,6 +158,18 @@ describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
     expect(r.counts).toMatchObject({ accesses: 1, dma: 1 });
   }, 30_000);
 
+  it('an output the recording does not have is a divergence', async () => {
+    const dir = scratch();
+    const model = path.join(dir, 'noisy.ts');
+    fs.writeFileSync(model, "import { defineDevice, option } from 'cosim/models';\nexport default defineDevice({ name: 'noisy', options: { dma: option.dma(), irq: option.line() }, regions: { regs: { size: 'window' } }, create: (ctx) => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: () => { ctx.options.irq?.raise(); } } } }) });\n");
+    const w = new TraceFrameWriter();
+    w.add({ kind: 'stream', host: 1n, stream: 1, info: { instance: 'demo-board.dts', tree: BOARD, adaptor: '/cosim', transport: 'remote-port', devices: { 0: { path: '/dma-port', kind: 'memory-slave' }, 3: { path: DMA, model: 'dma', kind: 'memory-master' }, 12: { path: '/irqs', kind: 'gpio' } } } });
+    w.add({ kind: 'event', host: 10n, stream: 1, text: 'QEMU connected' });
+    w.add({ kind: 'access', host: 100_000n, stream: 1, dev: 3, write: true, posted: false, addr: 0xa0002000n, len: 4, sim: 0n, data: Uint8Array.of(1, 0, 0, 0), resp: 0, wait: 1000n, seq: 0 });
+    const r = await replayTrace(Buffer.concat([traceHeader(), w.take(1)!]), { models: [`dma0=${model}`], outputTimeoutMs: 500 });
+    expect(r.divergence).toMatchObject({ transaction: "the models' output #1", expected: 'nothing more (the recording ends there)', got: 'interrupt line 2 high on /irqs', host: 100_000n });
+  }, 30_000);
+
   it('a trace made from a relative tree path replays from anywhere; --trace will not replace a file that is not a trace', () => {
     const dir = scratch({ 'notes.txt': 'my notes\n' });
     const trace = path.join(dir, 'run.trace');
