@@ -284,4 +284,16 @@ describe('cosim map', () => {
     const j = JSON.parse(r.stdout);
     expect(j.spaces[0].rows[0]).toEqual({ start: '0x0', end: '0xfffffff', size: '0x10000000', priority: 0, kind: 'ram', node: '/ddr@0', detail: 'shared file qemu-memory-_ddr@0' });
   });
+
+  it("dtc's clash checks name the other node too: a note in the human report, related in JSON, dtc's own lines unchanged", () => {
+    const dir = temp({ 'dup.dts': '/dts-v1/;\n/ {\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\ta@1000 { reg = <0x1000 0x10>; };\n\tb@1000 { reg = <0x1000 0x10>; };\n};\n' });
+    const file = path.join(dir, 'dup.dts');
+    const human = cli(['check', file, '--dtc-warnings', 'all']);
+    expect(human.stdout + human.stderr).toContain(`${file}:6:2: note: /b@1000 uses unit-address 1000 too`);
+    const j = JSON.parse(cli(['check', file, '--format', 'json']).stdout);
+    const d = j.diagnostics.find((x: { code: string }) => x.code === 'unique_unit_address');
+    expect(d.related).toEqual([expect.objectContaining({ message: '/b@1000 uses unit-address 1000 too', file, line: 6, column: 2 })]);
+    const dtc = cli(['dtc', '-O', 'dtb', '-o', path.join(dir, 'x.dtb'), file]);
+    expect(dtc.stderr).toBe(`${file}:5.9-34: Warning (unique_unit_address): /a@1000: duplicate unit-address (also used in node /b@1000)\n`);
+  });
 });

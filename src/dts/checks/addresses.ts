@@ -74,7 +74,7 @@ function uniqueUnitAddressCheck(name: string, level: 'warn' | 'off', skipDisable
       const addr = a.unitName;
       const disabled = skipDisabled && isDisabled(a);
       if (addr !== '' && !disabled) {
-        for (const b of earlier.get(addr) ?? []) run.fail(b, `duplicate unit-address (also used in node ${a.path})`);
+        for (const b of earlier.get(addr) ?? []) run.fail(b, `duplicate unit-address (also used in node ${a.path})`, [{ node: a, message: `${a.path} uses unit-address ${addr} too` }]);
       }
       if (!disabled) {
         const list = earlier.get(addr);

@@ -129,7 +129,8 @@ export interface CheckRun {
   readonly check: CheckDef;
   readonly env: CheckEnv;
   /** The check fails at a node; the message is located at the node. */
-  fail(node: Node, message: string): void;
+  /** The check fails at a node; `others`: the other nodes of a clash, as notes of cosim's own reports (dtc's lines do not change). */
+  fail(node: Node, message: string, others?: readonly { node: Node; message: string }[]): void;
   /** The check fails at a property (or at the node, when `prop` is undefined). */
   failProp(node: Node, prop: Property | undefined, message: string): void;
 }
@@ -138,7 +139,7 @@ type Status = 'unchecked' | 'prereq' | 'passed' | 'failed';
 
 /** What one check found in a walk, held until dtc's order reaches the check. */
 interface Findings {
-  failures: Array<{ node: Node; prop: Property | undefined; message: string }>;
+  failures: Array<{ node: Node; prop: Property | undefined; message: string; others?: readonly { node: Node; message: string }[] }>;
   /** The check threw: rethrown if the check really runs. */
   thrown?: { error: unknown };
 }
@@ -282,7 +283,7 @@ export class CheckRunner {
     const st = this.state(c);
     for (const f of found.failures) {
       st.status = 'failed';
-      this.message(c, f.node, f.prop, f.message);
+      this.message(c, f.node, f.prop, f.message, f.others);
     }
   }
 
@@ -302,7 +303,7 @@ export class CheckRunner {
       const run: CheckRun = {
         check: c,
         env: this.env,
-        fail: (node, message) => f.failures.push({ node, prop: undefined, message }),
+        fail: (node, message, others) => f.failures.push({ node, prop: undefined, message, others }),
         failProp: (node, prop, message) => f.failures.push({ node, prop, message }),
       };
       runs.push(run);
@@ -370,7 +371,7 @@ export class CheckRunner {
   }
 
   /** dtc's check_msg. A trailing '\n' in `text` is dtc's own (it prints an empty line). */
-  private message(c: CheckDef, node: Node | undefined, prop: Property | undefined, text: string): void {
+  private message(c: CheckDef, node: Node | undefined, prop: Property | undefined, text: string, others?: readonly { node: Node; message: string }[]): void {
     const st = this.state(c);
     const shown = (st.warn && this.out.quiet < 1) || (st.error && this.out.quiet < 2);
     if (!shown) return;
@@ -387,6 +388,8 @@ export class CheckRunner {
     const d: Diagnostic = { severity, code: c.name, message: prefix + body, span };
     if (nodePath) d.path = nodePath;
     if (also.length > 0) d.hint = also.map((l) => `also defined at ${l.file}:${l.line}:${l.col}`).join('; ');
+    const related = (others ?? []).filter((o) => o.node.loc).map((o) => ({ message: o.message, span: o.node.loc! }));
+    if (related.length > 0) d.related = related;
     this.out.diagnostics.add(d);
 
     // dtc locates a node by its body(ies), `{` to `;`, not by its name.

@@ -50,7 +50,7 @@ export const STRUCTURE_CHECKS: readonly CheckDef[] = [
     const groups = groupsOf(kids, (c) => c.name);
     kids.forEach((child, i) => {
       if (child.deleted) return;
-      for (const j of groups.get(child.name)!) if (j > i) run.fail(kids[j], 'Duplicate node name');
+      for (const j of groups.get(child.name)!) if (j > i) run.fail(kids[j], 'Duplicate node name', [{ node: child, message: `${child.name} is first defined here` }]);
     });
   }),
 
