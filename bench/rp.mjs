@@ -47,11 +47,11 @@ async function benchPeer(sock, traceFile) {
   let onPacket;
   if (traceFile) {
     const { TraceFile } = await import(path.join(here, '../dist/trace/file.js'));
-    const { ThreadRecorder } = await import(path.join(here, '../dist/trace/thread-recorder.js'));
-    const { RpTraceTap, traceClock } = await import(path.join(here, '../dist/trace/rp-tap.js'));
+    const { ThreadRecorder, traceClock } = await import(path.join(here, '../dist/trace/thread-recorder.js'));
+    const { RpTraceTap } = await import(path.join(here, '../dist/trace/rp-tap.js'));
     const file = TraceFile.create(traceFile);
     const recorder = new ThreadRecorder(1, file.write);
-    onPacket = new RpTraceTap(1, traceClock(process.hrtime.bigint()), recorder.add).onPacket;
+    onPacket = new RpTraceTap(recorder.sink(1, traceClock(process.hrtime.bigint()))).onPacket;
     process.on('exit', () => (recorder.stop(), file.close()));
   }
   const peer = new rp.RpPeer({ name: 'bench-peer', onPacket });

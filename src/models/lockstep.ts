@@ -14,6 +14,8 @@
  */
 export class Lockstep {
   private readonly members = new Set<LockstepMember>();
+  /** How many members' SYNCs are held now. */
+  holding = 0;
 
   /** A member for one instance's adaptor; `name` for messages. */
   join(name: string): LockstepMember {
@@ -61,10 +63,12 @@ export class LockstepMember {
     if (others === undefined || others >= time) return;
     this.held++;
     const t0 = performance.now();
+    this.group.holding++;
     return new Promise<void>((resolve) => {
       this.waiting = {
         until: time,
         resolve: () => {
+          this.group.holding--;
           this.heldMs += performance.now() - t0;
           resolve();
         },
@@ -80,7 +84,8 @@ export class LockstepMember {
   saw(time: bigint): void {
     if (time <= this.time) return;
     this.time = time;
-    this.group.changed();
+    // Every request comes here: only a held SYNC can be let go by it.
+    if (this.group.holding > 0) this.group.changed();
   }
 
   /** Answers its held SYNC if the others have caught up. */

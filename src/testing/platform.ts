@@ -21,6 +21,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type { Console } from '../up/console.js';
 import { up, type UpOptions } from '../up/up.js';
 import type { TraceRecord } from '../trace/format.js';
+import { TraceDevices } from '../trace/devices.js';
 import { readTraceFile } from '../trace/file.js';
 
 export interface PlatformOptions extends Omit<UpOptions, 'console' | 'stdin' | 'stdout' | 'trace'> {
@@ -148,12 +149,11 @@ export function startPlatform(trees: readonly string[], opts: PlatformOptions = 
     } catch {
       return [];
     }
-    const streams = new Map<number, Extract<TraceRecord, { kind: 'stream' }>>();
-    for (const r of records) if (r.kind === 'stream') streams.set(r.stream, r);
+    const devices = new TraceDevices(records);
     const list = records
       .filter((r): r is Extract<TraceRecord, { kind: 'irq' }> => r.kind === 'irq' && r.out)
       .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))
-      .map((r) => ({ ...r, device: streams.get(r.stream)?.info.devices[r.dev]?.path ?? `channel ${r.dev}`, instance: streams.get(r.stream)?.info.instance ?? '' }));
+      .map((r) => ({ ...r, device: devices.deviceOf(r.stream, r.dev).path, instance: devices.instanceOf(r.stream) }));
     seen = { size, list };
     return list;
   };

@@ -167,13 +167,15 @@ export class TraceFrameWriter {
   take(source: number): Uint8Array | undefined {
     if (this.pos === 0) return undefined;
     const body = this.buf.subarray(0, this.pos);
-    const src = varintBytes(BigInt(source));
-    const len = varintBytes(BigInt(src.length + body.length));
-    const out = new Uint8Array(1 + len.length + src.length + body.length);
-    out[0] = FRAME_RECORDS;
-    out.set(len, 1);
-    out.set(src, 1 + len.length);
-    out.set(body, 1 + len.length + src.length);
+    // [type][varint length][varint source][records]: at most 1 + 8 + 8 bytes before the body.
+    const head = new Uint8Array(17);
+    head[0] = FRAME_RECORDS;
+    const src = putNum(new Uint8Array(8), 0, source);
+    const at = putNum(head, 1, src + body.length);
+    const end = putNum(head, at, source);
+    const out = new Uint8Array(end + body.length);
+    out.set(head.subarray(0, end));
+    out.set(body, end);
     this.pos = 0;
     this.lastHost = 0;
     this.records = 0;
@@ -193,11 +195,7 @@ export class TraceFrameWriter {
 
   /** A non-negative integer below 2^53 (counts, channels, lengths). */
   private num(v: number): void {
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.pos++] = v;
+    this.pos = putNum(this.buf, this.pos, v);
   }
 
   private varint(v: bigint): void {
@@ -227,15 +225,14 @@ export class TraceFrameWriter {
 
 const unzigzag = (v: bigint): bigint => (v & 1n ? -((v + 1n) >> 1n) : v >> 1n);
 
-function varintBytes(v: bigint): Uint8Array {
-  const out: number[] = [];
-  let x = BigInt.asUintN(64, v);
-  while (x >= 0x80n) {
-    out.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
+/** Writes `v` (a non-negative integer below 2^53) as a varint at `pos`; returns the position after it. */
+function putNum(buf: Uint8Array, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
   }
-  out.push(Number(x));
-  return Uint8Array.from(out);
+  buf[pos++] = v;
+  return pos;
 }
 
 /** The file's first bytes: magic and version. */

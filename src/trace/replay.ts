@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { checkFiles, type LoadOptions } from '../check/run.js';
 import { resolveServing, ServingError } from '../graph/serving.js';
+import { hex } from '../graph/values.js';
 import { describeAdaptor, ModelBindingError } from '../models/binding.js';
 import type { DeviceDefinition } from '../models/device.js';
 import { hostBinding, SharedValues, type AdaptorHost } from '../models/host.js';
@@ -30,6 +31,7 @@ import type { QemuMemoryMaster } from '../rp/initiator.js';
 import type { Wires } from '../rp/channels/wires.js';
 import { readTraceFile, TraceFileError } from './file.js';
 import { CONNECTED } from './rp-tap.js';
+import { TraceDevices } from './devices.js';
 import { readTrace, TRACE_NO_ANSWER, type SourcedRecord, type TraceRecord, type TraceStream } from './format.js';
 
 export interface ReplayOptions {
@@ -76,6 +78,9 @@ type Input = Extract<TraceRecord, { kind: 'access' | 'sync' | 'event' }> | Extra
 /** One recorded adaptor, played: the models' host and the initiator in QEMU's place. */
 interface Player {
   info: TraceStream;
+  stream: number;
+  /** Who each record is about (devices.ts: the one place that says). */
+  devices: TraceDevices;
   host: AdaptorHost;
   qemu: QemuInitiator;
   masters: Map<number, QemuMemoryMaster>;
@@ -116,7 +121,6 @@ class Diverged extends Error {
   }
 }
 
-const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 const bytes = (b: Uint8Array | undefined): string => (b === undefined ? 'nothing' : b.length <= 16 ? `[${[...b].map((x) => x.toString(16).padStart(2, '0')).join(' ')}]` : `${b.length} bytes starting [${[...b.subarray(0, 8)].map((x) => x.toString(16).padStart(2, '0')).join(' ')} …]`);
 const RESP = ['OK', 'bus error', 'address error'];
 const resp = (r: number): string => RESP[r] ?? `response ${r}`;
@@ -213,6 +217,7 @@ async function startPlayers(streams: Map<number, TraceStream>, records: readonly
     throw e;
   }
   const shared = new SharedValues();
+  const devices = new TraceDevices(records);
   const provided = opts.provided && new Map(Object.entries(opts.provided) as [string, DeviceDefinition][]);
   const log = opts.log ?? (() => {});
   for (const [stream, info] of streams) {
@@ -229,7 +234,7 @@ async function startPlayers(streams: Map<number, TraceStream>, records: readonly
     }
     const qemu = new QemuInitiator({ name: info.adaptor, onWarning: (w) => log(`replay ${info.adaptor}`, w.message) });
     const expected = records.filter((r): r is SourcedRecord & Output => r.stream === stream && (r.kind === 'dma' || (r.kind === 'irq' && r.out))).sort((a, b) => a.seq - b.seq);
-    const p: Player = { info, host, qemu, masters: new Map(), wires: new Map(), expected, produced: 0, onOutput: undefined, pending: [], counts, now: 0n, held: [], undigested: false, socket: '', connected: false, inFlightUntil: -1n };
+    const p: Player = { info, stream, devices, host, qemu, masters: new Map(), wires: new Map(), expected, produced: 0, onOutput: undefined, pending: [], counts, now: 0n, held: [], undigested: false, socket: '', connected: false, inFlightUntil: -1n };
     players.set(stream, p);
     for (const [ch, d] of Object.entries(info.devices)) {
       const dev = Number(ch);
@@ -245,7 +250,7 @@ async function startPlayers(streams: Map<number, TraceStream>, records: readonly
 type Produced = { kind: 'irq'; dev: number; line: number; level: boolean; sim: bigint } | { kind: 'dma'; dev: number; write: boolean; addr: bigint; len: number; data: Uint8Array; sim: bigint };
 
 function deviceName(p: Player, dev: number): string {
-  return p.info.devices[dev]?.path ?? `channel ${dev}`;
+  return p.devices.deviceOf(p.stream, dev).path;
 }
 
 /** Checks one output of the models against the next recorded one; returns that record. */

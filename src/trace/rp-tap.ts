@@ -6,14 +6,7 @@
  * there), which the export draws as a flow.
  */
 import { busResponseCode, isPosted, type RpPacket } from '../rp/packets.js';
-import { TRACE_NO_ANSWER, type TraceRecord } from './format.js';
-
-/** Nanoseconds since the trace started. */
-export type TraceClock = () => bigint;
-
-export function traceClock(start: bigint): TraceClock {
-  return () => process.hrtime.bigint() - start;
-}
+import { TRACE_NO_ANSWER, type TraceRecord, type TraceSink } from './format.js';
 
 interface Open {
   p: RpPacket & { kind: 'read-request' | 'write-request' };
@@ -37,11 +30,13 @@ export class RpTraceTap {
   private readonly serving: number[] = [];
   private connected = false;
 
-  constructor(
-    private readonly stream: number,
-    private readonly clock: TraceClock,
-    private readonly add: (r: TraceRecord) => void,
-  ) {}
+  private readonly stream: number;
+  private readonly clock: () => bigint;
+  private readonly add: (r: TraceRecord) => void;
+
+  constructor(sink: TraceSink) {
+    ({ stream: this.stream, clock: this.clock, add: this.add } = sink);
+  }
 
   readonly onPacket = (p: RpPacket, incoming: boolean): void => {
     switch (p.kind) {

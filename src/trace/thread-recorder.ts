@@ -4,7 +4,12 @@
  * FLUSH_MS, and on `flush()` — so a long run's trace stays on disk, not in memory, and what
  * was recorded before a crash is mostly there.
  */
-import { TraceFrameWriter, type TraceRecord } from './format.js';
+import { TraceFrameWriter, type TraceRecord, type TraceSink } from './format.js';
+
+/** The trace's clock: nanoseconds since `start` (process.hrtime, one clock for every thread). */
+export function traceClock(start: bigint): () => bigint {
+  return () => process.hrtime.bigint() - start;
+}
 
 const FRAME_BYTES = 256 * 1024;
 const FLUSH_MS = 100;
@@ -25,6 +30,11 @@ export class ThreadRecorder {
     this.writer.add(r);
     if (this.writer.size >= FRAME_BYTES) this.flush();
   };
+
+  /** Where a transport's recorder puts the records of stream `stream`. */
+  sink(stream: number, clock: () => bigint): TraceSink {
+    return { stream, clock, add: this.add };
+  }
 
   flush(): void {
     const frame = this.writer.take(this.source);

@@ -17,9 +17,10 @@ import { servePciEndpoint } from '../pci/host.js';
 import type { AdaptorHost } from '../models/host.js';
 import { hostVfioUser } from '../vfio-user/host.js';
 import type { VfioUserServer } from '../vfio-user/server.js';
-import { CONNECTED, RpTraceTap, traceClock } from '../trace/rp-tap.js';
+import type { TraceSink, TraceStream } from '../trace/format.js';
+import { CONNECTED, RpTraceTap } from '../trace/rp-tap.js';
 import { streamOf, vfioStreamOf } from '../trace/streams.js';
-import { ThreadRecorder } from '../trace/thread-recorder.js';
+import { ThreadRecorder, traceClock } from '../trace/thread-recorder.js';
 import { BEAT_MS, type ToSupervisor, type ToModels, type ModelThreadData, Pulse } from './model-thread-protocol.js';
 
 // The thread may be started before its adaptor is known (to load while the supervisor
@@ -92,15 +93,18 @@ function dropVfioUser(): void {
  * session's end is reported like Remote Port's (an error only if the connection broke; QEMU
  * leaving is its exit's business). QEMU may reconnect (the server listens again).
  */
+/** Where adaptor `i`'s traffic is recorded (cosim up --trace), its stream described first; undefined when not tracing. */
+function traceSink(d: ModelThreadData, i: number, info: TraceStream): TraceSink | undefined {
+  const stream = d.trace?.streams[i];
+  if (!recorder || !d.trace || stream === undefined) return undefined;
+  const sink = recorder.sink(stream, traceClock(d.trace.start));
+  sink.add({ kind: 'stream', host: sink.clock(), stream, info });
+  return sink;
+}
+
 async function startVfioUser(d: ModelThreadData): Promise<void> {
   const { binding, socket } = d.adaptors[0]!;
-  const stream = d.trace?.streams[0];
-  const rec = recorder;
-  let sink: { stream: number; clock: () => bigint; add: ThreadRecorder['add'] } | undefined;
-  if (rec && d.trace && stream !== undefined) {
-    sink = { stream, clock: traceClock(d.trace.start), add: rec.add };
-    rec.add({ kind: 'stream', host: sink.clock(), stream, info: vfioStreamOf(binding) });
-  }
+  const sink = traceSink(d, 0, vfioStreamOf(binding));
   try {
     vfio = await hostVfioUser(binding, {
       socketPath: socket,
@@ -129,7 +133,6 @@ async function startVfioUser(d: ModelThreadData): Promise<void> {
 async function start(d: ModelThreadData): Promise<void> {
   data = d;
   const trace = d.trace;
-  const clock = trace && traceClock(trace.start);
   if (trace) recorder = new ThreadRecorder(trace.source, (frame) => port.postMessage({ t: 'trace', frame } satisfies ToSupervisor, [frame.buffer as ArrayBuffer]));
   const beats = new Pulse(d.pulse);
   setInterval(() => beats.beat(), BEAT_MS).unref();
@@ -147,19 +150,14 @@ async function start(d: ModelThreadData): Promise<void> {
       adaptor = a.binding.name;
       const member = lockstep && a.sync ? lockstep.join(a.binding.name) : undefined;
       if (member) members.set(a.binding.name, member);
-      const stream = trace?.streams[i];
-      let tap: RpTraceTap | undefined;
-      if (recorder && clock && stream !== undefined) {
-        recorder.add({ kind: 'stream', host: clock(), stream, info: streamOf(a.binding) });
-        tap = new RpTraceTap(stream, clock, recorder.add);
-        taps.set(a.binding.name, tap);
-      }
-      const rec = recorder;
+      const sink = traceSink(d, i, streamOf(a.binding));
+      const tap = sink && new RpTraceTap(sink);
+      if (tap) taps.set(a.binding.name, tap);
       const host = await hostBinding(a.binding, {
         console: (text) => post({ t: 'console', text }),
         input,
         log: (source, message) => {
-          if (rec && clock && stream !== undefined) rec.add({ kind: 'log', host: clock(), stream, from: source, message });
+          sink?.add({ kind: 'log', host: sink.clock(), stream: sink.stream, from: source, message });
           post({ t: 'log', source, message });
         },
         onPacket: tap?.onPacket,

@@ -28,8 +28,7 @@ import type { Console } from './console.js';
 import { attachKeyboard } from './keyboard.js';
 import { MachinePath, MachinePathError } from './machine-path.js';
 import { TraceFile, TraceFileError } from '../trace/file.js';
-import { ThreadRecorder } from '../trace/thread-recorder.js';
-import { traceClock } from '../trace/rp-tap.js';
+import { ThreadRecorder, traceClock } from '../trace/thread-recorder.js';
 
 /** How long a peer's exit waits for QEMU's exit to be seen before it counts as a failure. */
 const PEER_EXIT_GRACE_MS = 750;

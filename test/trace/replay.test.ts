@@ -47,6 +47,29 @@ function record(trace: string, extra: string[] = []) {
   return r;
 }
 
+/** A recording of the script in a fresh directory, and a model module written beside it. */
+function recordedWith(model: string, source: string): { dir: string; trace: string; model: string } {
+  const dir = scratch();
+  const trace = path.join(dir, 'run.trace');
+  expect(record(trace).code).toBe(0);
+  const file = path.join(dir, model);
+  fs.writeFileSync(file, source);
+  return { dir, trace, model: file };
+}
+
+/** A model module's source: a device with `regs`, the dma and irq options, and `create`'s code. */
+const deviceSource = (name: string, create: string) =>
+  `import { defineDevice, option } from 'cosim/models';\nexport default defineDevice({ name: '${name}', options: { dma: option.dma(), irq: option.line() }, regions: { regs: { size: 'window' } }, create: ${create} });\n`;
+
+/** A hand-made trace of the demo board's adaptor: its description, QEMU connecting, then `records`. */
+function handTrace(...records: TraceRecord[]): Buffer {
+  const w = new TraceFrameWriter();
+  w.add({ kind: 'stream', host: 1n, stream: 1, info: { instance: 'demo-board.dts', tree: BOARD, adaptor: '/cosim', transport: 'remote-port', devices: { 0: { path: '/dma-port', kind: 'memory-slave' }, 3: { path: DMA, model: 'dma', kind: 'memory-master' }, 12: { path: '/irqs', kind: 'gpio' } } } });
+  w.add({ kind: 'event', host: 10n, stream: 1, text: 'QEMU connected' });
+  for (const r of records) w.add(r);
+  return Buffer.concat([traceHeader(), w.take(1)!]);
+}
+
 const of = <K extends TraceRecord['kind']>(records: TraceRecord[], kind: K) => records.filter((r): r is Extract<TraceRecord, { kind: K }> => r.kind === kind);
 
 describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
@@ -120,11 +143,7 @@ describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
   }, 60_000);
 
   it('a DMA the changed model does not make is a divergence too', async () => {
-    const dir = scratch();
-    const trace = path.join(dir, 'run.trace');
-    expect(record(trace).code).toBe(0);
-    const idle = path.join(dir, 'idle-dma.ts');
-    fs.writeFileSync(idle, "import { defineDevice, option } from 'cosim/models';\nexport default defineDevice({ name: 'idle', options: { dma: option.dma(), irq: option.line() }, regions: { regs: { size: 'window' } }, create: () => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: () => {} } } }) });\n");
+    const { trace, model: idle } = recordedWith('idle-dma.ts', deviceSource('idle', '() => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: () => {} } } })'));
     const r = await replayTrace(trace, { models: [`dma0=${idle}`], outputTimeoutMs: 300 });
     expect(r.identical).toBe(false);
     expect(r.divergence).toMatchObject({ device: '/dma-port', transaction: 'DMA READ of 64 bytes at 0x1000', got: 'nothing within 300 ms' });
@@ -132,41 +151,30 @@ describe('cosim up --trace and cosim replay (stand-in QEMU)', () => {
   }, 60_000);
 
   it('a model that never answers is a divergence, not a hang', async () => {
-    const dir = scratch();
-    const trace = path.join(dir, 'run.trace');
-    expect(record(trace).code).toBe(0);
-    const stuck = path.join(dir, 'stuck-ram.ts');
-    fs.writeFileSync(stuck, "import { defineDevice } from 'cosim/models';\nexport default defineDevice({ name: 'stuck', regions: { window: { size: 'window' } }, create: () => ({ regions: { window: { read: () => new Promise<Uint8Array>(() => {}), write: () => {} } } }) });\n");
+    const { trace, model: stuck } = recordedWith('stuck-ram.ts', "import { defineDevice } from 'cosim/models';\nexport default defineDevice({ name: 'stuck', regions: { window: { size: 'window' } }, create: () => ({ regions: { window: { read: () => new Promise<Uint8Array>(() => {}), write: () => {} } } }) });\n");
     const r = await replayTrace(trace, { models: [`sram=${stuck}`], outputTimeoutMs: 300 });
     expect(r.divergence).toMatchObject({ device: SRAM, transaction: 'READ of 4 bytes at 0xa0010040', got: 'none within 300 ms' });
     expect(r.divergence!.expected).toMatch(/^an answer \(QEMU waited [\d.]+ µs for it\)$/);
   }, 60_000);
 
   it('a model that makes a DMA before it answers an access replays (its answer is not held for later)', async () => {
-    const dir = scratch();
-    const model = path.join(dir, 'fetching-dma.ts');
-    fs.writeFileSync(model, "import { defineDevice, option } from 'cosim/models';\nexport default defineDevice({ name: 'fetching', options: { dma: option.dma(), irq: option.line() }, regions: { regs: { size: 'window' } }, create: (ctx) => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: async () => { await ctx.options.dma!.read(0x1000n, 4); } } } }) });\n");
-    const info = { instance: 'demo-board.dts', tree: BOARD, adaptor: '/cosim', transport: 'remote-port' as const, devices: { 0: { path: '/dma-port', kind: 'memory-slave' }, 3: { path: DMA, model: 'dma', kind: 'memory-master' }, 12: { path: '/irqs', kind: 'gpio' } } };
-    const w = new TraceFrameWriter();
-    w.add({ kind: 'stream', host: 1n, stream: 1, info });
-    w.add({ kind: 'event', host: 10n, stream: 1, text: 'QEMU connected' });
+    const model = path.join(scratch(), 'fetching-dma.ts');
+    fs.writeFileSync(model, deviceSource('fetching', '(ctx) => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: async () => { await ctx.options.dma!.read(0x1000n, 4); } } } })'));
     // QEMU writes START at 100 µs; the model reads through its DMA port at 200 µs, answered at 300 µs; it answers the write at 400 µs.
-    w.add({ kind: 'dma', host: 200_000n, stream: 1, dev: 0, write: false, posted: false, addr: 0x1000n, len: 4, sim: 0n, data: Uint8Array.of(1, 2, 3, 4), resp: 0, wait: 100_000n, seq: 1, cause: 0 });
-    w.add({ kind: 'access', host: 100_000n, stream: 1, dev: 3, write: true, posted: false, addr: 0xa0002014n, len: 4, sim: 0n, data: Uint8Array.of(1, 0, 0, 0), resp: 0, wait: 300_000n, seq: 0 });
-    const r = await replayTrace(Buffer.concat([traceHeader(), w.take(1)!]), { models: [`dma0=${model}`], outputTimeoutMs: 1500 });
+    const trace = handTrace(
+      { kind: 'dma', host: 200_000n, stream: 1, dev: 0, write: false, posted: false, addr: 0x1000n, len: 4, sim: 0n, data: Uint8Array.of(1, 2, 3, 4), resp: 0, wait: 100_000n, seq: 1, cause: 0 },
+      { kind: 'access', host: 100_000n, stream: 1, dev: 3, write: true, posted: false, addr: 0xa0002014n, len: 4, sim: 0n, data: Uint8Array.of(1, 0, 0, 0), resp: 0, wait: 300_000n, seq: 0 },
+    );
+    const r = await replayTrace(trace, { models: [`dma0=${model}`], outputTimeoutMs: 1500 });
     expect(r.divergence).toBeUndefined();
     expect(r.counts).toMatchObject({ accesses: 1, dma: 1 });
   }, 30_000);
 
   it('an output the recording does not have is a divergence', async () => {
-    const dir = scratch();
-    const model = path.join(dir, 'noisy.ts');
-    fs.writeFileSync(model, "import { defineDevice, option } from 'cosim/models';\nexport default defineDevice({ name: 'noisy', options: { dma: option.dma(), irq: option.line() }, regions: { regs: { size: 'window' } }, create: (ctx) => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: () => { ctx.options.irq?.raise(); } } } }) });\n");
-    const w = new TraceFrameWriter();
-    w.add({ kind: 'stream', host: 1n, stream: 1, info: { instance: 'demo-board.dts', tree: BOARD, adaptor: '/cosim', transport: 'remote-port', devices: { 0: { path: '/dma-port', kind: 'memory-slave' }, 3: { path: DMA, model: 'dma', kind: 'memory-master' }, 12: { path: '/irqs', kind: 'gpio' } } } });
-    w.add({ kind: 'event', host: 10n, stream: 1, text: 'QEMU connected' });
-    w.add({ kind: 'access', host: 100_000n, stream: 1, dev: 3, write: true, posted: false, addr: 0xa0002000n, len: 4, sim: 0n, data: Uint8Array.of(1, 0, 0, 0), resp: 0, wait: 1000n, seq: 0 });
-    const r = await replayTrace(Buffer.concat([traceHeader(), w.take(1)!]), { models: [`dma0=${model}`], outputTimeoutMs: 500 });
+    const model = path.join(scratch(), 'noisy.ts');
+    fs.writeFileSync(model, deviceSource('noisy', '(ctx) => ({ regions: { regs: { read: (_o, n) => new Uint8Array(n), write: () => { ctx.options.irq?.raise(); } } } })'));
+    const trace = handTrace({ kind: 'access', host: 100_000n, stream: 1, dev: 3, write: true, posted: false, addr: 0xa0002000n, len: 4, sim: 0n, data: Uint8Array.of(1, 0, 0, 0), resp: 0, wait: 1000n, seq: 0 });
+    const r = await replayTrace(trace, { models: [`dma0=${model}`], outputTimeoutMs: 500 });
     expect(r.divergence).toMatchObject({ transaction: "the models' output #1", expected: 'nothing more (the recording ends there)', got: 'interrupt line 2 high on /irqs', host: 100_000n });
   }, 30_000);
 
